@@ -1,0 +1,20 @@
+import type { IndexOptions, TableClass } from '../interfaces/table-options.interface.js';
+import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
+
+/**
+ * Declares a secondary index on a field of a table class; `{ unique: true }` makes it a
+ * unique index, enforced on every write with `DuplicateKeyError`.
+ *
+ * @example
+ * ```ts
+ * @Index({ unique: true }) email!: string;
+ * ```
+ */
+export function Index(options: IndexOptions = {}): PropertyDecorator {
+  return (target, property) => {
+    if (typeof property !== 'string') throw new TypeError('@Index() needs a string property name');
+    TABLE_METADATA.addIndex(target.constructor as TableClass, property, {
+      unique: options.unique === true,
+    });
+  };
+}

@@ -1,0 +1,254 @@
+import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
+import { RecordNotFoundError } from '../errors/record-not-found.error.js';
+import { StoreValidationError } from '../errors/store-validation.error.js';
+import { HashIndex } from '../indexes/hash.index.js';
+import { fieldValue, type SecondaryIndex } from '../indexes/secondary-index.js';
+import { UniqueIndex } from '../indexes/unique.index.js';
+import { ValueMap } from '../indexes/value-map.js';
+import type { RecordKey } from '../interfaces/table-options.interface.js';
+import type { TableSchema } from '../metadata/table-schema.js';
+import { compileQuery, type CompiledQuery } from '../query/query-compiler.js';
+import { candidates, planQuery, type PlanSource, type QueryPlan } from '../query/planner.js';
+import { compileSelectOptions, finishSelection } from '../query/select-options.js';
+import { invalidField, RecordFactory } from './record-factory.js';
+
+/** A patch of fields, or a function of the current record returning one. */
+export type RecordUpdate<T> = Partial<T> | ((current: T) => Partial<T>);
+
+/**
+ * One table: records by primary key, secondary indexes, and the synchronous read and write
+ * operations over them. Every write is checked in full before anything changes, so a
+ * failed write leaves the table exactly as it was. Knows nothing of Nest.
+ */
+export class MemoryTable<T extends object> implements PlanSource<T> {
+  readonly schema: TableSchema<T>;
+  readonly keyField: string;
+  readonly indexes: ReadonlyMap<string, SecondaryIndex<T>>;
+  readonly rows = new Map<RecordKey, T>();
+  readonly #indexList: readonly SecondaryIndex<T>[];
+  readonly #uniques: readonly SecondaryIndex<T>[];
+  readonly #factory: RecordFactory<T>;
+  #all: readonly T[] | undefined;
+
+  constructor(schema: TableSchema<T>) {
+    this.schema = schema;
+    this.keyField = schema.key;
+    this.#factory = new RecordFactory(schema);
+    const indexes = new Map<string, SecondaryIndex<T>>();
+    for (const { field, unique } of schema.indexes) {
+      indexes.set(field, unique ? new UniqueIndex<T>(field) : new HashIndex<T>(field));
+    }
+    this.indexes = indexes;
+    this.#indexList = [...indexes.values()];
+    this.#uniques = this.#indexList.filter((i) => i.unique);
+  }
+
+  get name(): string {
+    return this.schema.name;
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  // ---- reads -------------------------------------------------------------------------
+
+  get(key: RecordKey): T | undefined {
+    return this.rows.get(key);
+  }
+
+  has(key: RecordKey): boolean {
+    return this.rows.has(key);
+  }
+
+  keys(): RecordKey[] {
+    return Array.from(this.rows.keys());
+  }
+
+  /** Every record, as a frozen array shared by callers until the next write. */
+  all(): readonly T[] {
+    return (this.#all ??= Object.freeze(Array.from(this.rows.values())));
+  }
+
+  compile(query: unknown): CompiledQuery {
+    return compileQuery(this.schema.name, query);
+  }
+
+  plan(query: unknown): QueryPlan {
+    return planQuery(this, this.compile(query));
+  }
+
+  select(query?: unknown, options?: unknown): T[] {
+    const compiled = this.compile(query);
+    const selectOptions = compileSelectOptions(this.schema.name, options);
+    const { path } = planQuery(this, compiled);
+    return finishSelection(candidates(this, path), compiled.test, selectOptions);
+  }
+
+  one(query?: unknown): T | undefined {
+    const compiled = this.compile(query);
+    for (const record of candidates(this, planQuery(this, compiled).path)) {
+      if (compiled.test(record)) return record;
+    }
+    return undefined;
+  }
+
+  count(query?: unknown): number {
+    const compiled = this.compile(query);
+    if (compiled.matchesAll) return this.rows.size;
+    let n = 0;
+    for (const record of candidates(this, planQuery(this, compiled).path))
+      if (compiled.test(record)) n++;
+    return n;
+  }
+
+  // ---- writes ------------------------------------------------------------------------
+
+  /** Inserts or replaces a record. */
+  write(input: unknown): T {
+    const record = this.#factory.create(input);
+    const key = this.#factory.keyOf(record);
+    this.#put(key, record, this.rows.get(key));
+    return record;
+  }
+
+  /** Inserts a record; `DuplicateKeyError` if its key exists. */
+  insert(input: unknown): T {
+    const record = this.#factory.create(input);
+    const key = this.#factory.keyOf(record);
+    if (this.rows.has(key)) throw new DuplicateKeyError(this.schema.name, this.keyField, key);
+    this.#put(key, record, undefined);
+    return record;
+  }
+
+  /** Changes fields of an existing record; `RecordNotFoundError` if there is none. */
+  update(key: RecordKey, change: RecordUpdate<T>): T {
+    const current = this.rows.get(key);
+    if (!current) throw new RecordNotFoundError(this.schema.name, key);
+    const patch: unknown = typeof change === 'function' ? change(current) : change;
+    const record = this.#factory.merge(current, patch);
+    if (this.#factory.keyOf(record) !== key) {
+      throw invalidField(
+        this.schema.name,
+        this.keyField,
+        this.#factory.keyOf(record),
+        'primaryKey',
+        `${this.keyField} is the primary key and cannot change in an update`,
+      );
+    }
+    this.#put(key, record, current);
+    return record;
+  }
+
+  /** Deletes the record with this key (or this record's key); returns it, if there was one. */
+  delete(keyOrRecord: RecordKey | T): T | undefined {
+    const key =
+      typeof keyOrRecord === 'object' && keyOrRecord !== null
+        ? (fieldValue(keyOrRecord, this.keyField) as RecordKey)
+        : keyOrRecord;
+    const record = this.rows.get(key);
+    if (!record) return undefined;
+    for (const index of this.#indexList) index.remove(key, record);
+    this.rows.delete(key);
+    this.#all = undefined;
+    return record;
+  }
+
+  /** Deletes every record; returns how many there were. */
+  deleteAll(): number {
+    const n = this.rows.size;
+    this.rows.clear();
+    for (const index of this.#indexList) index.clear();
+    this.#all = undefined;
+    return n;
+  }
+
+  /**
+   * Writes several records at once: all are built, validated and checked against the unique
+   * indexes first, and only then applied, so either all are written or none.
+   */
+  writeMany(inputs: readonly unknown[]): T[] {
+    if (!Array.isArray(inputs)) throw new TypeError(`writeMany() takes an array of records`);
+    const records = inputs.map((input, i) => {
+      try {
+        return this.#factory.create(input);
+      } catch (error) {
+        if (error instanceof StoreValidationError)
+          throw new StoreValidationError(this.schema.name, error.errors, i);
+        throw error;
+      }
+    });
+    const batch = new Map<RecordKey, T>();
+    for (const record of records) batch.set(this.#factory.keyOf(record), record);
+    for (const index of this.#uniques) this.#checkBatch(index as UniqueIndex<T>, batch);
+    for (const [key, record] of batch) {
+      const previous = this.rows.get(key);
+      for (const index of this.#indexList) {
+        if (previous) index.remove(key, previous);
+        index.add(key, record);
+      }
+      this.rows.set(key, record);
+    }
+    this.#all = undefined;
+    return records;
+  }
+
+  /** Deletes every record matching the query; returns them. */
+  deleteMany(query: unknown): T[] {
+    const compiled = this.compile(query);
+    if (compiled.matchesAll) {
+      const records = Array.from(this.rows.values());
+      this.deleteAll();
+      return records;
+    }
+    const matches = finishSelection(
+      candidates(this, planQuery(this, compiled).path),
+      compiled.test,
+      {
+        offset: 0,
+        limit: Infinity,
+      },
+    );
+    for (const record of matches) this.delete(record);
+    return matches;
+  }
+
+  /** Finds the first record matching the query and deletes it, in one step. */
+  withdraw(query: unknown): T | undefined {
+    const record = this.one(query);
+    if (record) this.delete(record);
+    return record;
+  }
+
+  #put(key: RecordKey, record: T, previous: T | undefined): void {
+    for (const index of this.#uniques) {
+      if (index.conflict(record, key) !== undefined) {
+        throw new DuplicateKeyError(this.schema.name, index.field, fieldValue(record, index.field));
+      }
+    }
+    for (const index of this.#indexList) {
+      if (previous) index.remove(key, previous);
+      index.add(key, record);
+    }
+    this.rows.set(key, record);
+    this.#all = undefined;
+  }
+
+  /** Checks that a batch, applied over the table, leaves every unique value with one owner. */
+  #checkBatch(index: UniqueIndex<T>, batch: ReadonlyMap<RecordKey, T>): void {
+    const claims = new ValueMap<RecordKey>();
+    for (const [key, record] of batch) {
+      const value = fieldValue(record, index.field);
+      if (value === null || value === undefined) continue;
+      const claimedBy = claims.get(value);
+      const owner = index.owner(value);
+      if (
+        (claimedBy !== undefined && claimedBy !== key) ||
+        (owner !== undefined && owner !== key && !batch.has(owner))
+      ) {
+        throw new DuplicateKeyError(this.schema.name, index.field, value);
+      }
+      claims.set(value, key);
+    }
+  }
+}

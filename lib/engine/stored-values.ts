@@ -1,0 +1,168 @@
+/**
+ * Values inside stored records are owned by the store: copied from what the caller passed,
+ * deeply frozen, and (for dates) made read-only, so that a record can only change through
+ * the store. Values that are already owned are shared, never copied again.
+ */
+
+/** Keys that could reach or replace a prototype; refused anywhere in a record or a query. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+]);
+
+/** How deep a record's values may nest; deeper is almost always a cycle. */
+export const MAX_VALUE_DEPTH = 64;
+
+/** A record or a value in it has a shape the store does not keep. */
+export class RecordShapeError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${path || 'record'} ${reason}`);
+  }
+}
+
+const OWNED = new WeakSet<object>();
+
+const DATE_SETTERS = Object.getOwnPropertyNames(Date.prototype).filter((name) =>
+  name.startsWith('set'),
+);
+
+/** A `Date` whose setters throw: dates in stored records cannot be changed in place. */
+export class StoredDate extends Date {}
+for (const name of DATE_SETTERS) {
+  Object.defineProperty(StoredDate.prototype, name, {
+    value: function readOnlyDate(): never {
+      throw new TypeError(
+        `Cannot call ${name}() on a date of a stored record: records change only through their store`,
+      );
+    },
+  });
+}
+
+const REFUSED: readonly [abstract new (...args: never[]) => unknown, string][] = [
+  [Map, 'a Map'],
+  [Set, 'a Set'],
+  [WeakMap, 'a WeakMap'],
+  [WeakSet, 'a WeakSet'],
+  [Promise, 'a Promise'],
+  [RegExp, 'a RegExp'],
+  [Error, 'an Error'],
+  [ArrayBuffer, 'an ArrayBuffer'],
+];
+
+/** Marks a value the store built itself (a frozen record) as owned. */
+export function markOwned<T extends object>(value: T): T {
+  OWNED.add(value);
+  return value;
+}
+
+/**
+ * Copies `value` into a frozen value the store owns. Primitives pass as they are; plain
+ * objects, arrays, class instances and dates are copied. Functions, symbols, Maps, Sets and
+ * other objects whose contents freezing cannot protect are refused.
+ */
+export function ownValue(value: unknown, path: string, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null) {
+    if (typeof value === 'function' || typeof value === 'symbol') {
+      throw new RecordShapeError(path, `must be plain data, not a ${typeof value}`);
+    }
+    return value;
+  }
+  if (OWNED.has(value)) return value;
+  if (depth >= MAX_VALUE_DEPTH)
+    throw new RecordShapeError(path, `nests deeper than ${MAX_VALUE_DEPTH} levels (a cycle?)`);
+  let copy: object;
+  if (value instanceof Date) {
+    copy = new StoredDate(value.getTime());
+  } else if (Array.isArray(value)) {
+    const items = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++)
+      items[i] = ownValue(value[i], `${path}[${i}]`, depth + 1);
+    copy = items;
+  } else {
+    if (ArrayBuffer.isView(value))
+      throw new RecordShapeError(path, 'must be plain data, not a typed array');
+    for (const [type, label] of REFUSED) {
+      if (value instanceof type)
+        throw new RecordShapeError(path, `must be plain data, not ${label}`);
+    }
+    copy = copyFields(
+      Object.getPrototypeOf(value) as object | null,
+      value,
+      undefined,
+      path,
+      depth + 1,
+    );
+  }
+  OWNED.add(copy);
+  return Object.freeze(copy);
+}
+
+/**
+ * Builds an object with prototype `proto` from `base`'s fields (owned values, shared) and
+ * `input`'s fields (copied). Refuses forbidden keys. The result is not frozen yet.
+ */
+export function copyFields(
+  proto: object | null,
+  input: object,
+  base: object | undefined,
+  path: string,
+  depth: number,
+): Record<string, unknown> {
+  const out = Object.create(proto) as Record<string, unknown>;
+  if (base) {
+    const b = base as Record<string, unknown>;
+    for (const key of Object.keys(b)) out[key] = b[key];
+  }
+  const src = input as Record<string, unknown>;
+  for (const key of Object.keys(src)) {
+    if (FORBIDDEN_KEYS.has(key))
+      throw new RecordShapeError(path ? `${path}.${key}` : key, 'is a forbidden key');
+    const v = src[key];
+    out[key] =
+      typeof v === 'object' && v !== null
+        ? ownValue(v, path ? `${path}.${key}` : key, depth)
+        : checkPrimitive(v, path, key);
+  }
+  return out;
+}
+
+function checkPrimitive(v: unknown, path: string, key: string): unknown {
+  if (typeof v === 'function' || typeof v === 'symbol') {
+    throw new RecordShapeError(
+      path ? `${path}.${key}` : key,
+      `must be plain data, not a ${typeof v}`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Equality of record values as queries see it: strict equality for primitives (and NaN
+ * equals NaN), dates by time, arrays and plain objects by their contents.
+ */
+export function valuesEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    return a !== a && b !== b; // both NaN
+  }
+  if (a instanceof Date || b instanceof Date) {
+    return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!valuesEqual(a[i], b[i])) return false;
+    return true;
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  for (const k of ka)
+    if (!Object.prototype.hasOwnProperty.call(rb, k) || !valuesEqual(ra[k], rb[k])) return false;
+  return true;
+}

@@ -1,0 +1,22 @@
+import { MemoryStoreError } from './memory-store.error.js';
+
+/** A write would give two records the same primary key or the same value of a unique index. */
+export class DuplicateKeyError extends MemoryStoreError {
+  constructor(
+    table: string,
+    /** The primary key field or the unique index's field. */
+    readonly field: string,
+    /** The value that is already taken. */
+    readonly value: unknown,
+  ) {
+    super(
+      `Duplicate value for '${field}' in table '${table}': ${show(value)} already exists`,
+      table,
+    );
+  }
+}
+
+function show(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  return typeof value === 'string' ? `'${value}'` : String(value);
+}

@@ -1,0 +1,16 @@
+import { MemoryStoreError } from './memory-store.error.js';
+
+/**
+ * A query is malformed: an unknown operator, a value of the wrong shape, a forbidden field
+ * name. A malformed query is refused; it never silently matches everything or nothing.
+ */
+export class QueryError extends MemoryStoreError {
+  constructor(
+    table: string,
+    message: string,
+    /** For `match` queries, the character offset of the problem in the query text. */
+    readonly position?: number,
+  ) {
+    super(`Invalid query on table '${table}': ${message}`, table);
+  }
+}

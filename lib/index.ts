@@ -1,0 +1,17 @@
+export * from './errors/index.js';
+export { Table } from './decorators/table.decorator.js';
+export { Index } from './decorators/index.decorator.js';
+export { Store } from './decorators/store.decorator.js';
+export { InjectStore } from './decorators/inject-store.decorator.js';
+export { MemoryStore, type RecordInput, type Selected } from './store/memory-store.js';
+export { MemoryStoreModule } from './memory-store.module.js';
+export { MemoryStoreService, type StoreStats } from './memory-store.service.js';
+export { getStoreToken } from './memory-store.utils.js';
+export { MEMORY_STORE_MODULE_OPTIONS } from './memory-store.constants.js';
+export type { StoreReference } from './store/store-registry.js';
+export type { RecordUpdate } from './engine/memory-table.js';
+export type { QueryPlan, AccessPath } from './query/planner.js';
+export type * from './interfaces/table-options.interface.js';
+export type * from './interfaces/store-options.interface.js';
+export type * from './interfaces/memory-store-module-options.interface.js';
+export type * from './query/query.types.js';

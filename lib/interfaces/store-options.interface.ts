@@ -1,0 +1,45 @@
+import type { TableClass } from './table-options.interface.js';
+
+/** A store method to call by name, with its arguments: `['loadSecrets', ['vault', 'eu-1']]`. */
+export type StoreMethodCall<S = unknown> = readonly [
+  method: S extends object ? Extract<keyof S, string> : string,
+  args?: readonly unknown[],
+];
+
+/** A `beforeInit` hook: a method call tuple, or a function given the store. */
+export type BeforeInitHook<S = unknown> = StoreMethodCall<S> | ((store: S) => unknown);
+
+/** Where `initialState` comes from: a method call tuple, or a function given the store. */
+export type InitialStateSource<S = unknown> = StoreMethodCall<S> | ((store: S) => unknown);
+
+/** A seed file: a path (absolute, or relative to the working directory) or a `file:` URL. */
+export type SeedFile = string | URL;
+
+/**
+ * Options of `@Store()`. Pass the store class as the type argument to have method names in
+ * `beforeInit` and `initialState` checked: `@Store<PeopleStore>({ … })`.
+ */
+export interface StoreOptions<S = unknown> {
+  /** The `@Table()` class whose records the store holds. */
+  table: TableClass;
+  /**
+   * Seed files loaded at start-up, after the `beforeInit` hooks: `.json` (an array of
+   * records), `.ndjson`/`.jsonl` (one record a line), or a module (`.js`, `.mjs`, `.cjs`;
+   * `.ts` where the runtime loads TypeScript) whose default export (or `seeds` export) is an
+   * array or a function returning one. All files load, or none.
+   */
+  seedFile?: SeedFile | readonly SeedFile[];
+  /** Run in order, each awaited, before the seeds load; a failure stops start-up. */
+  beforeInit?: readonly BeforeInitHook<S>[];
+  /**
+   * Produces `store.state` once the store has loaded.
+   * @default a function returning `{ startedAt: new Date(), tableName }`
+   */
+  initialState?: InitialStateSource<S>;
+}
+
+/** The state a store has unless `initialState` says otherwise. */
+export interface DefaultStoreState {
+  startedAt: Date;
+  tableName: string;
+}

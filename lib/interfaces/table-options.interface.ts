@@ -1,0 +1,36 @@
+/** A primary key value: records are keyed by a string or a finite number. */
+export type RecordKey = string | number;
+
+/** Options of `@Table()`. */
+export interface TableOptions {
+  /**
+   * The table's name: it names the table in errors, events and `MemoryStoreService.store()`,
+   * and must be unique in the application.
+   * @default the class name
+   */
+  name?: string;
+  /**
+   * The primary key field. Its value must be a string or a finite number.
+   * @default 'id'
+   */
+  key?: string;
+  /**
+   * Fields with a secondary (non-unique) index. `@Index()` on a property declares one too;
+   * `@Index({ unique: true })` declares a unique one.
+   * @default []
+   */
+  indexes?: string[];
+}
+
+/** Options of `@Index()`. */
+export interface IndexOptions {
+  /**
+   * A unique index rejects a second record with the same value (`DuplicateKeyError`).
+   * `null` and missing values are not constrained.
+   * @default false
+   */
+  unique?: boolean;
+}
+
+/** A class whose instances are a table's records. */
+export type TableClass<T extends object = object> = abstract new (...args: never[]) => T;

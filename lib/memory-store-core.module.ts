@@ -1,0 +1,25 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { MEMORY_STORE_MODULE_OPTIONS, MEMORY_STORE_REGISTRY } from './memory-store.constants.js';
+import { MemoryStoreService } from './memory-store.service.js';
+import { StoreRegistry } from './store/store-registry.js';
+
+/**
+ * The global half of the module, created once by `forRoot()`/`forRootAsync()`: the options,
+ * the registry of stores and `MemoryStoreService`, visible to every feature module.
+ */
+@Module({})
+export class MemoryStoreCoreModule {
+  static register(definition: DynamicModule): DynamicModule {
+    return {
+      module: MemoryStoreCoreModule,
+      global: true,
+      imports: definition.imports ?? [],
+      providers: [
+        ...(definition.providers ?? []),
+        { provide: MEMORY_STORE_REGISTRY, useFactory: () => new StoreRegistry() },
+        MemoryStoreService,
+      ],
+      exports: [MEMORY_STORE_MODULE_OPTIONS, MEMORY_STORE_REGISTRY, MemoryStoreService],
+    };
+  }
+}

@@ -1,0 +1,55 @@
+import type { Provider } from '@nestjs/common';
+import { Store } from './decorators/store.decorator.js';
+import { MemoryStoreError } from './errors/memory-store.error.js';
+import type { StoreEntry } from './interfaces/memory-store-module-options.interface.js';
+import type { TableClass } from './interfaces/table-options.interface.js';
+import { STORE_METADATA } from './metadata/store-metadata.storage.js';
+import { TABLE_METADATA } from './metadata/table-metadata.storage.js';
+import { getTableName } from './metadata/table-schema.js';
+import { getStoreToken } from './memory-store.utils.js';
+import { MemoryStore } from './store/memory-store.js';
+
+/** The providers of a list of stores and bare tables, and the tokens to export. */
+export interface StoreProviders {
+  providers: Provider[];
+  exports: (string | StoreEntry)[];
+}
+
+const TABLE_STORES = new WeakMap<TableClass, StoreEntry>();
+
+/**
+ * A store class provides itself and its table's token; a bare table provides a plain
+ * `MemoryStore<T>` under its table's token.
+ */
+export function createStoreProviders(entries: readonly StoreEntry[] = []): StoreProviders {
+  const providers: Provider[] = [];
+  const exports: (string | StoreEntry)[] = [];
+  for (const entry of entries) {
+    const token = getStoreToken(entry);
+    if (STORE_METADATA.isStore(entry)) {
+      providers.push(entry as Provider, { provide: token, useExisting: entry });
+      exports.push(entry, token);
+    } else if (TABLE_METADATA.isTable(entry)) {
+      providers.push({ provide: token, useClass: tableStore(entry) as new () => object });
+      exports.push(token);
+    } else {
+      throw new MemoryStoreError(
+        `${String((entry as { name?: string })?.name ?? entry)} is neither a @Store() nor a @Table() class`,
+        '',
+      );
+    }
+  }
+  return { providers, exports };
+}
+
+/** The store class that a bare table gets: one per table class, shared by every module. */
+function tableStore(table: TableClass): StoreEntry {
+  let storeClass = TABLE_STORES.get(table);
+  if (!storeClass) {
+    storeClass = class extends MemoryStore {};
+    Object.defineProperty(storeClass, 'name', { value: `MemoryStore<${getTableName(table)}>` });
+    Store({ table })(storeClass);
+    TABLE_STORES.set(table, storeClass);
+  }
+  return storeClass;
+}

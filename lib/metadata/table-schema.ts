@@ -1,0 +1,162 @@
+import {
+  getMetadataStorage,
+  validateSync,
+  type ValidationError,
+  type ValidatorOptions,
+} from 'class-validator';
+import { MemoryStoreError } from '../errors/memory-store.error.js';
+import type { TableClass } from '../interfaces/table-options.interface.js';
+import { FORBIDDEN_KEYS, ownValue, RecordShapeError } from '../engine/stored-values.js';
+import { TABLE_METADATA } from './table-metadata.storage.js';
+
+/** A secondary index as the engine builds it. */
+export interface IndexDefinition {
+  readonly field: string;
+  readonly unique: boolean;
+}
+
+/** Everything the engine needs to know of a table, compiled once from its class. */
+export interface TableSchema<T extends object = object> {
+  readonly target: TableClass<T>;
+  readonly name: string;
+  readonly key: string;
+  readonly indexes: readonly IndexDefinition[];
+  /** Default field values from the class's property initialisers, owned and frozen. */
+  readonly defaults: readonly (readonly [string, unknown])[];
+  /** Fields declared as `Date` (by decorator metadata or a Date default): JSON revives them. */
+  readonly dateFields: ReadonlySet<string>;
+  /** The prototype every record gets. */
+  readonly prototype: object;
+  /** class-validator over a record, present only when the class carries its decorators. */
+  validate?(record: T): ValidationError[];
+}
+
+const VALIDATOR_OPTIONS: ValidatorOptions = {
+  forbidUnknownValues: false,
+  validationError: { target: false, value: true },
+};
+
+const SCHEMAS = new WeakMap<TableClass, TableSchema>();
+
+/** The compiled schema of a `@Table()` class (cached). */
+export function getTableSchema<T extends object>(target: TableClass<T>): TableSchema<T> {
+  let schema = SCHEMAS.get(target) as TableSchema<T> | undefined;
+  if (!schema) {
+    schema = compileTableSchema(target);
+    SCHEMAS.set(target, schema);
+  }
+  return schema;
+}
+
+/** The table's name, for tokens and lookups, without compiling the schema. */
+export function getTableName(target: TableClass): string {
+  const options = TABLE_METADATA.getTable(target);
+  if (!options) throw notATable(target);
+  return options.name ?? target.name;
+}
+
+function notATable(target: unknown): MemoryStoreError {
+  const name = typeof target === 'function' ? target.name : String(target);
+  return new MemoryStoreError(`${name} is not a table: decorate the class with @Table()`, '');
+}
+
+function compileTableSchema<T extends object>(target: TableClass<T>): TableSchema<T> {
+  const options = TABLE_METADATA.getTable(target);
+  if (!options) throw notATable(target);
+  const name = options.name ?? target.name;
+  const key = options.key ?? 'id';
+  for (const field of [key, ...(options.indexes ?? [])]) {
+    if (FORBIDDEN_KEYS.has(field) || field.includes('.')) {
+      throw new MemoryStoreError(
+        `Table '${name}': '${field}' cannot be a key or index field`,
+        name,
+      );
+    }
+  }
+
+  const indexes = new Map<string, IndexDefinition>();
+  for (const field of options.indexes ?? []) indexes.set(field, { field, unique: false });
+  for (const [field, opts] of TABLE_METADATA.getIndexes(target)) {
+    indexes.set(field, {
+      field,
+      unique: opts.unique === true || indexes.get(field)?.unique === true,
+    });
+  }
+  indexes.delete(key);
+
+  const defaults = readDefaults(target, name);
+  return {
+    target,
+    name,
+    key,
+    indexes: [...indexes.values()],
+    defaults,
+    dateFields: findDateFields(target, [key, ...indexes.keys()], defaults),
+    prototype: target.prototype as object,
+    validate: buildValidator<T>(target, name),
+  };
+}
+
+function findDateFields(
+  target: TableClass,
+  known: string[],
+  defaults: [string, unknown][],
+): Set<string> {
+  const fields = new Set(
+    defaults.filter(([, value]) => value instanceof Date).map(([field]) => field),
+  );
+  const candidates = new Set(known);
+  for (const meta of getMetadataStorage().getTargetValidationMetadatas(target, '', true, false)) {
+    candidates.add(meta.propertyName);
+  }
+  const getMetadata = (
+    Reflect as { getMetadata?: (key: string, target: object, property: string) => unknown }
+  ).getMetadata;
+  for (const field of candidates) {
+    if (getMetadata?.('design:type', target.prototype as object, field) === Date) fields.add(field);
+  }
+  return fields;
+}
+
+function readDefaults(target: TableClass, name: string): [string, unknown][] {
+  let template: object;
+  try {
+    template = new (target as unknown as new () => object)();
+  } catch (cause) {
+    throw new MemoryStoreError(
+      `Table '${name}': cannot construct ${target.name} without arguments to read its defaults`,
+      name,
+      { cause },
+    );
+  }
+  const defaults: [string, unknown][] = [];
+  for (const [field, value] of Object.entries(template)) {
+    if (value === undefined) continue;
+    try {
+      defaults.push([field, ownValue(value, field)]);
+    } catch (error) {
+      if (!(error instanceof RecordShapeError)) throw error;
+      throw new MemoryStoreError(`Table '${name}': default of ${error.message}`, name);
+    }
+  }
+  return defaults;
+}
+
+function buildValidator<T extends object>(
+  target: TableClass,
+  name: string,
+): TableSchema<T>['validate'] {
+  const storage = getMetadataStorage();
+  const metadata = storage.getTargetValidationMetadatas(target, '', true, false);
+  if (metadata.length === 0) return undefined;
+  for (const meta of metadata) {
+    if (!meta.constraintCls) continue;
+    if (storage.getTargetValidatorConstraints(meta.constraintCls).some((c) => c.async)) {
+      throw new MemoryStoreError(
+        `Table '${name}': the validator on '${meta.propertyName}' is asynchronous; stores validate synchronously`,
+        name,
+      );
+    }
+  }
+  return (record) => validateSync(record, VALIDATOR_OPTIONS);
+}

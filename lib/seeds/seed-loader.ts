@@ -1,0 +1,168 @@
+import { readFile } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { MemoryTable } from '../engine/memory-table.js';
+import { valuesEqual } from '../engine/stored-values.js';
+import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
+import { SeedError } from '../errors/seed-error.js';
+import { StoreValidationError } from '../errors/store-validation.error.js';
+import type { SeedFile } from '../interfaces/store-options.interface.js';
+
+/** One record read from a seed file, with where it came from. */
+interface SeedEntry {
+  readonly file: string;
+  readonly entry: number;
+  readonly line?: number;
+  value: unknown;
+}
+
+const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
+
+/**
+ * Reads every seed file, then writes all their records in one all-or-nothing batch. Any
+ * problem is a `SeedError` naming the file and, where one entry is at fault, the entry (and
+ * its line in NDJSON); the table is then unchanged.
+ */
+export async function loadSeeds(
+  table: MemoryTable<object>,
+  seedFile: SeedFile | readonly SeedFile[],
+): Promise<number> {
+  const files = Array.isArray(seedFile)
+    ? (seedFile as readonly SeedFile[])
+    : [seedFile as SeedFile];
+  const entries: SeedEntry[] = [];
+  for (const file of files) entries.push(...(await readSeedFile(table.name, file)));
+  for (const entry of entries) reviveDates(table, entry);
+  try {
+    table.writeMany(entries.map((e) => e.value));
+  } catch (error) {
+    throw explain(table, entries, error);
+  }
+  return entries.length;
+}
+
+async function readSeedFile(tableName: string, file: SeedFile): Promise<SeedEntry[]> {
+  let path: string;
+  try {
+    path = file instanceof URL ? fileURLToPath(file) : resolve(file);
+  } catch (cause) {
+    throw new SeedError(tableName, { file: String(file) }, 'not a file path or file: URL', cause);
+  }
+  const extension = extname(path).toLowerCase();
+  if (MODULE_EXTENSIONS.has(extension)) return readModule(tableName, path);
+  if (extension !== '.json' && extension !== '.ndjson' && extension !== '.jsonl') {
+    throw new SeedError(
+      tableName,
+      { file: path },
+      `unsupported file type '${extension}' (use .json, .ndjson, .jsonl, .js, .mjs, .cjs or .ts)`,
+    );
+  }
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new SeedError(
+      tableName,
+      { file: path },
+      `cannot read the file: ${(cause as Error).message}`,
+      cause,
+    );
+  }
+  return extension === '.json'
+    ? parseJson(tableName, path, text)
+    : parseNdjson(tableName, path, text);
+}
+
+function parseJson(tableName: string, file: string, text: string): SeedEntry[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (cause) {
+    throw new SeedError(tableName, { file }, `malformed JSON: ${(cause as Error).message}`, cause);
+  }
+  if (!Array.isArray(data))
+    throw new SeedError(tableName, { file }, 'a JSON seed file must hold an array of records');
+  return (data as unknown[]).map((value, entry) => ({ file, entry, value }));
+}
+
+function parseNdjson(tableName: string, file: string, text: string): SeedEntry[] {
+  const entries: SeedEntry[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === '') continue;
+    const location = { file, entry: entries.length, line: i + 1 };
+    try {
+      entries.push({ ...location, value: JSON.parse(lines[i]) });
+    } catch (cause) {
+      throw new SeedError(
+        tableName,
+        location,
+        `malformed JSON: ${(cause as Error).message}`,
+        cause,
+      );
+    }
+  }
+  return entries;
+}
+
+async function readModule(tableName: string, file: string): Promise<SeedEntry[]> {
+  let exported: unknown;
+  try {
+    const module = (await import(pathToFileURL(file).href)) as {
+      default?: unknown;
+      seeds?: unknown;
+    };
+    exported = module.default ?? module.seeds;
+    if (typeof exported === 'function') exported = await (exported as () => unknown)();
+  } catch (cause) {
+    throw new SeedError(
+      tableName,
+      { file },
+      `cannot load the module: ${(cause as Error).message}`,
+      cause,
+    );
+  }
+  if (!Array.isArray(exported)) {
+    throw new SeedError(
+      tableName,
+      { file },
+      'a seed module must export (as default or as `seeds`) an array of records or a function returning one',
+    );
+  }
+  return (exported as unknown[]).map((value, entry) => ({ file, entry, value }));
+}
+
+/** JSON has no dates: turn strings and numbers into Dates where the table declares a Date. */
+function reviveDates(table: MemoryTable<object>, entry: SeedEntry): void {
+  const { dateFields } = table.schema;
+  const value = entry.value;
+  if (dateFields.size === 0 || typeof value !== 'object' || value === null) return;
+  let copy: Record<string, unknown> | undefined;
+  for (const field of dateFields) {
+    const v = (value as Record<string, unknown>)[field];
+    if (typeof v !== 'string' && typeof v !== 'number') continue;
+    copy ??= { ...(value as Record<string, unknown>) };
+    copy[field] = new Date(v);
+  }
+  if (copy) entry.value = copy;
+}
+
+function explain(table: MemoryTable<object>, entries: SeedEntry[], error: unknown): unknown {
+  if (error instanceof StoreValidationError && error.entry !== undefined) {
+    const at = entries[error.entry];
+    return new SeedError(
+      table.name,
+      at,
+      error.message.replace(/^Invalid record at index \d+ for table '[^']*': /, 'invalid record: '),
+      error,
+    );
+  }
+  if (error instanceof DuplicateKeyError) {
+    const clashing = entries.filter((e) =>
+      valuesEqual((e.value as Record<string, unknown>)[error.field], error.value),
+    );
+    const at = clashing[clashing.length - 1];
+    return new SeedError(table.name, at ?? { file: entries[0]?.file ?? '' }, error.message, error);
+  }
+  return error;
+}

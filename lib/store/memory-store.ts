@@ -1,0 +1,287 @@
+import { Inject, Optional, type OnModuleInit } from '@nestjs/common';
+import { MemoryTable, type RecordUpdate } from '../engine/memory-table.js';
+import { MemoryStoreError } from '../errors/memory-store.error.js';
+import type { StoreOptions } from '../interfaces/store-options.interface.js';
+import type { RecordKey, TableClass } from '../interfaces/table-options.interface.js';
+import { STORE_METADATA } from '../metadata/store-metadata.storage.js';
+import { getTableSchema } from '../metadata/table-schema.js';
+import { MEMORY_STORE_REGISTRY } from '../memory-store.constants.js';
+import type { DataKeys, Query, SelectOptions } from '../query/query.types.js';
+import { startStore } from './store-lifecycle.js';
+import type { StoreRegistry } from './store-registry.js';
+
+/** The fields a caller passes to write a record: any data field of the table class. */
+export type RecordInput<T> = { [K in DataKeys<T>]?: T[K] };
+
+/** A record or a projection of it, as `select()` returns it. */
+export type Selected<T, F extends DataKeys<T>> = [DataKeys<T>] extends [F] ? T : Pick<T, F>;
+
+const REGISTRY = Symbol('registry');
+
+type Phase = 'new' | 'starting' | 'ready' | 'failed';
+
+/**
+ * A store of one table's records. Extend it in a class decorated with `@Store()`; Nest
+ * creates, starts and injects it like any provider. Reads are synchronous and return the
+ * stored records themselves (frozen instances of the table class, never copies); writes
+ * return a promise that resolves once the write is as durable as the store promises, and
+ * have synchronous `dirty*` twins.
+ *
+ * A subclass that defines `onModuleInit()` must call `await super.onModuleInit()`.
+ */
+export class MemoryStore<T extends object = object> implements OnModuleInit {
+  @Optional()
+  @Inject(MEMORY_STORE_REGISTRY)
+  private readonly [REGISTRY]?: StoreRegistry;
+
+  #table: MemoryTable<T>;
+  #phase: Phase = 'new';
+  #owner: MemoryStore<T> = this;
+  #state: unknown;
+  readonly #options: StoreOptions<this>;
+
+  constructor() {
+    const options = STORE_METADATA.get(new.target);
+    if (!options) {
+      throw new MemoryStoreError(
+        `${new.target.name} extends MemoryStore but is not decorated with @Store()`,
+        '',
+      );
+    }
+    this.#options = options;
+    this.#table = new MemoryTable(getTableSchema(options.table as TableClass<T>));
+  }
+
+  /** The table's name. */
+  get tableName(): string {
+    return this.#table.name;
+  }
+
+  /** The `@Table()` class of the records. */
+  get table(): TableClass<T> {
+    return this.#table.schema.target;
+  }
+
+  /**
+   * The store's state, set at start-up by `initialState`.
+   * @default `{ startedAt: Date, tableName: string }`
+   */
+  get state(): unknown {
+    return this.#owner === this ? this.#state : this.#owner.state;
+  }
+
+  /** The table's secondary indexes. */
+  indexes(): { field: string; unique: boolean }[] {
+    return this.#table.schema.indexes.map(({ field, unique }) => ({ field, unique }));
+  }
+
+  /** True once the store has finished starting. */
+  get isReady(): boolean {
+    return this.#phase === 'ready';
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------
+
+  /** Starts the store: table and indexes, `beforeInit` hooks, seeds, initial state. */
+  async onModuleInit(): Promise<void> {
+    if (this.#phase !== 'new') return;
+    const registry = this[REGISTRY];
+    if (!registry) {
+      throw new MemoryStoreError(
+        `${this.constructor.name} needs MemoryStoreModule.forRoot() or forRootAsync() imported once in the application`,
+        this.#table.name,
+      );
+    }
+    this.#phase = 'starting';
+    let settled!: { resolve: () => void; reject: (error: unknown) => void };
+    const started = new Promise<void>((resolve, reject) => (settled = { resolve, reject }));
+    started.catch(() => undefined); // the owner's onModuleInit reports the failure
+    const entry = registry.claim({
+      storeClass: this.constructor,
+      owner: this,
+      table: this.#table,
+      started,
+    });
+    if (entry.owner !== this) {
+      this.#owner = entry.owner as MemoryStore<T>;
+      this.#table = entry.table as MemoryTable<T>;
+    }
+    try {
+      if (this.#owner === this) {
+        this.#state = await startStore(this, this.#table, this.#options);
+        settled.resolve();
+      } else {
+        await entry.started;
+      }
+      this.#phase = 'ready';
+    } catch (error) {
+      this.#phase = 'failed';
+      settled.reject(error);
+      throw error;
+    }
+  }
+
+  // ---- reads -------------------------------------------------------------------------
+
+  /** The record with this primary key. */
+  get(key: RecordKey): T | undefined {
+    return this.#table.rows.get(key);
+  }
+
+  /** True if a record has this primary key. */
+  exists(key: RecordKey): boolean {
+    return this.#table.rows.has(key);
+  }
+
+  /** Every record. The array is frozen and shared until the next write. */
+  all(): readonly T[] {
+    return this.#table.all();
+  }
+
+  /** Every primary key. */
+  keys(): RecordKey[] {
+    return this.#table.keys();
+  }
+
+  /** How many records the store holds. */
+  get size(): number {
+    return this.#table.rows.size;
+  }
+
+  /** The first record matching the query. */
+  one(query?: Query<T>): T | undefined {
+    return this.#table.one(query);
+  }
+
+  /** The records matching the query, ordered, paged and projected as the options say. */
+  select<F extends DataKeys<T> = DataKeys<T>>(
+    query?: Query<T>,
+    options?: SelectOptions<T, F>,
+  ): Selected<T, F>[] {
+    return this.#table.select(query, options);
+  }
+
+  /** How many records match the query (all of them without one). */
+  count(query?: Query<T>): number {
+    return this.#table.count(query);
+  }
+
+  // ---- writes: synchronous -----------------------------------------------------------
+
+  /** Inserts or replaces a record, synchronously. */
+  dirtyWrite(record: RecordInput<T>): T {
+    this.#assertWritable();
+    return this.#table.write(record);
+  }
+
+  /** Inserts a record, synchronously; `DuplicateKeyError` if its key exists. */
+  dirtyInsert(record: RecordInput<T>): T {
+    this.#assertWritable();
+    return this.#table.insert(record);
+  }
+
+  /** Changes fields of a record, synchronously; `RecordNotFoundError` if it is missing. */
+  dirtyUpdate(
+    key: RecordKey,
+    change: RecordUpdate<RecordInput<T>> | ((current: T) => RecordInput<T>),
+  ): T {
+    this.#assertWritable();
+    return this.#table.update(key, change as RecordUpdate<T>);
+  }
+
+  /** Deletes a record by key (or the given record), synchronously; returns it if it existed. */
+  dirtyDelete(keyOrRecord: RecordKey | T): T | undefined {
+    this.#assertWritable();
+    return this.#table.delete(keyOrRecord);
+  }
+
+  /** Deletes every record, synchronously; returns how many there were. */
+  dirtyDeleteAll(): number {
+    this.#assertWritable();
+    return this.#table.deleteAll();
+  }
+
+  /** Writes several records, all or none, synchronously. */
+  dirtyWriteMany(records: readonly RecordInput<T>[]): T[] {
+    this.#assertWritable();
+    return this.#table.writeMany(records);
+  }
+
+  /** Deletes every record matching the query, synchronously; returns how many. */
+  dirtyDeleteMany(query: Query<T>): number {
+    this.#assertWritable();
+    return this.#table.deleteMany(query).length;
+  }
+
+  /** Removes and returns the first record matching the query, synchronously. */
+  dirtyWithdraw(query: Query<T>): T | undefined {
+    this.#assertWritable();
+    return this.#table.withdraw(query);
+  }
+
+  // ---- writes: acknowledged ----------------------------------------------------------
+
+  /** Inserts or replaces a record. */
+  write(record: RecordInput<T>): Promise<T> {
+    return settle(() => this.dirtyWrite(record));
+  }
+
+  /** Inserts a record; rejects with `DuplicateKeyError` if its key exists. */
+  insert(record: RecordInput<T>): Promise<T> {
+    return settle(() => this.dirtyInsert(record));
+  }
+
+  /**
+   * Changes fields of the record with this key: a patch, or a function of the current
+   * record returning one. Rejects with `RecordNotFoundError` if there is no such record.
+   */
+  update(key: RecordKey, change: RecordInput<T> | ((current: T) => RecordInput<T>)): Promise<T> {
+    return settle(() => this.dirtyUpdate(key, change));
+  }
+
+  /** Deletes the record with this key (or the given record); resolves to it, if it existed. */
+  delete(keyOrRecord: RecordKey | T): Promise<T | undefined> {
+    return settle(() => this.dirtyDelete(keyOrRecord));
+  }
+
+  /** Deletes every record; resolves to how many there were. */
+  deleteAll(): Promise<number> {
+    return settle(() => this.dirtyDeleteAll());
+  }
+
+  /** Writes several records: all are validated and checked first, then all are written. */
+  writeMany(records: readonly RecordInput<T>[]): Promise<T[]> {
+    return settle(() => this.dirtyWriteMany(records));
+  }
+
+  /** Deletes every record matching the query; resolves to how many. */
+  deleteMany(query: Query<T>): Promise<number> {
+    return settle(() => this.dirtyDeleteMany(query));
+  }
+
+  /** Removes and returns the first record matching the query, in one step. */
+  withdraw(query: Query<T>): Promise<T | undefined> {
+    return settle(() => this.dirtyWithdraw(query));
+  }
+
+  #assertWritable(): void {
+    if (this.#phase === 'ready' || this.#phase === 'starting') return;
+    throw new MemoryStoreError(
+      this.#phase === 'failed'
+        ? `${this.constructor.name} failed to start and accepts no writes`
+        : `${this.constructor.name} has not started: it starts in onModuleInit ` +
+            '(a subclass that defines onModuleInit() must call await super.onModuleInit())',
+      this.#table.name,
+    );
+  }
+}
+
+/** Runs a synchronous operation and reports its outcome as a promise. */
+function settle<R>(operation: () => R): Promise<R> {
+  try {
+    return Promise.resolve(operation());
+  } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what the operation threw
+    return Promise.reject(error);
+  }
+}

@@ -1,0 +1,67 @@
+import type { MemoryTable } from '../engine/memory-table.js';
+import { MemoryStoreError } from '../errors/memory-store.error.js';
+import { StoreInitializationError } from '../errors/store-initialization.error.js';
+import type {
+  DefaultStoreState,
+  StoreMethodCall,
+  StoreOptions,
+} from '../interfaces/store-options.interface.js';
+import { loadSeeds } from '../seeds/seed-loader.js';
+
+/**
+ * Starts a store, in the documented order: (its table and indexes already exist) →
+ * `beforeInit` hooks → seed files → initial state. Resolves to the state.
+ */
+export async function startStore<S extends object>(
+  store: S,
+  table: MemoryTable<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
+  options: StoreOptions<S>,
+): Promise<unknown> {
+  const storeName = store.constructor.name;
+  const fail = (reason: string, cause?: unknown) =>
+    new StoreInitializationError(table.name, storeName, reason, cause);
+
+  for (const [i, hook] of (options.beforeInit ?? []).entries()) {
+    const label =
+      typeof hook === 'function' ? `beforeInit hook #${i}` : `beforeInit hook '${String(hook[0])}'`;
+    try {
+      await invoke(store, hook, label);
+    } catch (error) {
+      throw fail(`${label} failed: ${messageOf(error)}`, error);
+    }
+  }
+
+  if (options.seedFile !== undefined) await loadSeeds(table as MemoryTable<object>, options.seedFile);
+
+  if (options.initialState === undefined) {
+    return { startedAt: new Date(), tableName: table.name } satisfies DefaultStoreState;
+  }
+  try {
+    return await invoke(store, options.initialState, 'initialState');
+  } catch (error) {
+    throw fail(`initialState failed: ${messageOf(error)}`, error);
+  }
+}
+
+function invoke<S extends object>(
+  store: S,
+  source: StoreMethodCall<S> | ((store: S) => unknown),
+  label: string,
+): unknown {
+  if (typeof source === 'function') return source(store);
+  if (!Array.isArray(source) || typeof source[0] !== 'string') {
+    throw new MemoryStoreError(`${label} must be a [methodName, args?] tuple or a function`, '');
+  }
+  const [name, args = []] = source;
+  const method = (store as Record<string, unknown>)[name];
+  if (typeof method !== 'function') {
+    throw new MemoryStoreError(`${store.constructor.name} has no method '${name}'`, '');
+  }
+  if (!Array.isArray(args))
+    throw new MemoryStoreError(`the arguments of '${name}' must be an array`, '');
+  return (method as (...a: unknown[]) => unknown).apply(store, args);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
