@@ -2,7 +2,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { TableClass, TableOptions } from '../interfaces/table-options.interface.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 
-const TABLE_OPTION_KEYS = new Set<string>(['name', 'key', 'indexes']);
+const TABLE_OPTION_KEYS = new Set<string>(['name', 'key', 'indexes', 'type']);
 
 /**
  * Declares a class as a table: its instances are the records, its property initialisers
@@ -39,6 +39,9 @@ export function Table(options: TableOptions = {}): ClassDecorator {
         options.indexes.some((f) => typeof f !== 'string' || f === ''))
     ) {
       throw new MemoryStoreError(`${where}: 'indexes' must be an array of field names`, '');
+    }
+    if (options.type !== undefined && options.type !== 'set' && options.type !== 'ordered_set') {
+      throw new MemoryStoreError(`${where}: 'type' must be 'set' or 'ordered_set'`, '');
     }
     TABLE_METADATA.setTable(target as unknown as TableClass, { ...options });
   };

@@ -7,9 +7,15 @@ import { UniqueIndex } from '../indexes/unique.index.js';
 import { ValueMap } from '../indexes/value-map.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { TableSchema } from '../metadata/table-schema.js';
+import { SortedIndex } from '../indexes/sorted.index.js';
+import { aggregate, type AggregateResult } from '../query/aggregate.js';
 import { compileQuery, type CompiledQuery } from '../query/query-compiler.js';
 import { candidates, planQuery, type PlanSource, type QueryPlan } from '../query/planner.js';
-import { compileSelectOptions, finishSelection } from '../query/select-options.js';
+import {
+  compileSelectOptions,
+  finishSelection,
+  NO_SELECT_OPTIONS,
+} from '../query/select-options.js';
 import { invalidField, RecordFactory } from './record-factory.js';
 
 /** A patch of fields, or a function of the current record returning one. */
@@ -28,6 +34,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   readonly #indexList: readonly SecondaryIndex<T>[];
   readonly #uniques: readonly SecondaryIndex<T>[];
   readonly #factory: RecordFactory<T>;
+  /** Sorted indexes built so far, by field (the key field included). */
+  readonly #sorted = new Map<string, SortedIndex<T>>();
+  readonly keyOrder: SortedIndex<T> | undefined;
   #all: readonly T[] | undefined;
 
   constructor(schema: TableSchema<T>) {
@@ -41,6 +50,23 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.indexes = indexes;
     this.#indexList = [...indexes.values()];
     this.#uniques = this.#indexList.filter((i) => i.unique);
+    this.keyOrder = schema.type === 'ordered_set' ? this.sortedIndex(schema.key) : undefined;
+  }
+
+  /**
+   * The sorted index of the key field or of an indexed field, built on first use and kept
+   * up to date from then on; undefined for other fields.
+   */
+  sortedIndex(field: string): SortedIndex<T> | undefined {
+    let sorted = this.#sorted.get(field);
+    if (sorted) return sorted;
+    if (field === this.keyField) sorted = new SortedIndex<T>(field, (_record, key) => key);
+    else if (this.indexes.has(field))
+      sorted = new SortedIndex<T>(field, (record) => fieldValue(record, field));
+    else return undefined;
+    for (const [key, record] of this.rows) sorted.add(key, record);
+    this.#sorted.set(field, sorted);
+    return sorted;
   }
 
   get name(): string {
@@ -61,28 +87,68 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return this.rows.has(key);
   }
 
+  /** Every key, in key order for an ordered_set table, else in insertion order. */
   keys(): RecordKey[] {
+    if (this.keyOrder) return this.all().map((r) => this.#factory.keyOf(r));
     return Array.from(this.rows.keys());
   }
 
   /** Every record, as a frozen array shared by callers until the next write. */
   all(): readonly T[] {
-    return (this.#all ??= Object.freeze(Array.from(this.rows.values())));
+    return (this.#all ??= Object.freeze(
+      Array.from(this.keyOrder ? this.keyOrder.all() : this.rows.values()),
+    ));
   }
 
   compile(query: unknown): CompiledQuery {
     return compileQuery(this.schema.name, query);
   }
 
-  plan(query: unknown): QueryPlan {
-    return planQuery(this, this.compile(query));
+  /** The plan `select(query, options)` would use. */
+  plan(query?: unknown, options?: unknown): QueryPlan {
+    const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
+    return planQuery(this, this.compile(query), selectOptions.order);
   }
 
   select(query?: unknown, options?: unknown): T[] {
+    return this.#select(query, options, undefined);
+  }
+
+  /** Runs a select and reports its plan with the rows it examined and returned. */
+  explain(
+    query?: unknown,
+    options?: unknown,
+  ): { plan: QueryPlan; examinedRows: number; returnedRows: number } {
+    const counter = { examined: 0 };
+    const rows = this.#select(query, options, counter);
+    return {
+      plan: this.plan(query, options),
+      examinedRows: counter.examined,
+      returnedRows: rows.length,
+    };
+  }
+
+  /** Groups the records matching a query and computes counts, sums, means, minima, maxima. */
+  aggregate(query: unknown, spec: unknown): AggregateResult[] {
     const compiled = this.compile(query);
-    const selectOptions = compileSelectOptions(this.schema.name, options);
-    const { path } = planQuery(this, compiled);
-    return finishSelection(candidates(this, path), compiled.test, selectOptions);
+    const matches = finishSelection(
+      candidates(this, planQuery(this, compiled).path),
+      compiled.test,
+      NO_SELECT_OPTIONS,
+    );
+    return aggregate(this.schema.name, matches, spec);
+  }
+
+  #select(query: unknown, options: unknown, counter: { examined: number } | undefined): T[] {
+    const compiled = this.compile(query);
+    const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
+    const plan = planQuery(this, compiled, selectOptions.order);
+    let test = compiled.test;
+    if (counter) {
+      const inner = test;
+      test = (r) => (counter.examined++, inner(r));
+    }
+    return finishSelection(candidates(this, plan.path), test, selectOptions, plan.ordered);
   }
 
   one(query?: unknown): T | undefined {
@@ -125,6 +191,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   update(key: RecordKey, change: RecordUpdate<T>): T {
     const current = this.rows.get(key);
     if (!current) throw new RecordNotFoundError(this.schema.name, key);
+    const record = this.#updated(key, current, change);
+    this.#put(key, record, current);
+    return record;
+  }
+
+  #updated(key: RecordKey, current: T, change: RecordUpdate<T>): T {
     const patch: unknown = typeof change === 'function' ? change(current) : change;
     const record = this.#factory.merge(current, patch);
     if (this.#factory.keyOf(record) !== key) {
@@ -136,7 +208,6 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         `${this.keyField} is the primary key and cannot change in an update`,
       );
     }
-    this.#put(key, record, current);
     return record;
   }
 
@@ -148,9 +219,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         : keyOrRecord;
     const record = this.rows.get(key);
     if (!record) return undefined;
-    for (const index of this.#indexList) index.remove(key, record);
-    this.rows.delete(key);
-    this.#all = undefined;
+    this.#apply(key, undefined, record);
     return record;
   }
 
@@ -159,6 +228,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const n = this.rows.size;
     this.rows.clear();
     for (const index of this.#indexList) index.clear();
+    for (const sorted of this.#sorted.values()) sorted.clear();
     this.#all = undefined;
     return n;
   }
@@ -180,17 +250,34 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     });
     const batch = new Map<RecordKey, T>();
     for (const record of records) batch.set(this.#factory.keyOf(record), record);
-    for (const index of this.#uniques) this.#checkBatch(index as UniqueIndex<T>, batch);
-    for (const [key, record] of batch) {
-      const previous = this.rows.get(key);
-      for (const index of this.#indexList) {
-        if (previous) index.remove(key, previous);
-        index.add(key, record);
-      }
-      this.rows.set(key, record);
-    }
-    this.#all = undefined;
+    this.#commit(batch);
     return records;
+  }
+
+  /**
+   * Changes every record matching the query, all or none: every new record is built and
+   * checked before any is stored. Returns the new records.
+   */
+  updateWhere(query: unknown, change: RecordUpdate<T>): T[] {
+    const compiled = this.compile(query);
+    const matches = finishSelection(
+      candidates(this, planQuery(this, compiled).path),
+      compiled.test,
+      NO_SELECT_OPTIONS,
+    );
+    const batch = new Map<RecordKey, T>();
+    for (const current of matches) {
+      const key = this.#factory.keyOf(current);
+      batch.set(key, this.#updated(key, current, change));
+    }
+    this.#commit(batch);
+    return [...batch.values()];
+  }
+
+  /** Stores a batch of records after checking it against every unique index. */
+  #commit(batch: ReadonlyMap<RecordKey, T>): void {
+    for (const index of this.#uniques) this.#checkBatch(index as UniqueIndex<T>, batch);
+    for (const [key, record] of batch) this.#apply(key, record, this.rows.get(key));
   }
 
   /** Deletes every record matching the query; returns them. */
@@ -226,11 +313,21 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         throw new DuplicateKeyError(this.schema.name, index.field, fieldValue(record, index.field));
       }
     }
+    this.#apply(key, record, previous);
+  }
+
+  /** Puts `record` (or nothing) in place of `previous` under `key`, in every structure. */
+  #apply(key: RecordKey, record: T | undefined, previous: T | undefined): void {
     for (const index of this.#indexList) {
       if (previous) index.remove(key, previous);
-      index.add(key, record);
+      if (record) index.add(key, record);
     }
-    this.rows.set(key, record);
+    for (const sorted of this.#sorted.values()) {
+      if (previous) sorted.remove(key, previous);
+      if (record) sorted.add(key, record);
+    }
+    if (record) this.rows.set(key, record);
+    else this.rows.delete(key);
     this.#all = undefined;
   }
 

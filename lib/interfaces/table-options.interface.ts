@@ -20,6 +20,12 @@ export interface TableOptions {
    * @default []
    */
   indexes?: string[];
+  /**
+   * `'set'` keeps records in insertion order; `'ordered_set'` keeps them in key order for
+   * `all()`, `keys()`, scans and key ranges.
+   * @default 'set'
+   */
+  type?: 'set' | 'ordered_set';
 }
 
 /** Options of `@Index()`. */

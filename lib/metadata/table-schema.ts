@@ -20,6 +20,7 @@ export interface TableSchema<T extends object = object> {
   readonly target: TableClass<T>;
   readonly name: string;
   readonly key: string;
+  readonly type: 'set' | 'ordered_set';
   readonly indexes: readonly IndexDefinition[];
   /** Default field values from the class's property initialisers, owned and frozen. */
   readonly defaults: readonly (readonly [string, unknown])[];
@@ -89,6 +90,7 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
     target,
     name,
     key,
+    type: options.type ?? 'set',
     indexes: [...indexes.values()],
     defaults,
     dateFields: findDateFields(target, [key, ...indexes.keys()], defaults),

@@ -1,78 +1,207 @@
-import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { SecondaryIndex } from '../indexes/secondary-index.js';
-import type { CompiledQuery } from './query-compiler.js';
+import type { SortedIndex } from '../indexes/sorted.index.js';
+import type { RecordKey } from '../interfaces/table-options.interface.js';
+import type { CompiledQuery, RangeBound } from './query-compiler.js';
 
 /** How a query reaches its candidate records. */
 export type AccessPath =
-  | { readonly kind: 'key'; readonly field: string; readonly value: unknown }
+  | { readonly kind: 'key'; readonly field: string; readonly values: readonly unknown[] }
   | {
       readonly kind: 'index';
       readonly field: string;
-      readonly value: unknown;
+      readonly values: readonly unknown[];
       readonly unique: boolean;
     }
+  | {
+      readonly kind: 'range';
+      readonly field: string;
+      readonly lower?: RangeBound;
+      readonly upper?: RangeBound;
+      readonly direction: 'asc' | 'desc';
+    }
+  | { readonly kind: 'ordered'; readonly field: string; readonly direction: 'asc' | 'desc' }
+  | { readonly kind: 'union'; readonly paths: readonly AccessPath[] }
   | { readonly kind: 'scan' };
 
-/** The planner's choice for a query, with the rows it expects to examine. */
+/** The planner's choice for a query. */
 export interface QueryPlan {
   readonly path: AccessPath;
+  /** How many records the path is expected to yield. */
   readonly estimatedRows: number;
+  /** True when the path yields records already in the requested order. */
+  readonly ordered: boolean;
+}
+
+/** A single-field order with a limit, which an ordered path can serve without sorting. */
+export interface OrderHint {
+  readonly field: string;
+  readonly direction: 'asc' | 'desc';
+  /** True when only the first few records are needed (a finite limit). */
+  readonly limited: boolean;
 }
 
 /** What the planner needs to know of a table. */
 export interface PlanSource<T extends object> {
   readonly keyField: string;
-  readonly size: number;
-  readonly indexes: ReadonlyMap<string, SecondaryIndex<T>>;
   readonly rows: ReadonlyMap<RecordKey, T>;
+  readonly indexes: ReadonlyMap<string, SecondaryIndex<T>>;
+  /** The sorted index of the key field or of an indexed field (built on first use). */
+  sortedIndex(field: string): SortedIndex<T> | undefined;
+  /** Records in key order for scans (ordered_set tables), or undefined for insertion order. */
+  readonly keyOrder: SortedIndex<T> | undefined;
 }
 
+const SCAN: AccessPath = { kind: 'scan' };
+
 /**
- * Picks the cheapest access path: the primary key when the query fixes it, else the most
- * selective index the query fixes, else a scan.
+ * Picks the cheapest access path: the primary key when the query fixes it (or a list of
+ * them), else the most selective index equality or `$in`, else an index range, else a union
+ * of index paths for an `or`, else (given a single-field order with a limit on an indexed
+ * field) a walk of that index in order, else a scan. Candidates are always re-checked
+ * against the whole query, so a plan changes speed, never results.
  */
 export function planQuery<T extends object>(
   source: PlanSource<T>,
   query: CompiledQuery,
+  order?: OrderHint,
 ): QueryPlan {
-  const key = source.keyField;
-  if (query.equalities.has(key)) {
-    const value = query.equalities.get(key);
-    return {
-      path: { kind: 'key', field: key, value },
-      estimatedRows: source.rows.has(value as RecordKey) ? 1 : 0,
-    };
-  }
-  let best: QueryPlan | undefined;
-  for (const [field, value] of query.equalities) {
-    const index = source.indexes.get(field);
-    if (!index) continue;
-    const rows = value === null ? index.count(null) + index.count(undefined) : index.count(value);
-    if (!best || rows < best.estimatedRows) {
-      best = { path: { kind: 'index', field, value, unique: index.unique }, estimatedRows: rows };
+  const size = source.rows.size;
+  let best: { path: AccessPath; estimatedRows: number } | undefined;
+  const consider = (path: AccessPath, estimatedRows: number) => {
+    if (!best || estimatedRows < best.estimatedRows) best = { path, estimatedRows };
+  };
+
+  for (const [field, c] of query.fields) {
+    const values = c.equal ? [c.equal.value] : c.anyOf ? distinct(c.anyOf) : undefined;
+    if (field === source.keyField) {
+      if (values) consider({ kind: 'key', field, values }, values.length);
+    } else if (values) {
+      const index = source.indexes.get(field);
+      if (index)
+        consider(
+          { kind: 'index', field, values, unique: index.unique },
+          countValues(index, values),
+        );
+    }
+    if (!values && (c.lower || c.upper) && (best === undefined || best.estimatedRows > 1)) {
+      const sorted = source.sortedIndex(field);
+      if (sorted) {
+        const direction = order?.field === field ? order.direction : 'asc';
+        consider(
+          { kind: 'range', field, lower: c.lower, upper: c.upper, direction },
+          sorted.countRange(c.lower, c.upper),
+        );
+      }
     }
   }
-  return best ?? { path: { kind: 'scan' }, estimatedRows: source.size };
+
+  if (!best || best.estimatedRows > 1) {
+    for (const branches of query.alternatives) {
+      const plans = branches.map((branch) => planQuery(source, branch));
+      if (plans.some((p) => p.path.kind === 'scan' || p.path.kind === 'ordered')) continue;
+      consider(
+        { kind: 'union', paths: plans.map((p) => p.path) },
+        plans.reduce((n, p) => n + p.estimatedRows, 0),
+      );
+    }
+  }
+
+  if (
+    order?.limited &&
+    (!best || best.estimatedRows >= size / 4) &&
+    source.sortedIndex(order.field)
+  ) {
+    if (!best || best.path.kind !== 'range' || best.path.field !== order.field) {
+      best = {
+        path: { kind: 'ordered', field: order.field, direction: order.direction },
+        estimatedRows: size,
+      };
+    }
+  }
+
+  const chosen = best && best.estimatedRows <= size ? best : { path: SCAN, estimatedRows: size };
+  return { ...chosen, ordered: yieldsOrder(chosen.path, order) };
 }
 
-/** The candidate records of a plan; each still has to pass the query's test. */
+function yieldsOrder(path: AccessPath, order: OrderHint | undefined): boolean {
+  if (!order) return false;
+  return (
+    (path.kind === 'range' || path.kind === 'ordered') &&
+    path.field === order.field &&
+    path.direction === order.direction
+  );
+}
+
+function countValues<T extends object>(
+  index: SecondaryIndex<T>,
+  values: readonly unknown[],
+): number {
+  let n = 0;
+  for (const v of values)
+    n += v === null ? index.count(null) + index.count(undefined) : index.count(v);
+  return n;
+}
+
+function distinct(values: readonly unknown[]): unknown[] {
+  const seen = new Set<unknown>();
+  const out: unknown[] = [];
+  for (const v of values) {
+    if (typeof v !== 'object' || v === null) {
+      if (seen.has(v)) continue;
+      seen.add(v);
+    }
+    out.push(v);
+  }
+  return out;
+}
+
+/** The candidate records of a path; each still has to pass the query's test. */
 export function* candidates<T extends object>(
   source: PlanSource<T>,
   path: AccessPath,
-): Iterable<T> {
+): Generator<T> {
   switch (path.kind) {
-    case 'key': {
-      const record = source.rows.get(path.value as RecordKey);
-      if (record) yield record;
+    case 'key':
+      for (const value of path.values) {
+        const record = source.rows.get(value as RecordKey);
+        if (record) yield record;
+      }
       return;
-    }
     case 'index': {
       const index = source.indexes.get(path.field)!;
-      yield* index.lookup(path.value);
-      if (path.value === null) yield* index.lookup(undefined);
+      const many = path.values.length > 1;
+      const seen = many ? new Set<T>() : undefined;
+      for (const value of path.values) {
+        for (const record of index.lookup(value)) {
+          if (seen) {
+            if (seen.has(record)) continue;
+            seen.add(record);
+          }
+          yield record;
+        }
+        if (value === null) yield* index.lookup(undefined);
+      }
+      return;
+    }
+    case 'range':
+      yield* source.sortedIndex(path.field)!.range(path.lower, path.upper, path.direction);
+      return;
+    case 'ordered':
+      yield* source.sortedIndex(path.field)!.all(path.direction);
+      return;
+    case 'union': {
+      const seen = new Set<T>();
+      for (const sub of path.paths) {
+        for (const record of candidates(source, sub)) {
+          if (seen.has(record)) continue;
+          seen.add(record);
+          yield record;
+        }
+      }
       return;
     }
     case 'scan':
-      yield* source.rows.values();
+      if (source.keyOrder) yield* source.keyOrder.all();
+      else yield* source.rows.values();
   }
 }

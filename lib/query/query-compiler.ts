@@ -1,92 +1,171 @@
-import { QueryError } from '../errors/query.error.js';
-import { FORBIDDEN_KEYS, valuesEqual } from '../engine/stored-values.js';
+import { valuesEqual } from '../engine/stored-values.js';
+import { compareValues, rankOf } from './compare.js';
+import type { FilterNode } from './filter-node.js';
+import { toFilterNode } from './filter-parser.js';
+
+type Predicate = (record: object) => boolean;
+
+/** A bound of a range. */
+export interface RangeBound {
+  readonly value: unknown;
+  readonly inclusive: boolean;
+}
+
+/** What a query requires of one top-level field, for the planner. */
+export interface FieldConstraint {
+  /** The field must equal this value. */
+  equal?: { value: unknown };
+  /** The field must equal one of these values. */
+  anyOf?: readonly unknown[];
+  lower?: RangeBound;
+  upper?: RangeBound;
+}
 
 /** A query compiled to a predicate, plus what the planner can use of it. */
 export interface CompiledQuery {
   /** The full condition; every candidate a plan yields is checked against it. */
-  readonly test: (record: object) => boolean;
-  /** `field == value` conditions on top-level fields that the whole query requires. */
-  readonly equalities: ReadonlyMap<string, unknown>;
+  readonly test: Predicate;
   /** True for the empty query, which matches every record. */
   readonly matchesAll: boolean;
+  /** Conditions on top-level fields that every match satisfies. */
+  readonly fields: ReadonlyMap<string, FieldConstraint>;
+  /** `or` nodes every match satisfies: each match satisfies one of each list's branches. */
+  readonly alternatives: readonly (readonly CompiledQuery[])[];
 }
 
-type Predicate = (record: object) => boolean;
-
-const MATCH_ALL: CompiledQuery = { test: () => true, equalities: new Map(), matchesAll: true };
-
-/**
- * Compiles a query to a predicate. Refuses (with `QueryError`) anything that is not a
- * well-formed query rather than guessing what it meant.
- */
+/** Compiles any query form (see `toFilterNode`) to a predicate and planner hints. */
 export function compileQuery(table: string, query: unknown): CompiledQuery {
-  if (query === undefined) return MATCH_ALL;
-  if (!isPlainObject(query)) {
-    throw new QueryError(
-      table,
-      `a query must be an attribute map (a plain object), got ${describe(query)}`,
-    );
-  }
-  const fields = Object.keys(query);
-  if (fields.length === 0) return MATCH_ALL;
-  const predicates: Predicate[] = [];
-  const equalities = new Map<string, unknown>();
-  for (const field of fields) {
-    const value = (query)[field];
-    const path = parsePath(table, field);
-    checkValue(table, field, value);
-    predicates.push(equalsAt(path, value));
-    if (path.length === 1) equalities.set(field, value);
-  }
-  return { test: all(predicates), equalities, matchesAll: false };
+  return compileNode(toFilterNode(table, query));
 }
 
-/** Splits a dotted field path, refusing empty and forbidden segments. */
-export function parsePath(table: string, field: string): string[] {
-  if (field.startsWith('$')) {
-    throw new QueryError(table, `unknown operator '${field}' (attribute maps take field names)`);
-  }
-  const segments = field.split('.');
-  for (const segment of segments) {
-    if (segment === '') throw new QueryError(table, `'${field}' is not a valid field path`);
-    if (FORBIDDEN_KEYS.has(segment))
-      throw new QueryError(table, `'${segment}' cannot be used as a field name`);
-  }
-  return segments;
+export function compileNode(node: FilterNode): CompiledQuery {
+  const fields = new Map<string, FieldConstraint>();
+  const alternatives: CompiledQuery[][] = [];
+  collect(node, fields, alternatives);
+  return { test: predicate(node), matchesAll: node.kind === 'all', fields, alternatives };
 }
 
-function checkValue(table: string, field: string, value: unknown): void {
-  if (value === undefined) {
-    throw new QueryError(
-      table,
-      `the value for '${field}' is undefined; use null to match a missing value`,
-    );
+/** Gathers the constraints of the conjunction at the top of the tree. */
+function collect(
+  node: FilterNode,
+  fields: Map<string, FieldConstraint>,
+  alternatives: CompiledQuery[][],
+): void {
+  if (node.kind === 'and') {
+    for (const n of node.nodes) collect(n, fields, alternatives);
+    return;
   }
-  if (typeof value === 'function' || typeof value === 'symbol') {
-    throw new QueryError(
-      table,
-      `the value for '${field}' is a ${typeof value}, which no record can hold`,
-    );
+  if (node.kind === 'or') {
+    alternatives.push(node.nodes.map(compileNode));
+    return;
   }
-  if (value instanceof RegExp) {
-    throw new QueryError(
-      table,
-      `the value for '${field}' is a RegExp; attribute maps compare by equality`,
-    );
+  if (node.kind !== 'cmp' || node.path.length !== 1) return;
+  const field = node.path[0];
+  let c = fields.get(field);
+  if (!c) fields.set(field, (c = {}));
+  switch (node.op) {
+    case 'eq':
+      c.equal = { value: node.value };
+      break;
+    case 'in':
+      c.anyOf = node.value as unknown[];
+      break;
+    case 'gt':
+    case 'gte':
+      if (!c.lower) c.lower = { value: node.value, inclusive: node.op === 'gte' };
+      break;
+    case 'lt':
+    case 'lte':
+      if (!c.upper) c.upper = { value: node.value, inclusive: node.op === 'lte' };
+      break;
   }
-  if (isPlainObject(value)) {
-    for (const key of Object.keys(value)) {
-      if (key.startsWith('$'))
-        throw new QueryError(table, `unknown operator '${key}' on '${field}'`);
+}
+
+function predicate(node: FilterNode): Predicate {
+  switch (node.kind) {
+    case 'all':
+      return () => true;
+    case 'and':
+      return every(node.nodes.map(predicate));
+    case 'or': {
+      const ps = node.nodes.map(predicate);
+      return (r) => ps.some((p) => p(r));
+    }
+    case 'nor': {
+      const ps = node.nodes.map(predicate);
+      return (r) => !ps.some((p) => p(r));
+    }
+    case 'not': {
+      const p = predicate(node.node);
+      return (r) => !p(r);
+    }
+    case 'cmp':
+      return comparisonPredicate(reader(node.path), node.op, node.value);
+  }
+}
+
+function comparisonPredicate(read: (r: object) => unknown, op: string, value: unknown): Predicate {
+  switch (op) {
+    case 'eq':
+      return equals(read, value);
+    case 'ne': {
+      const eq = equals(read, value);
+      return (r) => !eq(r);
+    }
+    case 'in':
+      return oneOf(read, value as unknown[]);
+    case 'nin': {
+      const inList = oneOf(read, value as unknown[]);
+      return (r) => !inList(r);
+    }
+    case 'exists':
+      return value ? (r) => read(r) !== undefined : (r) => read(r) === undefined;
+    case 'regex': {
+      const regex = value as RegExp;
+      return (r) => {
+        const v = read(r);
+        return typeof v === 'string' && regex.test(v);
+      };
+    }
+    default: {
+      const rank = rankOf(value);
+      const accept: (c: number) => boolean =
+        op === 'gt'
+          ? (c) => c > 0
+          : op === 'gte'
+            ? (c) => c >= 0
+            : op === 'lt'
+              ? (c) => c < 0
+              : (c) => c <= 0;
+      return (r) => {
+        const v = read(r);
+        return rankOf(v) === rank && accept(compareValues(v, value));
+      };
     }
   }
 }
 
-function equalsAt(path: string[], value: unknown): Predicate {
-  const read = reader(path);
+function equals(read: (r: object) => unknown, value: unknown): Predicate {
   if (value === null) return (r) => read(r) == null;
   if (typeof value !== 'object' && value === value) return (r) => read(r) === value;
   return (r) => valuesEqual(read(r), value);
+}
+
+function oneOf(read: (r: object) => unknown, values: unknown[]): Predicate {
+  const primitives = new Set<unknown>();
+  const objects: unknown[] = [];
+  let nulls = false;
+  for (const v of values) {
+    if (v === null) nulls = true;
+    else if (typeof v === 'object') objects.push(v);
+    else primitives.add(v);
+  }
+  return (r) => {
+    const v = read(r);
+    if (v === null || v === undefined) return nulls;
+    if (typeof v !== 'object') return primitives.has(v);
+    return objects.some((o) => valuesEqual(v, o));
+  };
 }
 
 /** A function reading the value at `path` of a record (undefined when a step is missing). */
@@ -106,7 +185,7 @@ export function reader(path: readonly string[]): (record: object) => unknown {
   };
 }
 
-function all(predicates: Predicate[]): Predicate {
+function every(predicates: Predicate[]): Predicate {
   if (predicates.length === 1) return predicates[0];
   if (predicates.length === 2) {
     const [a, b] = predicates;
@@ -116,18 +195,4 @@ function all(predicates: Predicate[]): Predicate {
     for (const p of predicates) if (!p(r)) return false;
     return true;
   };
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object')
-    return `an instance of ${value.constructor?.name ?? 'an unknown class'}`;
-  return `a ${typeof value}`;
 }

@@ -1,36 +1,67 @@
 import { QueryError } from '../errors/query.error.js';
 import { FORBIDDEN_KEYS } from '../engine/stored-values.js';
-import { isPlainObject, parsePath, reader } from './query-compiler.js';
+import { compareValues } from './compare.js';
+import type { OrderHint } from './planner.js';
+import { reader } from './query-compiler.js';
+import { isPlainObject, parsePath } from './query-values.js';
 
 /** Select options checked and compiled. */
 export interface CompiledSelectOptions {
   readonly compare?: (a: object, b: object) => number;
+  /** Set when the order is one top-level field: an index on it can serve the order. */
+  readonly order?: OrderHint;
   readonly offset: number;
   readonly limit: number;
   readonly fields?: readonly string[];
 }
 
-const NO_OPTIONS: CompiledSelectOptions = { offset: 0, limit: Infinity };
+export const NO_SELECT_OPTIONS: CompiledSelectOptions = { offset: 0, limit: Infinity };
 const OPTION_KEYS = new Set(['orderBy', 'limit', 'offset', 'fields']);
 
-/** Checks `select()` options, refusing anything malformed with `QueryError`. */
-export function compileSelectOptions(table: string, options: unknown): CompiledSelectOptions {
-  if (options === undefined) return NO_OPTIONS;
+/**
+ * Checks `select()` options, refusing anything malformed with `QueryError`. Ties in the
+ * order are broken by the primary key, in the direction of the first order field.
+ */
+export function compileSelectOptions(
+  table: string,
+  keyField: string,
+  options: unknown,
+): CompiledSelectOptions {
+  if (options === undefined) return NO_SELECT_OPTIONS;
   if (!isPlainObject(options)) throw new QueryError(table, 'select options must be a plain object');
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) throw new QueryError(table, `unknown select option '${key}'`);
   }
   const { orderBy, limit, offset, fields } = options;
-  return {
-    compare: orderBy === undefined ? undefined : compileOrderBy(table, orderBy),
+  const compiled = {
     offset: offset === undefined ? 0 : count(table, 'offset', offset),
     limit: limit === undefined ? Infinity : count(table, 'limit', limit),
     fields: fields === undefined ? undefined : compileFields(table, fields),
   };
+  if (orderBy === undefined) return compiled;
+  const keys = compileOrderBy(table, orderBy);
+  const readKey = reader([keyField]);
+  const tieSign = keys[0].sign;
+  const compare = (a: object, b: object): number => {
+    for (const { read, sign } of keys) {
+      const c = compareValues(read(a), read(b));
+      if (c !== 0) return c * sign;
+    }
+    return compareValues(readKey(a), readKey(b)) * tieSign;
+  };
+  const order: OrderHint | undefined =
+    keys.length === 1 && keys[0].path.length === 1
+      ? {
+          field: keys[0].path[0],
+          direction: keys[0].sign === 1 ? 'asc' : 'desc',
+          limited: compiled.limit !== Infinity,
+        }
+      : undefined;
+  return { ...compiled, compare, order };
 }
 
 function count(table: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new QueryError(table, `'${name}' must be a non-negative integer, got ${String(value)}`);
   }
   return value;
@@ -47,7 +78,7 @@ function compileFields(table: string, fields: unknown): string[] {
   return fields as string[];
 }
 
-function compileOrderBy(table: string, orderBy: unknown): (a: object, b: object) => number {
+function compileOrderBy(table: string, orderBy: unknown) {
   if (!isPlainObject(orderBy))
     throw new QueryError(table, "'orderBy' must be an object of field: 'asc' | 'desc'");
   const keys = Object.entries(orderBy).map(([field, direction]) => {
@@ -57,74 +88,33 @@ function compileOrderBy(table: string, orderBy: unknown): (a: object, b: object)
         `'orderBy.${field}' must be 'asc' or 'desc', got ${String(direction)}`,
       );
     }
-    return { read: reader(parsePath(table, field)), sign: direction === 'asc' ? 1 : -1 };
+    const path = parsePath(table, field);
+    return { path, read: reader(path), sign: direction === 'asc' ? 1 : -1 };
   });
   if (keys.length === 0) throw new QueryError(table, "'orderBy' names no field");
-  return (a, b) => {
-    for (const { read, sign } of keys) {
-      const c = compareValues(read(a), read(b));
-      if (c !== 0) return c * sign;
-    }
-    return 0;
-  };
+  return keys;
 }
 
 /**
- * The order of record values: missing and null first, then booleans, numbers, strings,
- * dates (by time), and anything else last (in arrival order).
+ * Applies order, offset, limit and projection to candidate records. When the candidates
+ * already come in the requested order (`presorted`), stops as soon as the page is full.
  */
-export function compareValues(a: unknown, b: unknown): number {
-  const ra = rank(a);
-  const rb = rank(b);
-  if (ra !== rb) return ra - rb;
-  switch (ra) {
-    case 1:
-    case 3:
-      return a === b ? 0 : (a as number | string) < (b as number | string) ? -1 : 1;
-    case 2: {
-      const x = a as number;
-      const y = b as number;
-      if (x !== x || y !== y) return (x !== x ? 0 : 1) - (y !== y ? 0 : 1);
-      return x === y ? 0 : x < y ? -1 : 1;
-    }
-    case 4:
-      return (a as Date).getTime() - (b as Date).getTime() || 0;
-    default:
-      return 0;
-  }
-}
-
-function rank(v: unknown): number {
-  if (v === undefined || v === null) return 0;
-  switch (typeof v) {
-    case 'boolean':
-      return 1;
-    case 'number':
-    case 'bigint':
-      return 2;
-    case 'string':
-      return 3;
-    default:
-      return v instanceof Date ? 4 : 5;
-  }
-}
-
-/** Applies order, offset, limit and projection to matching records. */
 export function finishSelection<T extends object>(
-  matches: Iterable<T>,
+  candidates: Iterable<T>,
   test: (record: T) => boolean,
   options: CompiledSelectOptions,
+  presorted = false,
 ): T[] {
   const { compare, offset, limit } = options;
   let out: T[] = [];
-  if (compare) {
-    for (const r of matches) if (test(r)) out.push(r);
+  if (limit === 0) return out;
+  if (compare && !presorted) {
+    for (const r of candidates) if (test(r)) out.push(r);
     out.sort(compare);
     if (offset > 0 || limit < out.length) out = out.slice(offset, offset + limit);
   } else {
     let skip = offset;
-    if (limit === 0) return out;
-    for (const r of matches) {
+    for (const r of candidates) {
       if (!test(r)) continue;
       if (skip > 0) {
         skip--;

@@ -6,7 +6,17 @@ import type { RecordKey, TableClass } from '../interfaces/table-options.interfac
 import { STORE_METADATA } from '../metadata/store-metadata.storage.js';
 import { getTableSchema } from '../metadata/table-schema.js';
 import { MEMORY_STORE_REGISTRY } from '../memory-store.constants.js';
-import type { DataKeys, Query, SelectOptions } from '../query/query.types.js';
+import type { AggregateResult, AggregateSpec } from '../query/aggregate.js';
+import { MatchQuery } from '../query/match.js';
+import type { AccessPath } from '../query/planner.js';
+import type {
+  DataKeys,
+  NestedPaths,
+  NumericKeys,
+  Query,
+  QueryExplanation,
+  SelectOptions,
+} from '../query/query.types.js';
 import { startStore } from './store-lifecycle.js';
 import type { StoreRegistry } from './store-registry.js';
 
@@ -166,6 +176,50 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     return this.#table.count(query);
   }
 
+  /**
+   * Runs the select and tells how: the access path the planner chose (key lookup, index
+   * lookup, index range, index order, index union or full scan), the rows it expected, the
+   * rows it examined and the rows it returned.
+   */
+  explain<F extends DataKeys<T> = DataKeys<T>>(
+    query?: Query<T>,
+    options?: SelectOptions<T, F>,
+  ): QueryExplanation {
+    const { plan, examinedRows, returnedRows } = this.#table.explain(query, options);
+    const path = plan.path;
+    return {
+      strategy: STRATEGIES[path.kind],
+      ...('field' in path ? { field: path.field } : {}),
+      estimatedRows: plan.estimatedRows,
+      examinedRows,
+      returnedRows,
+      path,
+    };
+  }
+
+  /**
+   * Groups the records matching the query and computes figures per group: `count`, and
+   * `sum`/`avg` of numeric fields, `min`/`max` of any field. Without `groupBy`, one result
+   * covers every match.
+   *
+   * @example
+   * ```ts
+   * people.aggregate({ active: true }, { groupBy: 'department', count: true, avg: 'age' });
+   * // [{ group: { department: 'sales' }, count: 3, avg: { age: 41.3 } }, …]
+   * ```
+   */
+  aggregate<S extends AggregateSpec<DataKeys<T> | NestedPaths<T>, NumericKeys<T>>>(
+    query: Query<T> | undefined,
+    spec: S,
+  ): S extends { groupBy: string | readonly string[] } ? AggregateResult[] : AggregateResult {
+    const results = this.#table.aggregate(query, spec);
+    return (spec.groupBy === undefined ? results[0] : results) as S extends {
+      groupBy: string | readonly string[];
+    }
+      ? AggregateResult[]
+      : AggregateResult;
+  }
+
   // ---- writes: synchronous -----------------------------------------------------------
 
   /** Inserts or replaces a record, synchronously. */
@@ -180,19 +234,28 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     return this.#table.insert(record);
   }
 
-  /** Changes fields of a record, synchronously; `RecordNotFoundError` if it is missing. */
-  dirtyUpdate(
-    key: RecordKey,
-    change: RecordUpdate<RecordInput<T>> | ((current: T) => RecordInput<T>),
-  ): T {
+  /**
+   * Changes fields of the record with this key, synchronously (`RecordNotFoundError` if it
+   * is missing), or of every record matching a query (all or none; returns the new records).
+   */
+  dirtyUpdate(key: RecordKey, change: Change<T>): T;
+  dirtyUpdate(query: Query<T>, change: Change<T>): T[];
+  dirtyUpdate(target: RecordKey | Query<T>, change: Change<T>): T | T[] {
     this.#assertWritable();
-    return this.#table.update(key, change as RecordUpdate<T>);
+    if (isKey(target)) return this.#table.update(target, change as RecordUpdate<T>);
+    return this.#table.updateWhere(target, change as RecordUpdate<T>);
   }
 
-  /** Deletes a record by key (or the given record), synchronously; returns it if it existed. */
-  dirtyDelete(keyOrRecord: RecordKey | T): T | undefined {
+  /**
+   * Deletes the record with this key (or the given record), synchronously, returning it if
+   * it existed; or every record matching a query, returning them.
+   */
+  dirtyDelete(keyOrRecord: RecordKey | T): T | undefined;
+  dirtyDelete(query: Query<T>): T[];
+  dirtyDelete(target: RecordKey | T | Query<T>): T | T[] | undefined {
     this.#assertWritable();
-    return this.#table.delete(keyOrRecord);
+    if (isQuery(target)) return this.#table.deleteMany(target);
+    return this.#table.delete(target as RecordKey | T);
   }
 
   /** Deletes every record, synchronously; returns how many there were. */
@@ -233,15 +296,24 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /**
    * Changes fields of the record with this key: a patch, or a function of the current
-   * record returning one. Rejects with `RecordNotFoundError` if there is no such record.
+   * record returning one; rejects with `RecordNotFoundError` if there is no such record.
+   * Given a query instead of a key, changes every matching record, all or none, and
+   * resolves to the new records.
    */
-  update(key: RecordKey, change: RecordInput<T> | ((current: T) => RecordInput<T>)): Promise<T> {
-    return settle(() => this.dirtyUpdate(key, change));
+  update(key: RecordKey, change: Change<T>): Promise<T>;
+  update(query: Query<T>, change: Change<T>): Promise<T[]>;
+  update(target: RecordKey | Query<T>, change: Change<T>): Promise<T | T[]> {
+    return settle(() => this.dirtyUpdate(target as Query<T>, change));
   }
 
-  /** Deletes the record with this key (or the given record); resolves to it, if it existed. */
-  delete(keyOrRecord: RecordKey | T): Promise<T | undefined> {
-    return settle(() => this.dirtyDelete(keyOrRecord));
+  /**
+   * Deletes the record with this key (or the given record) and resolves to it, if it
+   * existed; given a query, deletes every match and resolves to them.
+   */
+  delete(keyOrRecord: RecordKey | T): Promise<T | undefined>;
+  delete(query: Query<T>): Promise<T[]>;
+  delete(target: RecordKey | T | Query<T>): Promise<T | T[] | undefined> {
+    return settle(() => this.dirtyDelete(target as Query<T>));
   }
 
   /** Deletes every record; resolves to how many there were. */
@@ -274,6 +346,30 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
       this.#table.name,
     );
   }
+}
+
+/** A patch of fields, or a function of the current record returning one. */
+export type Change<T> = RecordInput<T> | ((current: T) => RecordInput<T>);
+
+const STRATEGIES: Record<AccessPath['kind'], QueryExplanation['strategy']> = {
+  key: 'key lookup',
+  index: 'index lookup',
+  range: 'index range',
+  ordered: 'index order',
+  union: 'index union',
+  scan: 'full scan',
+};
+
+function isKey(target: unknown): target is RecordKey {
+  return typeof target === 'string' || typeof target === 'number';
+}
+
+/** A query rather than a key or a record: a plain object, an array or a `match` query. */
+function isQuery(target: unknown): target is Query<never> {
+  if (target instanceof MatchQuery || Array.isArray(target)) return true;
+  if (typeof target !== 'object' || target === null) return false;
+  const proto = Object.getPrototypeOf(target) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
 /** Runs a synchronous operation and reports its outcome as a promise. */

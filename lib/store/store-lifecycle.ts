@@ -31,7 +31,8 @@ export async function startStore<S extends object>(
     }
   }
 
-  if (options.seedFile !== undefined) await loadSeeds(table as MemoryTable<object>, options.seedFile);
+  if (options.seedFile !== undefined)
+    await loadSeeds(table as MemoryTable<object>, options.seedFile);
 
   if (options.initialState === undefined) {
     return { startedAt: new Date(), tableName: table.name } satisfies DefaultStoreState;

@@ -1,0 +1,85 @@
+import type { RecordKey } from '../interfaces/table-options.interface.js';
+import { compareValues, rankOf } from '../query/compare.js';
+import type { RangeBound } from '../query/query-compiler.js';
+import { type ListPosition, SortedList } from './sorted-list.js';
+
+/** One record in a sorted index: its value of the field, its key, the record. */
+export interface SortedEntry<T> {
+  readonly value: unknown;
+  readonly key: RecordKey;
+  readonly record: T;
+}
+
+const byValueThenKey = (a: SortedEntry<unknown>, b: SortedEntry<unknown>): number =>
+  compareValues(a.value, b.value) || compareValues(a.key, b.key);
+
+/**
+ * Records ordered by one field's value (then by key), for ranges and ordered reads. Ranges
+ * stay inside one type rank: a numeric range never yields strings.
+ */
+export class SortedIndex<T extends object> {
+  readonly #list = new SortedList<SortedEntry<T>>(byValueThenKey);
+
+  constructor(
+    readonly field: string,
+    /** Reads the sorted value of a record (the field, or the key for a key index). */
+    private readonly valueOf: (record: T, key: RecordKey) => unknown,
+  ) {}
+
+  get size(): number {
+    return this.#list.size;
+  }
+
+  add(key: RecordKey, record: T): void {
+    this.#list.insert({ value: this.valueOf(record, key), key, record });
+  }
+
+  remove(key: RecordKey, record: T): void {
+    this.#list.remove({ value: this.valueOf(record, key), key, record });
+  }
+
+  clear(): void {
+    this.#list.clear();
+  }
+
+  /** Records in order, first to last or last to first. */
+  *all(direction: 'asc' | 'desc' = 'asc'): Generator<T> {
+    for (const entry of this.#list.slice([0, 0], this.#list.end(), direction)) yield entry.record;
+  }
+
+  /** Records whose value lies within the bounds (of the bounds' rank), in order. */
+  *range(
+    lower: RangeBound | undefined,
+    upper: RangeBound | undefined,
+    direction: 'asc' | 'desc' = 'asc',
+  ): Generator<T> {
+    const [start, end] = this.#positions(lower, upper);
+    for (const entry of this.#list.slice(start, end, direction)) yield entry.record;
+  }
+
+  /** How many records the range holds. */
+  countRange(lower: RangeBound | undefined, upper: RangeBound | undefined): number {
+    const [start, end] = this.#positions(lower, upper);
+    return Math.max(0, this.#list.rank(end) - this.#list.rank(start));
+  }
+
+  #positions(
+    lower: RangeBound | undefined,
+    upper: RangeBound | undefined,
+  ): [ListPosition, ListPosition] {
+    const rank = rankOf((lower ?? upper)!.value);
+    const start = this.#list.position((e) => {
+      const r = rankOf(e.value);
+      if (r !== rank || !lower) return r < rank;
+      const c = compareValues(e.value, lower.value);
+      return lower.inclusive ? c < 0 : c <= 0;
+    });
+    const end = this.#list.position((e) => {
+      const r = rankOf(e.value);
+      if (r !== rank || !upper) return r <= rank;
+      const c = compareValues(e.value, upper.value);
+      return upper.inclusive ? c <= 0 : c < 0;
+    });
+    return [start, end];
+  }
+}

@@ -1,0 +1,173 @@
+import safeRegex from 'safe-regex2';
+import { QueryError } from '../errors/query.error.js';
+import { FORBIDDEN_KEYS } from '../engine/stored-values.js';
+import type { CompareOp, FilterNode } from './filter-node.js';
+
+/** The longest `$regex` pattern a query may carry, in characters. */
+export const MAX_REGEX_LENGTH = 256;
+
+/** Splits a dotted field path, refusing empty and forbidden segments. */
+export function parsePath(table: string, field: string): string[] {
+  if (field.startsWith('$')) throw new QueryError(table, `unknown operator '${field}'`);
+  const segments = field.split('.');
+  for (const segment of segments) {
+    if (segment === '') throw new QueryError(table, `'${field}' is not a valid field path`);
+    if (FORBIDDEN_KEYS.has(segment))
+      throw new QueryError(table, `'${segment}' cannot be used as a field name`);
+  }
+  return segments;
+}
+
+/** A comparison node, its value checked against what the operator takes. */
+export function comparison(
+  table: string,
+  field: string,
+  op: CompareOp,
+  value: unknown,
+): FilterNode {
+  return {
+    kind: 'cmp',
+    path: parsePath(table, field),
+    op,
+    value: checkOperand(table, field, op, value),
+  };
+}
+
+function checkOperand(table: string, field: string, op: CompareOp, value: unknown): unknown {
+  switch (op) {
+    case 'eq':
+    case 'ne':
+      return checkEqualityValue(table, field, value);
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+      if (
+        typeof value === 'number' ||
+        typeof value === 'string' ||
+        typeof value === 'bigint' ||
+        (value instanceof Date && !Number.isNaN(value.getTime()))
+      ) {
+        return value;
+      }
+      throw new QueryError(
+        table,
+        `'${field}': a range comparison takes a number, string, bigint or valid Date, got ${describeValue(value)}`,
+      );
+    case 'in':
+    case 'nin':
+      if (!Array.isArray(value))
+        throw new QueryError(
+          table,
+          `'${field}': $${op} takes an array, got ${describeValue(value)}`,
+        );
+      return value.map((v: unknown) => checkEqualityValue(table, field, v));
+    case 'exists':
+      if (typeof value !== 'boolean')
+        throw new QueryError(
+          table,
+          `'${field}': $exists takes true or false, got ${describeValue(value)}`,
+        );
+      return value;
+    case 'regex':
+      return checkRegex(table, field, value, undefined);
+  }
+}
+
+function checkEqualityValue(table: string, field: string, value: unknown): unknown {
+  if (value === undefined) {
+    throw new QueryError(
+      table,
+      `the value for '${field}' is undefined; use null to match a missing value`,
+    );
+  }
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    throw new QueryError(
+      table,
+      `the value for '${field}' is a ${typeof value}, which no record can hold`,
+    );
+  }
+  if (value instanceof RegExp) {
+    throw new QueryError(
+      table,
+      `the value for '${field}' is a RegExp; use $regex to match a pattern`,
+    );
+  }
+  if (value instanceof Date && Number.isNaN(value.getTime())) {
+    throw new QueryError(table, `the value for '${field}' is an invalid Date`);
+  }
+  return value;
+}
+
+/** A safe, stateless RegExp from a `$regex` operand (and `$options` flags). */
+export function checkRegex(
+  table: string,
+  field: string,
+  pattern: unknown,
+  options: unknown,
+): RegExp {
+  if (options !== undefined && (typeof options !== 'string' || !/^[imsu]*$/.test(options))) {
+    throw new QueryError(
+      table,
+      `'${field}': $options takes flags among 'imsu', got ${describeValue(options)}`,
+    );
+  }
+  let source: string;
+  let flags: string;
+  if (pattern instanceof RegExp) {
+    if (options !== undefined)
+      throw new QueryError(table, `'${field}': $options goes with a string $regex, not a RegExp`);
+    source = pattern.source;
+    flags = pattern.flags.replace(/[gyd]/g, '');
+  } else if (typeof pattern === 'string') {
+    source = pattern;
+    flags = (options) ?? '';
+  } else {
+    throw new QueryError(
+      table,
+      `'${field}': $regex takes a string or a RegExp, got ${describeValue(pattern)}`,
+    );
+  }
+  if (source.length > MAX_REGEX_LENGTH) {
+    throw new QueryError(
+      table,
+      `'${field}': the $regex pattern is ${source.length} characters; the limit is ${MAX_REGEX_LENGTH}`,
+    );
+  }
+  let regex: RegExp;
+  try {
+    regex = new RegExp(source, flags);
+  } catch (error) {
+    throw new QueryError(table, `'${field}': invalid $regex: ${(error as Error).message}`);
+  }
+  if (!safeRegex(regex)) {
+    throw new QueryError(
+      table,
+      `'${field}': the $regex pattern could take exponential time (nested repetition)`,
+    );
+  }
+  return regex;
+}
+
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : 'a Date';
+  if (typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+    return proto === Object.prototype || proto === null
+      ? 'an object'
+      : `an instance of ${proto.constructor?.name ?? 'a class'}`;
+  }
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'function') return 'a function';
+  return `${typeof value} ${String(value as number | boolean | bigint | symbol)}`;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
