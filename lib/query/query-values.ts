@@ -163,7 +163,7 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string')
     return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === 'function') return 'a function';
-  return `${typeof value} ${String(value as number | boolean | bigint | symbol)}`;
+  return `${typeof value} ${String(value)}`;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
