@@ -163,7 +163,8 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string')
     return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === 'function') return 'a function';
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === 'symbol') return 'a symbol';
+  return `${typeof value} ${(value as number | boolean | bigint).toString()}`;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
