@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { MemoryStoreModule } from 'nestjs-memory-store';
+import { PeopleController } from './people/people.controller.js';
+import { PeopleStore } from './people/people.store.js';
+import { StatsController } from './stats/stats.controller.js';
+import { TokensModule } from './tokens/tokens.module.js';
+
+@Module({
+  imports: [MemoryStoreModule.forRoot({ stores: [PeopleStore] }), TokensModule],
+  controllers: [PeopleController, StatsController],
+})
+export class AppModule {}

@@ -1,0 +1,5 @@
+import { IsNotEmpty, IsOptional, IsString } from 'class-validator';
+
+export class ListPeopleQuery {
+  @IsOptional() @IsString() @IsNotEmpty() department?: string;
+}
