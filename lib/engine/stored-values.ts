@@ -103,7 +103,9 @@ export function ownValue(value: unknown, path: string, depth = 0): unknown {
 
 /**
  * Builds an object with prototype `proto` from `base`'s fields (owned values, shared) and
- * `input`'s fields (copied). Refuses forbidden keys. The result is not frozen yet.
+ * `input`'s fields (copied). An `undefined` input field counts as absent, so the base's
+ * value (a default, or the current value in an update) stays; `null` clears a field.
+ * Refuses forbidden keys. The result is not frozen yet.
  */
 export function copyFields(
   proto: object | null,
@@ -122,6 +124,7 @@ export function copyFields(
     if (FORBIDDEN_KEYS.has(key))
       throw new RecordShapeError(path ? `${path}.${key}` : key, 'is a forbidden key');
     const v = src[key];
+    if (v === undefined) continue; // absent, as in JSON: a default or the current value stays
     out[key] =
       typeof v === 'object' && v !== null
         ? ownValue(v, path ? `${path}.${key}` : key, depth)

@@ -45,10 +45,10 @@ export class PeopleController {
 
   @Post()
   create(@Body() dto: CreatePersonDto): Promise<Person> {
-    const { profile, ...fields } = definedFields(dto);
+    const { profile, ...fields } = dto;
     return this.people.insert({
-      uuid: randomUUID(),
       ...fields,
+      uuid: fields.uuid ?? randomUUID(),
       // A partial profile completes the table's default one (the class's initialiser).
       ...(profile && { profile: { ...new Person().profile, ...definedFields(profile) } }),
     });
@@ -56,7 +56,7 @@ export class PeopleController {
 
   @Patch(':uuid')
   update(@Param('uuid') uuid: string, @Body() dto: UpdatePersonDto): Promise<Person> {
-    const { profile, ...fields } = definedFields(dto);
+    const { profile, ...fields } = dto;
     return this.people.update(uuid, (current) => ({
       ...fields,
       // A patch of the profile changes the fields it names and keeps the others.
