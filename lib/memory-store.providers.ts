@@ -1,4 +1,5 @@
-import type { Provider } from '@nestjs/common';
+import type { Provider, Type } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { Store } from './decorators/store.decorator.js';
 import { MemoryStoreError } from './errors/memory-store.error.js';
 import type { StoreEntry } from './interfaces/memory-store-module-options.interface.js';
@@ -6,7 +7,9 @@ import type { TableClass } from './interfaces/table-options.interface.js';
 import { STORE_METADATA } from './metadata/store-metadata.storage.js';
 import { TABLE_METADATA } from './metadata/table-metadata.storage.js';
 import { getTableName } from './metadata/table-schema.js';
+import { MEMORY_STORE_REGISTRY } from './memory-store.constants.js';
 import { getStoreToken } from './memory-store.utils.js';
+import type { StoreRegistry } from './store/store-registry.js';
 import { MemoryStore } from './store/memory-store.js';
 
 /** The providers of a list of stores and bare tables, and the tokens to export. */
@@ -27,10 +30,10 @@ export function createStoreProviders(entries: readonly StoreEntry[] = []): Store
   for (const entry of entries) {
     const token = getStoreToken(entry);
     if (STORE_METADATA.isStore(entry)) {
-      providers.push(entry as Provider, { provide: token, useExisting: entry });
+      providers.push(sharedInstance(entry, entry), { provide: token, useExisting: entry });
       exports.push(entry, token);
     } else if (TABLE_METADATA.isTable(entry)) {
-      providers.push({ provide: token, useClass: tableStore(entry) as new () => object });
+      providers.push(sharedInstance(token, tableStore(entry)));
       exports.push(token);
     } else {
       throw new MemoryStoreError(
@@ -40,6 +43,27 @@ export function createStoreProviders(entries: readonly StoreEntry[] = []): Store
     }
   }
   return { providers, exports };
+}
+
+/**
+ * A store class has one instance per application however many modules list it: the first
+ * module to need it creates it (with Nest's injector, so its constructor and properties are
+ * injected), the others get the same instance from the registry.
+ */
+function sharedInstance(token: string | StoreEntry, storeClass: StoreEntry): Provider {
+  return {
+    provide: token,
+    useFactory: (registry: StoreRegistry | undefined, moduleRef: ModuleRef) => {
+      if (!registry) {
+        throw new MemoryStoreError(
+          `${storeClass.name} needs MemoryStoreModule.forRoot() or forRootAsync() imported once in the application`,
+          '',
+        );
+      }
+      return registry.instance(storeClass, () => moduleRef.create(storeClass as Type<MemoryStore>));
+    },
+    inject: [{ token: MEMORY_STORE_REGISTRY, optional: true }, ModuleRef],
+  };
 }
 
 /** The store class that a bare table gets: one per table class, shared by every module. */

@@ -249,8 +249,13 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       }
     });
     const batch = new Map<RecordKey, T>();
-    for (const record of records) batch.set(this.#factory.keyOf(record), record);
-    this.#commit(batch);
+    const entries = new Map<RecordKey, number>();
+    records.forEach((record, i) => {
+      const key = this.#factory.keyOf(record);
+      batch.set(key, record);
+      entries.set(key, i);
+    });
+    this.#commit(batch, entries);
     return records;
   }
 
@@ -275,8 +280,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   /** Stores a batch of records after checking it against every unique index. */
-  #commit(batch: ReadonlyMap<RecordKey, T>): void {
-    for (const index of this.#uniques) this.#checkBatch(index as UniqueIndex<T>, batch);
+  #commit(batch: ReadonlyMap<RecordKey, T>, entries?: ReadonlyMap<RecordKey, number>): void {
+    for (const index of this.#uniques) this.#checkBatch(index as UniqueIndex<T>, batch, entries);
     for (const [key, record] of batch) this.#apply(key, record, this.rows.get(key));
   }
 
@@ -291,10 +296,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const matches = finishSelection(
       candidates(this, planQuery(this, compiled).path),
       compiled.test,
-      {
-        offset: 0,
-        limit: Infinity,
-      },
+      NO_SELECT_OPTIONS,
     );
     for (const record of matches) this.delete(record);
     return matches;
@@ -319,6 +321,14 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Puts `record` (or nothing) in place of `previous` under `key`, in every structure. */
   #apply(key: RecordKey, record: T | undefined, previous: T | undefined): void {
     for (const index of this.#indexList) {
+      if (
+        previous &&
+        record &&
+        fieldValue(previous, index.field) === fieldValue(record, index.field)
+      ) {
+        index.replace(key, record); // same value: keep the record's place in its bucket
+        continue;
+      }
       if (previous) index.remove(key, previous);
       if (record) index.add(key, record);
     }
@@ -332,7 +342,11 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   /** Checks that a batch, applied over the table, leaves every unique value with one owner. */
-  #checkBatch(index: UniqueIndex<T>, batch: ReadonlyMap<RecordKey, T>): void {
+  #checkBatch(
+    index: UniqueIndex<T>,
+    batch: ReadonlyMap<RecordKey, T>,
+    entries: ReadonlyMap<RecordKey, number> | undefined,
+  ): void {
     const claims = new ValueMap<RecordKey>();
     for (const [key, record] of batch) {
       const value = fieldValue(record, index.field);
@@ -343,7 +357,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         (claimedBy !== undefined && claimedBy !== key) ||
         (owner !== undefined && owner !== key && !batch.has(owner))
       ) {
-        throw new DuplicateKeyError(this.schema.name, index.field, value);
+        throw new DuplicateKeyError(this.schema.name, index.field, value, entries?.get(key));
       }
       claims.set(value, key);
     }

@@ -125,10 +125,19 @@ export function copyFields(
       throw new RecordShapeError(path ? `${path}.${key}` : key, 'is a forbidden key');
     const v = src[key];
     if (v === undefined) continue; // absent, as in JSON: a default or the current value stays
-    out[key] =
+    const value =
       typeof v === 'object' && v !== null
         ? ownValue(v, path ? `${path}.${key}` : key, depth)
         : checkPrimitive(v, path, key);
+    try {
+      out[key] = value;
+    } catch {
+      // the prototype has a getter without a setter, or a read-only field, of that name
+      throw new RecordShapeError(
+        path ? `${path}.${key}` : key,
+        'is read-only in the class (a getter?)',
+      );
+    }
   }
   return out;
 }

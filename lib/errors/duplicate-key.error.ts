@@ -8,9 +8,12 @@ export class DuplicateKeyError extends MemoryStoreError {
     readonly field: string,
     /** The value that is already taken. */
     readonly value: unknown,
+    /** In a batch (`writeMany`, seeds), the index of the record that clashed. */
+    readonly entry?: number,
   ) {
     super(
-      `Duplicate value for '${field}' in table '${table}': ${show(value)} already exists`,
+      `Duplicate value for '${field}' in table '${table}': ${show(value)} already exists` +
+        (entry === undefined ? '' : ` (batch entry ${entry})`),
       table,
     );
   }

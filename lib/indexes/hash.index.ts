@@ -30,6 +30,10 @@ export class HashIndex<T extends object> implements SecondaryIndex<T> {
     bucket.set(key, record);
   }
 
+  replace(key: RecordKey, record: T): void {
+    this.#buckets.get(fieldValue(record, this.field))?.set(key, record);
+  }
+
   remove(key: RecordKey, record: T): void {
     const value = fieldValue(record, this.field);
     const bucket = this.#buckets.get(value);

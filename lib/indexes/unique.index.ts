@@ -45,6 +45,12 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
     else this.#owners.set(value, [key, record]);
   }
 
+  replace(key: RecordKey, record: T): void {
+    const value = fieldValue(record, this.field);
+    if (value === null || value === undefined) this.#absent.replace(key, record);
+    else this.#owners.set(value, [key, record]);
+  }
+
   remove(key: RecordKey, record: T): void {
     const value = fieldValue(record, this.field);
     if (value === null || value === undefined) {

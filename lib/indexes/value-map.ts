@@ -43,7 +43,11 @@ function encode(value: unknown): string {
   if (typeof value === 'number') return Object.is(value, -0) ? '0' : String(value);
   if (typeof value !== 'object' || value === null) return `${typeof value}:${String(value)}`;
   if (value instanceof Date) return `date:${value.getTime()}`;
-  if (Array.isArray(value)) return `[${value.map(encode).join(',')}]`;
+  if (Array.isArray(value)) {
+    const items: string[] = [];
+    for (let i = 0; i < value.length; i++) items.push(encode(value[i])); // holes read as undefined
+    return `[${items.join(',')}]`;
+  }
   const record = value as Record<string, unknown>;
   const fields = Object.keys(record)
     .sort()

@@ -66,8 +66,9 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
   if (!options) throw notATable(target);
   const name = options.name ?? target.name;
   const key = options.key ?? 'id';
-  for (const field of [key, ...(options.indexes ?? [])]) {
-    if (FORBIDDEN_KEYS.has(field) || field.includes('.')) {
+  const declaredIndexes = TABLE_METADATA.getIndexes(target);
+  for (const field of [key, ...(options.indexes ?? []), ...declaredIndexes.keys()]) {
+    if (FORBIDDEN_KEYS.has(field) || field.includes('.') || field === '') {
       throw new MemoryStoreError(
         `Table '${name}': '${field}' cannot be a key or index field`,
         name,
@@ -77,7 +78,7 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
 
   const indexes = new Map<string, IndexDefinition>();
   for (const field of options.indexes ?? []) indexes.set(field, { field, unique: false });
-  for (const [field, opts] of TABLE_METADATA.getIndexes(target)) {
+  for (const [field, opts] of declaredIndexes) {
     indexes.set(field, {
       field,
       unique: opts.unique === true || indexes.get(field)?.unique === true,

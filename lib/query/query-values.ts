@@ -121,7 +121,7 @@ export function checkRegex(
     flags = pattern.flags.replace(/[gyd]/g, '');
   } else if (typeof pattern === 'string') {
     source = pattern;
-    flags = (options) ?? '';
+    flags = options ?? '';
   } else {
     throw new QueryError(
       table,

@@ -33,6 +33,7 @@ export async function loadSeeds(
   const entries: SeedEntry[] = [];
   for (const file of files) entries.push(...(await readSeedFile(table.name, file)));
   for (const entry of entries) reviveDates(table, entry);
+  checkDistinctKeys(table, entries);
   try {
     table.writeMany(entries.map((e) => e.value));
   } catch (error) {
@@ -157,12 +158,43 @@ function explain(table: MemoryTable<object>, entries: SeedEntry[], error: unknow
       error,
     );
   }
-  if (error instanceof DuplicateKeyError) {
-    const clashing = entries.filter((e) =>
-      valuesEqual((e.value as Record<string, unknown>)[error.field], error.value),
+  if (error instanceof DuplicateKeyError && error.entry !== undefined) {
+    const at = entries[error.entry];
+    const first = entries.findIndex((e) => valuesEqual(fieldOf(e.value, error.field), error.value));
+    const also =
+      first >= 0 && first !== error.entry
+        ? `; entry ${entries[first].entry} of ${entries[first].file} holds it too`
+        : '';
+    return new SeedError(
+      table.name,
+      at,
+      `${error.message.replace(/ \(batch entry \d+\)$/, '')}${also}`,
+      error,
     );
-    const at = clashing[clashing.length - 1];
-    return new SeedError(table.name, at ?? { file: entries[0]?.file ?? '' }, error.message, error);
   }
   return error;
+}
+
+/** Refuses two seed entries with one primary key: a later one would silently replace the first. */
+function checkDistinctKeys(table: MemoryTable<object>, entries: SeedEntry[]): void {
+  const seen = new Map<unknown, SeedEntry>();
+  for (const entry of entries) {
+    const key = fieldOf(entry.value, table.keyField);
+    if (key === undefined) continue;
+    const first = seen.get(key);
+    if (first) {
+      throw new SeedError(
+        table.name,
+        entry,
+        `duplicate primary key ${table.keyField} = ${JSON.stringify(key)}; entry ${first.entry} of ${first.file} has it too`,
+      );
+    }
+    seen.set(key, entry);
+  }
+}
+
+function fieldOf(value: unknown, field: string): unknown {
+  return typeof value === 'object' && value !== null
+    ? (value as Record<string, unknown>)[field]
+    : undefined;
 }

@@ -1,11 +1,10 @@
-import { Inject, Optional, type OnModuleInit } from '@nestjs/common';
+import type { OnModuleInit } from '@nestjs/common';
 import { MemoryTable, type RecordUpdate } from '../engine/memory-table.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { StoreOptions } from '../interfaces/store-options.interface.js';
 import type { RecordKey, TableClass } from '../interfaces/table-options.interface.js';
 import { STORE_METADATA } from '../metadata/store-metadata.storage.js';
 import { getTableSchema } from '../metadata/table-schema.js';
-import { MEMORY_STORE_REGISTRY } from '../memory-store.constants.js';
 import type { AggregateResult, AggregateSpec } from '../query/aggregate.js';
 import { MatchQuery } from '../query/match.js';
 import type { AccessPath } from '../query/planner.js';
@@ -18,15 +17,13 @@ import type {
   SelectOptions,
 } from '../query/query.types.js';
 import { startStore } from './store-lifecycle.js';
-import type { StoreRegistry } from './store-registry.js';
+import { isRegisteredStore } from './store-registry.js';
 
 /** The fields a caller passes to write a record: any data field of the table class. */
 export type RecordInput<T> = { [K in DataKeys<T>]?: T[K] };
 
 /** A record or a projection of it, as `select()` returns it. */
 export type Selected<T, F extends DataKeys<T>> = [DataKeys<T>] extends [F] ? T : Pick<T, F>;
-
-const REGISTRY = Symbol('registry');
 
 type Phase = 'new' | 'starting' | 'ready' | 'failed';
 
@@ -40,13 +37,9 @@ type Phase = 'new' | 'starting' | 'ready' | 'failed';
  * A subclass that defines `onModuleInit()` must call `await super.onModuleInit()`.
  */
 export class MemoryStore<T extends object = object> implements OnModuleInit {
-  @Optional()
-  @Inject(MEMORY_STORE_REGISTRY)
-  private readonly [REGISTRY]?: StoreRegistry;
-
-  #table: MemoryTable<T>;
+  readonly #table: MemoryTable<T>;
   #phase: Phase = 'new';
-  #owner: MemoryStore<T> = this;
+  #starting: Promise<void> | undefined;
   #state: unknown;
   readonly #options: StoreOptions<this>;
 
@@ -77,7 +70,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
    * @default `{ startedAt: Date, tableName: string }`
    */
   get state(): unknown {
-    return this.#owner === this ? this.#state : this.#owner.state;
+    return this.#state;
   }
 
   /** The table's secondary indexes. */
@@ -92,41 +85,28 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   // ---- lifecycle ---------------------------------------------------------------------
 
-  /** Starts the store: table and indexes, `beforeInit` hooks, seeds, initial state. */
-  async onModuleInit(): Promise<void> {
-    if (this.#phase !== 'new') return;
-    const registry = this[REGISTRY];
-    if (!registry) {
+  /**
+   * Starts the store: table and indexes, `beforeInit` hooks, seeds, initial state. Nest
+   * calls it once per module that lists the store; every call shares one start.
+   */
+  onModuleInit(): Promise<void> {
+    return (this.#starting ??= this.#start());
+  }
+
+  async #start(): Promise<void> {
+    if (!isRegisteredStore(this)) {
       throw new MemoryStoreError(
-        `${this.constructor.name} needs MemoryStoreModule.forRoot() or forRootAsync() imported once in the application`,
+        `${this.constructor.name} is not managed by MemoryStoreModule: import MemoryStoreModule.forRoot() once ` +
+          "and list the store in forRoot({ stores }) or forFeature([...]), not in a module's providers",
         this.#table.name,
       );
     }
     this.#phase = 'starting';
-    let settled!: { resolve: () => void; reject: (error: unknown) => void };
-    const started = new Promise<void>((resolve, reject) => (settled = { resolve, reject }));
-    started.catch(() => undefined); // the owner's onModuleInit reports the failure
-    const entry = registry.claim({
-      storeClass: this.constructor,
-      owner: this,
-      table: this.#table,
-      started,
-    });
-    if (entry.owner !== this) {
-      this.#owner = entry.owner as MemoryStore<T>;
-      this.#table = entry.table as MemoryTable<T>;
-    }
     try {
-      if (this.#owner === this) {
-        this.#state = await startStore(this, this.#table, this.#options);
-        settled.resolve();
-      } else {
-        await entry.started;
-      }
+      this.#state = await startStore(this, this.#table, this.#options);
       this.#phase = 'ready';
     } catch (error) {
       this.#phase = 'failed';
-      settled.reject(error);
       throw error;
     }
   }

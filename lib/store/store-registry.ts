@@ -1,5 +1,4 @@
 import { MemoryStoreError } from '../errors/memory-store.error.js';
-import type { MemoryTable } from '../engine/memory-table.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import { getTableName } from '../metadata/table-schema.js';
 import type { MemoryStore } from './memory-store.js';
@@ -10,42 +9,46 @@ export type StoreReference = string | (abstract new (...args: never[]) => object
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds stores of every record type
 type AnyStore = MemoryStore<any>;
 
-/** A table's one shared copy, and the store instance that loaded it. */
-export interface RegisteredTable {
-  readonly storeClass: object;
-  readonly owner: AnyStore;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly table: MemoryTable<any>;
-  /** Settles when the owner has finished starting (rejects if it failed). */
-  readonly started: Promise<void>;
+const REGISTERED = new WeakSet<object>();
+
+/** True for a store instance that the module created (listed in forRoot/forFeature). */
+export function isRegisteredStore(store: object): boolean {
+  return REGISTERED.has(store);
 }
 
 /**
- * The stores of one application. A table has one copy per application: a store class
- * provided by several modules shares it, and two different store classes may not claim
- * the same table.
+ * The stores of one application. A store class has one instance per application, however
+ * many modules list it, and a table belongs to one store class.
  */
 export class StoreRegistry {
-  readonly #tables = new Map<string, RegisteredTable>();
-  readonly #stores = new Map<object, AnyStore>();
+  readonly #instances = new Map<object, Promise<AnyStore>>();
+  readonly #byTable = new Map<string, AnyStore>();
+  readonly #byClass = new Map<object, AnyStore>();
 
-  /** Registers `store` as its table's owner, or returns the entry of the earlier owner. */
-  claim(entry: RegisteredTable): RegisteredTable {
-    const name = entry.table.name;
-    const existing = this.#tables.get(name);
-    if (!existing) {
-      this.#tables.set(name, entry);
-      this.#stores.set(entry.storeClass, entry.owner);
-      return entry;
+  /** The application's instance of a store class, created by `create` the first time. */
+  instance(storeClass: object, create: () => Promise<AnyStore>): Promise<AnyStore> {
+    let instance = this.#instances.get(storeClass);
+    if (!instance) {
+      instance = create().then((store) => this.#register(storeClass, store));
+      this.#instances.set(storeClass, instance);
     }
-    if (existing.storeClass !== entry.storeClass) {
+    return instance;
+  }
+
+  #register(storeClass: object, store: AnyStore): AnyStore {
+    const name = store.tableName;
+    const existing = this.#byTable.get(name);
+    if (existing) {
       throw new MemoryStoreError(
-        `Table '${name}' is claimed by two stores, ${nameOf(existing.storeClass)} and ${nameOf(entry.storeClass)}: ` +
-          'a table belongs to one store class (provide that class in every module that needs it)',
+        `Table '${name}' is claimed by two stores, ${existing.constructor.name} and ${nameOf(storeClass)}: ` +
+          'a table belongs to one store class',
         name,
       );
     }
-    return existing;
+    this.#byTable.set(name, store);
+    this.#byClass.set(storeClass, store);
+    REGISTERED.add(store);
+    return store;
   }
 
   /** The store for a table class, a store class or a table name. */
@@ -62,14 +65,14 @@ export class StoreRegistry {
   }
 
   find(reference: StoreReference): AnyStore | undefined {
-    if (typeof reference === 'string') return this.#tables.get(reference)?.owner;
-    if (TABLE_METADATA.isTable(reference)) return this.#tables.get(getTableName(reference))?.owner;
-    return this.#stores.get(reference);
+    if (typeof reference === 'string') return this.#byTable.get(reference);
+    if (TABLE_METADATA.isTable(reference)) return this.#byTable.get(getTableName(reference));
+    return this.#byClass.get(reference);
   }
 
   /** Every registered store, in registration order. */
   list(): AnyStore[] {
-    return [...this.#tables.values()].map((t) => t.owner);
+    return [...this.#byTable.values()];
   }
 }
 
