@@ -1,0 +1,106 @@
+import 'reflect-metadata';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { pathToFileURL } from 'node:url';
+import type { SeedFile } from 'nestjs-memory-store';
+import { createApp } from './fixtures/app.factory.js';
+import { Meetup, SeedAppModule, seedPath } from './fixtures/seeds-app.module.js';
+
+describe('seed files', () => {
+  let app: INestApplication | undefined;
+
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  async function seeded(seedFile: SeedFile | SeedFile[]) {
+    const fixture = SeedAppModule.register(seedFile);
+    app = await createApp(fixture.module);
+    await app.init();
+    return app.get(fixture.MeetupStore);
+  }
+
+  it('loads a JSON array into frozen records of the table class, with defaults', async () => {
+    const meetups = await seeded(seedPath('meetups.json'));
+    expect([...meetups.keys()].sort()).toEqual(['m-1', 'm-2']);
+    const first = meetups.get('m-1')!;
+    expect(first).toBeInstanceOf(Meetup);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first).toMatchObject({ title: 'NestJS night', slug: 'nest-night', seats: 10 });
+    expect(meetups.get('m-2')?.seats).toBe(40);
+    expect(meetups.one({ slug: 'nest-night' })).toBe(first);
+  });
+
+  it('revives the date fields the table class declares, and only those', async () => {
+    const meetups = await seeded(seedPath('meetups.json'));
+    const first = meetups.get('m-1')!;
+    expect(first.startDate).toBeInstanceOf(Date);
+    expect(first.startDate?.toISOString()).toBe('2026-03-01T18:00:00.000Z');
+    expect(meetups.select({ startDate: new Date('2026-03-01T18:00:00.000Z') })).toEqual([first]);
+    // a date-looking string in a field that is not a Date stays a string
+    expect(meetups.get('m-2')?.title).toBe('2026-04-01T18:00:00.000Z');
+    expect(meetups.get('m-2')?.startDate).toBeUndefined();
+  });
+
+  it('loads NDJSON, skipping blank lines and accepting CRLF and a last line without newline', async () => {
+    const meetups = await seeded(seedPath('meetups.ndjson'));
+    expect([...meetups.keys()].sort()).toEqual(['m-3', 'm-4', 'm-5']);
+    expect(meetups.get('m-3')?.startDate?.toISOString()).toBe('2026-05-01T18:00:00.000Z');
+    expect(meetups.get('m-4')?.slug).toBe('crlf');
+    expect(meetups.get('m-5')?.seats).toBe(5);
+  });
+
+  it('loads .jsonl as NDJSON', async () => {
+    const meetups = await seeded(seedPath('meetups.jsonl'));
+    expect([...meetups.keys()].sort()).toEqual(['m-6', 'm-7']);
+    expect(meetups.get('m-6')?.startDate).toBeInstanceOf(Date);
+  });
+
+  it('loads a .ts module exporting an array', async () => {
+    const meetups = await seeded(seedPath('meetups.seed.ts'));
+    expect([...meetups.keys()].sort()).toEqual(['m-8', 'm-9']);
+    expect(meetups.get('m-8')?.startDate?.toISOString()).toBe('2026-07-01T18:00:00.000Z');
+    expect(meetups.get('m-9')?.startDate?.toISOString()).toBe('2026-08-01T18:00:00.000Z');
+  });
+
+  it('loads a .ts module exporting a function, awaiting its result', async () => {
+    const meetups = await seeded(seedPath('meetups-fn.seed.ts'));
+    expect(meetups.keys()).toEqual(['m-10']);
+    expect(meetups.get('m-10')?.startDate).toBeInstanceOf(Date);
+  });
+
+  it('loads several files at once', async () => {
+    const meetups = await seeded([
+      seedPath('meetups.json'),
+      seedPath('meetups.ndjson'),
+      seedPath('meetups.seed.ts'),
+      seedPath('meetups-fn.seed.ts'),
+    ]);
+    expect(meetups.size).toBe(8);
+    expect([...meetups.keys()].sort()).toEqual(
+      ['m-1', 'm-10', 'm-2', 'm-3', 'm-4', 'm-5', 'm-8', 'm-9'].sort(),
+    );
+  });
+
+  it('accepts a file: URL', async () => {
+    const meetups = await seeded(pathToFileURL(seedPath('meetups.json')));
+    expect([...meetups.keys()].sort()).toEqual(['m-1', 'm-2']);
+  });
+
+  it('accepts file: URLs and paths mixed, for modules too', async () => {
+    const meetups = await seeded([
+      pathToFileURL(seedPath('meetups.seed.ts')),
+      seedPath('meetups.jsonl'),
+    ]);
+    expect([...meetups.keys()].sort()).toEqual(['m-6', 'm-7', 'm-8', 'm-9']);
+  });
+
+  it('loads the seeds again into every new application', async () => {
+    const first = await seeded(seedPath('meetups.json'));
+    await first.deleteAll();
+    await app?.close();
+    const second = await seeded(seedPath('meetups.json'));
+    expect(second.size).toBe(2);
+  });
+});

@@ -1,0 +1,266 @@
+import 'reflect-metadata';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import {
+  DuplicateKeyError,
+  MemoryStore,
+  MemoryStoreError,
+  StoreValidationError,
+} from 'nestjs-memory-store';
+import { createApp, rejectionOf } from './fixtures/app.factory.js';
+import { PeopleStore, Tag } from './fixtures/people.table.js';
+import { DirectoryService, RootAppModule } from './fixtures/root-app.module.js';
+
+/** True if anything has been planted on Object.prototype under these names. */
+function prototypePolluted(): boolean {
+  return ['polluted', 'admin', 'isAdmin'].some((name) =>
+    Object.prototype.hasOwnProperty.call(Object.prototype, name),
+  );
+}
+
+describe('validation', () => {
+  let app: INestApplication;
+  let people: PeopleStore;
+  let tags: MemoryStore<InstanceType<typeof Tag>>;
+
+  beforeEach(async () => {
+    app = await createApp(RootAppModule.register());
+    await app.init();
+    people = app.get(PeopleStore);
+    tags = app.get(DirectoryService).tags;
+  });
+
+  afterEach(async () => {
+    await app.close();
+    expect(prototypePolluted()).toBe(false);
+  });
+
+  const ada = { uuid: 'u-1', email: 'ada@example.com' };
+
+  describe('class-validator decorators on the table', () => {
+    it('reject an invalid record with StoreValidationError and its field errors', async () => {
+      const error = await rejectionOf(people.write({ uuid: 'u-1', email: 'not-an-email' }));
+      expect(error).toBeInstanceOf(StoreValidationError);
+      expect(error).toBeInstanceOf(MemoryStoreError);
+      const { errors, table } = error as StoreValidationError;
+      expect(table).toBe('people');
+      expect(errors).toHaveLength(1);
+      expect(errors[0].property).toBe('email');
+      expect(Object.keys(errors[0].constraints ?? {})).toEqual(['isEmail']);
+      expect(people.size).toBe(0);
+    });
+
+    it('report every invalid field', async () => {
+      const error = await rejectionOf(people.write({ uuid: 'u-1', email: 'x', age: -1 }));
+      const { errors } = error as StoreValidationError;
+      expect(errors.map((e) => e.property).sort()).toEqual(['age', 'email']);
+      expect(errors.find((e) => e.property === 'age')?.constraints).toHaveProperty('min');
+    });
+
+    it('leave an existing record unchanged when its replacement is invalid', async () => {
+      const stored = await people.write(ada);
+      expect(await rejectionOf(people.write({ ...ada, age: 1.5 }))).toBeInstanceOf(
+        StoreValidationError,
+      );
+      expect(people.get('u-1')).toBe(stored);
+    });
+
+    it('apply to insert(), update() and writeMany() too', async () => {
+      const stored = await people.insert(ada);
+      expect(await rejectionOf(people.insert({ uuid: 'u-2', email: 'x' }))).toBeInstanceOf(
+        StoreValidationError,
+      );
+      expect(await rejectionOf(people.update('u-1', { email: 'x' }))).toBeInstanceOf(
+        StoreValidationError,
+      );
+      expect(await rejectionOf(people.update('u-1', (p) => ({ age: p.age - 1 })))).toBeInstanceOf(
+        StoreValidationError,
+      );
+      expect(
+        await rejectionOf(people.writeMany([{ uuid: 'u-3', email: 'ok@example.com', age: -3 }])),
+      ).toBeInstanceOf(StoreValidationError);
+      expect(people.keys()).toEqual(['u-1']);
+      expect(people.get('u-1')).toBe(stored);
+      expect(people.one({ email: 'x' })).toBeUndefined();
+    });
+
+    it('refuse a record missing a required field', async () => {
+      expect(await rejectionOf(people.write({ uuid: 'u-1' }))).toBeInstanceOf(StoreValidationError);
+    });
+  });
+
+  describe('keys that could reach a prototype', () => {
+    it.each([
+      [
+        '__proto__ at the top level',
+        '{"uuid":"u-1","email":"a@example.com","__proto__":{"polluted":true}}',
+      ],
+      [
+        '__proto__ nested',
+        '{"uuid":"u-1","email":"a@example.com","profile":{"__proto__":{"polluted":true}}}',
+      ],
+      [
+        '__proto__ in an array item',
+        '{"uuid":"u-1","email":"a@example.com","tags":[{"__proto__":{"polluted":true}}]}',
+      ],
+      [
+        'constructor at the top level',
+        '{"uuid":"u-1","email":"a@example.com","constructor":{"prototype":{"polluted":true}}}',
+      ],
+      [
+        'constructor nested',
+        '{"uuid":"u-1","email":"a@example.com","profile":{"constructor":{"prototype":{"polluted":true}}}}',
+      ],
+      [
+        'prototype at the top level',
+        '{"uuid":"u-1","email":"a@example.com","prototype":{"polluted":true}}',
+      ],
+      [
+        'prototype nested',
+        '{"uuid":"u-1","email":"a@example.com","profile":{"theme":"x","prototype":{"polluted":true}}}',
+      ],
+    ])('are refused: %s', async (_, json) => {
+      const input = JSON.parse(json) as typeof ada;
+      const error = await rejectionOf(people.write(input));
+      expect(error).toBeInstanceOf(StoreValidationError);
+      expect(people.size).toBe(0);
+      expect(prototypePolluted()).toBe(false);
+      expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    });
+
+    it('are refused in update patches and writeMany batches', async () => {
+      await people.write(ada);
+      const patch = JSON.parse('{"__proto__":{"admin":true},"visits":3}') as { visits: number };
+      expect(await rejectionOf(people.update('u-1', patch))).toBeInstanceOf(StoreValidationError);
+      expect(people.get('u-1')?.visits).toBe(0);
+      const batch = [
+        { uuid: 'u-2', email: 'b@example.com' },
+        JSON.parse('{"uuid":"u-3","email":"c@example.com","__proto__":{"isAdmin":true}}'),
+      ];
+      const error = await rejectionOf(people.writeMany(batch));
+      expect(error).toBeInstanceOf(StoreValidationError);
+      expect((error as StoreValidationError).entry).toBe(1);
+      expect(people.keys()).toEqual(['u-1']);
+      expect((people.get('u-1') as { isAdmin?: unknown }).isAdmin).toBeUndefined();
+    });
+  });
+
+  describe('values that are not plain data', () => {
+    it.each([
+      ['a function', () => 'x'],
+      ['a Map', new Map([['a', 1]])],
+      ['a Set', new Set([1])],
+      ['a symbol', Symbol('s')],
+    ])('are refused: %s', async (_, value) => {
+      const error = await rejectionOf(people.write({ ...ada, firstName: value as never }));
+      expect(error).toBeInstanceOf(StoreValidationError);
+      expect(people.size).toBe(0);
+    });
+
+    it.each([
+      ['a function', () => 'x'],
+      ['a Map', new Map()],
+      ['a Set', new Set()],
+    ])('are refused nested: %s', async (_, value) => {
+      const error = await rejectionOf(
+        people.write({ ...ada, profile: { theme: 'x', lang: 'en', extra: value } as never }),
+      );
+      expect(error).toBeInstanceOf(StoreValidationError);
+      expect(await rejectionOf(people.write({ ...ada, tags: [value] as never }))).toBeInstanceOf(
+        StoreValidationError,
+      );
+      expect(people.size).toBe(0);
+    });
+  });
+
+  describe('the primary key', () => {
+    it.each([
+      ['missing', {}],
+      ['undefined', { id: undefined }],
+      ['null', { id: null }],
+      ['NaN', { id: NaN }],
+      ['Infinity', { id: Infinity }],
+      ['a boolean', { id: true }],
+      ['an object', { id: { a: 1 } }],
+      ['an array', { id: ['a'] }],
+      ['a Date', { id: new Date() }],
+    ])('is refused when %s', async (_, input) => {
+      const error = await rejectionOf(tags.write(input as never));
+      expect(error).toBeInstanceOf(StoreValidationError);
+      expect((error as StoreValidationError).errors[0].property).toBe('id');
+      expect(tags.size).toBe(0);
+    });
+
+    it('may be a string or a finite number', async () => {
+      await tags.write({ id: 'a' });
+      await tags.write({ id: 0 });
+      await tags.write({ id: -2.5 });
+      expect(tags.size).toBe(3);
+      expect(tags.get(0)).toBeDefined();
+      expect(tags.get(-2.5)).toBeDefined();
+    });
+  });
+
+  describe('unique indexes', () => {
+    beforeEach(async () => {
+      await people.write(ada);
+    });
+
+    it('write() of a second record with a taken value rejects with DuplicateKeyError', async () => {
+      const error = await rejectionOf(people.write({ uuid: 'u-2', email: ada.email }));
+      expect(error).toBeInstanceOf(DuplicateKeyError);
+      expect(error).toMatchObject({ table: 'people', field: 'email', value: ada.email });
+      expect(people.keys()).toEqual(['u-1']);
+      expect(people.select({ email: ada.email }).map((p) => p.uuid)).toEqual(['u-1']);
+    });
+
+    it('insert() of a taken value rejects and changes nothing', async () => {
+      expect(await rejectionOf(people.insert({ uuid: 'u-2', email: ada.email }))).toBeInstanceOf(
+        DuplicateKeyError,
+      );
+      expect(people.exists('u-2')).toBe(false);
+    });
+
+    it('update() to a taken value rejects and keeps the old value indexed', async () => {
+      await people.write({ uuid: 'u-2', email: 'b@example.com' });
+      const error = await rejectionOf(people.update('u-2', { email: ada.email }));
+      expect(error).toBeInstanceOf(DuplicateKeyError);
+      expect(people.get('u-2')?.email).toBe('b@example.com');
+      expect(people.one({ email: 'b@example.com' })?.uuid).toBe('u-2');
+      expect(people.one({ email: ada.email })?.uuid).toBe('u-1');
+      expect(
+        await rejectionOf(people.write({ uuid: 'u-3', email: 'b@example.com' })),
+      ).toBeInstanceOf(DuplicateKeyError);
+    });
+
+    it('writeMany() with a taken value rejects and writes none of the batch', async () => {
+      const error = await rejectionOf(
+        people.writeMany([
+          { uuid: 'u-2', email: 'b@example.com' },
+          { uuid: 'u-3', email: ada.email },
+        ]),
+      );
+      expect(error).toBeInstanceOf(DuplicateKeyError);
+      expect(people.keys()).toEqual(['u-1']);
+      expect(people.one({ email: 'b@example.com' })).toBeUndefined();
+    });
+
+    it('leaves the index able to take the value legitimately after a refused write', async () => {
+      await rejectionOf(people.write({ uuid: 'u-2', email: ada.email }));
+      await rejectionOf(
+        people.writeMany([
+          { uuid: 'u-3', email: 'c@example.com' },
+          { uuid: 'u-4', email: 'c@example.com' },
+        ]),
+      );
+      // the batch's refused value was not left claimed
+      await people.write({ uuid: 'u-3', email: 'c@example.com' });
+      // the original owner can be replaced with its own value, then give it up
+      await people.write({ uuid: 'u-1', email: ada.email, firstName: 'Ada' });
+      await people.update('u-1', { email: 'ada@new.example.com' });
+      const taken = await people.write({ uuid: 'u-2', email: ada.email });
+      expect(people.one({ email: ada.email })).toBe(taken);
+      expect(people.one({ email: 'c@example.com' })?.uuid).toBe('u-3');
+    });
+  });
+});

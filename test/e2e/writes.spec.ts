@@ -1,0 +1,296 @@
+import 'reflect-metadata';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import {
+  DuplicateKeyError,
+  MemoryStoreError,
+  RecordNotFoundError,
+  StoreValidationError,
+} from 'nestjs-memory-store';
+import { createApp, rejectionOf, thrownBy } from './fixtures/app.factory.js';
+import { PeopleStore } from './fixtures/people.table.js';
+import { RootAppModule } from './fixtures/root-app.module.js';
+
+describe('writing', () => {
+  let app: INestApplication;
+  let people: PeopleStore;
+
+  beforeEach(async () => {
+    app = await createApp(RootAppModule.register());
+    await app.init();
+    people = app.get(PeopleStore);
+  });
+
+  afterEach(async () => {
+    await app.close();
+  });
+
+  const ada = { uuid: 'u-1', email: 'ada@example.com', firstName: 'Ada' };
+  const grace = { uuid: 'u-2', email: 'grace@example.com', firstName: 'Grace' };
+
+  describe('write()', () => {
+    it('inserts a record and resolves to the stored record', async () => {
+      const promise = people.write(ada);
+      expect(promise).toBeInstanceOf(Promise);
+      const stored = await promise;
+      expect(people.get('u-1')).toBe(stored);
+      expect(people.size).toBe(1);
+    });
+
+    it('replaces a record with the same key, fields not given going back to defaults', async () => {
+      await people.write({ ...ada, admin: true, department: 'sales' });
+      const replaced = await people.write({ uuid: 'u-1', email: 'ada@new.example.com' });
+      expect(people.size).toBe(1);
+      expect(people.get('u-1')).toBe(replaced);
+      expect(replaced).toMatchObject({ email: 'ada@new.example.com', admin: false });
+      expect(replaced.firstName).toBeUndefined();
+      expect(people.select({ department: 'sales' })).toEqual([]);
+      expect(people.one({ email: 'ada@example.com' })).toBeUndefined();
+    });
+
+    it('reports a failure as a rejected promise, not a synchronous throw', async () => {
+      let promise: Promise<unknown> | undefined;
+      expect(() => (promise = people.write({ uuid: 'u-1', email: 'nope' }))).not.toThrow();
+      expect(await rejectionOf(promise!)).toBeInstanceOf(StoreValidationError);
+    });
+  });
+
+  describe('insert()', () => {
+    it('inserts a new record', async () => {
+      const stored = await people.insert(ada);
+      expect(people.get('u-1')).toBe(stored);
+    });
+
+    it('rejects with DuplicateKeyError when the key exists, leaving the record as it was', async () => {
+      const original = await people.insert(ada);
+      const error = await rejectionOf(people.insert({ ...grace, uuid: 'u-1' }));
+      expect(error).toBeInstanceOf(DuplicateKeyError);
+      expect(error).toMatchObject({ table: 'people', field: 'uuid', value: 'u-1' });
+      expect(people.get('u-1')).toBe(original);
+      expect(people.one({ email: 'grace@example.com' })).toBeUndefined();
+      expect(people.size).toBe(1);
+    });
+  });
+
+  describe('update()', () => {
+    beforeEach(async () => {
+      await people.writeMany([ada, grace]);
+    });
+
+    it('applies a patch, keeping the other fields', async () => {
+      const updated = await people.update('u-1', { admin: true, department: 'sales' });
+      expect(updated).toMatchObject({ ...ada, admin: true, department: 'sales', active: true });
+      expect(people.get('u-1')).toBe(updated);
+      expect(people.select({ department: 'sales' })).toEqual([updated]);
+      expect(people.select({ department: 'engineering' }).map((p) => p.uuid)).toEqual(['u-2']);
+    });
+
+    it('applies a function of the current record', async () => {
+      await people.update('u-1', (p) => ({ visits: p.visits + 1 }));
+      const updated = await people.update('u-1', (p) => ({ visits: p.visits + 1 }));
+      expect(updated.visits).toBe(2);
+      expect(people.get('u-1')?.firstName).toBe('Ada');
+    });
+
+    it('rejects with RecordNotFoundError for a missing key', async () => {
+      const error = await rejectionOf(people.update('u-9', { admin: true }));
+      expect(error).toBeInstanceOf(RecordNotFoundError);
+      expect(error).toMatchObject({ table: 'people', key: 'u-9' });
+      expect(people.exists('u-9')).toBe(false);
+    });
+
+    it('refuses to change the primary key', async () => {
+      const before = people.get('u-1');
+      const error = await rejectionOf(people.update('u-1', { uuid: 'u-3' }));
+      expect(error).toBeInstanceOf(MemoryStoreError);
+      expect((error as Error).message).toContain('uuid');
+      expect(people.get('u-1')).toBe(before);
+      expect(people.exists('u-3')).toBe(false);
+      expect(people.size).toBe(2);
+    });
+
+    it('accepts a patch that repeats the same primary key', async () => {
+      const updated = await people.update('u-1', { uuid: 'u-1', visits: 5 });
+      expect(updated.visits).toBe(5);
+    });
+  });
+
+  describe('delete()', () => {
+    beforeEach(async () => {
+      await people.writeMany([ada, grace]);
+    });
+
+    it('deletes by key and resolves to the deleted record', async () => {
+      const stored = people.get('u-1');
+      const deleted = await people.delete('u-1');
+      expect(deleted).toBe(stored);
+      expect(people.exists('u-1')).toBe(false);
+      expect(people.one({ email: 'ada@example.com' })).toBeUndefined();
+      expect(people.size).toBe(1);
+    });
+
+    it('deletes by record', async () => {
+      const stored = people.get('u-2')!;
+      expect(await people.delete(stored)).toBe(stored);
+      expect(people.keys()).toEqual(['u-1']);
+    });
+
+    it('resolves to undefined when there is no such record', async () => {
+      expect(await people.delete('u-9')).toBeUndefined();
+      expect(people.size).toBe(2);
+    });
+
+    it("frees the deleted record's unique values", async () => {
+      await people.delete('u-1');
+      await people.insert({ uuid: 'u-3', email: 'ada@example.com' });
+      expect(people.one({ email: 'ada@example.com' })?.uuid).toBe('u-3');
+    });
+  });
+
+  describe('deleteAll()', () => {
+    it('empties the store and its indexes', async () => {
+      await people.writeMany([ada, grace]);
+      await people.deleteAll();
+      expect(people.size).toBe(0);
+      expect(people.all()).toEqual([]);
+      expect(people.select({ department: 'engineering' })).toEqual([]);
+      await people.insert(ada);
+      expect(people.keys()).toEqual(['u-1']);
+    });
+  });
+
+  describe('withdraw()', () => {
+    it('removes and resolves to the first matching record', async () => {
+      await people.writeMany([ada, grace]);
+      const stored = people.get('u-2');
+      const withdrawn = await people.withdraw({ email: 'grace@example.com' });
+      expect(withdrawn).toBe(stored);
+      expect(people.exists('u-2')).toBe(false);
+      expect(await people.withdraw({ email: 'grace@example.com' })).toBeUndefined();
+      expect(people.size).toBe(1);
+    });
+  });
+
+  describe('writeMany()', () => {
+    it('writes every record and resolves to them', async () => {
+      const written = await people.writeMany([ada, grace]);
+      expect(written).toHaveLength(2);
+      expect(people.get('u-1')).toBe(written[0]);
+      expect(people.get('u-2')).toBe(written[1]);
+    });
+
+    it('writes nothing when one record is invalid, and names its index', async () => {
+      await people.write({ uuid: 'u-0', email: 'zero@example.com' });
+      const error = await rejectionOf(
+        people.writeMany([ada, grace, { uuid: 'u-3', email: 'not-an-email' }]),
+      );
+      expect(error).toBeInstanceOf(StoreValidationError);
+      expect((error as StoreValidationError).entry).toBe(2);
+      expect(people.keys()).toEqual(['u-0']);
+      expect(people.one({ email: 'ada@example.com' })).toBeUndefined();
+    });
+
+    it('writes nothing when two records of the batch share a unique value', async () => {
+      const error = await rejectionOf(
+        people.writeMany([ada, grace, { uuid: 'u-3', email: 'ada@example.com' }]),
+      );
+      expect(error).toBeInstanceOf(DuplicateKeyError);
+      expect(error).toMatchObject({ field: 'email', value: 'ada@example.com' });
+      expect(people.size).toBe(0);
+      expect(people.select({ department: 'engineering' })).toEqual([]);
+    });
+
+    it('writes nothing when a record clashes with a stored one', async () => {
+      const stored = await people.write(ada);
+      const error = await rejectionOf(
+        people.writeMany([grace, { uuid: 'u-3', email: 'ada@example.com' }]),
+      );
+      expect(error).toBeInstanceOf(DuplicateKeyError);
+      expect(people.keys()).toEqual(['u-1']);
+      expect(people.one({ email: 'ada@example.com' })).toBe(stored);
+    });
+
+    it('names the index of the batch entry whose unique value clashes', async () => {
+      await people.write(ada);
+      const error = await rejectionOf(
+        people.writeMany([grace, { uuid: 'u-3', email: 'ada@example.com' }]),
+      );
+      expect(error).toBeInstanceOf(DuplicateKeyError);
+      expect(error).toMatchObject({ entry: 1 });
+    });
+
+    it('may swap unique values between records in one batch', async () => {
+      await people.writeMany([ada, grace]);
+      await people.writeMany([
+        { uuid: 'u-1', email: 'grace@example.com' },
+        { uuid: 'u-2', email: 'ada@example.com' },
+      ]);
+      expect(people.one({ email: 'grace@example.com' })?.uuid).toBe('u-1');
+      expect(people.one({ email: 'ada@example.com' })?.uuid).toBe('u-2');
+    });
+  });
+
+  describe('deleteMany()', () => {
+    it('deletes every matching record and nothing else', async () => {
+      await people.writeMany([
+        { ...ada, active: false },
+        grace,
+        { uuid: 'u-3', email: 'linus@example.com', active: false, department: 'kernel' },
+      ]);
+      await people.deleteMany({ active: false });
+      expect(people.keys()).toEqual(['u-2']);
+      expect(people.select({ department: 'kernel' })).toEqual([]);
+      await people.deleteMany({ active: false });
+      expect(people.keys()).toEqual(['u-2']);
+    });
+  });
+
+  describe('dirty* variants', () => {
+    it('dirtyWrite() writes synchronously and returns the record', () => {
+      const stored = people.dirtyWrite(ada);
+      expect(stored).not.toBeInstanceOf(Promise);
+      expect(people.get('u-1')).toBe(stored);
+    });
+
+    it('dirtyInsert() inserts synchronously and throws DuplicateKeyError synchronously', () => {
+      const stored = people.dirtyInsert(ada);
+      expect(people.get('u-1')).toBe(stored);
+      expect(thrownBy(() => people.dirtyInsert(ada))).toBeInstanceOf(DuplicateKeyError);
+    });
+
+    it('dirtyUpdate() patches synchronously, with a patch or a function', () => {
+      people.dirtyWrite(ada);
+      expect(people.dirtyUpdate('u-1', { admin: true }).admin).toBe(true);
+      expect(people.dirtyUpdate('u-1', (p) => ({ visits: p.visits + 2 })).visits).toBe(2);
+      expect(people.get('u-1')).toMatchObject({ admin: true, visits: 2 });
+      expect(thrownBy(() => people.dirtyUpdate('u-9', { admin: true }))).toBeInstanceOf(
+        RecordNotFoundError,
+      );
+    });
+
+    it('dirtyDelete() deletes synchronously and returns the deleted record', () => {
+      const stored = people.dirtyWrite(ada);
+      expect(people.dirtyDelete('u-1')).toBe(stored);
+      expect(people.exists('u-1')).toBe(false);
+    });
+
+    it('dirtyDeleteAll(), dirtyWriteMany(), dirtyDeleteMany() and dirtyWithdraw() act at once', () => {
+      const written = people.dirtyWriteMany([ada, grace, { uuid: 'u-3', email: 'l@example.com' }]);
+      expect(written).toHaveLength(3);
+      expect(people.size).toBe(3);
+      people.dirtyDeleteMany({ firstName: 'Ada' });
+      expect(people.keys()).toEqual(['u-2', 'u-3']);
+      expect(people.dirtyWithdraw({ firstName: 'Grace' })?.uuid).toBe('u-2');
+      expect(people.keys()).toEqual(['u-3']);
+      people.dirtyDeleteAll();
+      expect(people.size).toBe(0);
+    });
+
+    it('dirtyWrite() throws validation errors synchronously and changes nothing', () => {
+      expect(thrownBy(() => people.dirtyWrite({ uuid: 'u-1', email: 'nope' }))).toBeInstanceOf(
+        StoreValidationError,
+      );
+      expect(people.size).toBe(0);
+    });
+  });
+});
