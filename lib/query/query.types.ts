@@ -60,7 +60,8 @@ export interface FieldOperators<V> {
 }
 
 /** What a filter may say of one field: a value it must equal, or operators. */
-export type FieldCondition<V> = V | null | FieldOperators<V>;
+export type FieldCondition<V> =
+  Exclude<V, undefined> | null | FieldOperators<Exclude<V, undefined>>;
 
 /**
  * A filter: fields (and dotted paths) with values they must equal or operators, combined
@@ -75,22 +76,29 @@ export type FieldCondition<V> = V | null | FieldOperators<V>;
 export type Filter<T> = { [K in DataKeys<T>]?: FieldCondition<T[K]> } & {
   [P in NestedPaths<T>]?: FieldCondition<PathValue<T, P>>;
 } & {
-  $and?: readonly Filter<T>[];
-  $or?: readonly Filter<T>[];
-  $nor?: readonly Filter<T>[];
+  $and?: NonEmpty<Filter<T>>;
+  $or?: NonEmpty<Filter<T>>;
+  $nor?: NonEmpty<Filter<T>>;
   $not?: Filter<T>;
 };
+
+/** An array with at least one element. */
+export type NonEmpty<E> = readonly [E, ...E[]];
 
 /** Operators of condition tuples. */
 export type TupleOperator = '==' | '===' | '!=' | '!==' | '>' | '>=' | '<' | '<=';
 
 /** A MnesiaEx-style condition `[field, operator, value]`; a list of them is ANDed. */
 export type ConditionTuple<T> = {
-  [K in DataKeys<T>]:
-    | readonly [K, '==' | '===' | '!=' | '!==', T[K] | null]
-    | readonly [K, '>' | '>=' | '<' | '<=', Comparable<T[K]>]
-    | readonly [K, 'in' | 'nin' | 'not in', readonly (T[K] | null)[]];
-}[DataKeys<T>];
+  [K in DataKeys<T> | NestedPaths<T>]:
+    | readonly [K, '==' | '===' | '!=' | '!==', Exclude<PathValue<T, K>, undefined> | null]
+    | readonly [K, '>' | '>=' | '<' | '<=', Comparable<PathValue<T, K>>]
+    | readonly [
+        K,
+        'in' | 'nin' | 'not in',
+        readonly (Exclude<PathValue<T, K>, undefined> | null)[],
+      ];
+}[DataKeys<T> | NestedPaths<T>];
 
 /** A query on records of type `T`: a filter, a `match` template, or condition tuples. */
 export type Query<T> = Filter<T> | MatchQuery | readonly ConditionTuple<T>[];
@@ -101,8 +109,9 @@ export type SortDirection = 'asc' | 'desc';
 /** Options of `select()`. */
 export interface SelectOptions<T, F extends DataKeys<T> = DataKeys<T>> {
   /**
-   * Sort by these fields, in the order given; ties are broken by the primary key. With a
-   * limit, an order on one indexed field walks the index instead of sorting.
+   * Sort by these fields, in the order given; ties are broken by the primary key, in the
+   * direction of the first field. With a limit, an order on one indexed field walks the
+   * index instead of sorting. Without `orderBy` the order of the matches is unspecified.
    * @example { orderBy: { startDate: 'desc' } }
    */
   orderBy?: { [K in DataKeys<T> | NestedPaths<T>]?: SortDirection };

@@ -41,7 +41,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   #phase: Phase = 'new';
   #starting: Promise<void> | undefined;
   #state: unknown;
-  readonly #options: StoreOptions<this>;
+  readonly #options: StoreOptions;
 
   constructor() {
     const options = STORE_METADATA.get(new.target);
@@ -191,13 +191,9 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   aggregate<S extends AggregateSpec<DataKeys<T> | NestedPaths<T>, NumericKeys<T>>>(
     query: Query<T> | undefined,
     spec: S,
-  ): S extends { groupBy: string | readonly string[] } ? AggregateResult[] : AggregateResult {
+  ): AggregateOutput<S> {
     const results = this.#table.aggregate(query, spec);
-    return (spec.groupBy === undefined ? results[0] : results) as S extends {
-      groupBy: string | readonly string[];
-    }
-      ? AggregateResult[]
-      : AggregateResult;
+    return (spec.groupBy === undefined ? results[0] : results) as AggregateOutput<S>;
   }
 
   // ---- writes: synchronous -----------------------------------------------------------
@@ -327,6 +323,13 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     );
   }
 }
+
+/** `aggregate()`'s result: an array with `groupBy`, one result without, either when unknown. */
+export type AggregateOutput<S> = S extends { groupBy: string | readonly string[] }
+  ? AggregateResult[]
+  : 'groupBy' extends keyof S
+    ? AggregateResult | AggregateResult[]
+    : AggregateResult;
 
 /** A patch of fields, or a function of the current record returning one. */
 export type Change<T> = RecordInput<T> | ((current: T) => RecordInput<T>);

@@ -957,7 +957,7 @@ describe('the query language, end to end', () => {
       expect(queryError(() => people.select(malformed({ age: { $gt: null } }))).message).toBe(
         `${PREFIX}'age': a range comparison takes a number, string, bigint or valid Date, got null`,
       );
-      expect(queryError(() => people.select({ $or: [] })).message).toBe(
+      expect(queryError(() => people.select(malformed({ $or: [] }))).message).toBe(
         `${PREFIX}$or takes a non-empty array of filters, got an array`,
       );
       expect(queryError(() => people.select(malformed('sales'))).message).toContain(

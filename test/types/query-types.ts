@@ -1,3 +1,4 @@
+import { MemoryStore as MemoryStoreClass } from 'nestjs-memory-store';
 /**
  * Type tests for the public query types. This file is never run: `tsc -p tsconfig.json`
  * type-checks it, so every line without a directive must compile and every line marked
@@ -310,3 +311,27 @@ export type SpecOfPerson = AggregateSpec<
   DataKeys<Person> | NestedPaths<Person>,
   NumericKeys<Person>
 >;
+
+export function looserShapes(spec: SpecOfPerson): void {
+  // a spec whose groupBy is not known statically may give either shape
+  const either: AggregateResult | AggregateResult[] = people.aggregate(undefined, spec);
+  // @ts-expect-error: it is not known to be one result
+  const single: AggregateResult = people.aggregate(undefined, spec);
+
+  // condition tuples reach nested fields too
+  people.select([['profile.theme', '==', 'dark']]);
+  // @ts-expect-error: a nested field compared with a value of the wrong type
+  people.select([['profile.theme', '==', 3]]);
+
+  // @ts-expect-error: $or needs at least one filter
+  people.select({ $or: [] });
+
+  void [either, single];
+}
+
+/** A store class with methods of its own is still a `MemoryStore` of its records. */
+declare class PeopleStore extends MemoryStoreClass<Person> {
+  admins(): Person[];
+}
+declare const peopleStore: PeopleStore;
+export const assignable: MemoryStore<Person> = peopleStore;
