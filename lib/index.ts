@@ -3,7 +3,17 @@ export { Table } from './decorators/table.decorator.js';
 export { Index } from './decorators/index.decorator.js';
 export { Store } from './decorators/store.decorator.js';
 export { InjectStore } from './decorators/inject-store.decorator.js';
-export { MemoryStore, type Change, type RecordInput, type Selected } from './store/memory-store.js';
+export {
+  MemoryStore,
+  type AggregateOutput,
+  type Change,
+  type RecordInput,
+  type Selected,
+  type WriteOptions,
+} from './store/memory-store.js';
+export { getSweepName } from './memory-store.utils.js';
+export type { Duration } from './ttl/duration.js';
+export type { EvictionPolicy } from './engine/capacity.js';
 export { match, MatchQuery } from './query/match.js';
 export { MAX_REGEX_LENGTH } from './query/query-values.js';
 export { MAX_QUERY_DEPTH } from './query/filter-parser.js';

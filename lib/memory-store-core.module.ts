@@ -1,6 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MEMORY_STORE_MODULE_OPTIONS, MEMORY_STORE_REGISTRY } from './memory-store.constants.js';
 import { MemoryStoreService } from './memory-store.service.js';
+import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import type { MemoryStoreModuleOptions } from './interfaces/memory-store-module-options.interface.js';
+import { checkRuntimeOptions } from './store/runtime-options.js';
 import { StoreRegistry } from './store/store-registry.js';
 
 /**
@@ -13,10 +16,17 @@ export class MemoryStoreCoreModule {
     return {
       module: MemoryStoreCoreModule,
       global: true,
-      imports: definition.imports ?? [],
+      imports: [ScheduleModule.forRoot(), ...(definition.imports ?? [])],
       providers: [
         ...(definition.providers ?? []),
-        { provide: MEMORY_STORE_REGISTRY, useFactory: () => new StoreRegistry() },
+        {
+          provide: MEMORY_STORE_REGISTRY,
+          useFactory: (options: MemoryStoreModuleOptions, scheduler: SchedulerRegistry) => {
+            checkRuntimeOptions(options, 'MemoryStoreModule options');
+            return new StoreRegistry(options, scheduler);
+          },
+          inject: [MEMORY_STORE_MODULE_OPTIONS, SchedulerRegistry],
+        },
         MemoryStoreService,
       ],
       exports: [MEMORY_STORE_MODULE_OPTIONS, MEMORY_STORE_REGISTRY, MemoryStoreService],

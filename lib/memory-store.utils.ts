@@ -2,6 +2,7 @@ import { MemoryStoreError } from './errors/memory-store.error.js';
 import { STORE_METADATA } from './metadata/store-metadata.storage.js';
 import { TABLE_METADATA } from './metadata/table-metadata.storage.js';
 import { getTableName } from './metadata/table-schema.js';
+import { sweepName } from './store/store-registry.js';
 
 /**
  * The injection token of a table's store: `@InjectStore(Person)` injects with it. For a
@@ -21,5 +22,17 @@ export function getStoreToken(entry: abstract new (...args: never[]) => object):
   throw new MemoryStoreError(
     `${(entry as { name: string }).name} is neither a @Table() nor a @Store() class`,
     '',
+  );
+}
+
+/**
+ * The name under which a store's TTL sweep is registered in `SchedulerRegistry`:
+ * `memory-store:<table>:ttl-sweep`.
+ */
+export function getSweepName(table: string | (abstract new (...args: never[]) => object)): string {
+  return sweepName(
+    typeof table === 'string'
+      ? table
+      : getTableName(STORE_METADATA.get(table)?.table ?? (table)),
   );
 }

@@ -3,8 +3,17 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { StoreOptions } from '../interfaces/store-options.interface.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import { STORE_METADATA } from '../metadata/store-metadata.storage.js';
+import { checkRuntimeOptions } from '../store/runtime-options.js';
 
-const STORE_OPTION_KEYS = new Set<string>(['table', 'seedFile', 'beforeInit', 'initialState']);
+const STORE_OPTION_KEYS = new Set<string>([
+  'table',
+  'seedFile',
+  'beforeInit',
+  'initialState',
+  'ttl',
+  'maxRecords',
+  'eviction',
+]);
 
 /**
  * Declares a store: a provider holding one table's records, with a managed lifecycle. The
@@ -37,6 +46,7 @@ export function Store<S = unknown>(options: StoreOptions<S>): ClassDecorator {
     if (options.beforeInit !== undefined && !Array.isArray(options.beforeInit)) {
       throw new MemoryStoreError(`${where}: 'beforeInit' must be an array of hooks`, '');
     }
+    checkRuntimeOptions(options, where);
     STORE_METADATA.set(target, options as StoreOptions);
     Injectable()(target);
   };

@@ -1,8 +1,16 @@
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { TableClass, TableOptions } from '../interfaces/table-options.interface.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
+import { parseDuration } from '../ttl/duration.js';
 
-const TABLE_OPTION_KEYS = new Set<string>(['name', 'key', 'indexes', 'type']);
+const TABLE_OPTION_KEYS = new Set<string>([
+  'name',
+  'key',
+  'indexes',
+  'type',
+  'autoIncrement',
+  'ttl',
+]);
 
 /**
  * Declares a class as a table: its instances are the records, its property initialisers
@@ -43,6 +51,10 @@ export function Table(options: TableOptions = {}): ClassDecorator {
     if (options.type !== undefined && options.type !== 'set' && options.type !== 'ordered_set') {
       throw new MemoryStoreError(`${where}: 'type' must be 'set' or 'ordered_set'`, '');
     }
+    if (options.autoIncrement !== undefined && typeof options.autoIncrement !== 'boolean') {
+      throw new MemoryStoreError(`${where}: 'autoIncrement' must be true or false`, '');
+    }
+    if (options.ttl !== undefined) parseDuration(options.ttl, `${where}: 'ttl'`);
     TABLE_METADATA.setTable(target as unknown as TableClass, { ...options });
   };
 }

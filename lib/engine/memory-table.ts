@@ -1,13 +1,15 @@
+import { Counters } from '../counters/counters.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
+import { StoreCapacityError } from '../errors/store-capacity.error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
 import { HashIndex } from '../indexes/hash.index.js';
 import { fieldValue, type SecondaryIndex } from '../indexes/secondary-index.js';
+import { SortedIndex } from '../indexes/sorted.index.js';
 import { UniqueIndex } from '../indexes/unique.index.js';
 import { ValueMap } from '../indexes/value-map.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { TableSchema } from '../metadata/table-schema.js';
-import { SortedIndex } from '../indexes/sorted.index.js';
 import { aggregate, type AggregateResult } from '../query/aggregate.js';
 import { compileQuery, type CompiledQuery } from '../query/query-compiler.js';
 import { candidates, planQuery, type PlanSource, type QueryPlan } from '../query/planner.js';
@@ -16,32 +18,78 @@ import {
   finishSelection,
   NO_SELECT_OPTIONS,
 } from '../query/select-options.js';
+import { CoarseClock, type Clock } from '../ttl/clock.js';
+import { ExpiryQueue } from '../ttl/expiry-queue.js';
+import { RecencyList, type CapacityOptions } from './capacity.js';
 import { invalidField, RecordFactory } from './record-factory.js';
 
 /** A patch of fields, or a function of the current record returning one. */
 export type RecordUpdate<T> = Partial<T> | ((current: T) => Partial<T>);
 
 /**
- * One table: records by primary key, secondary indexes, and the synchronous read and write
- * operations over them. Every write is checked in full before anything changes, so a
- * failed write leaves the table exactly as it was. Knows nothing of Nest.
+ * A time to live for a write: milliseconds, `null` for none, or `undefined` for the
+ * default (the table's default TTL on write/insert; the record's current deadline on update).
+ */
+export type TtlSetting = number | null | undefined;
+
+/** One change the table made, reported to its change sink after it is applied. */
+export interface TableChange<T> {
+  readonly op: 'insert' | 'update' | 'delete' | 'expire' | 'evict' | 'clear';
+  /** The record's key (absent for `clear`). */
+  readonly key?: RecordKey;
+  /** The record after the change (insert, update). */
+  readonly record?: T;
+  /** The record before the change (update, delete, expire, evict). */
+  readonly previous?: T;
+}
+
+/** How a table runs: its clock, default TTL, capacity and change sink. */
+export interface TableRuntime<T> {
+  clock?: Clock;
+  /** Milliseconds every written record lives unless the write says otherwise. */
+  defaultTtl?: number;
+  capacity?: CapacityOptions;
+  /** Told of every change, in order, right after it is applied. */
+  onChange?: (change: TableChange<T>) => void;
+  /** Told once, when the table first holds a record with a deadline. */
+  onFirstDeadline?: () => void;
+}
+
+/**
+ * One table: records by primary key, secondary indexes, deadlines, counters, and the
+ * synchronous read and write operations over them. Every write is checked in full before
+ * anything changes, so a failed write leaves the table exactly as it was. Expired records
+ * are removed before any operation looks at the table, so none is ever seen. Knows nothing
+ * of Nest.
  */
 export class MemoryTable<T extends object> implements PlanSource<T> {
   readonly schema: TableSchema<T>;
   readonly keyField: string;
   readonly indexes: ReadonlyMap<string, SecondaryIndex<T>>;
   readonly rows = new Map<RecordKey, T>();
+  readonly counters: Counters;
   readonly #indexList: readonly SecondaryIndex<T>[];
   readonly #uniques: readonly SecondaryIndex<T>[];
   readonly #factory: RecordFactory<T>;
   /** Sorted indexes built so far, by field (the key field included). */
   readonly #sorted = new Map<string, SortedIndex<T>>();
   readonly keyOrder: SortedIndex<T> | undefined;
+  readonly #expiry = new ExpiryQueue();
+  /** The earliest deadline, or earlier (then a purge finds nothing and corrects it). */
+  #nextDeadline = Infinity;
+  #clock: Clock = new CoarseClock(1);
+  #defaultTtl: number | undefined;
+  #capacity: CapacityOptions | undefined;
+  #recency: RecencyList | undefined;
+  #onChange: ((change: TableChange<T>) => void) | undefined;
+  #onFirstDeadline: (() => void) | undefined;
+  #hadDeadline = false;
   #all: readonly T[] | undefined;
 
-  constructor(schema: TableSchema<T>) {
+  constructor(schema: TableSchema<T>, runtime: TableRuntime<T> = {}) {
     this.schema = schema;
     this.keyField = schema.key;
+    this.counters = new Counters(schema.name);
     this.#factory = new RecordFactory(schema);
     const indexes = new Map<string, SecondaryIndex<T>>();
     for (const { field, unique } of schema.indexes) {
@@ -51,6 +99,21 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#indexList = [...indexes.values()];
     this.#uniques = this.#indexList.filter((i) => i.unique);
     this.keyOrder = schema.type === 'ordered_set' ? this.sortedIndex(schema.key) : undefined;
+    this.configure(runtime);
+  }
+
+  /** Sets how the table runs; takes effect for later operations. */
+  configure(runtime: TableRuntime<T>): void {
+    if (runtime.clock) this.#clock = runtime.clock;
+    this.#defaultTtl = runtime.defaultTtl ?? this.schema.ttl;
+    this.#capacity = runtime.capacity;
+    this.#onChange = runtime.onChange;
+    this.#onFirstDeadline = runtime.onFirstDeadline;
+    if (this.#hadDeadline) this.#onFirstDeadline?.();
+    if (this.#capacity?.eviction === 'lru' && !this.#recency) {
+      this.#recency = new RecencyList();
+      for (const key of this.rows.keys()) this.#recency.touch(key);
+    }
   }
 
   /**
@@ -74,30 +137,44 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   get size(): number {
+    this.expire();
     return this.rows.size;
   }
 
   // ---- reads -------------------------------------------------------------------------
 
   get(key: RecordKey): T | undefined {
-    return this.rows.get(key);
+    if (this.#nextDeadline !== Infinity) this.expire();
+    const record = this.rows.get(key);
+    if (record !== undefined && this.#recency) this.#recency.touch(key);
+    return record;
   }
 
   has(key: RecordKey): boolean {
+    if (this.#nextDeadline !== Infinity) this.expire();
     return this.rows.has(key);
   }
 
   /** Every key, in key order for an ordered_set table, else in insertion order. */
   keys(): RecordKey[] {
     if (this.keyOrder) return this.all().map((r) => this.#factory.keyOf(r));
+    this.expire();
     return Array.from(this.rows.keys());
   }
 
-  /** Every record, as a frozen array shared by callers until the next write. */
+  /** Every record, as a frozen array shared by callers until the next change. */
   all(): readonly T[] {
+    this.expire();
     return (this.#all ??= Object.freeze(
       Array.from(this.keyOrder ? this.keyOrder.all() : this.rows.values()),
     ));
+  }
+
+  /** Milliseconds until the record expires; undefined if it has no deadline or does not exist. */
+  ttl(key: RecordKey): number | undefined {
+    this.expire();
+    const deadline = this.#expiry.deadline(key);
+    return deadline === undefined ? undefined : Math.max(0, deadline - this.#clock.now());
   }
 
   compile(query: unknown): CompiledQuery {
@@ -107,7 +184,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** The plan `select(query, options)` would use. */
   plan(query?: unknown, options?: unknown): QueryPlan {
     const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
-    return planQuery(this, this.compile(query), selectOptions.order);
+    const compiled = this.compile(query);
+    this.expire();
+    return planQuery(this, compiled, selectOptions.order);
   }
 
   select(query?: unknown, options?: unknown): T[] {
@@ -130,18 +209,32 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** Groups the records matching a query and computes counts, sums, means, minima, maxima. */
   aggregate(query: unknown, spec: unknown): AggregateResult[] {
+    return aggregate(this.schema.name, this.#matches(query), spec);
+  }
+
+  one(query?: unknown): T | undefined {
     const compiled = this.compile(query);
-    const matches = finishSelection(
-      candidates(this, planQuery(this, compiled).path),
-      compiled.test,
-      NO_SELECT_OPTIONS,
-    );
-    return aggregate(this.schema.name, matches, spec);
+    this.expire();
+    for (const record of candidates(this, planQuery(this, compiled).path)) {
+      if (compiled.test(record)) return record;
+    }
+    return undefined;
+  }
+
+  count(query?: unknown): number {
+    const compiled = this.compile(query);
+    this.expire();
+    if (compiled.matchesAll) return this.rows.size;
+    let n = 0;
+    for (const record of candidates(this, planQuery(this, compiled).path))
+      if (compiled.test(record)) n++;
+    return n;
   }
 
   #select(query: unknown, options: unknown, counter: { examined: number } | undefined): T[] {
     const compiled = this.compile(query);
     const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
+    this.expire();
     const plan = planQuery(this, compiled, selectOptions.order);
     let test = compiled.test;
     if (counter) {
@@ -151,50 +244,166 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return finishSelection(candidates(this, plan.path), test, selectOptions, plan.ordered);
   }
 
-  one(query?: unknown): T | undefined {
+  /** Every record matching the query, as a list (safe to change the table while walking it). */
+  #matches(query: unknown): T[] {
     const compiled = this.compile(query);
-    for (const record of candidates(this, planQuery(this, compiled).path)) {
-      if (compiled.test(record)) return record;
-    }
-    return undefined;
-  }
-
-  count(query?: unknown): number {
-    const compiled = this.compile(query);
-    if (compiled.matchesAll) return this.rows.size;
-    let n = 0;
-    for (const record of candidates(this, planQuery(this, compiled).path))
-      if (compiled.test(record)) n++;
-    return n;
+    this.expire();
+    return finishSelection(
+      candidates(this, planQuery(this, compiled).path),
+      compiled.test,
+      NO_SELECT_OPTIONS,
+    );
   }
 
   // ---- writes ------------------------------------------------------------------------
 
   /** Inserts or replaces a record. */
-  write(input: unknown): T {
-    const record = this.#factory.create(input);
+  write(input: unknown, ttl?: TtlSetting): T {
+    this.expire();
+    const record = this.#factory.create(this.#withKey(input));
     const key = this.#factory.keyOf(record);
-    this.#put(key, record, this.rows.get(key));
+    this.#put(
+      key,
+      record,
+      this.rows.get(key),
+      ttl === undefined ? (this.#defaultTtl ?? null) : ttl,
+    );
     return record;
   }
 
   /** Inserts a record; `DuplicateKeyError` if its key exists. */
-  insert(input: unknown): T {
-    const record = this.#factory.create(input);
+  insert(input: unknown, ttl?: TtlSetting): T {
+    this.expire();
+    const record = this.#factory.create(this.#withKey(input));
     const key = this.#factory.keyOf(record);
     if (this.rows.has(key)) throw new DuplicateKeyError(this.schema.name, this.keyField, key);
-    this.#put(key, record, undefined);
+    this.#put(key, record, undefined, ttl === undefined ? (this.#defaultTtl ?? null) : ttl);
     return record;
   }
 
-  /** Changes fields of an existing record; `RecordNotFoundError` if there is none. */
-  update(key: RecordKey, change: RecordUpdate<T>): T {
+  /**
+   * Changes fields of an existing record; `RecordNotFoundError` if there is none. The
+   * record keeps its deadline unless `ttl` is given.
+   */
+  update(key: RecordKey, change: RecordUpdate<T>, ttl?: TtlSetting): T {
+    this.expire();
     const current = this.rows.get(key);
     if (!current) throw new RecordNotFoundError(this.schema.name, key);
     const record = this.#updated(key, current, change);
-    this.#put(key, record, current);
+    this.#put(key, record, current, ttl);
     return record;
   }
+
+  /** Deletes the record with this key (or this record's key); returns it, if there was one. */
+  delete(keyOrRecord: RecordKey | T): T | undefined {
+    this.expire();
+    const key =
+      typeof keyOrRecord === 'object' && keyOrRecord !== null
+        ? (fieldValue(keyOrRecord, this.keyField) as RecordKey)
+        : keyOrRecord;
+    const record = this.rows.get(key);
+    if (!record) return undefined;
+    this.#apply(key, undefined, record);
+    this.#emit('delete', key, undefined, record);
+    return record;
+  }
+
+  /** Deletes every record; returns how many there were. */
+  deleteAll(): number {
+    this.expire();
+    const n = this.rows.size;
+    this.rows.clear();
+    for (const index of this.#indexList) index.clear();
+    for (const sorted of this.#sorted.values()) sorted.clear();
+    this.#expiry.clear();
+    this.#recency?.clear();
+    this.#nextDeadline = Infinity;
+    this.#all = undefined;
+    if (n > 0) this.#onChange?.({ op: 'clear' });
+    return n;
+  }
+
+  /**
+   * Writes several records at once: all are built, validated and checked against the unique
+   * indexes and the capacity first, and only then applied, so either all are written or none.
+   */
+  writeMany(inputs: readonly unknown[], ttl?: TtlSetting): T[] {
+    if (!Array.isArray(inputs)) throw new TypeError(`writeMany() takes an array of records`);
+    this.expire();
+    const records = inputs.map((input, i) => {
+      try {
+        return this.#factory.create(this.#withKey(input));
+      } catch (error) {
+        if (error instanceof StoreValidationError)
+          throw new StoreValidationError(this.schema.name, error.errors, i);
+        throw error;
+      }
+    });
+    const batch = new Map<RecordKey, T>();
+    const entries = new Map<RecordKey, number>();
+    records.forEach((record, i) => {
+      const key = this.#factory.keyOf(record);
+      batch.set(key, record);
+      entries.set(key, i);
+    });
+    this.#commit(batch, ttl === undefined ? (this.#defaultTtl ?? null) : ttl, entries);
+    return records;
+  }
+
+  /**
+   * Changes every record matching the query, all or none: every new record is built and
+   * checked before any is stored. Returns the new records. Deadlines stay unless `ttl` is given.
+   */
+  updateWhere(query: unknown, change: RecordUpdate<T>, ttl?: TtlSetting): T[] {
+    const batch = new Map<RecordKey, T>();
+    for (const current of this.#matches(query)) {
+      const key = this.#factory.keyOf(current);
+      batch.set(key, this.#updated(key, current, change));
+    }
+    this.#commit(batch, ttl);
+    return [...batch.values()];
+  }
+
+  /** Deletes every record matching the query; returns them. */
+  deleteMany(query: unknown): T[] {
+    const matches = this.#matches(query);
+    for (const record of matches) {
+      const key = this.#factory.keyOf(record);
+      this.#apply(key, undefined, record);
+      this.#emit('delete', key, undefined, record);
+    }
+    return matches;
+  }
+
+  /** Finds the first record matching the query and deletes it, in one step. */
+  withdraw(query: unknown): T | undefined {
+    const record = this.one(query);
+    if (record) this.delete(record);
+    return record;
+  }
+
+  // ---- time to live ------------------------------------------------------------------
+
+  /**
+   * Removes every record whose deadline has passed, each reported as an `expire` change.
+   * Runs before every operation; the store's sweep calls it too. Costs work in proportion
+   * to the expired records. Returns how many it removed.
+   */
+  expire(): number {
+    if (this.#nextDeadline === Infinity) return 0;
+    const now = this.#clock.now();
+    if (this.#nextDeadline > now) return 0;
+    const keys = this.#expiry.takeExpired(now);
+    for (const key of keys) {
+      const record = this.rows.get(key)!;
+      this.#apply(key, undefined, record);
+      this.#emit('expire', key, undefined, record);
+    }
+    this.#nextDeadline = this.#expiry.next;
+    return keys.length;
+  }
+
+  // ---- internals ---------------------------------------------------------------------
 
   #updated(key: RecordKey, current: T, change: RecordUpdate<T>): T {
     const patch: unknown = typeof change === 'function' ? change(current) : change;
@@ -211,115 +420,86 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return record;
   }
 
-  /** Deletes the record with this key (or this record's key); returns it, if there was one. */
-  delete(keyOrRecord: RecordKey | T): T | undefined {
-    const key =
-      typeof keyOrRecord === 'object' && keyOrRecord !== null
-        ? (fieldValue(keyOrRecord, this.keyField) as RecordKey)
-        : keyOrRecord;
-    const record = this.rows.get(key);
-    if (!record) return undefined;
-    this.#apply(key, undefined, record);
-    return record;
-  }
-
-  /** Deletes every record; returns how many there were. */
-  deleteAll(): number {
-    const n = this.rows.size;
-    this.rows.clear();
-    for (const index of this.#indexList) index.clear();
-    for (const sorted of this.#sorted.values()) sorted.clear();
-    this.#all = undefined;
-    return n;
-  }
-
-  /**
-   * Writes several records at once: all are built, validated and checked against the unique
-   * indexes first, and only then applied, so either all are written or none.
-   */
-  writeMany(inputs: readonly unknown[]): T[] {
-    if (!Array.isArray(inputs)) throw new TypeError(`writeMany() takes an array of records`);
-    const records = inputs.map((input, i) => {
-      try {
-        return this.#factory.create(input);
-      } catch (error) {
-        if (error instanceof StoreValidationError)
-          throw new StoreValidationError(this.schema.name, error.errors, i);
-        throw error;
-      }
-    });
-    const batch = new Map<RecordKey, T>();
-    const entries = new Map<RecordKey, number>();
-    records.forEach((record, i) => {
-      const key = this.#factory.keyOf(record);
-      batch.set(key, record);
-      entries.set(key, i);
-    });
-    this.#commit(batch, entries);
-    return records;
-  }
-
-  /**
-   * Changes every record matching the query, all or none: every new record is built and
-   * checked before any is stored. Returns the new records.
-   */
-  updateWhere(query: unknown, change: RecordUpdate<T>): T[] {
-    const compiled = this.compile(query);
-    const matches = finishSelection(
-      candidates(this, planQuery(this, compiled).path),
-      compiled.test,
-      NO_SELECT_OPTIONS,
-    );
-    const batch = new Map<RecordKey, T>();
-    for (const current of matches) {
-      const key = this.#factory.keyOf(current);
-      batch.set(key, this.#updated(key, current, change));
+  /** The input with a key from the table's counter, for autoIncrement tables that lack one. */
+  #withKey(input: unknown): unknown {
+    if (!this.schema.autoIncrement || typeof input !== 'object' || input === null) return input;
+    const given = (input as Record<string, unknown>)[this.keyField];
+    if (typeof given === 'number') {
+      this.counters.raise(this.keyField, given);
+      return input;
     }
-    this.#commit(batch);
-    return [...batch.values()];
+    if (given !== undefined && given !== null) return input;
+    let id: number;
+    do id = this.counters.next(this.keyField);
+    while (this.rows.has(id));
+    return { ...input, [this.keyField]: id };
   }
 
-  /** Stores a batch of records after checking it against every unique index. */
-  #commit(batch: ReadonlyMap<RecordKey, T>, entries?: ReadonlyMap<RecordKey, number>): void {
-    for (const index of this.#uniques) this.#checkBatch(index as UniqueIndex<T>, batch, entries);
-    for (const [key, record] of batch) this.#apply(key, record, this.rows.get(key));
-  }
-
-  /** Deletes every record matching the query; returns them. */
-  deleteMany(query: unknown): T[] {
-    const compiled = this.compile(query);
-    if (compiled.matchesAll) {
-      const records = Array.from(this.rows.values());
-      this.deleteAll();
-      return records;
-    }
-    const matches = finishSelection(
-      candidates(this, planQuery(this, compiled).path),
-      compiled.test,
-      NO_SELECT_OPTIONS,
-    );
-    for (const record of matches) this.delete(record);
-    return matches;
-  }
-
-  /** Finds the first record matching the query and deletes it, in one step. */
-  withdraw(query: unknown): T | undefined {
-    const record = this.one(query);
-    if (record) this.delete(record);
-    return record;
-  }
-
-  #put(key: RecordKey, record: T, previous: T | undefined): void {
+  /** Stores one record after checking unique indexes and capacity. */
+  #put(key: RecordKey, record: T, previous: T | undefined, ttl: TtlSetting): void {
     for (const index of this.#uniques) {
       if (index.conflict(record, key) !== undefined) {
         throw new DuplicateKeyError(this.schema.name, index.field, fieldValue(record, index.field));
       }
     }
-    this.#apply(key, record, previous);
+    const deadline = this.#deadline(ttl);
+    if (!previous) this.#makeRoom(1, new Set([key]));
+    this.#apply(key, record, previous, deadline);
+    this.#emit(previous ? 'update' : 'insert', key, record, previous);
   }
 
-  /** Puts `record` (or nothing) in place of `previous` under `key`, in every structure. */
-  #apply(key: RecordKey, record: T | undefined, previous: T | undefined): void {
+  /** Stores a batch of records after checking it against every unique index and the capacity. */
+  #commit(
+    batch: ReadonlyMap<RecordKey, T>,
+    ttl: TtlSetting,
+    entries?: ReadonlyMap<RecordKey, number>,
+  ): void {
+    for (const index of this.#uniques) this.#checkBatch(index as UniqueIndex<T>, batch, entries);
+    const deadline = this.#deadline(ttl);
+    let added = 0;
+    for (const key of batch.keys()) if (!this.rows.has(key)) added++;
+    this.#makeRoom(added, batch);
+    for (const [key, record] of batch) {
+      const previous = this.rows.get(key);
+      this.#apply(key, record, previous, deadline);
+      this.#emit(previous ? 'update' : 'insert', key, record, previous);
+    }
+  }
+
+  /** The deadline a write sets: a time, `null` to clear it, `undefined` to keep it. */
+  #deadline(ttl: TtlSetting): number | null | undefined {
+    return typeof ttl === 'number' ? this.#clock.now() + ttl : ttl;
+  }
+
+  /**
+   * Makes room for `added` new records: refuses with `StoreCapacityError` under `'reject'`,
+   * evicts the least recently used records (not those in `spare`) under `'lru'`.
+   */
+  #makeRoom(added: number, spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>): void {
+    const capacity = this.#capacity;
+    if (!capacity || added === 0) return;
+    const excess = this.rows.size + added - capacity.maxRecords;
+    if (excess <= 0) return;
+    const victims = capacity.eviction === 'lru' ? this.#recency!.leastRecent(excess, spare) : [];
+    if (victims.length < excess)
+      throw new StoreCapacityError(this.schema.name, capacity.maxRecords);
+    for (const key of victims) {
+      const record = this.rows.get(key)!;
+      this.#apply(key, undefined, record);
+      this.#emit('evict', key, undefined, record);
+    }
+  }
+
+  /**
+   * Puts `record` (or nothing) in place of `previous` under `key`, in every structure. A
+   * deadline of `undefined` keeps the current one; `null` clears it.
+   */
+  #apply(
+    key: RecordKey,
+    record: T | undefined,
+    previous: T | undefined,
+    deadline?: number | null,
+  ): void {
     for (const index of this.#indexList) {
       if (
         previous &&
@@ -336,9 +516,35 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       if (previous) sorted.remove(key, previous);
       if (record) sorted.add(key, record);
     }
-    if (record) this.rows.set(key, record);
-    else this.rows.delete(key);
+    if (record) {
+      this.rows.set(key, record);
+      this.#recency?.touch(key);
+      if (typeof deadline === 'number') this.#setDeadline(key, deadline);
+      else if (deadline === null) this.#expiry.delete(key);
+    } else {
+      this.rows.delete(key);
+      this.#recency?.delete(key);
+      this.#expiry.delete(key);
+    }
     this.#all = undefined;
+  }
+
+  #setDeadline(key: RecordKey, deadline: number): void {
+    this.#expiry.set(key, deadline);
+    if (deadline < this.#nextDeadline) this.#nextDeadline = deadline;
+    if (!this.#hadDeadline) {
+      this.#hadDeadline = true;
+      this.#onFirstDeadline?.();
+    }
+  }
+
+  #emit(
+    op: TableChange<T>['op'],
+    key: RecordKey,
+    record: T | undefined,
+    previous: T | undefined,
+  ): void {
+    this.#onChange?.({ op, key, record, previous });
   }
 
   /** Checks that a batch, applied over the table, leaves every unique value with one owner. */

@@ -5,3 +5,4 @@ export * from './record-not-found.error.js';
 export * from './seed-error.js';
 export * from './query.error.js';
 export * from './store-initialization.error.js';
+export * from './store-capacity.error.js';

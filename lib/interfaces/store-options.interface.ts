@@ -1,3 +1,4 @@
+import type { StoreRuntimeOptions } from './memory-store-module-options.interface.js';
 import type { TableClass } from './table-options.interface.js';
 
 /** A store method to call by name, with its arguments: `['loadSecrets', ['vault', 'eu-1']]`. */
@@ -19,7 +20,7 @@ export type SeedFile = string | URL;
  * Options of `@Store()`. Pass the store class as the type argument to have method names in
  * `beforeInit` and `initialState` checked: `@Store<PeopleStore>({ … })`.
  */
-export interface StoreOptions<S = unknown> {
+export interface StoreOptions<S = unknown> extends StoreRuntimeOptions {
   /** The `@Table()` class whose records the store holds. */
   table: TableClass;
   /**

@@ -1,3 +1,5 @@
+import type { Duration } from '../ttl/duration.js';
+
 /** A primary key value: records are keyed by a string or a finite number. */
 export type RecordKey = string | number;
 
@@ -26,6 +28,18 @@ export interface TableOptions {
    * @default 'set'
    */
   type?: 'set' | 'ordered_set';
+  /**
+   * Give a written record without a key the next value of the table's counter (named after
+   * the key field). An explicit numeric key raises the counter past it.
+   * @default false
+   */
+  autoIncrement?: boolean;
+  /**
+   * How long every written record lives unless the write gives its own `ttl`: milliseconds
+   * or `'30s'`, `'15m'`, `'1h'`, `'2d'`.
+   * @default no expiry
+   */
+  ttl?: Duration;
 }
 
 /** Options of `@Index()`. */

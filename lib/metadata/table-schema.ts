@@ -7,6 +7,7 @@ import {
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { TableClass } from '../interfaces/table-options.interface.js';
 import { FORBIDDEN_KEYS, ownValue, RecordShapeError } from '../engine/stored-values.js';
+import { parseDuration } from '../ttl/duration.js';
 import { TABLE_METADATA } from './table-metadata.storage.js';
 
 /** A secondary index as the engine builds it. */
@@ -21,6 +22,9 @@ export interface TableSchema<T extends object = object> {
   readonly name: string;
   readonly key: string;
   readonly type: 'set' | 'ordered_set';
+  readonly autoIncrement: boolean;
+  /** The default time to live in milliseconds. */
+  readonly ttl?: number;
   readonly indexes: readonly IndexDefinition[];
   /** Default field values from the class's property initialisers, owned and frozen. */
   readonly defaults: readonly (readonly [string, unknown])[];
@@ -92,6 +96,11 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
     name,
     key,
     type: options.type ?? 'set',
+    autoIncrement: options.autoIncrement === true,
+    ttl:
+      options.ttl === undefined
+        ? undefined
+        : parseDuration(options.ttl, `Table '${name}': 'ttl'`, name),
     indexes: [...indexes.values()],
     defaults,
     dateFields: findDateFields(target, [key, ...indexes.keys()], defaults),

@@ -1,5 +1,5 @@
 import type { OnModuleInit } from '@nestjs/common';
-import { MemoryTable, type RecordUpdate } from '../engine/memory-table.js';
+import { MemoryTable, type RecordUpdate, type TtlSetting } from '../engine/memory-table.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { StoreOptions } from '../interfaces/store-options.interface.js';
 import type { RecordKey, TableClass } from '../interfaces/table-options.interface.js';
@@ -17,7 +17,9 @@ import type {
   SelectOptions,
 } from '../query/query.types.js';
 import { startStore } from './store-lifecycle.js';
-import { isRegisteredStore } from './store-registry.js';
+import { registryOf } from './store-registry.js';
+import { CoarseClock } from '../ttl/clock.js';
+import { parseDuration, type Duration } from '../ttl/duration.js';
 
 /** The fields a caller passes to write a record: any data field of the table class. */
 export type RecordInput<T> = { [K in DataKeys<T>]?: T[K] };
@@ -94,13 +96,20 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   }
 
   async #start(): Promise<void> {
-    if (!isRegisteredStore(this)) {
+    const registry = registryOf(this);
+    if (!registry) {
       throw new MemoryStoreError(
         `${this.constructor.name} is not managed by MemoryStoreModule: import MemoryStoreModule.forRoot() once ` +
           "and list the store in forRoot({ stores }) or forFeature([...]), not in a module's providers",
         this.#table.name,
       );
     }
+    const runtime = registry.runtimeFor(this);
+    this.#table.configure({
+      clock: new CoarseClock(runtime.resolution),
+      capacity: runtime.capacity,
+      onFirstDeadline: () => registry.scheduleSweep(this),
+    });
     this.#phase = 'starting';
     try {
       this.#state = await startStore(this, this.#table, this.#options);
@@ -109,18 +118,32 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
       this.#phase = 'failed';
       throw error;
     }
+    if (this.#table.schema.ttl !== undefined) registry.scheduleSweep(this);
+  }
+
+  /** The options this store was declared with. */
+  get storeOptions(): StoreOptions {
+    return this.#options;
+  }
+
+  /**
+   * Removes the records whose time to live has passed, each as an `expire` change, and
+   * returns how many. The scheduled sweep calls it; reads never see expired records anyway.
+   */
+  sweep(): number {
+    return this.#table.expire();
   }
 
   // ---- reads -------------------------------------------------------------------------
 
   /** The record with this primary key. */
   get(key: RecordKey): T | undefined {
-    return this.#table.rows.get(key);
+    return this.#table.get(key);
   }
 
   /** True if a record has this primary key. */
   exists(key: RecordKey): boolean {
-    return this.#table.rows.has(key);
+    return this.#table.has(key);
   }
 
   /** Every record. The array is frozen and shared until the next write. */
@@ -135,7 +158,12 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /** How many records the store holds. */
   get size(): number {
-    return this.#table.rows.size;
+    return this.#table.size;
+  }
+
+  /** Milliseconds until the record expires; undefined without a deadline or a record. */
+  ttl(key: RecordKey): number | undefined {
+    return this.#table.ttl(key);
   }
 
   /** The first record matching the query. */
@@ -199,27 +227,28 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   // ---- writes: synchronous -----------------------------------------------------------
 
   /** Inserts or replaces a record, synchronously. */
-  dirtyWrite(record: RecordInput<T>): T {
+  dirtyWrite(record: RecordInput<T>, options?: WriteOptions): T {
     this.#assertWritable();
-    return this.#table.write(record);
+    return this.#table.write(record, this.#ttlOf(options));
   }
 
   /** Inserts a record, synchronously; `DuplicateKeyError` if its key exists. */
-  dirtyInsert(record: RecordInput<T>): T {
+  dirtyInsert(record: RecordInput<T>, options?: WriteOptions): T {
     this.#assertWritable();
-    return this.#table.insert(record);
+    return this.#table.insert(record, this.#ttlOf(options));
   }
 
   /**
    * Changes fields of the record with this key, synchronously (`RecordNotFoundError` if it
    * is missing), or of every record matching a query (all or none; returns the new records).
    */
-  dirtyUpdate(key: RecordKey, change: Change<T>): T;
-  dirtyUpdate(query: Query<T>, change: Change<T>): T[];
-  dirtyUpdate(target: RecordKey | Query<T>, change: Change<T>): T | T[] {
+  dirtyUpdate(key: RecordKey, change: Change<T>, options?: WriteOptions): T;
+  dirtyUpdate(query: Query<T>, change: Change<T>, options?: WriteOptions): T[];
+  dirtyUpdate(target: RecordKey | Query<T>, change: Change<T>, options?: WriteOptions): T | T[] {
     this.#assertWritable();
-    if (isKey(target)) return this.#table.update(target, change as RecordUpdate<T>);
-    return this.#table.updateWhere(target, change as RecordUpdate<T>);
+    const ttl = this.#ttlOf(options);
+    if (isKey(target)) return this.#table.update(target, change as RecordUpdate<T>, ttl);
+    return this.#table.updateWhere(target, change as RecordUpdate<T>, ttl);
   }
 
   /**
@@ -241,9 +270,9 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   }
 
   /** Writes several records, all or none, synchronously. */
-  dirtyWriteMany(records: readonly RecordInput<T>[]): T[] {
+  dirtyWriteMany(records: readonly RecordInput<T>[], options?: WriteOptions): T[] {
     this.#assertWritable();
-    return this.#table.writeMany(records);
+    return this.#table.writeMany(records, this.#ttlOf(options));
   }
 
   /** Deletes every record matching the query, synchronously; returns how many. */
@@ -260,26 +289,33 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   // ---- writes: acknowledged ----------------------------------------------------------
 
-  /** Inserts or replaces a record. */
-  write(record: RecordInput<T>): Promise<T> {
-    return settle(() => this.dirtyWrite(record));
+  /**
+   * Inserts or replaces a record. `options.ttl` gives it a time to live (else the table's
+   * default, else none: writing again replaces the deadline).
+   */
+  write(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
+    return settle(() => this.dirtyWrite(record, options));
   }
 
   /** Inserts a record; rejects with `DuplicateKeyError` if its key exists. */
-  insert(record: RecordInput<T>): Promise<T> {
-    return settle(() => this.dirtyInsert(record));
+  insert(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
+    return settle(() => this.dirtyInsert(record, options));
   }
 
   /**
    * Changes fields of the record with this key: a patch, or a function of the current
    * record returning one; rejects with `RecordNotFoundError` if there is no such record.
    * Given a query instead of a key, changes every matching record, all or none, and
-   * resolves to the new records.
+   * resolves to the new records. A record keeps its deadline unless `options.ttl` is given.
    */
-  update(key: RecordKey, change: Change<T>): Promise<T>;
-  update(query: Query<T>, change: Change<T>): Promise<T[]>;
-  update(target: RecordKey | Query<T>, change: Change<T>): Promise<T | T[]> {
-    return settle(() => this.dirtyUpdate(target as Query<T>, change));
+  update(key: RecordKey, change: Change<T>, options?: WriteOptions): Promise<T>;
+  update(query: Query<T>, change: Change<T>, options?: WriteOptions): Promise<T[]>;
+  update(
+    target: RecordKey | Query<T>,
+    change: Change<T>,
+    options?: WriteOptions,
+  ): Promise<T | T[]> {
+    return settle(() => this.dirtyUpdate(target as Query<T>, change, options));
   }
 
   /**
@@ -298,8 +334,36 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   }
 
   /** Writes several records: all are validated and checked first, then all are written. */
-  writeMany(records: readonly RecordInput<T>[]): Promise<T[]> {
-    return settle(() => this.dirtyWriteMany(records));
+  writeMany(records: readonly RecordInput<T>[], options?: WriteOptions): Promise<T[]> {
+    return settle(() => this.dirtyWriteMany(records, options));
+  }
+
+  // ---- counters ----------------------------------------------------------------------
+
+  /** The next value of a named counter (1 for a new one); never the same value twice. */
+  nextId(name: string): Promise<number> {
+    return settle(() => {
+      this.#assertWritable();
+      return this.#table.counters.next(name);
+    });
+  }
+
+  /** The last value a counter handed out (0 if it never did). */
+  counter(name: string): number {
+    return this.#table.counters.current(name);
+  }
+
+  /** Sets a counter, so that `nextId` hands out `to + 1` next. */
+  resetCounter(name: string, to = 0): Promise<void> {
+    return settle(() => {
+      this.#assertWritable();
+      this.#table.counters.reset(name, to);
+    });
+  }
+
+  /** True once a counter has been used or reset. */
+  hasCounter(name: string): boolean {
+    return this.#table.counters.has(name);
   }
 
   /** Deletes every record matching the query; resolves to how many. */
@@ -310,6 +374,19 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   /** Removes and returns the first record matching the query, in one step. */
   withdraw(query: Query<T>): Promise<T | undefined> {
     return settle(() => this.dirtyWithdraw(query));
+  }
+
+  #ttlOf(options: WriteOptions | undefined): TtlSetting {
+    if (options === undefined) return undefined;
+    if (typeof options !== 'object' || options === null) {
+      throw new MemoryStoreError(
+        'write options must be an object such as { ttl: "15m" }',
+        this.#table.name,
+      );
+    }
+    const { ttl } = options;
+    if (ttl === undefined || ttl === null) return ttl;
+    return parseDuration(ttl, `The ttl of a write to '${this.#table.name}'`, this.#table.name);
   }
 
   #assertWritable(): void {
@@ -330,6 +407,16 @@ export type AggregateOutput<S> = S extends { groupBy: string | readonly string[]
   : 'groupBy' extends keyof S
     ? AggregateResult | AggregateResult[]
     : AggregateResult;
+
+/** Options of a write. */
+export interface WriteOptions {
+  /**
+   * The record's time to live: milliseconds or `'30s'`, `'15m'`, `'1h'`, `'2d'`; `null` for
+   * none. Without it, `write`/`insert` use the table's default TTL (or none) and `update`
+   * keeps the record's deadline.
+   */
+  ttl?: Duration | null;
+}
 
 /** A patch of fields, or a function of the current record returning one. */
 export type Change<T> = RecordInput<T> | ((current: T) => RecordInput<T>);

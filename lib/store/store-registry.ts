@@ -1,7 +1,12 @@
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { SchedulerRegistry } from '@nestjs/schedule';
+import { CronJob } from 'cron';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
+import type { MemoryStoreModuleOptions } from '../interfaces/memory-store-module-options.interface.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import { getTableName } from '../metadata/table-schema.js';
 import type { MemoryStore } from './memory-store.js';
+import { resolveRuntime, type ResolvedRuntime } from './runtime-options.js';
 
 /** A reference to a store: its table class, its store class, or its table's name. */
 export type StoreReference = string | (abstract new (...args: never[]) => object);
@@ -9,21 +14,33 @@ export type StoreReference = string | (abstract new (...args: never[]) => object
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds stores of every record type
 type AnyStore = MemoryStore<any>;
 
-const REGISTERED = new WeakSet<object>();
+const HOSTS = new WeakMap<object, StoreRegistry>();
 
-/** True for a store instance that the module created (listed in forRoot/forFeature). */
-export function isRegisteredStore(store: object): boolean {
-  return REGISTERED.has(store);
+/** The registry that created a store (listed in forRoot/forFeature), if any. */
+export function registryOf(store: object): StoreRegistry | undefined {
+  return HOSTS.get(store);
+}
+
+/** The SchedulerRegistry name of a store's TTL sweep. */
+export function sweepName(table: string): string {
+  return `memory-store:${table}:ttl-sweep`;
 }
 
 /**
  * The stores of one application. A store class has one instance per application, however
  * many modules list it, and a table belongs to one store class.
  */
-export class StoreRegistry {
+export class StoreRegistry implements OnApplicationShutdown {
+  readonly #logger = new Logger('MemoryStore');
+  readonly #sweeps = new Map<string, 'cron' | 'interval'>();
   readonly #instances = new Map<object, Promise<AnyStore>>();
   readonly #byTable = new Map<string, AnyStore>();
   readonly #byClass = new Map<object, AnyStore>();
+
+  constructor(
+    readonly options: MemoryStoreModuleOptions,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
 
   /** The application's instance of a store class, created by `create` the first time. */
   instance(storeClass: object, create: () => Promise<AnyStore>): Promise<AnyStore> {
@@ -47,7 +64,7 @@ export class StoreRegistry {
     }
     this.#byTable.set(name, store);
     this.#byClass.set(storeClass, store);
-    REGISTERED.add(store);
+    HOSTS.set(store, this);
     return store;
   }
 
@@ -73,6 +90,54 @@ export class StoreRegistry {
   /** Every registered store, in registration order. */
   list(): AnyStore[] {
     return [...this.#byTable.values()];
+  }
+
+  /** The module's options merged with a store's own. */
+  runtimeFor(store: AnyStore): ResolvedRuntime {
+    return resolveRuntime(this.options, store.storeOptions);
+  }
+
+  /**
+   * Registers a store's TTL sweep with the SchedulerRegistry (once), under
+   * `memory-store:<table>:ttl-sweep`: a cron job or an interval, as configured.
+   */
+  scheduleSweep(store: AnyStore): void {
+    const name = sweepName(store.tableName);
+    if (this.#sweeps.has(name)) return;
+    const { sweep } = this.runtimeFor(store);
+    const run = () => {
+      try {
+        store.sweep();
+      } catch (error) {
+        this.#logger.error(
+          `TTL sweep of table '${store.tableName}' failed: ${(error as Error).message}`,
+          (error as Error).stack,
+        );
+      }
+    };
+    if (typeof sweep === 'string') {
+      const job = CronJob.from({ cronTime: sweep, onTick: run, start: true });
+      this.scheduler.addCronJob(
+        name,
+        job,
+      );
+      this.#sweeps.set(name, 'cron');
+    } else {
+      const interval = setInterval(run, sweep.everyMs);
+      interval.unref?.();
+      this.scheduler.addInterval(name, interval);
+      this.#sweeps.set(name, 'interval');
+    }
+  }
+
+  /** Stops and unregisters every sweep. */
+  onApplicationShutdown(): void {
+    for (const [name, kind] of this.#sweeps) {
+      if (!this.scheduler.doesExist(kind, name)) continue;
+      if (kind === 'cron') this.scheduler.deleteCronJob(name);
+      else this.scheduler.deleteInterval(name);
+    }
+    this.#sweeps.clear();
   }
 }
 

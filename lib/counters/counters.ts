@@ -1,0 +1,56 @@
+import { MemoryStoreError } from '../errors/memory-store.error.js';
+
+/**
+ * Named counters of a table. A counter starts at 0; `next` hands out 1, 2, 3, … and never the
+ * same value twice (JavaScript runs it to completion, so concurrent callers cannot interleave).
+ */
+export class Counters {
+  readonly #values = new Map<string, number>();
+
+  constructor(private readonly table: string) {}
+
+  next(name: string): number {
+    const value = this.current(name) + 1;
+    this.#values.set(name, value);
+    return value;
+  }
+
+  current(name: string): number {
+    this.#check(name);
+    return this.#values.get(name) ?? 0;
+  }
+
+  has(name: string): boolean {
+    this.#check(name);
+    return this.#values.has(name);
+  }
+
+  reset(name: string, to: number): void {
+    this.#check(name);
+    if (!Number.isSafeInteger(to) || to < 0) {
+      throw new MemoryStoreError(
+        `Counter '${name}' can only be reset to a non-negative integer, got ${String(to)}`,
+        this.table,
+      );
+    }
+    this.#values.set(name, to);
+  }
+
+  /** Raises a counter to at least `value` (an explicit key must not be handed out again). */
+  raise(name: string, value: number): void {
+    if (value > (this.#values.get(name) ?? 0)) this.#values.set(name, Math.floor(value));
+  }
+
+  entries(): IterableIterator<[string, number]> {
+    return this.#values.entries();
+  }
+
+  #check(name: string): void {
+    if (typeof name !== 'string' || name === '') {
+      throw new MemoryStoreError(
+        `A counter's name must be a non-empty string, got ${String(name)}`,
+        this.table,
+      );
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import { CronTime } from 'cron';
+import type { CapacityOptions } from '../engine/capacity.js';
+import { MemoryStoreError } from '../errors/memory-store.error.js';
+import type {
+  StoreRuntimeOptions,
+  SweepSchedule,
+} from '../interfaces/memory-store-module-options.interface.js';
+
+/** Default sweep: once a second. */
+export const DEFAULT_SWEEP: SweepSchedule = { everyMs: 1000 };
+
+/** What a store runs with once the module's and its own options are merged. */
+export interface ResolvedRuntime {
+  readonly sweep: SweepSchedule;
+  readonly resolution: number;
+  readonly capacity?: CapacityOptions;
+}
+
+/** Refuses malformed runtime options with a message naming where they were given. */
+export function checkRuntimeOptions(options: StoreRuntimeOptions, where: string): void {
+  const fail = (message: string) => new MemoryStoreError(`${where}: ${message}`, '');
+  const { ttl, maxRecords, eviction } = options;
+  if (ttl !== undefined) {
+    if (typeof ttl !== 'object' || ttl === null)
+      throw fail("'ttl' must be an object such as { sweep: { everyMs: 1000 } }");
+    for (const key of Object.keys(ttl)) {
+      if (key !== 'sweep' && key !== 'resolution') throw fail(`unknown option 'ttl.${key}'`);
+    }
+    if (ttl.sweep !== undefined) checkSweep(ttl.sweep, fail);
+    if (ttl.resolution !== undefined && !(Number.isFinite(ttl.resolution) && ttl.resolution >= 0)) {
+      throw fail("'ttl.resolution' must be a non-negative number of milliseconds");
+    }
+  }
+  if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords > 0)) {
+    throw fail("'maxRecords' must be a positive integer");
+  }
+  if (eviction !== undefined && eviction !== 'lru' && eviction !== 'reject') {
+    throw fail("'eviction' must be 'lru' or 'reject'");
+  }
+}
+
+function checkSweep(sweep: unknown, fail: (message: string) => Error): void {
+  if (typeof sweep === 'string') {
+    try {
+      new CronTime(sweep);
+    } catch (error) {
+      throw fail(`'ttl.sweep' is not a valid cron expression: ${(error as Error).message}`);
+    }
+    return;
+  }
+  const everyMs = (sweep as { everyMs?: unknown } | null)?.everyMs;
+  if (typeof everyMs !== 'number' || !Number.isFinite(everyMs) || everyMs < 1) {
+    throw fail("'ttl.sweep' must be a cron expression or { everyMs: n } with n ≥ 1");
+  }
+}
+
+/** The store's options over the module's. */
+export function resolveRuntime(
+  module: StoreRuntimeOptions,
+  store: StoreRuntimeOptions,
+): ResolvedRuntime {
+  const maxRecords = store.maxRecords ?? module.maxRecords;
+  const eviction = store.eviction ?? module.eviction ?? 'reject';
+  return {
+    sweep: store.ttl?.sweep ?? module.ttl?.sweep ?? DEFAULT_SWEEP,
+    resolution: store.ttl?.resolution ?? module.ttl?.resolution ?? 1,
+    capacity: maxRecords === undefined ? undefined : { maxRecords, eviction },
+  };
+}
