@@ -6,7 +6,14 @@ import { StatsController } from './stats/stats.controller.js';
 import { TokensModule } from './tokens/tokens.module.js';
 
 @Module({
-  imports: [MemoryStoreModule.forRoot({ stores: [PeopleStore] }), TokensModule],
+  imports: [
+    MemoryStoreModule.forRoot({
+      stores: [PeopleStore],
+      // Expired tokens are never returned; this sweep frees their memory every 30 seconds.
+      ttl: { sweep: '*/30 * * * * *' },
+    }),
+    TokensModule,
+  ],
   controllers: [PeopleController, StatsController],
 })
 export class AppModule {}

@@ -1,15 +1,20 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { Test, type TestingModuleBuilder } from '@nestjs/testing';
+import { getStoreToken, getSweepName, type MemoryStore } from 'nestjs-memory-store';
 import request from 'supertest';
 import { AppModule } from '../../sample-app/src/app.module.js';
 import { configureApp } from '../../sample-app/src/configure-app.js';
 import { PeopleStore, type PeopleState } from '../../sample-app/src/people/people.store.js';
+import { Token } from '../../sample-app/src/tokens/token.table.js';
+import { TOKEN_TTL, tokenTtlFromEnv } from '../../sample-app/src/tokens/token-ttl.js';
 
 const ADA = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a01';
 const LINUS = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a03';
 const MIRA = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a10';
+const FIFTEEN_MINUTES = 15 * 60_000;
 
 // One application for the whole file: the tests run in order, reads of the seeded data
 // first, then the writes, each test knowing what the ones before it changed.
@@ -265,22 +270,32 @@ describe('sample-app over HTTP', () => {
       const issued = await http().post('/tokens').send({ email: 'ada@example.com' }).expect(201);
       expect(issued.body).toEqual({
         code: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        serial: 1,
         email: 'ada@example.com',
         purpose: 'password-reset',
         issuedAt: expect.any(String),
+        expiresInMs: FIFTEEN_MINUTES,
+        expiresAt: expect.any(String),
       });
-      const { code } = issued.body as { code: string };
+      const { code, issuedAt, expiresAt } = issued.body as Record<string, string>;
+      expect(Date.parse(expiresAt) - Date.parse(issuedAt)).toBeGreaterThanOrEqual(
+        FIFTEEN_MINUTES - 1_000,
+      );
+      expect(Date.parse(expiresAt) - Date.parse(issuedAt)).toBeLessThanOrEqual(
+        FIFTEEN_MINUTES + 1_000,
+      );
 
       const redeemed = await http().post('/tokens/redeem').send({ code }).expect(200);
       expect(redeemed.body).toEqual({
+        serial: 1,
         email: 'ada@example.com',
         purpose: 'password-reset',
-        issuedAt: issued.body.issuedAt,
+        issuedAt,
         redeemedAt: expect.any(String),
       });
 
       const again = await http().post('/tokens/redeem').send({ code }).expect(404);
-      expect(again.body.message).toBe('Unknown or already redeemed token');
+      expect(again.body.message).toBe('Unknown, expired or already redeemed token');
     });
 
     it('issues a different code each time, each redeemable on its own', async () => {
@@ -288,6 +303,7 @@ describe('sample-app over HTTP', () => {
         http().post('/tokens').send({ email: 'sam@example.com', purpose: 'email-verification' });
       const [a, b] = await Promise.all([send().expect(201), send().expect(201)]);
       expect(a.body.code).not.toBe(b.body.code);
+      expect([a.body.serial, b.body.serial].sort()).toEqual([2, 3]);
       await http().post('/tokens/redeem').send({ code: b.body.code }).expect(200);
       const first = await http().post('/tokens/redeem').send({ code: a.body.code }).expect(200);
       expect(first.body.purpose).toBe('email-verification');
@@ -297,7 +313,11 @@ describe('sample-app over HTTP', () => {
       await http().post('/tokens').send({ email: 'nope' }).expect(400);
       await http().post('/tokens').send({ email: 'a@example.com', purpose: 'x' }).expect(400);
       await http().post('/tokens/redeem').send({}).expect(400);
-      await http().post('/tokens/redeem').send({ code: 'never-issued' }).expect(404);
+      const unknown = await http()
+        .post('/tokens/redeem')
+        .send({ code: 'never-issued' })
+        .expect(404);
+      expect(unknown.body.message).toBe('Unknown, expired or already redeemed token');
     });
   });
 
@@ -328,5 +348,117 @@ describe('sample-app over HTTP', () => {
       );
       expect(res.body).toHaveLength(2);
     });
+  });
+});
+
+// A second application on fake timers, for the tokens' time to live. Only the timers and the
+// clock are fake: HTTP needs real nextTick and setImmediate.
+describe('sample-app tokens over time (fake timers)', () => {
+  let app: INestApplication;
+  const http = () => request(app.getHttpServer());
+  const advance = (ms: number) => jest.advanceTimersByTime(ms);
+
+  async function startApp(build?: (builder: TestingModuleBuilder) => TestingModuleBuilder) {
+    const builder = Test.createTestingModule({ imports: [AppModule] });
+    const moduleRef = await (build ? build(builder) : builder).compile();
+    const started = configureApp(moduleRef.createNestApplication({ logger: false }));
+    await started.init();
+    return started;
+  }
+
+  const issue = async (email: string) =>
+    (await http().post('/tokens').send({ email }).expect(201)).body as Record<string, unknown> & {
+      code: string;
+    };
+  const redeem = (code: string) => http().post('/tokens/redeem').send({ code });
+
+  beforeAll(async () => {
+    jest.useFakeTimers({
+      now: Date.UTC(2026, 5, 1, 9, 0, 0),
+      doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'],
+    });
+    app = await startApp();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    jest.useRealTimers();
+  });
+
+  it('answers when a token expires, 15 minutes after it was issued', async () => {
+    const now = Date.now();
+    const token = await issue('ada@example.com');
+    expect(token).toMatchObject({
+      serial: 1,
+      issuedAt: new Date(now).toISOString(),
+      expiresInMs: FIFTEEN_MINUTES,
+      expiresAt: new Date(now + FIFTEEN_MINUTES).toISOString(),
+    });
+    expect((await issue('sam@example.com')).serial).toBe(2);
+  });
+
+  it('redeems a token up to its deadline and answers 404 from then on, as for an unknown one', async () => {
+    const early = await issue('grace@example.com');
+    const late = await issue('grace@example.com');
+    advance(FIFTEEN_MINUTES - 1);
+    const redeemed = await redeem(early.code).expect(200);
+    expect(redeemed.body).toMatchObject({ email: 'grace@example.com', serial: early.serial });
+    advance(1);
+    const expired = await redeem(late.code).expect(404);
+    const unknown = await redeem('never-issued').expect(404);
+    expect(expired.body).toEqual(unknown.body);
+    expect(expired.body.message).toBe('Unknown, expired or already redeemed token');
+  });
+
+  it('sweeps expired tokens every 30 seconds, as the module is configured', async () => {
+    const tokens = app.get<MemoryStore<Token>>(getStoreToken(Token));
+    const scheduler = app.get(SchedulerRegistry);
+    expect(scheduler.doesExist('cron', getSweepName(Token))).toBe(true);
+
+    await issue('ada@example.com');
+    await issue('linus@example.com');
+    const live = tokens.size;
+    expect(live).toBeGreaterThanOrEqual(2);
+    const sweep = jest.spyOn(tokens, 'sweep');
+    advance(FIFTEEN_MINUTES + 30_000);
+    // one run every 30 s, and together they removed every token (nothing else read them)
+    expect(sweep.mock.calls.length).toBeGreaterThanOrEqual(30);
+    const removed = sweep.mock.results.reduce((sum, r) => sum + (r.value as number), 0);
+    expect(removed).toBe(live);
+    sweep.mockRestore();
+
+    const stats = await http().get('/stats').expect(200);
+    expect(stats.body).toEqual(
+      expect.arrayContaining([expect.objectContaining({ table: 'tokens', size: 0 })]),
+    );
+  });
+
+  it('takes the time to live from TOKEN_TTL', async () => {
+    const short = await startApp((builder) => builder.overrideProvider(TOKEN_TTL).useValue('2m'));
+    try {
+      const res = await request(short.getHttpServer())
+        .post('/tokens')
+        .send({ email: 'ada@example.com' })
+        .expect(201);
+      expect(res.body.expiresInMs).toBe(120_000);
+      advance(120_000);
+      await request(short.getHttpServer())
+        .post('/tokens/redeem')
+        .send({ code: res.body.code })
+        .expect(404);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('reads TOKEN_TTL from the environment, refusing a malformed one', () => {
+    expect(tokenTtlFromEnv(undefined)).toBe('15m');
+    expect(tokenTtlFromEnv('')).toBe('15m');
+    expect(tokenTtlFromEnv('30s')).toBe('30s');
+    expect(tokenTtlFromEnv('900000')).toBe(900_000);
+    expect(() => tokenTtlFromEnv('soon')).toThrow(
+      "TOKEN_TTL must be milliseconds or a duration such as '15m'; got 'soon'",
+    );
+    expect(() => tokenTtlFromEnv('0')).toThrow(/TOKEN_TTL/);
   });
 });

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MemoryStoreModule } from 'nestjs-memory-store';
 import { Token } from './token.table.js';
+import { TOKEN_TTL, tokenTtlFromEnv } from './token-ttl.js';
 import { TokensController } from './tokens.controller.js';
 import { TokensService } from './tokens.service.js';
 
@@ -8,6 +9,6 @@ import { TokensService } from './tokens.service.js';
 @Module({
   imports: [MemoryStoreModule.forFeature([Token])],
   controllers: [TokensController],
-  providers: [TokensService],
+  providers: [TokensService, { provide: TOKEN_TTL, useFactory: () => tokenTtlFromEnv() }],
 })
 export class TokensModule {}
