@@ -15,7 +15,7 @@ export { getSweepName } from './memory-store.utils.js';
 export type { Duration } from './ttl/duration.js';
 export type { EvictionPolicy } from './engine/capacity.js';
 export { match, MatchQuery } from './query/match.js';
-export { MAX_REGEX_LENGTH } from './query/query-values.js';
+export { MAX_REGEX_LENGTH, REGEX_CHECK_TIMEOUT_MS } from './query/query-values.js';
 export { MAX_QUERY_DEPTH } from './query/filter-parser.js';
 export type { AggregateSpec, AggregateResult } from './query/aggregate.js';
 export { MemoryStoreModule } from './memory-store.module.js';

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MEMORY_STORE_MODULE_OPTIONS, MEMORY_STORE_REGISTRY } from './memory-store.constants.js';
 import { MemoryStoreService } from './memory-store.service.js';
-import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import type { MemoryStoreModuleOptions } from './interfaces/memory-store-module-options.interface.js';
 import { checkRuntimeOptions } from './store/runtime-options.js';
 import { StoreRegistry } from './store/store-registry.js';
@@ -16,16 +16,21 @@ export class MemoryStoreCoreModule {
     return {
       module: MemoryStoreCoreModule,
       global: true,
-      imports: [ScheduleModule.forRoot(), ...(definition.imports ?? [])],
+      imports: definition.imports ?? [],
       providers: [
         ...(definition.providers ?? []),
         {
           provide: MEMORY_STORE_REGISTRY,
-          useFactory: (options: MemoryStoreModuleOptions, scheduler: SchedulerRegistry) => {
+          useFactory: (
+            options: MemoryStoreModuleOptions,
+            scheduler: SchedulerRegistry | undefined,
+          ) => {
             checkRuntimeOptions(options, 'MemoryStoreModule options');
-            return new StoreRegistry(options, scheduler);
+            // The app's SchedulerRegistry when it imports ScheduleModule.forRoot(), else one of
+            // our own: importing ScheduleModule here would start a second one beside the app's.
+            return new StoreRegistry(options, scheduler ?? new SchedulerRegistry());
           },
-          inject: [MEMORY_STORE_MODULE_OPTIONS, SchedulerRegistry],
+          inject: [MEMORY_STORE_MODULE_OPTIONS, { token: SchedulerRegistry, optional: true }],
         },
         MemoryStoreService,
       ],

@@ -31,8 +31,6 @@ export function getStoreToken(entry: abstract new (...args: never[]) => object):
  */
 export function getSweepName(table: string | (abstract new (...args: never[]) => object)): string {
   return sweepName(
-    typeof table === 'string'
-      ? table
-      : getTableName(STORE_METADATA.get(table)?.table ?? (table)),
+    typeof table === 'string' ? table : getTableName(STORE_METADATA.get(table)?.table ?? table),
   );
 }

@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 
 /**
@@ -11,6 +12,12 @@ export class Counters {
 
   next(name: string): number {
     const value = this.current(name) + 1;
+    if (value > Number.MAX_SAFE_INTEGER) {
+      throw new MemoryStoreError(
+        `Counter '${name}' has reached Number.MAX_SAFE_INTEGER and cannot count on exactly`,
+        this.table,
+      );
+    }
     this.#values.set(name, value);
     return value;
   }
@@ -29,7 +36,7 @@ export class Counters {
     this.#check(name);
     if (!Number.isSafeInteger(to) || to < 0) {
       throw new MemoryStoreError(
-        `Counter '${name}' can only be reset to a non-negative integer, got ${String(to)}`,
+        `Counter '${name}' can only be reset to a non-negative integer, got ${describeValue(to)}`,
         this.table,
       );
     }
@@ -38,7 +45,8 @@ export class Counters {
 
   /** Raises a counter to at least `value` (an explicit key must not be handed out again). */
   raise(name: string, value: number): void {
-    if (value > (this.#values.get(name) ?? 0)) this.#values.set(name, Math.floor(value));
+    if (Number.isSafeInteger(value) && value > (this.#values.get(name) ?? 0))
+      this.#values.set(name, value);
   }
 
   entries(): IterableIterator<[string, number]> {
@@ -48,7 +56,7 @@ export class Counters {
   #check(name: string): void {
     if (typeof name !== 'string' || name === '') {
       throw new MemoryStoreError(
-        `A counter's name must be a non-empty string, got ${String(name)}`,
+        `A counter's name must be a non-empty string, got ${describeValue(name)}`,
         this.table,
       );
     }

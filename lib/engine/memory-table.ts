@@ -17,7 +17,9 @@ import {
   compileSelectOptions,
   finishSelection,
   NO_SELECT_OPTIONS,
+  type CompiledSelectOptions,
 } from '../query/select-options.js';
+import { compareValues } from '../query/compare.js';
 import { CoarseClock, type Clock } from '../ttl/clock.js';
 import { ExpiryQueue } from '../ttl/expiry-queue.js';
 import { RecencyList, type CapacityOptions } from './capacity.js';
@@ -241,7 +243,26 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       const inner = test;
       test = (r) => (counter.examined++, inner(r));
     }
-    return finishSelection(candidates(this, plan.path), test, selectOptions, plan.ordered);
+    return finishSelection(
+      candidates(this, plan.path),
+      test,
+      this.#keyOrdered(selectOptions, plan),
+      plan.ordered,
+    );
+  }
+
+  /**
+   * An ordered_set table returns matches in key order when no order is asked for: a scan
+   * walks the keys in order already; other paths sort by key.
+   */
+  #keyOrdered(options: CompiledSelectOptions, plan: QueryPlan): CompiledSelectOptions {
+    if (!this.keyOrder || options.compare || plan.path.kind === 'scan') return options;
+    const key = this.keyField;
+    return {
+      ...options,
+      compare: (a, b) =>
+        compareValues((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+    };
   }
 
   /** Every record matching the query, as a list (safe to change the table while walking it). */
@@ -512,19 +533,21 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       if (previous) index.remove(key, previous);
       if (record) index.add(key, record);
     }
-    for (const sorted of this.#sorted.values()) {
-      if (previous) sorted.remove(key, previous);
-      if (record) sorted.add(key, record);
+    if (this.#sorted.size > 0) {
+      for (const sorted of this.#sorted.values()) {
+        if (previous) sorted.remove(key, previous);
+        if (record) sorted.add(key, record);
+      }
     }
     if (record) {
       this.rows.set(key, record);
       this.#recency?.touch(key);
       if (typeof deadline === 'number') this.#setDeadline(key, deadline);
-      else if (deadline === null) this.#expiry.delete(key);
+      else if (deadline === null && this.#expiry.size > 0) this.#expiry.delete(key);
     } else {
       this.rows.delete(key);
       this.#recency?.delete(key);
-      this.#expiry.delete(key);
+      if (this.#expiry.size > 0) this.#expiry.delete(key);
     }
     this.#all = undefined;
   }

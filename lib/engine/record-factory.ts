@@ -2,7 +2,7 @@ import { ValidationError } from 'class-validator';
 import { StoreValidationError } from '../errors/store-validation.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { TableSchema } from '../metadata/table-schema.js';
-import { copyFields, markOwned, RecordShapeError } from './stored-values.js';
+import { copyFields, RecordShapeError } from './stored-values.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -10,21 +10,39 @@ import { copyFields, markOwned, RecordShapeError } from './stored-values.js';
  */
 export class RecordFactory<T extends object> {
   readonly #schema: TableSchema<T>;
-  readonly #defaults: object;
+  readonly #defaultKeys: readonly string[];
+  readonly #defaultValues: readonly unknown[];
+  /**
+   * Creates empty records with the table's prototype. A constructor (rather than
+   * `Object.create`) lets V8 size records from the fields they get, so they keep their fields
+   * in-object: faster to build and to read.
+   */
+  readonly #Shell: new () => Record<string, unknown>;
 
   constructor(schema: TableSchema<T>) {
     this.#schema = schema;
-    this.#defaults = Object.fromEntries(schema.defaults);
+    this.#defaultKeys = schema.defaults.map(([key]) => key);
+    this.#defaultValues = schema.defaults.map(([, value]) => value);
+    const Shell = function RecordShell() {} as unknown as new () => Record<string, unknown>;
+    Shell.prototype = schema.prototype;
+    this.#Shell = Shell;
   }
 
   /** A record from the table's defaults overlaid with `input`'s fields. */
   create(input: unknown): T {
-    return this.#build(input, this.#defaults);
+    const record = new this.#Shell();
+    const keys = this.#defaultKeys;
+    const values = this.#defaultValues;
+    for (let i = 0; i < keys.length; i++) record[keys[i]] = values[i];
+    return this.#build(record, input);
   }
 
   /** A record from `base`'s fields overlaid with `patch`'s (base's values are shared). */
   merge(base: T, patch: unknown): T {
-    return this.#build(patch, base);
+    const record = new this.#Shell();
+    const fields = base as Record<string, unknown>;
+    for (const key of Object.keys(fields)) record[key] = fields[key];
+    return this.#build(record, patch);
   }
 
   /** The primary key of a record the factory built. */
@@ -32,14 +50,13 @@ export class RecordFactory<T extends object> {
     return (record as Record<string, RecordKey>)[this.#schema.key];
   }
 
-  #build(input: unknown, base: object): T {
+  #build(record: Record<string, unknown>, input: unknown): T {
     const schema = this.#schema;
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw this.#invalid('', input, 'isObject', 'a record must be an object');
     }
-    let record: Record<string, unknown>;
     try {
-      record = copyFields(schema.prototype, input, base, '', 1);
+      copyFields(record, input, '', 1);
     } catch (error) {
       if (!(error instanceof RecordShapeError)) throw error;
       throw this.#invalid(error.path, undefined, 'plainData', error.message);
@@ -58,7 +75,7 @@ export class RecordFactory<T extends object> {
       const errors = schema.validate(record as T);
       if (errors.length > 0) throw new StoreValidationError(schema.name, errors);
     }
-    return markOwned(record) as T;
+    return record as T;
   }
 
   #invalid(

@@ -24,6 +24,12 @@ export class RecordShapeError extends Error {
   }
 }
 
+/**
+ * Values the store built inside records (nested objects, arrays, dates): shared, never
+ * copied again. A WeakSet, because no property on the value could not be copied along by a
+ * spread and then pass for ours. Whole records are not kept here: a large WeakSet makes every
+ * full garbage collection slower, and records are always rebuilt from what is written.
+ */
 const OWNED = new WeakSet<object>();
 
 const DATE_SETTERS = Object.getOwnPropertyNames(Date.prototype).filter((name) =>
@@ -53,10 +59,29 @@ const REFUSED: readonly [abstract new (...args: never[]) => unknown, string][] =
   [ArrayBuffer, 'an ArrayBuffer'],
 ];
 
-/** Marks a value the store built itself (a frozen record) as owned. */
-export function markOwned<T extends object>(value: T): T {
-  OWNED.add(value);
-  return value;
+/**
+ * Why a value could not be stored (not plain data, or nested deeper than `maxDepth`), or
+ * undefined. Queries use it to refuse operands that no record can equal.
+ */
+export function plainDataProblem(value: unknown, maxDepth: number, depth = 0): string | undefined {
+  if (typeof value === 'function' || typeof value === 'symbol') return `is a ${typeof value}`;
+  if (typeof value !== 'object' || value === null || value instanceof Date) return undefined;
+  if (depth >= maxDepth) return `nests deeper than ${maxDepth} levels`;
+  if (ArrayBuffer.isView(value)) return 'is a typed array';
+  for (const [type, label] of REFUSED) if (value instanceof type) return `is ${label}`;
+  const items: unknown[] = Array.isArray(value)
+    ? Array.from(value as unknown[])
+    : Object.values(value);
+  for (const item of items) {
+    const problem = plainDataProblem(item, maxDepth, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/** True for a value the store built inside a record. */
+export function isOwned(value: object): boolean {
+  return OWNED.has(value);
 }
 
 /**
@@ -71,7 +96,7 @@ export function ownValue(value: unknown, path: string, depth = 0): unknown {
     }
     return value;
   }
-  if (OWNED.has(value)) return value;
+  if (isOwned(value)) return value;
   if (depth >= MAX_VALUE_DEPTH)
     throw new RecordShapeError(path, `nests deeper than ${MAX_VALUE_DEPTH} levels (a cycle?)`);
   let copy: object;
@@ -89,40 +114,27 @@ export function ownValue(value: unknown, path: string, depth = 0): unknown {
       if (value instanceof type)
         throw new RecordShapeError(path, `must be plain data, not ${label}`);
     }
-    copy = copyFields(
-      Object.getPrototypeOf(value) as object | null,
-      value,
-      undefined,
-      path,
-      depth + 1,
-    );
+    copy = Object.create(Object.getPrototypeOf(value) as object | null) as object;
+    copyFields(copy, value, path, depth + 1);
   }
   OWNED.add(copy);
   return Object.freeze(copy);
 }
 
 /**
- * Builds an object with prototype `proto` from `base`'s fields (owned values, shared) and
- * `input`'s fields (copied). An `undefined` input field counts as absent, so the base's
- * value (a default, or the current value in an update) stays; `null` clears a field.
- * Refuses forbidden keys. The result is not frozen yet.
+ * Copies `input`'s fields into `out`: nested objects become owned copies (or are shared when
+ * already owned). An `undefined` field counts as absent, so what `out` holds stays (a
+ * default, or the current value in an update); `null` clears a field. Refuses forbidden keys
+ * and values that are not plain data.
  */
-export function copyFields(
-  proto: object | null,
-  input: object,
-  base: object | undefined,
-  path: string,
-  depth: number,
-): Record<string, unknown> {
-  const out = Object.create(proto) as Record<string, unknown>;
-  if (base) {
-    const b = base as Record<string, unknown>;
-    for (const key of Object.keys(b)) out[key] = b[key];
-  }
+export function copyFields(out: object, input: object, path: string, depth: number): void {
+  const target = out as Record<string, unknown>;
   const src = input as Record<string, unknown>;
-  for (const key of Object.keys(src)) {
-    if (FORBIDDEN_KEYS.has(key))
+  for (const key in src) {
+    if (!Object.prototype.hasOwnProperty.call(src, key)) continue;
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
       throw new RecordShapeError(path ? `${path}.${key}` : key, 'is a forbidden key');
+    }
     const v = src[key];
     if (v === undefined) continue; // absent, as in JSON: a default or the current value stays
     const value =
@@ -130,7 +142,7 @@ export function copyFields(
         ? ownValue(v, path ? `${path}.${key}` : key, depth)
         : checkPrimitive(v, path, key);
     try {
-      out[key] = value;
+      target[key] = value;
     } catch {
       // the prototype has a getter without a setter, or a read-only field, of that name
       throw new RecordShapeError(
@@ -139,7 +151,6 @@ export function copyFields(
       );
     }
   }
-  return out;
 }
 
 function checkPrimitive(v: unknown, path: string, key: string): unknown {

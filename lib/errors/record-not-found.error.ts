@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value.js';
 import { MemoryStoreError } from './memory-store.error.js';
 
 /** An operation needed an existing record (for example `update`) and there was none. */
@@ -8,7 +9,7 @@ export class RecordNotFoundError extends MemoryStoreError {
     readonly key: unknown,
   ) {
     super(
-      `No record with key ${typeof key === 'string' ? `'${key}'` : String(key)} in table '${table}'`,
+      `No record with key ${typeof key === 'string' ? `'${key}'` : typeof key === 'number' ? String(key) : describeValue(key)} in table '${table}'`,
       table,
     );
   }

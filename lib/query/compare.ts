@@ -16,7 +16,7 @@ export function compareValues(a: unknown, b: unknown): number {
       const x = a as number;
       const y = b as number;
       if (x !== x || y !== y) return (x !== x ? 0 : 1) - (y !== y ? 0 : 1);
-      return x === y ? 0 : x < y ? -1 : 1;
+      return x < y ? -1 : x > y ? 1 : 0; // a number and a bigint compare by value
     }
     case 4: {
       const d = (a as Date).getTime() - (b as Date).getTime();

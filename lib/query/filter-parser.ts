@@ -63,7 +63,7 @@ function parseFilter(table: string, filter: Record<string, unknown>, depth: numb
             `${key} takes a non-empty array of filters, got ${describeValue(value)}`,
           );
         }
-        const branches = value.map((branch: unknown) => {
+        const branches = Array.from(value as unknown[], (branch) => {
           if (!isPlainObject(branch))
             throw new QueryError(
               table,
@@ -152,7 +152,7 @@ function parseOperators(
 
 function parseTuples(table: string, tuples: unknown[]): FilterNode {
   return conjunction(
-    tuples.map((tuple, i) => {
+    Array.from(tuples, (tuple, i) => {
       if (
         !Array.isArray(tuple) ||
         tuple.length !== 3 ||

@@ -156,10 +156,12 @@ function distinct(values: readonly unknown[]): unknown[] {
 }
 
 /** The candidate records of a path; each still has to pass the query's test. */
-export function* candidates<T extends object>(
-  source: PlanSource<T>,
-  path: AccessPath,
-): Generator<T> {
+export function candidates<T extends object>(source: PlanSource<T>, path: AccessPath): Iterable<T> {
+  if (path.kind === 'scan') return source.keyOrder ? source.keyOrder.all() : source.rows.values();
+  return pathCandidates(source, path);
+}
+
+function* pathCandidates<T extends object>(source: PlanSource<T>, path: AccessPath): Generator<T> {
   switch (path.kind) {
     case 'key':
       for (const value of path.values) {
@@ -201,7 +203,6 @@ export function* candidates<T extends object>(
       return;
     }
     case 'scan':
-      if (source.keyOrder) yield* source.keyOrder.all();
-      else yield* source.rows.values();
+      yield* candidates(source, path);
   }
 }

@@ -100,6 +100,7 @@ function predicate(node: FilterNode): Predicate {
       return (r) => !p(r);
     }
     case 'cmp':
+      if (node.op === 'eq' && node.path.length === 1) return fieldEquals(node.path[0], node.value);
       return comparisonPredicate(reader(node.path), node.op, node.value);
   }
 }
@@ -143,6 +144,14 @@ function comparisonPredicate(read: (r: object) => unknown, op: string, value: un
       };
     }
   }
+}
+
+/** Equality on a top-level field, the commonest condition, without a reader in between. */
+function fieldEquals(field: string, value: unknown): Predicate {
+  if (value !== null && typeof value !== 'object' && value === value) {
+    return (r) => (r as Record<string, unknown>)[field] === value;
+  }
+  return equals((r) => (r as Record<string, unknown>)[field], value);
 }
 
 function equals(read: (r: object) => unknown, value: unknown): Predicate {

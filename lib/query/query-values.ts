@@ -1,6 +1,7 @@
-import safeRegex from 'safe-regex2';
+import { checkSync } from 'recheck';
+import { describeValue } from '../errors/describe-value.js';
 import { QueryError } from '../errors/query.error.js';
-import { FORBIDDEN_KEYS } from '../engine/stored-values.js';
+import { FORBIDDEN_KEYS, MAX_VALUE_DEPTH, plainDataProblem } from '../engine/stored-values.js';
 import type { CompareOp, FilterNode } from './filter-node.js';
 
 /** The longest `$regex` pattern a query may carry, in characters. */
@@ -61,7 +62,7 @@ function checkOperand(table: string, field: string, op: CompareOp, value: unknow
           table,
           `'${field}': $${op} takes an array, got ${describeValue(value)}`,
         );
-      return value.map((v: unknown) => checkEqualityValue(table, field, v));
+      return Array.from(value as unknown[], (v) => checkEqualityValue(table, field, v));
     case 'exists':
       if (typeof value !== 'boolean')
         throw new QueryError(
@@ -95,6 +96,11 @@ function checkEqualityValue(table: string, field: string, value: unknown): unkno
   }
   if (value instanceof Date && Number.isNaN(value.getTime())) {
     throw new QueryError(table, `the value for '${field}' is an invalid Date`);
+  }
+  if (typeof value === 'object' && value !== null) {
+    const problem = plainDataProblem(value, MAX_VALUE_DEPTH);
+    if (problem)
+      throw new QueryError(table, `the value for '${field}' ${problem}, which no record can hold`);
   }
   return value;
 }
@@ -140,31 +146,39 @@ export function checkRegex(
   } catch (error) {
     throw new QueryError(table, `'${field}': invalid $regex: ${(error as Error).message}`);
   }
-  if (!safeRegex(regex)) {
-    throw new QueryError(
-      table,
-      `'${field}': the $regex pattern could take exponential time (nested repetition)`,
-    );
-  }
+  const risk = regexRisk(source, flags);
+  if (risk) throw new QueryError(table, `'${field}': the $regex pattern ${risk}`);
   return regex;
 }
 
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (Array.isArray(value)) return 'an array';
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : 'a Date';
-  if (typeof value === 'object') {
-    const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
-    return proto === Object.prototype || proto === null
-      ? 'an object'
-      : `an instance of ${proto.constructor?.name ?? 'a class'}`;
+/** How long recheck may analyse one pattern; a pattern it cannot settle by then is refused. */
+export const REGEX_CHECK_TIMEOUT_MS = 100;
+
+const RISKS = new Map<string, string | undefined>();
+const MAX_REMEMBERED_PATTERNS = 1000;
+
+/**
+ * Why a pattern could make a match take too long, or undefined when it cannot. recheck
+ * analyses the pattern: exponential backtracking and polynomial backtracking of degree 3 or
+ * more are refused, and so is a pattern it cannot prove either way. Verdicts are remembered.
+ */
+function regexRisk(source: string, flags: string): string | undefined {
+  const key = `${flags}/${source}`;
+  if (RISKS.has(key)) return RISKS.get(key);
+  let risk: string | undefined;
+  const diagnostics = checkSync(source, flags, { timeout: REGEX_CHECK_TIMEOUT_MS });
+  if (diagnostics.status === 'unknown') {
+    risk = `could not be proven to run in reasonable time (analysis gave up after ${REGEX_CHECK_TIMEOUT_MS} ms)`;
+  } else if (diagnostics.status === 'vulnerable') {
+    const { complexity } = diagnostics;
+    if (complexity.type === 'exponential')
+      risk = 'could take exponential time (nested or overlapping repetition)';
+    else if (complexity.degree >= 3)
+      risk = `could take polynomial time of degree ${complexity.degree} (overlapping repetition)`;
   }
-  if (typeof value === 'string')
-    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'symbol') return 'a symbol';
-  return `${typeof value} ${(value as number | boolean | bigint).toString()}`;
+  if (RISKS.size >= MAX_REMEMBERED_PATTERNS) RISKS.delete(RISKS.keys().next().value as string);
+  RISKS.set(key, risk);
+  return risk;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -172,3 +186,5 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null;
 }
+
+export { describeValue };

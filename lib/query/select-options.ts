@@ -3,7 +3,7 @@ import { FORBIDDEN_KEYS } from '../engine/stored-values.js';
 import { compareValues } from './compare.js';
 import type { OrderHint } from './planner.js';
 import { reader } from './query-compiler.js';
-import { isPlainObject, parsePath } from './query-values.js';
+import { describeValue, isPlainObject, parsePath } from './query-values.js';
 
 /** Select options checked and compiled. */
 export interface CompiledSelectOptions {
@@ -62,7 +62,10 @@ export function compileSelectOptions(
 
 function count(table: string, name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new QueryError(table, `'${name}' must be a non-negative integer, got ${String(value)}`);
+    throw new QueryError(
+      table,
+      `'${name}' must be a non-negative integer, got ${describeValue(value)}`,
+    );
   }
   return value;
 }
@@ -85,7 +88,7 @@ function compileOrderBy(table: string, orderBy: unknown) {
     if (direction !== 'asc' && direction !== 'desc') {
       throw new QueryError(
         table,
-        `'orderBy.${field}' must be 'asc' or 'desc', got ${String(direction)}`,
+        `'orderBy.${field}' must be 'asc' or 'desc', got ${describeValue(direction)}`,
       );
     }
     const path = parsePath(table, field);

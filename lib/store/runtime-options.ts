@@ -6,6 +6,9 @@ import type {
   SweepSchedule,
 } from '../interfaces/memory-store-module-options.interface.js';
 
+/** The longest delay a Node.js timer takes; longer ones fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Default sweep: once a second. */
 export const DEFAULT_SWEEP: SweepSchedule = { everyMs: 1000 };
 
@@ -49,8 +52,15 @@ function checkSweep(sweep: unknown, fail: (message: string) => Error): void {
     return;
   }
   const everyMs = (sweep as { everyMs?: unknown } | null)?.everyMs;
-  if (typeof everyMs !== 'number' || !Number.isFinite(everyMs) || everyMs < 1) {
-    throw fail("'ttl.sweep' must be a cron expression or { everyMs: n } with n ≥ 1");
+  if (
+    typeof everyMs !== 'number' ||
+    !Number.isFinite(everyMs) ||
+    everyMs < 1 ||
+    everyMs > MAX_TIMER_MS
+  ) {
+    throw fail(
+      `'ttl.sweep' must be a cron expression or { everyMs: n } with 1 ≤ n ≤ ${MAX_TIMER_MS} (about 24.8 days)`,
+    );
   }
 }
 

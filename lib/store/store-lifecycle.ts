@@ -1,4 +1,5 @@
 import type { MemoryTable } from '../engine/memory-table.js';
+import { describeValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { StoreInitializationError } from '../errors/store-initialization.error.js';
 import type {
@@ -64,5 +65,5 @@ function invoke<S extends object>(
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return error instanceof Error ? error.message : describeValue(error);
 }

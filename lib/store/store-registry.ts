@@ -33,6 +33,7 @@ export function sweepName(table: string): string {
 export class StoreRegistry implements OnApplicationShutdown {
   readonly #logger = new Logger('MemoryStore');
   readonly #sweeps = new Map<string, 'cron' | 'interval'>();
+  #closed = false;
   readonly #instances = new Map<object, Promise<AnyStore>>();
   readonly #byTable = new Map<string, AnyStore>();
   readonly #byClass = new Map<object, AnyStore>();
@@ -103,7 +104,7 @@ export class StoreRegistry implements OnApplicationShutdown {
    */
   scheduleSweep(store: AnyStore): void {
     const name = sweepName(store.tableName);
-    if (this.#sweeps.has(name)) return;
+    if (this.#closed || this.#sweeps.has(name)) return;
     const { sweep } = this.runtimeFor(store);
     const run = () => {
       try {
@@ -117,10 +118,7 @@ export class StoreRegistry implements OnApplicationShutdown {
     };
     if (typeof sweep === 'string') {
       const job = CronJob.from({ cronTime: sweep, onTick: run, start: true });
-      this.scheduler.addCronJob(
-        name,
-        job,
-      );
+      this.scheduler.addCronJob(name, job);
       this.#sweeps.set(name, 'cron');
     } else {
       const interval = setInterval(run, sweep.everyMs);
@@ -132,6 +130,7 @@ export class StoreRegistry implements OnApplicationShutdown {
 
   /** Stops and unregisters every sweep. */
   onApplicationShutdown(): void {
+    this.#closed = true;
     for (const [name, kind] of this.#sweeps) {
       if (!this.scheduler.doesExist(kind, name)) continue;
       if (kind === 'cron') this.scheduler.deleteCronJob(name);

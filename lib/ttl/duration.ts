@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 
 /** A time span: milliseconds, or a number with a unit: `'500ms'`, `'30s'`, `'15m'`, `'1h'`, `'2d'`. */
@@ -27,9 +28,9 @@ export function parseDuration(value: unknown, what: string, table = ''): number 
   }
   if (ms === undefined || !Number.isFinite(ms) || ms <= 0 || ms > MAX_DURATION) {
     throw new MemoryStoreError(
-      `${what} must be a positive number of milliseconds or a string such as '30s', '15m', '1h' or '2d'; got ${
-        typeof value === 'string' ? `'${value}'` : String(value)
-      }`,
+      `${what} must be a positive number of milliseconds or a string such as '30s', '15m', '1h' or '2d'; got ${describeValue(
+        value,
+      )}`,
       table,
     );
   }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { MemoryStoreModule } from 'nestjs-memory-store';
 import { PeopleController } from './people/people.controller.js';
 import { PeopleStore } from './people/people.store.js';
@@ -7,6 +8,8 @@ import { TokensModule } from './tokens/tokens.module.js';
 
 @Module({
   imports: [
+    // The app's own scheduler: the stores register their TTL sweeps in its SchedulerRegistry.
+    ScheduleModule.forRoot(),
     MemoryStoreModule.forRoot({
       stores: [PeopleStore],
       // Expired tokens are never returned; this sweep frees their memory every 30 seconds.

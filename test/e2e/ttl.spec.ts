@@ -514,40 +514,45 @@ describe('time to live', () => {
       expect(app!.get(TickProbe).ticks).toBe(3);
     });
 
-    it.each([
-      ['without', false],
-      ['with', true],
-    ])(
-      'is gone after app.close(), %s ScheduleModule.forRoot() in the app',
-      async (_, withSchedule) => {
-        await start(
-          TtlAppModule.register({}, [SessionsStore, PageCacheStore, CronSweptStore], {
-            withSchedule,
-          }),
-        );
-        const scheduler = app!.get(SchedulerRegistry);
-        const stores = [
-          app!.get(SessionsStore),
-          app!.get(PageCacheStore),
-          app!.get(CronSweptStore),
-        ];
-        for (const store of stores) await store.write({ id: 'x' }, { ttl: '10s' });
-        expect(scheduler.getIntervals()).toEqual(
-          expect.arrayContaining([getSweepName(SessionsStore), getSweepName(PageCacheStore)]),
-        );
-        expect(scheduler.doesExist('cron', getSweepName(CronSweptStore))).toBe(true);
-        const sweeps = stores.map((store) => jest.spyOn(store, 'sweep'));
+    it('is gone after app.close()', async () => {
+      await start(TtlAppModule.register({}, [SessionsStore, PageCacheStore, CronSweptStore]));
+      const scheduler = app!.get(SchedulerRegistry);
+      const stores = [app!.get(SessionsStore), app!.get(PageCacheStore), app!.get(CronSweptStore)];
+      for (const store of stores) await store.write({ id: 'x' }, { ttl: '10s' });
+      expect(scheduler.getIntervals()).toEqual(
+        expect.arrayContaining([getSweepName(SessionsStore), getSweepName(PageCacheStore)]),
+      );
+      expect(scheduler.doesExist('cron', getSweepName(CronSweptStore))).toBe(true);
+      const sweeps = stores.map((store) => jest.spyOn(store, 'sweep'));
 
-        await app!.close();
-        app = undefined;
+      await app!.close();
+      app = undefined;
 
-        expect(scheduler.doesExist('interval', getSweepName(SessionsStore))).toBe(false);
-        expect(scheduler.doesExist('interval', getSweepName(PageCacheStore))).toBe(false);
-        expect(scheduler.doesExist('cron', getSweepName(CronSweptStore))).toBe(false);
-        advance(60_000);
-        for (const sweep of sweeps) expect(sweep).not.toHaveBeenCalled();
-      },
-    );
+      expect(scheduler.doesExist('interval', getSweepName(SessionsStore))).toBe(false);
+      expect(scheduler.doesExist('interval', getSweepName(PageCacheStore))).toBe(false);
+      expect(scheduler.doesExist('cron', getSweepName(CronSweptStore))).toBe(false);
+      advance(60_000);
+      for (const sweep of sweeps) expect(sweep).not.toHaveBeenCalled();
+    });
+
+    it('runs and stops without ScheduleModule.forRoot() in the application', async () => {
+      await start(
+        TtlAppModule.register({}, [SessionsStore, CronSweptStore], { withSchedule: false }),
+      );
+      expect(() => app!.get(SchedulerRegistry)).toThrow();
+      const stores = [app!.get(SessionsStore), app!.get(CronSweptStore)];
+      for (const store of stores) await store.write({ id: 'x' }, { ttl: '10s' });
+      const sweeps = stores.map((store) => jest.spyOn(store, 'sweep'));
+      advance(3_600_000);
+      for (const sweep of sweeps) expect(sweep).toHaveBeenCalled();
+      for (const store of stores) expect(store.size).toBe(0);
+
+      await app!.close();
+      app = undefined;
+      for (const sweep of sweeps) sweep.mockClear();
+      advance(3_600_000);
+      for (const sweep of sweeps) expect(sweep).not.toHaveBeenCalled();
+    });
 
     it('is not started again by a TTL write after app.close()', async () => {
       const sessions = await sessionsApp();

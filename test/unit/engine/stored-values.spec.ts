@@ -2,7 +2,6 @@ import { describe, expect, it } from '@jest/globals';
 import {
   copyFields,
   FORBIDDEN_KEYS,
-  markOwned,
   MAX_VALUE_DEPTH,
   ownValue,
   RecordShapeError,
@@ -49,9 +48,10 @@ describe('ownValue', () => {
     expect(outer.inner).toBe(owned.a);
   });
 
-  it('shares values marked as owned', () => {
-    const record = markOwned(Object.freeze({ id: 1 }));
-    expect(ownValue(record, 'f')).toBe(record);
+  it('shares values it built itself', () => {
+    const owned = ownValue({ id: 1, tags: ['a'] }, 'f');
+    expect(ownValue(owned, 'g')).toBe(owned);
+    expect(ownValue(Object.freeze({ id: 1 }), 'h')).not.toBe(owned);
   });
 
   it('keeps the prototype of class instances, and of null-prototype objects', () => {
@@ -109,21 +109,26 @@ describe('ownValue', () => {
 });
 
 describe('copyFields', () => {
-  it('builds an unfrozen object with the given prototype, base fields shared and input copied', () => {
+  it('copies input fields over what the target holds, sharing owned values and copying others', () => {
     const shared = ownValue({ theme: 'dark' }, 'profile');
-    const base = { profile: shared, n: 1 };
-    const input = { n: 2, list: [1] };
-    const out = copyFields(Money.prototype, input, base, '', 1);
+    const out = Object.assign(Object.create(Money.prototype) as Record<string, unknown>, {
+      n: 1,
+      keep: true,
+    });
+    const input = { n: 2, list: [1], profile: shared, skipped: undefined };
+    copyFields(out, input, '', 1);
     expect(Object.getPrototypeOf(out)).toBe(Money.prototype);
     expect(out.profile).toBe(shared);
     expect(out.n).toBe(2);
+    expect(out.keep).toBe(true);
+    expect('skipped' in out).toBe(false);
     expect(out.list).not.toBe(input.list);
     expect(Object.isFrozen(out)).toBe(false);
   });
 
   it.each([...FORBIDDEN_KEYS])('refuses the key %s', (key) => {
     const input = JSON.parse(`{"ok":1,"${key}":{"polluted":true}}`) as object;
-    const error = thrown(RecordShapeError, () => copyFields(Object.prototype, input, {}, 'p', 1));
+    const error = thrown(RecordShapeError, () => copyFields({}, input, 'p', 1));
     expect(error.path).toBe(`p.${key}`);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });

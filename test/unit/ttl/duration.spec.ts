@@ -46,6 +46,6 @@ describe('parseDuration', () => {
 
   it('quotes the string it refused', () => {
     const error = thrown(MemoryStoreError, () => parseDuration('5 parsecs', 'ttl'));
-    expect(error.message).toContain("got '5 parsecs'");
+    expect(error.message).toContain('got the string "5 parsecs"');
   });
 });
