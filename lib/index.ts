@@ -19,7 +19,14 @@ export { MAX_REGEX_LENGTH, REGEX_CHECK_TIMEOUT_MS } from './query/query-values.j
 export { MAX_QUERY_DEPTH } from './query/filter-parser.js';
 export type { AggregateSpec, AggregateResult } from './query/aggregate.js';
 export { MemoryStoreModule } from './memory-store.module.js';
-export { MemoryStoreService, type StoreStats } from './memory-store.service.js';
+export {
+  MemoryStoreService,
+  DEFAULT_TRANSACTION_RETRIES,
+  type StoreStats,
+  type TransactionOptions,
+} from './memory-store.service.js';
+export { OnStoreEvent } from './events/on-store-event.decorator.js';
+export type { StoreChange, StoreChangeOp, ChangeFilter } from './events/store-change.interface.js';
 export { getStoreToken } from './memory-store.utils.js';
 export { MEMORY_STORE_MODULE_OPTIONS } from './memory-store.constants.js';
 export type { StoreReference } from './store/store-registry.js';

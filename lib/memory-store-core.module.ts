@@ -1,7 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MEMORY_STORE_MODULE_OPTIONS, MEMORY_STORE_REGISTRY } from './memory-store.constants.js';
 import { MemoryStoreService } from './memory-store.service.js';
+import { DiscoveryModule } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { StoreEventsExplorer } from './events/store-events.explorer.js';
 import type { MemoryStoreModuleOptions } from './interfaces/memory-store-module-options.interface.js';
 import { checkRuntimeOptions } from './store/runtime-options.js';
 import { StoreRegistry } from './store/store-registry.js';
@@ -16,7 +18,7 @@ export class MemoryStoreCoreModule {
     return {
       module: MemoryStoreCoreModule,
       global: true,
-      imports: definition.imports ?? [],
+      imports: [DiscoveryModule, ...(definition.imports ?? [])],
       providers: [
         ...(definition.providers ?? []),
         {
@@ -33,6 +35,7 @@ export class MemoryStoreCoreModule {
           inject: [MEMORY_STORE_MODULE_OPTIONS, { token: SchedulerRegistry, optional: true }],
         },
         MemoryStoreService,
+        StoreEventsExplorer,
       ],
       exports: [MEMORY_STORE_MODULE_OPTIONS, MEMORY_STORE_REGISTRY, MemoryStoreService],
     };

@@ -45,6 +45,12 @@ export interface TableChange<T> {
   readonly previous?: T;
 }
 
+/** A staged write: a record to put (with its TTL setting), or null to delete. */
+export interface StagedWrite<T> {
+  readonly record: T | null;
+  readonly ttl: TtlSetting;
+}
+
 /** How a table runs: its clock, default TTL, capacity and change sink. */
 export interface TableRuntime<T> {
   clock?: Clock;
@@ -87,6 +93,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #onFirstDeadline: (() => void) | undefined;
   #hadDeadline = false;
   #all: readonly T[] | undefined;
+  /** Counts every change: a transaction that queried the table conflicts if it moved. */
+  #version = 0;
 
   constructor(schema: TableSchema<T>, runtime: TableRuntime<T> = {}) {
     this.schema = schema;
@@ -340,6 +348,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#recency?.clear();
     this.#nextDeadline = Infinity;
     this.#all = undefined;
+    this.#version++;
     if (n > 0) this.#onChange?.({ op: 'clear' });
     return n;
   }
@@ -401,6 +410,112 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const record = this.one(query);
     if (record) this.delete(record);
     return record;
+  }
+
+  // ---- staged changes (transactions) -------------------------------------------------
+
+  /** How many changes the table has made; it only grows. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Builds (and validates) a record to write later, with its key. */
+  build(input: unknown): T {
+    return this.#factory.create(this.#withKey(input));
+  }
+
+  /** The TTL setting a `write` uses: the given one, else the table's default, else none. */
+  writeTtl(ttl: TtlSetting): TtlSetting {
+    return ttl === undefined ? (this.#defaultTtl ?? null) : ttl;
+  }
+
+  /** Builds the record an update would make of `current`. */
+  rebuild(key: RecordKey, current: T, change: RecordUpdate<T>): T {
+    return this.#updated(key, current, change);
+  }
+
+  /** The primary key of a record. */
+  keyOf(record: T): RecordKey {
+    return this.#factory.keyOf(record);
+  }
+
+  /**
+   * Matches of a query over the table as `overlay` would leave it (a record, or null for a
+   * deleted one, per key), ordered, paged and projected as `options` say.
+   */
+  selectOver(overlay: ReadonlyMap<RecordKey, T | null>, query: unknown, options: unknown): T[] {
+    const compiled = this.compile(query);
+    const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
+    this.expire();
+    const records: T[] = [];
+    for (const [key, record] of this.keyOrder ? this.#keyedEntries() : this.rows) {
+      if (!overlay.has(key)) records.push(record);
+    }
+    for (const record of overlay.values()) if (record) records.push(record);
+    const key = this.keyField;
+    const ordered: CompiledSelectOptions =
+      selectOptions.compare || !this.keyOrder
+        ? selectOptions
+        : {
+            ...selectOptions,
+            compare: (a, b) =>
+              compareValues(
+                (a as Record<string, unknown>)[key],
+                (b as Record<string, unknown>)[key],
+              ),
+          };
+    return finishSelection(records, compiled.test, ordered);
+  }
+
+  *#keyedEntries(): Generator<[RecordKey, T]> {
+    for (const record of this.keyOrder!.all()) yield [this.#factory.keyOf(record), record];
+  }
+
+  /**
+   * Checks that a staged batch (a record to put, or null to delete, per key) can be applied:
+   * unique indexes and capacity. Throws what applying would throw; changes nothing.
+   */
+  checkStaged(staged: ReadonlyMap<RecordKey, StagedWrite<T>>): void {
+    this.expire();
+    const puts = new Map<RecordKey, T>();
+    const deletes = new Set<RecordKey>();
+    for (const [key, { record }] of staged) {
+      if (record) puts.set(key, record);
+      else if (this.rows.has(key)) deletes.add(key);
+    }
+    for (const index of this.#uniques)
+      this.#checkBatch(index as UniqueIndex<T>, puts, undefined, deletes);
+    const capacity = this.#capacity;
+    if (capacity) {
+      let added = -deletes.size;
+      for (const key of puts.keys()) if (!this.rows.has(key)) added++;
+      const excess = this.rows.size + added - capacity.maxRecords;
+      if (
+        excess > 0 &&
+        (capacity.eviction === 'reject' ||
+          this.#recency!.leastRecent(excess, staged).length < excess)
+      ) {
+        throw new StoreCapacityError(this.schema.name, capacity.maxRecords);
+      }
+    }
+  }
+
+  /** Applies a staged batch that `checkStaged` accepted, reporting each change. */
+  applyStaged(staged: ReadonlyMap<RecordKey, StagedWrite<T>>): void {
+    let added = 0;
+    for (const [key, { record }] of staged) if (record && !this.rows.has(key)) added++;
+    for (const [key, { record }] of staged) if (!record && this.rows.has(key)) added--;
+    this.#makeRoom(added, staged);
+    for (const [key, { record, ttl }] of staged) {
+      const previous = this.rows.get(key);
+      if (record) {
+        this.#apply(key, record, previous, this.#deadline(ttl));
+        this.#emit(previous ? 'update' : 'insert', key, record, previous);
+      } else if (previous) {
+        this.#apply(key, undefined, previous);
+        this.#emit('delete', key, undefined, previous);
+      }
+    }
   }
 
   // ---- time to live ------------------------------------------------------------------
@@ -550,6 +665,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       if (this.#expiry.size > 0) this.#expiry.delete(key);
     }
     this.#all = undefined;
+    this.#version++;
   }
 
   #setDeadline(key: RecordKey, deadline: number): void {
@@ -575,6 +691,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     index: UniqueIndex<T>,
     batch: ReadonlyMap<RecordKey, T>,
     entries: ReadonlyMap<RecordKey, number> | undefined,
+    deletes?: ReadonlySet<RecordKey>,
   ): void {
     const claims = new ValueMap<RecordKey>();
     for (const [key, record] of batch) {
@@ -584,7 +701,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       const owner = index.owner(value);
       if (
         (claimedBy !== undefined && claimedBy !== key) ||
-        (owner !== undefined && owner !== key && !batch.has(owner))
+        (owner !== undefined && owner !== key && !batch.has(owner) && !deletes?.has(owner))
       ) {
         throw new DuplicateKeyError(this.schema.name, index.field, value, entries?.get(key));
       }

@@ -6,3 +6,4 @@ export * from './seed-error.js';
 export * from './query.error.js';
 export * from './store-initialization.error.js';
 export * from './store-capacity.error.js';
+export * from './transaction-conflict.error.js';

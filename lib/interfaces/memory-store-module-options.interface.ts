@@ -42,7 +42,16 @@ export interface StoreRuntimeOptions {
  * Options of `MemoryStoreModule.forRoot()` / `forRootAsync()` shared by every store of the
  * application; a store's `@Store()` options override them.
  */
-export type MemoryStoreModuleOptions = StoreRuntimeOptions;
+export interface MemoryStoreModuleOptions extends StoreRuntimeOptions {
+  /**
+   * Publish committed changes to `@OnStoreEvent()` listeners and, when the app imports
+   * `EventEmitterModule`, as EventEmitter2 events `memory-store.<table>.<op>`. `false` turns
+   * both off (`store.changes()` still works: subscribing to it is explicit).
+   * `highWaterMark`: a listener with that many unsettled promises is warned about.
+   * @default true, highWaterMark 10000
+   */
+  events?: boolean | { highWaterMark?: number };
+}
 
 /** Options given to `forRoot()` / `forRootAsync()` beside the module options. */
 export interface MemoryStoreModuleExtras {

@@ -18,6 +18,11 @@ import type {
 } from '../query/query.types.js';
 import { startStore } from './store-lifecycle.js';
 import { registryOf } from './store-registry.js';
+import { filter as filterChanges, type Observable } from 'rxjs';
+import { compileChangeFilter } from '../events/change-filter.js';
+import type { ChangeFilter, StoreChange } from '../events/store-change.interface.js';
+import { currentTransaction } from '../transactions/transaction-context.js';
+import type { TableTransaction } from '../transactions/transaction.js';
 import { CoarseClock } from '../ttl/clock.js';
 import { parseDuration, type Duration } from '../ttl/duration.js';
 
@@ -109,6 +114,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
       clock: new CoarseClock(runtime.resolution),
       capacity: runtime.capacity,
       onFirstDeadline: () => registry.scheduleSweep(this),
+      onChange: (change) => registry.hub.publish(this.#table.name, change),
     });
     this.#phase = 'starting';
     try {
@@ -138,27 +144,37 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /** The record with this primary key. */
   get(key: RecordKey): T | undefined {
-    return this.#table.get(key);
+    const tx = currentTransaction();
+    return tx ? tx.on(this.#table).get(key) : this.#table.get(key);
   }
 
   /** True if a record has this primary key. */
   exists(key: RecordKey): boolean {
-    return this.#table.has(key);
+    const tx = currentTransaction();
+    return tx ? tx.on(this.#table).get(key) !== undefined : this.#table.has(key);
   }
 
   /** Every record. The array is frozen and shared until the next write. */
   all(): readonly T[] {
-    return this.#table.all();
+    const tx = currentTransaction();
+    return tx ? Object.freeze(tx.on(this.#table).select()) : this.#table.all();
   }
 
   /** Every primary key. */
   keys(): RecordKey[] {
-    return this.#table.keys();
+    const tx = currentTransaction();
+    return tx
+      ? tx
+          .on(this.#table)
+          .select()
+          .map((r) => this.#table.keyOf(r))
+      : this.#table.keys();
   }
 
   /** How many records the store holds. */
   get size(): number {
-    return this.#table.size;
+    const tx = currentTransaction();
+    return tx ? tx.on(this.#table).select().length : this.#table.size;
   }
 
   /** Milliseconds until the record expires; undefined without a deadline or a record. */
@@ -168,7 +184,8 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /** The first record matching the query. */
   one(query?: Query<T>): T | undefined {
-    return this.#table.one(query);
+    const tx = currentTransaction();
+    return tx ? tx.on(this.#table).select(query, { limit: 1 })[0] : this.#table.one(query);
   }
 
   /** The records matching the query, ordered, paged and projected as the options say. */
@@ -176,12 +193,14 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     query?: Query<T>,
     options?: SelectOptions<T, F>,
   ): Selected<T, F>[] {
-    return this.#table.select(query, options);
+    const tx = currentTransaction();
+    return tx ? tx.on(this.#table).select(query, options) : this.#table.select(query, options);
   }
 
   /** How many records match the query (all of them without one). */
   count(query?: Query<T>): number {
-    return this.#table.count(query);
+    const tx = currentTransaction();
+    return tx ? tx.on(this.#table).select(query).length : this.#table.count(query);
   }
 
   /**
@@ -220,7 +239,10 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     query: Query<T> | undefined,
     spec: S,
   ): AggregateOutput<S> {
-    const results = this.#table.aggregate(query, spec);
+    const tx = currentTransaction();
+    const results = tx
+      ? tx.on(this.#table).aggregate(query, spec)
+      : this.#table.aggregate(query, spec);
     return (spec.groupBy === undefined ? results[0] : results) as AggregateOutput<S>;
   }
 
@@ -288,18 +310,27 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   }
 
   // ---- writes: acknowledged ----------------------------------------------------------
+  //
+  // Inside `MemoryStoreService.transaction()`, these stage their change in the transaction
+  // (visible to it alone until it commits); the dirty* twins always apply at once.
 
   /**
    * Inserts or replaces a record. `options.ttl` gives it a time to live (else the table's
    * default, else none: writing again replaces the deadline).
    */
   write(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
-    return settle(() => this.dirtyWrite(record, options));
+    return this.#write(
+      (tx) => tx.write(record, this.#ttlOf(options)),
+      () => this.dirtyWrite(record, options),
+    );
   }
 
   /** Inserts a record; rejects with `DuplicateKeyError` if its key exists. */
   insert(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
-    return settle(() => this.dirtyInsert(record, options));
+    return this.#write(
+      (tx) => tx.insert(record, this.#ttlOf(options)),
+      () => this.dirtyInsert(record, options),
+    );
   }
 
   /**
@@ -315,7 +346,13 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     change: Change<T>,
     options?: WriteOptions,
   ): Promise<T | T[]> {
-    return settle(() => this.dirtyUpdate(target as Query<T>, change, options));
+    return this.#write(
+      (tx) =>
+        isKey(target)
+          ? tx.update(target, change as RecordUpdate<T>, this.#ttlOf(options))
+          : tx.updateWhere(target, change as RecordUpdate<T>, this.#ttlOf(options)),
+      () => this.dirtyUpdate(target as Query<T>, change, options),
+    );
   }
 
   /**
@@ -325,17 +362,78 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   delete(keyOrRecord: RecordKey | T): Promise<T | undefined>;
   delete(query: Query<T>): Promise<T[]>;
   delete(target: RecordKey | T | Query<T>): Promise<T | T[] | undefined> {
-    return settle(() => this.dirtyDelete(target as Query<T>));
+    return this.#write(
+      (tx) => (isQuery(target) ? tx.deleteMany(target) : tx.delete(target as RecordKey | T)),
+      () => this.dirtyDelete(target as Query<T>),
+    );
   }
 
   /** Deletes every record; resolves to how many there were. */
   deleteAll(): Promise<number> {
-    return settle(() => this.dirtyDeleteAll());
+    return this.#write(
+      (tx) => tx.deleteMany(undefined).length,
+      () => this.dirtyDeleteAll(),
+    );
   }
 
   /** Writes several records: all are validated and checked first, then all are written. */
   writeMany(records: readonly RecordInput<T>[], options?: WriteOptions): Promise<T[]> {
-    return settle(() => this.dirtyWriteMany(records, options));
+    return this.#write(
+      (tx) => tx.writeMany(records, this.#ttlOf(options)),
+      () => this.dirtyWriteMany(records, options),
+    );
+  }
+
+  /** Deletes every record matching the query; resolves to how many. */
+  deleteMany(query: Query<T>): Promise<number> {
+    return this.#write(
+      (tx) => tx.deleteMany(query).length,
+      () => this.dirtyDeleteMany(query),
+    );
+  }
+
+  /** Removes and returns the first record matching the query, in one step. */
+  withdraw(query: Query<T>): Promise<T | undefined> {
+    return this.#write(
+      (tx) => tx.withdraw(query),
+      () => this.dirtyWithdraw(query),
+    );
+  }
+
+  /** Runs a write in the current transaction if there is one, else at once. */
+  #write<R>(inTransaction: (tx: TableTransaction<T>) => R, now: () => R): Promise<R> {
+    return settle(() => {
+      const tx = currentTransaction();
+      if (!tx) return now();
+      this.#assertWritable();
+      return inTransaction(tx.on(this.#table));
+    });
+  }
+
+  // ---- changes -----------------------------------------------------------------------
+
+  /**
+   * The store's committed changes as an RxJS Observable, delivered in commit order after
+   * each commit, optionally only some operations, keys, or records matching a query.
+   * Unsubscribe when done. Delivery does not wait for observers: one that processes
+   * changes asynchronously must bound its own buffering (RxJS `bufferTime`, `throttle`…).
+   *
+   * @example
+   * ```ts
+   * people.changes({ op: 'update', where: { admin: true } }).subscribe((c) => audit(c.diff));
+   * ```
+   */
+  changes(filter?: ChangeFilter<Query<T>>): Observable<StoreChange<T>> {
+    const registry = registryOf(this);
+    if (!registry) {
+      throw new MemoryStoreError(
+        `${this.constructor.name} is not managed by MemoryStoreModule`,
+        this.#table.name,
+      );
+    }
+    const matches = compileChangeFilter(this.#table, filter);
+    const changes = registry.hub.changes(this.#table.name) as Observable<StoreChange<T>>;
+    return matches ? changes.pipe(filterChanges(matches)) : changes;
   }
 
   // ---- counters ----------------------------------------------------------------------
@@ -364,16 +462,6 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   /** True once a counter has been used or reset. */
   hasCounter(name: string): boolean {
     return this.#table.counters.has(name);
-  }
-
-  /** Deletes every record matching the query; resolves to how many. */
-  deleteMany(query: Query<T>): Promise<number> {
-    return settle(() => this.dirtyDeleteMany(query));
-  }
-
-  /** Removes and returns the first record matching the query, in one step. */
-  withdraw(query: Query<T>): Promise<T | undefined> {
-    return settle(() => this.dirtyWithdraw(query));
   }
 
   #ttlOf(options: WriteOptions | undefined): TtlSetting {

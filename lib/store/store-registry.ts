@@ -2,6 +2,7 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
+import { ChangeHub } from '../events/change-hub.js';
 import type { MemoryStoreModuleOptions } from '../interfaces/memory-store-module-options.interface.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import { getTableName } from '../metadata/table-schema.js';
@@ -38,10 +39,16 @@ export class StoreRegistry implements OnApplicationShutdown {
   readonly #byTable = new Map<string, AnyStore>();
   readonly #byClass = new Map<object, AnyStore>();
 
+  /** Delivers the changes of every store of the application. */
+  readonly hub: ChangeHub;
+
   constructor(
     readonly options: MemoryStoreModuleOptions,
     private readonly scheduler: SchedulerRegistry,
-  ) {}
+  ) {
+    const events = options.events;
+    this.hub = new ChangeHub(typeof events === 'object' ? events.highWaterMark : undefined);
+  }
 
   /** The application's instance of a store class, created by `create` the first time. */
   instance(storeClass: object, create: () => Promise<AnyStore>): Promise<AnyStore> {
@@ -131,6 +138,7 @@ export class StoreRegistry implements OnApplicationShutdown {
   /** Stops and unregisters every sweep. */
   onApplicationShutdown(): void {
     this.#closed = true;
+    this.hub.close();
     for (const [name, kind] of this.#sweeps) {
       if (!this.scheduler.doesExist(kind, name)) continue;
       if (kind === 'cron') this.scheduler.deleteCronJob(name);

@@ -336,6 +336,7 @@ describe('sample-app over HTTP', () => {
               { field: 'email', unique: true },
             ],
             ready: true,
+            pendingEvents: 0,
           },
           {
             table: 'tokens',
@@ -343,6 +344,7 @@ describe('sample-app over HTTP', () => {
             size: 1,
             indexes: [{ field: 'email', unique: false }],
             ready: true,
+            pendingEvents: 0,
           },
         ]),
       );

@@ -1,0 +1,190 @@
+import { Logger } from '@nestjs/common';
+import { Observable, Subject } from 'rxjs';
+import type { TableChange } from '../engine/memory-table.js';
+import { describeValue } from '../errors/describe-value.js';
+import { changeDiff } from './change-diff.js';
+import type { StoreChange, StoreChangeOp } from './store-change.interface.js';
+
+/** A function told of changes; a returned promise is awaited only to log its failure. */
+export type ChangeHandler = (change: StoreChange) => unknown;
+
+interface Listener {
+  readonly table: string;
+  readonly ops: ReadonlySet<StoreChangeOp> | undefined;
+  readonly handler: ChangeHandler;
+  /** Names the listener in logs: `Class.method`. */
+  readonly name: string;
+  /** Deliveries whose promise has not settled yet. */
+  pending: number;
+  warned: boolean;
+}
+
+/** When a listener has this many unsettled deliveries, the hub warns (once per crossing). */
+export const DEFAULT_HIGH_WATER_MARK = 10_000;
+
+/**
+ * Delivers committed changes of every store of an application, in commit order, once, after
+ * the commit: to `store.changes()` observers, to `@OnStoreEvent()` listeners and to the
+ * EventEmitter2 bridge. Changes queue while the writing code runs and are delivered on the
+ * next turn of the event loop (`setImmediate`), so no listener runs inside a write or delays
+ * the code awaiting it. A listener that throws or rejects is logged with the store's name
+ * and changes nothing. Nothing queues while nobody listens.
+ */
+export class ChangeHub {
+  readonly #logger = new Logger('MemoryStore');
+  readonly #subjects = new Map<string, Subject<StoreChange>>();
+  readonly #listeners: Listener[] = [];
+  #observers = 0;
+  #bridge: ((event: string, change: StoreChange) => unknown) | undefined;
+  #queue: StoreChange[] = [];
+  #scheduled = false;
+
+  constructor(private readonly highWaterMark = DEFAULT_HIGH_WATER_MARK) {}
+
+  /** True while anything would receive a change. */
+  get active(): boolean {
+    return this.#observers > 0 || this.#listeners.length > 0 || this.#bridge !== undefined;
+  }
+
+  /** Queues a committed change of a table for delivery. */
+  publish(table: string, change: TableChange<object>, origin?: string): void {
+    if (!this.active) return;
+    const { op, key, record, previous } = change;
+    this.#queue.push({
+      table,
+      op,
+      key,
+      record,
+      previous,
+      diff: record ? changeDiff(record, previous) : undefined,
+      at: new Date(),
+      origin,
+    });
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#drain());
+    }
+  }
+
+  /** Every change of a table, as it is delivered. */
+  changes(table: string): Observable<StoreChange> {
+    return new Observable<StoreChange>((subscriber) => {
+      let subject = this.#subjects.get(table);
+      if (!subject) this.#subjects.set(table, (subject = new Subject<StoreChange>()));
+      this.#observers++;
+      const subscription = subject.subscribe(subscriber);
+      return () => {
+        subscription.unsubscribe();
+        this.#observers--;
+      };
+    });
+  }
+
+  /** Adds a listener of a table's changes (of some operations, or all). */
+  listen(
+    table: string,
+    ops: readonly StoreChangeOp[] | undefined,
+    handler: ChangeHandler,
+    name: string,
+  ): void {
+    this.#listeners.push({
+      table,
+      ops: ops?.length ? new Set(ops) : undefined,
+      handler,
+      name,
+      pending: 0,
+      warned: false,
+    });
+  }
+
+  /** Sends every change also as an event `memory-store.<table>.<op>` (EventEmitter2). */
+  bridge(emit: (event: string, change: StoreChange) => unknown): void {
+    this.#bridge = emit;
+  }
+
+  /** Unsettled deliveries per listener, for `MemoryStoreService.stats()`. */
+  pending(): { listener: string; table: string; pending: number }[] {
+    return this.#listeners
+      .filter((l) => l.pending > 0)
+      .map((l) => ({ listener: l.name, table: l.table, pending: l.pending }));
+  }
+
+  /** Delivers what is queued, then stops: observers complete, listeners are dropped. */
+  close(): void {
+    this.#drain();
+    for (const subject of this.#subjects.values()) subject.complete();
+    this.#subjects.clear();
+    this.#listeners.length = 0;
+    this.#bridge = undefined;
+  }
+
+  #drain(): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    this.#scheduled = false;
+    for (const change of queue) this.#deliver(change);
+  }
+
+  #deliver(change: StoreChange): void {
+    this.#subjects.get(change.table)?.next(change);
+    for (const listener of this.#listeners) {
+      if (listener.table !== change.table || (listener.ops && !listener.ops.has(change.op)))
+        continue;
+      this.#call(listener, change);
+    }
+    if (this.#bridge) {
+      try {
+        void this.#bridge(`memory-store.${change.table}.${change.op}`, change);
+      } catch (error) {
+        this.#fail(`the EventEmitter2 bridge`, change, error);
+      }
+    }
+  }
+
+  #call(listener: Listener, change: StoreChange): void {
+    let result: unknown;
+    try {
+      result = listener.handler(change);
+    } catch (error) {
+      this.#fail(listener.name, change, error);
+      return;
+    }
+    if (!isThenable(result)) return;
+    listener.pending++;
+    if (listener.pending >= this.highWaterMark && !listener.warned) {
+      listener.warned = true;
+      this.#logger.warn(
+        `Listener ${listener.name} of table '${listener.table}' has ${listener.pending} unfinished deliveries: ` +
+          'changes arrive faster than it handles them, and each waiting promise holds memory',
+      );
+    }
+    result.then(
+      () => this.#settled(listener),
+      (error: unknown) => {
+        this.#settled(listener);
+        this.#fail(listener.name, change, error);
+      },
+    );
+  }
+
+  #settled(listener: Listener): void {
+    listener.pending--;
+    if (listener.warned && listener.pending < this.highWaterMark / 2) listener.warned = false;
+  }
+
+  #fail(who: string, change: StoreChange, error: unknown): void {
+    const message = error instanceof Error ? error.message : describeValue(error);
+    this.#logger.error(
+      `${who} failed on ${change.op} of table '${change.table}'${change.key === undefined ? '' : ` (key ${typeof change.key === 'string' ? `'${change.key}'` : String(change.key)})`}: ${message}`,
+      error instanceof Error ? error.stack : undefined,
+    );
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

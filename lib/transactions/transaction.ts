@@ -1,0 +1,176 @@
+import type { MemoryTable, RecordUpdate, StagedWrite, TtlSetting } from '../engine/memory-table.js';
+import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
+import { RecordNotFoundError } from '../errors/record-not-found.error.js';
+import { StoreValidationError } from '../errors/store-validation.error.js';
+import { fieldValue } from '../indexes/secondary-index.js';
+import type { RecordKey } from '../interfaces/table-options.interface.js';
+import { aggregate, type AggregateResult } from '../query/aggregate.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a transaction spans tables of every record type
+type AnyTable = MemoryTable<any>;
+
+/**
+ * One attempt of a transaction: what it read (to detect conflicts at commit) and what it
+ * wrote (staged, visible only to itself), per table.
+ */
+export class Transaction {
+  readonly #tables = new Map<AnyTable, TableTransaction<object>>();
+  #open = true;
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** The transaction's view of a table. */
+  on<T extends object>(table: MemoryTable<T>): TableTransaction<T> {
+    let view = this.#tables.get(table) as TableTransaction<T> | undefined;
+    if (!view) {
+      view = new TableTransaction(table);
+      this.#tables.set(table, view as unknown as TableTransaction<object>);
+    }
+    return view;
+  }
+
+  /** Ends the attempt without applying anything. */
+  discard(): void {
+    this.#open = false;
+  }
+
+  /**
+   * Applies every staged write of every table at once, or nothing: returns the names of the
+   * tables that changed under the transaction (a conflict: nothing applied), or throws what
+   * applying would throw (a unique clash, a full store: nothing applied), or applies all and
+   * returns an empty list.
+   */
+  commit(): string[] {
+    this.#open = false;
+    const conflicts = [...this.#tables.values()]
+      .filter((t) => t.conflicts())
+      .map((t) => t.table.name);
+    if (conflicts.length > 0) return conflicts;
+    for (const view of this.#tables.values()) view.table.checkStaged(view.staged);
+    for (const view of this.#tables.values()) view.table.applyStaged(view.staged);
+    return [];
+  }
+}
+
+/** A transaction's reads and staged writes on one table. */
+export class TableTransaction<T extends object> {
+  readonly staged = new Map<RecordKey, StagedWrite<T>>();
+  /** The record (or undefined) each key held when the transaction first looked at it. */
+  readonly #seen = new Map<RecordKey, T | undefined>();
+  /** The table's version when the transaction first queried it. */
+  #scannedAt: number | undefined;
+  #overlay = new Map<RecordKey, T | null>();
+
+  constructor(readonly table: MemoryTable<T>) {}
+
+  /** True when a record it read or wrote, or a table it queried, changed since. */
+  conflicts(): boolean {
+    if (this.#scannedAt !== undefined && this.table.version !== this.#scannedAt) return true;
+    for (const [key, seen] of this.#seen) if (this.table.get(key) !== seen) return true;
+    return false;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------
+
+  get(key: RecordKey): T | undefined {
+    if (this.#overlay.has(key)) return this.#overlay.get(key) ?? undefined;
+    return this.#look(key);
+  }
+
+  select(query?: unknown, options?: unknown): T[] {
+    this.#scannedAt ??= this.table.version;
+    return this.#overlay.size > 0
+      ? this.table.selectOver(this.#overlay, query, options)
+      : this.table.select(query, options);
+  }
+
+  aggregate(query: unknown, spec: unknown): AggregateResult[] {
+    return aggregate(this.table.name, this.select(query), spec);
+  }
+
+  // ---- writes --------------------------------------------------------------------------
+
+  write(input: unknown, ttl: TtlSetting): T {
+    const record = this.table.build(input);
+    this.#stage(this.table.keyOf(record), record, this.table.writeTtl(ttl));
+    return record;
+  }
+
+  insert(input: unknown, ttl: TtlSetting): T {
+    const record = this.table.build(input);
+    const key = this.table.keyOf(record);
+    if (this.get(key)) throw new DuplicateKeyError(this.table.name, this.table.keyField, key);
+    this.#stage(key, record, this.table.writeTtl(ttl));
+    return record;
+  }
+
+  update(key: RecordKey, change: RecordUpdate<T>, ttl: TtlSetting): T {
+    const current = this.get(key);
+    if (!current) throw new RecordNotFoundError(this.table.name, key);
+    const record = this.table.rebuild(key, current, change);
+    this.#stage(key, record, ttl === undefined ? this.staged.get(key)?.ttl : ttl);
+    return record;
+  }
+
+  updateWhere(query: unknown, change: RecordUpdate<T>, ttl: TtlSetting): T[] {
+    const updated = this.select(query).map((current) => {
+      const key = this.table.keyOf(current);
+      return [key, this.table.rebuild(key, current, change)] as const;
+    });
+    for (const [key, record] of updated)
+      this.#stage(key, record, ttl === undefined ? this.staged.get(key)?.ttl : ttl);
+    return updated.map(([, record]) => record);
+  }
+
+  writeMany(inputs: readonly unknown[], ttl: TtlSetting): T[] {
+    const records = inputs.map((input, i) => {
+      try {
+        return this.table.build(input);
+      } catch (error) {
+        if (error instanceof StoreValidationError)
+          throw new StoreValidationError(this.table.name, error.errors, i);
+        throw error;
+      }
+    });
+    for (const record of records)
+      this.#stage(this.table.keyOf(record), record, this.table.writeTtl(ttl));
+    return records;
+  }
+
+  delete(keyOrRecord: RecordKey | T): T | undefined {
+    const key =
+      typeof keyOrRecord === 'object' && keyOrRecord !== null
+        ? (fieldValue(keyOrRecord, this.table.keyField) as RecordKey)
+        : keyOrRecord;
+    const current = this.get(key);
+    if (current) this.#stage(key, null, undefined);
+    return current;
+  }
+
+  deleteMany(query: unknown): T[] {
+    const matches = this.select(query);
+    for (const record of matches) this.#stage(this.table.keyOf(record), null, undefined);
+    return matches;
+  }
+
+  withdraw(query: unknown): T | undefined {
+    const [record] = this.select(query, { limit: 1 });
+    if (record) this.delete(record);
+    return record;
+  }
+
+  #look(key: RecordKey): T | undefined {
+    const record = this.table.get(key);
+    if (!this.#seen.has(key)) this.#seen.set(key, record);
+    return record;
+  }
+
+  #stage(key: RecordKey, record: T | null, ttl: TtlSetting): void {
+    if (!this.#overlay.has(key)) this.#look(key);
+    this.staged.delete(key); // keep the order of the last change
+    this.staged.set(key, { record, ttl });
+    this.#overlay.set(key, record);
+  }
+}
