@@ -7,14 +7,25 @@ import type { CompareOp, FilterNode } from './filter-node.js';
 /** The longest `$regex` pattern a query may carry, in characters. */
 export const MAX_REGEX_LENGTH = 256;
 
-/** Splits a dotted field path, refusing empty and forbidden segments. */
+/**
+ * Names no query may use as a field: the forbidden keys, and what every object inherits
+ * from `Object.prototype` (`toString`, `hasOwnProperty`, …), which would otherwise read as a
+ * method of every record.
+ */
+export const RESERVED_FIELD_NAMES: ReadonlySet<string> = new Set([
+  ...FORBIDDEN_KEYS,
+  ...Object.getOwnPropertyNames(Object.prototype),
+]);
+
+/** Splits a dotted field path, refusing empty and reserved segments. */
 export function parsePath(table: string, field: string): string[] {
   if (field.startsWith('$')) throw new QueryError(table, `unknown operator '${field}'`);
   const segments = field.split('.');
   for (const segment of segments) {
     if (segment === '') throw new QueryError(table, `'${field}' is not a valid field path`);
-    if (FORBIDDEN_KEYS.has(segment))
+    if (RESERVED_FIELD_NAMES.has(segment)) {
       throw new QueryError(table, `'${segment}' cannot be used as a field name`);
+    }
   }
   return segments;
 }

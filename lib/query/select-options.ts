@@ -1,9 +1,8 @@
 import { QueryError } from '../errors/query.error.js';
-import { FORBIDDEN_KEYS } from '../engine/stored-values.js';
 import { compareValues } from './compare.js';
 import type { OrderHint } from './planner.js';
 import { reader } from './query-compiler.js';
-import { describeValue, isPlainObject, parsePath } from './query-values.js';
+import { describeValue, isPlainObject, parsePath, RESERVED_FIELD_NAMES } from './query-values.js';
 
 /** Select options checked and compiled. */
 export interface CompiledSelectOptions {
@@ -75,7 +74,7 @@ function compileFields(table: string, fields: unknown): string[] {
     throw new QueryError(table, "'fields' must be an array of field names");
   }
   for (const f of fields as string[]) {
-    if (FORBIDDEN_KEYS.has(f) || f === '' || f.includes('.'))
+    if (RESERVED_FIELD_NAMES.has(f) || f === '' || f.includes('.'))
       throw new QueryError(table, `'${f}' cannot be selected`);
   }
   return fields as string[];
