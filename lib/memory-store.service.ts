@@ -84,7 +84,10 @@ export class MemoryStoreService {
         throw error;
       }
       const conflicts = transaction.commit();
-      if (conflicts.length === 0) return result;
+      if (conflicts.length === 0) {
+        await Promise.all(this.registry.journals().map((journal) => journal.durable()));
+        return result;
+      }
       if (attempt > retries) throw new TransactionConflictError(conflicts, attempt);
     }
   }

@@ -7,6 +7,8 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
  */
 export class Counters {
   readonly #values = new Map<string, number>();
+  /** Told of every counter value set (persistence logs them). */
+  onChange: ((name: string, value: number) => void) | undefined;
 
   constructor(private readonly table: string) {}
 
@@ -18,7 +20,7 @@ export class Counters {
         this.table,
       );
     }
-    this.#values.set(name, value);
+    this.#set(name, value);
     return value;
   }
 
@@ -40,13 +42,23 @@ export class Counters {
         this.table,
       );
     }
-    this.#values.set(name, to);
+    this.#set(name, to);
   }
 
   /** Raises a counter to at least `value` (an explicit key must not be handed out again). */
   raise(name: string, value: number): void {
     if (Number.isSafeInteger(value) && value > (this.#values.get(name) ?? 0))
-      this.#values.set(name, value);
+      this.#set(name, value);
+  }
+
+  /** Sets counters from persisted state, without reporting them. */
+  restore(entries: Iterable<[string, number]>): void {
+    for (const [name, value] of entries) this.#values.set(name, value);
+  }
+
+  #set(name: string, value: number): void {
+    this.#values.set(name, value);
+    this.onChange?.(name, value);
   }
 
   entries(): IterableIterator<[string, number]> {

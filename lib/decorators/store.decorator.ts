@@ -13,6 +13,8 @@ const STORE_OPTION_KEYS = new Set<string>([
   'ttl',
   'maxRecords',
   'eviction',
+  'persistence',
+  'seedMode',
 ]);
 
 /**
@@ -47,6 +49,13 @@ export function Store<S = unknown>(options: StoreOptions<S>): ClassDecorator {
       throw new MemoryStoreError(`${where}: 'beforeInit' must be an array of hooks`, '');
     }
     checkRuntimeOptions(options, where);
+    if (
+      options.seedMode !== undefined &&
+      options.seedMode !== 'always' &&
+      options.seedMode !== 'if-empty'
+    ) {
+      throw new MemoryStoreError(`${where}: 'seedMode' must be 'always' or 'if-empty'`, '');
+    }
     STORE_METADATA.set(target, options as StoreOptions);
     Injectable()(target);
   };

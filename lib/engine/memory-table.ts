@@ -61,6 +61,8 @@ export interface TableRuntime<T> {
   onChange?: (change: TableChange<T>) => void;
   /** Told once, when the table first holds a record with a deadline. */
   onFirstDeadline?: () => void;
+  /** Told of every counter value set. */
+  onCounter?: (name: string, value: number) => void;
 }
 
 /**
@@ -119,6 +121,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#capacity = runtime.capacity;
     this.#onChange = runtime.onChange;
     this.#onFirstDeadline = runtime.onFirstDeadline;
+    this.counters.onChange = runtime.onCounter;
     if (this.#hadDeadline) this.#onFirstDeadline?.();
     if (this.#capacity?.eviction === 'lru' && !this.#recency) {
       this.#recency = new RecencyList();
@@ -410,6 +413,36 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const record = this.one(query);
     if (record) this.delete(record);
     return record;
+  }
+
+  // ---- persistence -------------------------------------------------------------------
+
+  /** The deadline of a record, if it has one. */
+  deadlineOf(key: RecordKey): number | undefined {
+    return this.#expiry.deadline(key);
+  }
+
+  /** The records (with keys and deadlines) and counters as they are now, for a snapshot. */
+  capture(): { rows: [RecordKey, T, number | undefined][]; counters: [string, number][] } {
+    const rows: [RecordKey, T, number | undefined][] = [];
+    for (const [key, record] of this.rows) rows.push([key, record, this.#expiry.deadline(key)]);
+    return { rows, counters: [...this.counters.entries()] };
+  }
+
+  /**
+   * Loads persisted records (already validated when first written, so not validated again)
+   * and counters into the table, reporting no change. Deadlines that passed expire at the
+   * next operation.
+   */
+  restore(
+    rows: Iterable<readonly [RecordKey, object, number | null]>,
+    counters: Iterable<[string, number]>,
+  ): void {
+    for (const [key, input, deadline] of rows) {
+      const record = this.#factory.restore(input);
+      this.#apply(key, record, this.rows.get(key), deadline ?? null);
+    }
+    this.counters.restore(counters);
   }
 
   // ---- staged changes (transactions) -------------------------------------------------

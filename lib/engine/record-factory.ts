@@ -37,6 +37,16 @@ export class RecordFactory<T extends object> {
     return this.#build(record, input);
   }
 
+  /** A record rebuilt from persisted fields: copied and frozen like any, but not validated again. */
+  restore(input: object): T {
+    const record = new this.#Shell();
+    const keys = this.#defaultKeys;
+    const values = this.#defaultValues;
+    for (let i = 0; i < keys.length; i++) record[keys[i]] = values[i];
+    copyFields(record, input, '', 1);
+    return Object.freeze(record) as T;
+  }
+
   /** A record from `base`'s fields overlaid with `patch`'s (base's values are shared). */
   merge(base: T, patch: unknown): T {
     const record = new this.#Shell();

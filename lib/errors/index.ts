@@ -7,3 +7,4 @@ export * from './query.error.js';
 export * from './store-initialization.error.js';
 export * from './store-capacity.error.js';
 export * from './transaction-conflict.error.js';
+export * from './corrupt-store.error.js';

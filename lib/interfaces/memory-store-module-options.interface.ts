@@ -1,4 +1,6 @@
 import type { EvictionPolicy } from '../engine/capacity.js';
+import type { PersistenceFileSystem } from '../persistence/file-system.js';
+import type { FsyncPolicy } from '../persistence/journal.js';
 import type { TableClass } from './table-options.interface.js';
 
 /** A store class (decorated with `@Store()`) or a bare `@Table()` class. */
@@ -24,8 +26,33 @@ export interface TtlOptions {
   resolution?: number;
 }
 
+/** Where and how durably a store keeps its records on disk. */
+export interface PersistenceOptions {
+  /** The directory of the write-ahead log and snapshots (created if missing). */
+  dir: string;
+  /**
+   * When a write's promise resolves: `'always'` after its log record is fsynced (no
+   * acknowledged write is ever lost; concurrent writes share an fsync), `'everysec'` once
+   * written, with an fsync every second (a crash loses at most about one second), `'no'` once
+   * written (the OS decides when it reaches the disk).
+   * @default 'everysec'
+   */
+  fsync?: FsyncPolicy;
+  /** Write a snapshot (and drop the log it covers) after this many bytes of log. @default 64 MiB */
+  snapshotEveryBytes?: number;
+  /** The file operations to use; tests inject failures here. @default node:fs */
+  fileSystem?: PersistenceFileSystem;
+}
+
 /** Options every store takes, from the module or from its own `@Store()`. */
 export interface StoreRuntimeOptions {
+  /**
+   * Keep the store's records on disk: every committed change goes to a write-ahead log,
+   * replayed (after the last snapshot) when the application starts. `false` in a store's
+   * options keeps that store in memory only.
+   * @default memory only
+   */
+  persistence?: PersistenceOptions | false;
   /** Expiry of records with a time to live. */
   ttl?: TtlOptions;
   /** The most records the store holds; see `eviction`. @default no limit */

@@ -37,6 +37,11 @@ export interface StoreOptions<S = unknown> extends StoreRuntimeOptions {
    * @default a function returning `{ startedAt: new Date(), tableName }`
    */
   initialState?: InitialStateSource<S>;
+  /**
+   * When seed files load: `'always'` on every start, `'if-empty'` only into an empty store.
+   * @default 'if-empty' for a persisted store, 'always' for a memory-only one
+   */
+  seedMode?: 'always' | 'if-empty';
 }
 
 /** The state a store has unless `initialState` says otherwise. */

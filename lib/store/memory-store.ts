@@ -1,5 +1,12 @@
 import type { OnModuleInit } from '@nestjs/common';
-import { MemoryTable, type RecordUpdate, type TtlSetting } from '../engine/memory-table.js';
+import {
+  MemoryTable,
+  type RecordUpdate,
+  type TableChange,
+  type TtlSetting,
+} from '../engine/memory-table.js';
+import type { Journal, LogOp } from '../persistence/journal.js';
+import { decodeValue, encodeValue } from '../persistence/value-codec.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { StoreOptions } from '../interfaces/store-options.interface.js';
 import type { RecordKey, TableClass } from '../interfaces/table-options.interface.js';
@@ -47,6 +54,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   readonly #table: MemoryTable<T>;
   #phase: Phase = 'new';
   #starting: Promise<void> | undefined;
+  #journal: Journal | undefined;
   #state: unknown;
   readonly #options: StoreOptions;
 
@@ -110,15 +118,38 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
       );
     }
     const runtime = registry.runtimeFor(this);
-    this.#table.configure({
-      clock: new CoarseClock(runtime.resolution),
-      capacity: runtime.capacity,
-      onFirstDeadline: () => registry.scheduleSweep(this),
-      onChange: (change) => registry.hub.publish(this.#table.name, change),
-    });
+    const table = this.#table;
+    const name = table.name;
     this.#phase = 'starting';
     try {
-      this.#state = await startStore(this, this.#table, this.#options);
+      const journal = registry.journalFor(this);
+      this.#journal = journal;
+      if (journal) {
+        await journal.open(name);
+        const state = journal.claim(name, () => table.capture());
+        if (state) {
+          table.restore(
+            [...state.rows].map(
+              ([key, [record, deadline]]) =>
+                [key, decodeValue(record) as object, deadline] as const,
+            ),
+            state.counters,
+          );
+        }
+      }
+      table.configure({
+        clock: new CoarseClock(runtime.resolution),
+        capacity: runtime.capacity,
+        onFirstDeadline: () => registry.scheduleSweep(this),
+        onChange: (change) => {
+          journal?.log(logOp(table, change));
+          registry.hub.publish(name, change);
+        },
+        onCounter: journal
+          ? (counter, value) => journal.log(['n', name, counter, value])
+          : undefined,
+      });
+      this.#state = await startStore(this, table, this.#options, journal !== undefined);
       this.#phase = 'ready';
     } catch (error) {
       this.#phase = 'failed';
@@ -400,14 +431,26 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     );
   }
 
-  /** Runs a write in the current transaction if there is one, else at once. */
+  /**
+   * Runs a write in the current transaction if there is one (the commit makes it durable),
+   * else at once, resolving once it is as durable as the store's persistence promises.
+   */
   #write<R>(inTransaction: (tx: TableTransaction<T>) => R, now: () => R): Promise<R> {
-    return settle(() => {
-      const tx = currentTransaction();
-      if (!tx) return now();
-      this.#assertWritable();
-      return inTransaction(tx.on(this.#table));
-    });
+    const tx = currentTransaction();
+    if (tx) {
+      return settle(() => {
+        this.#assertWritable();
+        return inTransaction(tx.on(this.#table));
+      });
+    }
+    return this.#durable(now);
+  }
+
+  /** Runs a write now and resolves with its result once it is durable. */
+  #durable<R>(write: () => R): Promise<R> {
+    const done = settle(write);
+    const journal = this.#journal;
+    return journal ? done.then((result) => journal.durable().then(() => result)) : done;
   }
 
   // ---- changes -----------------------------------------------------------------------
@@ -440,7 +483,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /** The next value of a named counter (1 for a new one); never the same value twice. */
   nextId(name: string): Promise<number> {
-    return settle(() => {
+    return this.#durable(() => {
       this.#assertWritable();
       return this.#table.counters.next(name);
     });
@@ -453,7 +496,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /** Sets a counter, so that `nextId` hands out `to + 1` next. */
   resetCounter(name: string, to = 0): Promise<void> {
-    return settle(() => {
+    return this.#durable(() => {
       this.#assertWritable();
       this.#table.counters.reset(name, to);
     });
@@ -478,6 +521,13 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   }
 
   #assertWritable(): void {
+    if (this.#journal?.failure) {
+      throw new MemoryStoreError(
+        `${this.constructor.name} refuses writes: persistence failed (${this.#journal.failure.message}); restart to recover`,
+        this.#table.name,
+        { cause: this.#journal.failure },
+      );
+    }
     if (this.#phase === 'ready' || this.#phase === 'starting') return;
     throw new MemoryStoreError(
       this.#phase === 'failed'
@@ -528,6 +578,25 @@ function isQuery(target: unknown): target is Query<never> {
   if (typeof target !== 'object' || target === null) return false;
   const proto = Object.getPrototypeOf(target) as unknown;
   return proto === Object.prototype || proto === null;
+}
+
+/** The log record of a table change. */
+function logOp<T extends object>(table: MemoryTable<T>, change: TableChange<T>): LogOp {
+  switch (change.op) {
+    case 'insert':
+    case 'update':
+      return [
+        'p',
+        table.name,
+        change.key!,
+        encodeValue(change.record),
+        table.deadlineOf(change.key!) ?? null,
+      ];
+    case 'clear':
+      return ['x', table.name];
+    default:
+      return ['d', table.name, change.key!];
+  }
 }
 
 /** Runs a synchronous operation and reports its outcome as a promise. */

@@ -2,6 +2,7 @@ import { CronTime } from 'cron';
 import type { CapacityOptions } from '../engine/capacity.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type {
+  PersistenceOptions,
   StoreRuntimeOptions,
   SweepSchedule,
 } from '../interfaces/memory-store-module-options.interface.js';
@@ -14,6 +15,7 @@ export const DEFAULT_SWEEP: SweepSchedule = { everyMs: 1000 };
 
 /** What a store runs with once the module's and its own options are merged. */
 export interface ResolvedRuntime {
+  readonly persistence?: PersistenceOptions;
   readonly sweep: SweepSchedule;
   readonly resolution: number;
   readonly capacity?: CapacityOptions;
@@ -22,7 +24,33 @@ export interface ResolvedRuntime {
 /** Refuses malformed runtime options with a message naming where they were given. */
 export function checkRuntimeOptions(options: StoreRuntimeOptions, where: string): void {
   const fail = (message: string) => new MemoryStoreError(`${where}: ${message}`, '');
-  const { ttl, maxRecords, eviction } = options;
+  const { ttl, maxRecords, eviction, persistence } = options;
+  if (persistence !== undefined && persistence !== false) {
+    if (
+      typeof persistence !== 'object' ||
+      persistence === null ||
+      typeof persistence.dir !== 'string' ||
+      persistence.dir === ''
+    ) {
+      throw fail(
+        "'persistence' must be false or { dir, fsync?, snapshotEveryBytes? } with a directory path",
+      );
+    }
+    for (const key of Object.keys(persistence)) {
+      if (!['dir', 'fsync', 'snapshotEveryBytes', 'fileSystem'].includes(key))
+        throw fail(`unknown option 'persistence.${key}'`);
+    }
+    if (
+      persistence.fsync !== undefined &&
+      !['always', 'everysec', 'no'].includes(persistence.fsync)
+    ) {
+      throw fail("'persistence.fsync' must be 'always', 'everysec' or 'no'");
+    }
+    const every = persistence.snapshotEveryBytes;
+    if (every !== undefined && !(Number.isSafeInteger(every) && every > 0)) {
+      throw fail("'persistence.snapshotEveryBytes' must be a positive integer");
+    }
+  }
   if (ttl !== undefined) {
     if (typeof ttl !== 'object' || ttl === null)
       throw fail("'ttl' must be an object such as { sweep: { everyMs: 1000 } }");
@@ -71,7 +99,9 @@ export function resolveRuntime(
 ): ResolvedRuntime {
   const maxRecords = store.maxRecords ?? module.maxRecords;
   const eviction = store.eviction ?? module.eviction ?? 'reject';
+  const persistence = store.persistence === undefined ? module.persistence : store.persistence;
   return {
+    persistence: persistence || undefined,
     sweep: store.ttl?.sweep ?? module.ttl?.sweep ?? DEFAULT_SWEEP,
     resolution: store.ttl?.resolution ?? module.ttl?.resolution ?? 1,
     capacity: maxRecords === undefined ? undefined : { maxRecords, eviction },

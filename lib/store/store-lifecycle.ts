@@ -17,6 +17,7 @@ export async function startStore<S extends object>(
   store: S,
   table: MemoryTable<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
   options: StoreOptions<S>,
+  persisted = false,
 ): Promise<unknown> {
   const storeName = store.constructor.name;
   const fail = (reason: string, cause?: unknown) =>
@@ -32,8 +33,10 @@ export async function startStore<S extends object>(
     }
   }
 
-  if (options.seedFile !== undefined)
+  const seedMode = options.seedMode ?? (persisted ? 'if-empty' : 'always');
+  if (options.seedFile !== undefined && (seedMode === 'always' || table.size === 0)) {
     await loadSeeds(table as MemoryTable<object>, options.seedFile);
+  }
 
   if (options.initialState === undefined) {
     return { startedAt: new Date(), tableName: table.name } satisfies DefaultStoreState;

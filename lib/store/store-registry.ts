@@ -3,6 +3,9 @@ import type { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { ChangeHub } from '../events/change-hub.js';
+import { NODE_FILE_SYSTEM } from '../persistence/file-system.js';
+import { Journal } from '../persistence/journal.js';
+import { resolve } from 'node:path';
 import type { MemoryStoreModuleOptions } from '../interfaces/memory-store-module-options.interface.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import { getTableName } from '../metadata/table-schema.js';
@@ -34,6 +37,7 @@ export function sweepName(table: string): string {
 export class StoreRegistry implements OnApplicationShutdown {
   readonly #logger = new Logger('MemoryStore');
   readonly #sweeps = new Map<string, 'cron' | 'interval'>();
+  readonly #journals = new Map<string, Journal>();
   #closed = false;
   readonly #instances = new Map<object, Promise<AnyStore>>();
   readonly #byTable = new Map<string, AnyStore>();
@@ -135,10 +139,39 @@ export class StoreRegistry implements OnApplicationShutdown {
     }
   }
 
-  /** Stops and unregisters every sweep. */
-  onApplicationShutdown(): void {
+  /** The journal of a store's persistence directory (shared by the stores using it), if any. */
+  journalFor(store: AnyStore): Journal | undefined {
+    const options = this.runtimeFor(store).persistence;
+    if (!options) return undefined;
+    const dir = resolve(options.dir);
+    let journal = this.#journals.get(dir);
+    if (!journal) {
+      journal = new Journal(
+        dir,
+        options.fsync ?? 'everysec',
+        options.fileSystem ?? NODE_FILE_SYSTEM,
+        options.snapshotEveryBytes,
+      );
+      this.#journals.set(dir, journal);
+    } else if (journal.fsync !== (options.fsync ?? 'everysec')) {
+      throw new MemoryStoreError(
+        `Stores persisted in ${dir} disagree on 'fsync' (${journal.fsync} and ${options.fsync ?? 'everysec'}): one directory has one policy`,
+        store.tableName,
+      );
+    }
+    return journal;
+  }
+
+  /** Every journal, for waiting on durability after a transaction. */
+  journals(): Journal[] {
+    return [...this.#journals.values()];
+  }
+
+  /** Stops every sweep, delivers what changes are queued, and closes the journals (a final snapshot). */
+  async onApplicationShutdown(): Promise<void> {
     this.#closed = true;
     this.hub.close();
+    await Promise.all([...this.#journals.values()].map((journal) => journal.close()));
     for (const [name, kind] of this.#sweeps) {
       if (!this.scheduler.doesExist(kind, name)) continue;
       if (kind === 'cron') this.scheduler.deleteCronJob(name);

@@ -1,0 +1,85 @@
+import { constants } from 'node:fs';
+import * as fs from 'node:fs/promises';
+
+/** An open file the journal appends to. */
+export interface AppendFile {
+  write(data: Uint8Array): Promise<void>;
+  /** Makes what was written durable (fdatasync). */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The file operations persistence uses, injectable so that tests can make any step fail
+ * (an I/O error, a short write) and check that the store completes or recovers.
+ */
+export interface PersistenceFileSystem {
+  mkdir(dir: string): Promise<void>;
+  readdir(dir: string): Promise<string[]>;
+  /** The whole file, or undefined if it does not exist. */
+  readFile(file: string): Promise<Buffer | undefined>;
+  /** Opens a file for appending, creating it if needed. */
+  openAppend(file: string): Promise<AppendFile>;
+  /** Writes a whole file and syncs it. */
+  writeFile(file: string, data: Uint8Array): Promise<void>;
+  truncate(file: string, length: number): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(file: string): Promise<void>;
+  /** Makes a directory's entries (creations, renames, deletions) durable. */
+  syncDir(dir: string): Promise<void>;
+}
+
+/** The real file system, through `node:fs/promises`. */
+export const NODE_FILE_SYSTEM: PersistenceFileSystem = {
+  async mkdir(dir) {
+    await fs.mkdir(dir, { recursive: true });
+  },
+  readdir: (dir) => fs.readdir(dir),
+  async readFile(file) {
+    try {
+      return await fs.readFile(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  },
+  async openAppend(file) {
+    const handle = await fs.open(
+      file,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND,
+      0o644,
+    );
+    return {
+      async write(data) {
+        let offset = 0;
+        while (offset < data.length) {
+          const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+          if (bytesWritten <= 0) throw new Error(`short write to ${file}`);
+          offset += bytesWritten;
+        }
+      },
+      sync: () => handle.datasync(),
+      close: () => handle.close(),
+    };
+  },
+  async writeFile(file, data) {
+    const handle = await fs.open(file, 'w', 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  truncate: (file, length) => fs.truncate(file, length),
+  rename: (from, to) => fs.rename(from, to),
+  unlink: (file) => fs.unlink(file),
+  async syncDir(dir) {
+    const handle = await fs.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+};
