@@ -32,11 +32,13 @@ export const DEFAULT_HIGH_WATER_MARK = 10_000;
  */
 export class ChangeHub {
   readonly #logger = new Logger('MemoryStore');
-  readonly #subjects = new Map<string, Subject<StoreChange>>();
+  readonly #subjects = new Map<string, Subject<Queued>>();
   readonly #listeners: Listener[] = [];
   #observers = 0;
   #bridge: ((event: string, change: StoreChange) => unknown) | undefined;
-  #queue: StoreChange[] = [];
+  #queue: Queued[] = [];
+  /** How many changes were published: an observer gets only those after it subscribed. */
+  #published = 0;
   #scheduled = false;
 
   constructor(private readonly highWaterMark = DEFAULT_HIGH_WATER_MARK) {}
@@ -50,15 +52,19 @@ export class ChangeHub {
   publish(table: string, change: TableChange<object>, origin?: string): void {
     if (!this.active) return;
     const { op, key, record, previous } = change;
+    const seq = ++this.#published;
     this.#queue.push({
-      table,
-      op,
-      key,
-      record,
-      previous,
-      diff: record ? changeDiff(record, previous) : undefined,
-      at: new Date(),
-      origin,
+      seq,
+      change: {
+        table,
+        op,
+        key,
+        record,
+        previous,
+        diff: record ? changeDiff(record, previous) : undefined,
+        at: new Date(),
+        origin,
+      },
     });
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -70,9 +76,16 @@ export class ChangeHub {
   changes(table: string): Observable<StoreChange> {
     return new Observable<StoreChange>((subscriber) => {
       let subject = this.#subjects.get(table);
-      if (!subject) this.#subjects.set(table, (subject = new Subject<StoreChange>()));
+      if (!subject) this.#subjects.set(table, (subject = new Subject<Queued>()));
       this.#observers++;
-      const subscription = subject.subscribe(subscriber);
+      const since = this.#published;
+      const subscription = subject.subscribe({
+        next: ({ seq, change }) => {
+          if (seq > since) subscriber.next(change);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      });
       return () => {
         subscription.unsubscribe();
         this.#observers--;
@@ -122,11 +135,12 @@ export class ChangeHub {
     const queue = this.#queue;
     this.#queue = [];
     this.#scheduled = false;
-    for (const change of queue) this.#deliver(change);
+    for (const queued of queue) this.#deliver(queued);
   }
 
-  #deliver(change: StoreChange): void {
-    this.#subjects.get(change.table)?.next(change);
+  #deliver(queued: Queued): void {
+    const { change } = queued;
+    this.#subjects.get(change.table)?.next(queued);
     for (const listener of this.#listeners) {
       if (listener.table !== change.table || (listener.ops && !listener.ops.has(change.op)))
         continue;
@@ -179,6 +193,12 @@ export class ChangeHub {
       error instanceof Error ? error.stack : undefined,
     );
   }
+}
+
+/** A change waiting for delivery, numbered in publication order. */
+interface Queued {
+  readonly seq: number;
+  readonly change: StoreChange;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
