@@ -10,6 +10,8 @@ const TABLE_OPTION_KEYS = new Set<string>([
   'type',
   'autoIncrement',
   'ttl',
+  'version',
+  'migrations',
 ]);
 
 /**
@@ -55,6 +57,35 @@ export function Table(options: TableOptions = {}): ClassDecorator {
       throw new MemoryStoreError(`${where}: 'autoIncrement' must be true or false`, '');
     }
     if (options.ttl !== undefined) parseDuration(options.ttl, `${where}: 'ttl'`);
+    const version = options.version ?? 1;
+    if (!Number.isSafeInteger(version) || version < 1) {
+      throw new MemoryStoreError(`${where}: 'version' must be a positive integer`, '');
+    }
+    if (options.migrations !== undefined) {
+      if (typeof options.migrations !== 'object' || options.migrations === null) {
+        throw new MemoryStoreError(
+          `${where}: 'migrations' must be an object of version: function`,
+          '',
+        );
+      }
+      for (const [to, migrate] of Object.entries(options.migrations)) {
+        const n = Number(to);
+        if (!Number.isSafeInteger(n) || n < 2 || n > version || typeof migrate !== 'function') {
+          throw new MemoryStoreError(
+            `${where}: migration '${to}' must be a function for a version from 2 to ${version}`,
+            '',
+          );
+        }
+      }
+    }
+    for (let v = 2; v <= version; v++) {
+      if (typeof options.migrations?.[v] !== 'function') {
+        throw new MemoryStoreError(
+          `${where}: version ${version} needs a migration to version ${v}`,
+          '',
+        );
+      }
+    }
     TABLE_METADATA.setTable(target as unknown as TableClass, { ...options });
   };
 }

@@ -23,6 +23,7 @@ import { compareValues } from '../query/compare.js';
 import { CoarseClock, type Clock } from '../ttl/clock.js';
 import { ExpiryQueue } from '../ttl/expiry-queue.js';
 import { RecencyList, type CapacityOptions } from './capacity.js';
+import { migrateRecord } from '../persistence/migrate.js';
 import { invalidField, RecordFactory } from './record-factory.js';
 
 /** A patch of fields, or a function of the current record returning one. */
@@ -423,25 +424,37 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   /** The records (with keys and deadlines) and counters as they are now, for a snapshot. */
-  capture(): { rows: [RecordKey, T, number | undefined][]; counters: [string, number][] } {
+  capture(): {
+    rows: [RecordKey, T, number | undefined][];
+    counters: [string, number][];
+    version: number;
+  } {
     const rows: [RecordKey, T, number | undefined][] = [];
     for (const [key, record] of this.rows) rows.push([key, record, this.#expiry.deadline(key)]);
-    return { rows, counters: [...this.counters.entries()] };
+    return { rows, counters: [...this.counters.entries()], version: this.schema.version };
   }
 
   /**
-   * Loads persisted records (already validated when first written, so not validated again)
-   * and counters into the table, reporting no change. Deadlines that passed expire at the
-   * next operation.
+   * Loads persisted records and counters into the table, reporting no change. Records of
+   * the current version were validated when first written and are not validated again;
+   * older ones pass through the table's migrations and are validated. All are built before
+   * any is stored. Deadlines that passed expire at the next operation.
    */
   restore(
-    rows: Iterable<readonly [RecordKey, object, number | null]>,
+    rows: Iterable<readonly [RecordKey, Record<string, unknown>, number | null, number]>,
     counters: Iterable<[string, number]>,
   ): void {
-    for (const [key, input, deadline] of rows) {
-      const record = this.#factory.restore(input);
-      this.#apply(key, record, this.rows.get(key), deadline ?? null);
+    const built: [RecordKey, T, number | null][] = [];
+    for (const [key, fields, deadline, version] of rows) {
+      const current = migrateRecord(this.schema, key, fields, version);
+      built.push([
+        key,
+        current === fields ? this.#factory.restore(fields) : this.#factory.create(current),
+        deadline,
+      ]);
     }
+    for (const [key, record, deadline] of built)
+      this.#apply(key, record, this.rows.get(key), deadline ?? null);
     this.counters.restore(counters);
   }
 

@@ -40,6 +40,20 @@ export interface TableOptions {
    * @default no expiry
    */
   ttl?: Duration;
+  /**
+   * The shape's version. Records persisted (in snapshots, logs, backups, exports) under an
+   * older version pass through `migrations` when they are loaded.
+   * @default 1
+   */
+  version?: number;
+  /**
+   * Upgrades from the previous version: `{ 2: (v1) => v2, 3: (v2) => v3 }`. Each takes a
+   * record's fields (plain data) and returns the next version's fields; the result is
+   * validated like any write.
+   */
+  migrations?: Readonly<
+    Record<number, (record: Record<string, unknown>) => Record<string, unknown>>
+  >;
 }
 
 /** Options of `@Index()`. */

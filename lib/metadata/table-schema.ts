@@ -23,6 +23,11 @@ export interface TableSchema<T extends object = object> {
   readonly key: string;
   readonly type: 'set' | 'ordered_set';
   readonly autoIncrement: boolean;
+  /** The shape's version, and the upgrades from older ones. */
+  readonly version: number;
+  readonly migrations: Readonly<
+    Record<number, (record: Record<string, unknown>) => Record<string, unknown>>
+  >;
   /** The default time to live in milliseconds. */
   readonly ttl?: number;
   readonly indexes: readonly IndexDefinition[];
@@ -97,6 +102,8 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
     key,
     type: options.type ?? 'set',
     autoIncrement: options.autoIncrement === true,
+    version: options.version ?? 1,
+    migrations: options.migrations ?? {},
     ttl:
       options.ttl === undefined
         ? undefined

@@ -13,14 +13,15 @@ export type FsyncPolicy = 'always' | 'everysec' | 'no';
 
 /** One logged change: put a record (with its deadline), delete a key, clear a table, set a counter. */
 export type LogOp =
-  | readonly ['p', string, RecordKey, Encoded, number | null]
+  | readonly ['p', string, RecordKey, Encoded, number | null, number?]
   | readonly ['d', string, RecordKey]
   | readonly ['x', string]
   | readonly ['n', string, string, number];
 
 /** A table's persisted state: its records (encoded, with deadlines) and counters. */
 export interface PersistedTable {
-  readonly rows: Map<RecordKey, readonly [Encoded, number | null]>;
+  /** Per key: the encoded record, its deadline, and the table version it was written under. */
+  readonly rows: Map<RecordKey, readonly [Encoded, number | null, number]>;
   readonly counters: Map<string, number>;
 }
 
@@ -28,6 +29,8 @@ export interface PersistedTable {
 export interface TableCapture {
   readonly rows: readonly (readonly [RecordKey, object, number | undefined])[];
   readonly counters: readonly [string, number][];
+  /** The table version the records have. */
+  readonly version: number;
 }
 
 interface Waiter {
@@ -194,7 +197,8 @@ export class Journal {
       if (content.t === 'meta') seq = content.seq;
       else if (content.t === 'rows') {
         const state = this.#state(content.table);
-        for (const [key, record, deadline] of content.rows) state.rows.set(key, [record, deadline]);
+        for (const [key, record, deadline, version] of content.rows)
+          state.rows.set(key, [record, deadline, version ?? 1]);
       } else if (content.t === 'counters') {
         const state = this.#state(content.table);
         for (const [name, value] of content.counters) state.counters.set(name, value);
@@ -246,7 +250,7 @@ export class Journal {
     const state = this.#state(op[1]);
     switch (op[0]) {
       case 'p':
-        state.rows.set(op[2], [op[3], op[4]]);
+        state.rows.set(op[2], [op[3], op[4], op[5] ?? 1]);
         break;
       case 'd':
         state.rows.delete(op[2]);
@@ -382,14 +386,19 @@ export class Journal {
     let n = 0;
     const push = (content: SnapshotFrame) => frames.push(encodeFrame(++n, JSON.stringify(content)));
     push({ t: 'meta', seq, at: new Date().toISOString() });
-    for (const [table, { rows, counters }] of captured) {
+    for (const [table, { rows, counters, version }] of captured) {
       for (let i = 0; i < rows.length; i += ROWS_PER_FRAME) {
         push({
           t: 'rows',
           table,
           rows: rows
             .slice(i, i + ROWS_PER_FRAME)
-            .map(([key, record, deadline]) => [key, encodeValue(record), deadline ?? null]),
+            .map(([key, record, deadline]) => [
+              key,
+              encodeValue(record),
+              deadline ?? null,
+              version,
+            ]),
         });
         await new Promise((resolve) => setImmediate(resolve)); // let writes and reads through
       }
@@ -403,7 +412,7 @@ export class Journal {
           table,
           rows: list
             .slice(i, i + ROWS_PER_FRAME)
-            .map(([key, [record, deadline]]) => [key, record, deadline]),
+            .map(([key, [record, deadline, version]]) => [key, record, deadline, version]),
         });
       }
       push({ t: 'counters', table, counters: [...counters] });
@@ -426,7 +435,7 @@ export class Journal {
 
 type SnapshotFrame =
   | { t: 'meta'; seq: number; at: string }
-  | { t: 'rows'; table: string; rows: [RecordKey, Encoded, number | null][] }
+  | { t: 'rows'; table: string; rows: [RecordKey, Encoded, number | null, number?][] }
   | { t: 'counters'; table: string; counters: [string, number][] }
   | { t: 'end' };
 

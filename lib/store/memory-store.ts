@@ -130,8 +130,8 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
         if (state) {
           table.restore(
             [...state.rows].map(
-              ([key, [record, deadline]]) =>
-                [key, decodeValue(record) as object, deadline] as const,
+              ([key, [record, deadline, version]]) =>
+                [key, decodeValue(record) as Record<string, unknown>, deadline, version] as const,
             ),
             state.counters,
           );
@@ -591,6 +591,7 @@ function logOp<T extends object>(table: MemoryTable<T>, change: TableChange<T>):
         change.key!,
         encodeValue(change.record),
         table.deadlineOf(change.key!) ?? null,
+        table.schema.version,
       ];
     case 'clear':
       return ['x', table.name];
