@@ -40,3 +40,4 @@ export type * from './query/query.types.js';
 export type { PersistenceFileSystem, AppendFile } from './persistence/file-system.js';
 export { NODE_FILE_SYSTEM } from './persistence/file-system.js';
 export type { FsyncPolicy } from './persistence/journal.js';
+export type { TransferFormat } from './persistence/transfer.js';

@@ -1,4 +1,11 @@
-import { Inject, Injectable, type Type } from '@nestjs/common';
+import { resolve } from 'node:path';
+import { Inject, Injectable, Logger, type Type } from '@nestjs/common';
+import { ImportError } from './errors/import.error.js';
+import { readBackup, writeBackup } from './persistence/backup.js';
+import { NODE_FILE_SYSTEM, type PersistenceFileSystem } from './persistence/file-system.js';
+import { exportTable, formatOf, readImport, type TransferFormat } from './persistence/transfer.js';
+import { tableOf } from './store/memory-store.js';
+import type { StoreReference } from './store/store-registry.js';
 import type { TableClass } from './interfaces/table-options.interface.js';
 import { MEMORY_STORE_REGISTRY } from './memory-store.constants.js';
 import type { MemoryStore } from './store/memory-store.js';
@@ -38,6 +45,7 @@ export const DEFAULT_TRANSACTION_RETRIES = 5;
  */
 @Injectable()
 export class MemoryStoreService {
+  readonly #logger = new Logger('MemoryStore');
   constructor(@Inject(MEMORY_STORE_REGISTRY) private readonly registry: StoreRegistry) {}
 
   /** The store of a table. */
@@ -85,11 +93,121 @@ export class MemoryStoreService {
       }
       const conflicts = transaction.commit();
       if (conflicts.length === 0) {
-        await Promise.all(this.registry.journals().map((journal) => journal.durable()));
+        await this.#durable();
         return result;
       }
       if (attempt > retries) throw new TransactionConflictError(conflicts, attempt);
     }
+  }
+
+  /**
+   * Writes every store's records and counters to one file, atomically (a temporary file,
+   * synced, then renamed over `path`).
+   */
+  async backup(path: string): Promise<{ tables: number; records: number }> {
+    const stores = this.registry.list();
+    const records = await writeBackup(
+      this.#fileSystem(),
+      resolve(path),
+      stores.map((store) => tableOf(store)),
+    );
+    return { tables: stores.length, records };
+  }
+
+  /**
+   * Replaces the records and counters of every store the backup holds with the backup's,
+   * all or none: every record is migrated if older and validated first. Tables the backup
+   * holds that no store has are skipped with a warning; stores it does not hold are left as
+   * they are.
+   */
+  async restore(path: string): Promise<{ tables: string[]; records: number }> {
+    const file = resolve(path);
+    const backup = await readBackup(this.#fileSystem(), file);
+    const applies: (() => number)[] = [];
+    const tables: string[] = [];
+    for (const [name, data] of backup) {
+      const store = this.registry.find(name);
+      if (!store) {
+        this.#logger.warn(
+          `The backup ${file} holds table '${name}', which no store of this application has: skipped`,
+        );
+        continue;
+      }
+      try {
+        applies.push(tableOf(store).prepareReplace(data.rows, data.counters));
+      } catch (error) {
+        const entry = (error as { entry?: number }).entry;
+        throw new ImportError(name, file, (error as Error).message, undefined, entry, error);
+      }
+      tables.push(name);
+    }
+    const records = applies.reduce((n, apply) => n + apply(), 0);
+    await this.#durable();
+    return { tables, records };
+  }
+
+  /**
+   * Writes a store's records to a file: `'json'`, `'ndjson'` or `'csv'` (by default, from the
+   * extension), atomically. Resolves to how many.
+   */
+  async export(table: StoreReference, path: string, format?: TransferFormat): Promise<number> {
+    const target = tableOf(this.registry.get(table));
+    return exportTable(
+      this.#fileSystem(),
+      target,
+      resolve(path),
+      formatOf(target.name, path, format),
+    );
+  }
+
+  /**
+   * Writes the records of a file into a store (inserting or replacing each), all or none:
+   * an invalid record rejects the whole import with an `ImportError` naming its line.
+   * Records of an older table version (as the file says, or `options.version`) are
+   * migrated. CSV values take the type of the table's defaults (numbers, booleans, dates,
+   * objects as JSON); other columns are strings; empty cells are absent.
+   */
+  async import(
+    table: StoreReference,
+    path: string,
+    format?: TransferFormat,
+    options: { version?: number } = {},
+  ): Promise<number> {
+    const store = this.registry.get(table);
+    const target = tableOf(store);
+    const file = resolve(path);
+    const entries = await readImport(
+      this.#fileSystem(),
+      target,
+      file,
+      formatOf(target.name, path, format),
+      options.version,
+    );
+    try {
+      store.dirtyWriteMany(entries.map((e) => e.value));
+    } catch (error) {
+      const entry = (error as { entry?: number }).entry;
+      const line = entry === undefined ? undefined : entries[entry]?.line;
+      throw new ImportError(
+        target.name,
+        file,
+        (error as Error).message,
+        line ?? (entry === undefined ? undefined : entry + 1),
+        entry,
+        error,
+      );
+    }
+    await this.#durable();
+    return entries.length;
+  }
+
+  #fileSystem(): PersistenceFileSystem {
+    const persistence = this.registry.options.persistence;
+    return (persistence && persistence.fileSystem) || NODE_FILE_SYSTEM;
+  }
+
+  async #durable(): Promise<void> {
+    await Promise.all(this.registry.journals().map((journal) => journal.durable()));
   }
 
   /** Every store of the application. */

@@ -8,3 +8,4 @@ export * from './store-initialization.error.js';
 export * from './store-capacity.error.js';
 export * from './transaction-conflict.error.js';
 export * from './corrupt-store.error.js';
+export * from './import.error.js';

@@ -7,6 +7,7 @@ import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { SeedError } from '../errors/seed-error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
 import type { SeedFile } from '../interfaces/store-options.interface.js';
+import { reviveJsonDates } from './revive-dates.js';
 
 /** One record read from a seed file, with where it came from. */
 interface SeedEntry {
@@ -133,19 +134,8 @@ async function readModule(tableName: string, file: string): Promise<SeedEntry[]>
   return (exported as unknown[]).map((value, entry) => ({ file, entry, value }));
 }
 
-/** JSON has no dates: turn strings and numbers into Dates where the table declares a Date. */
 function reviveDates(table: MemoryTable<object>, entry: SeedEntry): void {
-  const { dateFields } = table.schema;
-  const value = entry.value;
-  if (dateFields.size === 0 || typeof value !== 'object' || value === null) return;
-  let copy: Record<string, unknown> | undefined;
-  for (const field of dateFields) {
-    const v = (value as Record<string, unknown>)[field];
-    if (typeof v !== 'string' && typeof v !== 'number') continue;
-    copy ??= { ...(value as Record<string, unknown>) };
-    copy[field] = new Date(v);
-  }
-  if (copy) entry.value = copy;
+  entry.value = reviveJsonDates(table.schema, entry.value);
 }
 
 function explain(table: MemoryTable<object>, entries: SeedEntry[], error: unknown): unknown {

@@ -68,6 +68,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     }
     this.#options = options;
     this.#table = new MemoryTable(getTableSchema(options.table as TableClass<T>));
+    TABLES.set(this, this.#table as unknown as MemoryTable<object>);
   }
 
   /** The table's name. */
@@ -554,6 +555,14 @@ export interface WriteOptions {
    * keeps the record's deadline.
    */
   ttl?: Duration | null;
+}
+
+const TABLES = new WeakMap<object, MemoryTable<object>>();
+
+/** The engine table behind a store (for the module's own services, not for applications). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
+export function tableOf(store: MemoryStore<any>): MemoryTable<object> {
+  return TABLES.get(store)!;
 }
 
 /** A patch of fields, or a function of the current record returning one. */
