@@ -172,6 +172,9 @@ export class Journal {
       await this.#replay(table, segment.name, segment.start, i === segments.length - 1);
     }
     this.#segment = segmentName(this.#seq + 1);
+    // A segment of that name holds no frame (else #seq would be past its start): start it afresh.
+    if (segments.some((segment) => segment.name === this.#segment))
+      await this.fs.truncate(join(this.dir, this.#segment), 0);
     this.#file = await this.fs.openAppend(join(this.dir, this.#segment));
     await this.#file.write(LOG_MAGIC);
     await this.#file.sync();
