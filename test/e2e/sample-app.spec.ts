@@ -12,7 +12,10 @@ import { Token } from '../../sample-app/src/tokens/token.table.js';
 import { TOKEN_TTL, tokenTtlFromEnv } from '../../sample-app/src/tokens/token-ttl.js';
 
 const ADA = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a01';
+const GRACE = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a02';
 const LINUS = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a03';
+const NOOR = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a06';
+const OLU = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a09';
 const MIRA = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a10';
 const FIFTEEN_MINUTES = 15 * 60_000;
 
@@ -32,6 +35,29 @@ describe('sample-app over HTTP', () => {
     await app?.close();
   });
 
+  /** The headcount of every department, by name. */
+  async function headcounts(): Promise<Record<string, number>> {
+    const res = await http().get('/departments').expect(200);
+    return Object.fromEntries(
+      (res.body as { name: string; headcount: number }[]).map((d) => [d.name, d.headcount]),
+    );
+  }
+
+  /** Every department's headcount equals the people in it, and everyone's department exists. */
+  async function expectConsistentHeadcounts(): Promise<Record<string, number>> {
+    const counts = await headcounts();
+    const people = (await http().get('/people').expect(200)).body as { department: string }[];
+    const counted: Record<string, number> = Object.fromEntries(
+      Object.keys(counts).map((name) => [name, 0]),
+    );
+    for (const { department } of people) counted[department] = (counted[department] ?? 0) + 1;
+    expect(counts).toEqual(counted);
+    return counts;
+  }
+
+  /** Lets the store deliver its changes (on the next turn of the event loop). */
+  const delivered = () => new Promise<void>((resolve) => setImmediate(resolve));
+
   describe('start-up', () => {
     it('ran the beforeInit hook before the seeds and the initial state after them', () => {
       const state = app.get(PeopleStore).state as PeopleState;
@@ -42,6 +68,20 @@ describe('sample-app over HTTP', () => {
         seeded: 10,
       });
       expect(state.startedAt).toBeInstanceOf(Date);
+    });
+  });
+
+  describe('GET /departments', () => {
+    it('lists the seeded departments, with headcounts that match the seeded people', async () => {
+      const res = await http().get('/departments').expect(200);
+      expect(res.body).toEqual([
+        { name: 'engineering', headcount: 4 },
+        { name: 'marketing', headcount: 2 },
+        { name: 'research', headcount: 0 },
+        { name: 'sales', headcount: 3 },
+        { name: 'support', headcount: 1 },
+      ]);
+      await expectConsistentHeadcounts();
     });
   });
 
@@ -201,6 +241,29 @@ describe('sample-app over HTTP', () => {
         .expect(200)
         .expect((r) => expect(r.body).toHaveLength(12));
     });
+
+    it('counts each new person in their department', async () => {
+      expect(await expectConsistentHeadcounts()).toMatchObject({ engineering: 5, research: 1 });
+    });
+
+    it('answers 400 for an unknown department, and creates nobody', async () => {
+      const res = await http()
+        .post('/people')
+        .send({ email: 'lawyer@example.com', department: 'legal' })
+        .expect(400);
+      expect(res.body.message).toBe("No department 'legal'");
+      const people = await http().get('/people').expect(200);
+      expect(people.body).toHaveLength(12);
+      expect(people.body.map((p: { email: string }) => p.email)).not.toContain(
+        'lawyer@example.com',
+      );
+      await expectConsistentHeadcounts();
+      // the email was never taken
+      const lawyer = await http().post('/people').send({ email: 'lawyer@example.com' }).expect(201);
+      expect(await expectConsistentHeadcounts()).toMatchObject({ engineering: 6 });
+      await http().delete(`/people/${lawyer.body.uuid}`).expect(200);
+      expect(await expectConsistentHeadcounts()).toMatchObject({ engineering: 5 });
+    });
   });
 
   describe('PATCH /people/:uuid', () => {
@@ -224,6 +287,22 @@ describe('sample-app over HTTP', () => {
       expect(admins.body.map((p: { uuid: string }) => p.uuid)).toContain(LINUS);
     });
 
+    it('takes the person’s count along to the new department', async () => {
+      expect(await expectConsistentHeadcounts()).toMatchObject({ engineering: 4, sales: 4 });
+    });
+
+    it('is in the audit log, with only the fields that changed', async () => {
+      await delivered();
+      const res = await http().get('/audit').expect(200);
+      expect(res.body).toEqual([
+        {
+          at: expect.any(String),
+          uuid: LINUS,
+          changes: { department: 'sales', admin: true, profile: { theme: 'light', lang: 'en' } },
+        },
+      ]);
+    });
+
     it('answers 409 when the new email is taken, and changes nothing', async () => {
       await http().patch(`/people/${LINUS}`).send({ email: 'grace@example.com' }).expect(409);
       const linus = await http().get(`/people/${LINUS}`).expect(200);
@@ -239,6 +318,13 @@ describe('sample-app over HTTP', () => {
         .expect(400);
       const linus = await http().get(`/people/${LINUS}`).expect(200);
       expect(linus.body.firstName).toBe('Linus');
+    });
+
+    it('answers 400 for an unknown department, and changes nothing', async () => {
+      await http().patch(`/people/${LINUS}`).send({ department: 'legal', age: 30 }).expect(400);
+      const linus = await http().get(`/people/${LINUS}`).expect(200);
+      expect(linus.body).toMatchObject({ department: 'sales', age: 29 });
+      await expectConsistentHeadcounts();
     });
 
     it('answers 404 for an unknown uuid', async () => {
@@ -262,6 +348,105 @@ describe('sample-app over HTTP', () => {
 
     it('answers 404 for an unknown uuid', async () => {
       await http().delete(`/people/${MIRA}`).expect(404);
+    });
+
+    it('takes the person’s count off their department', async () => {
+      // Mira left support; her email went to a new engineer
+      expect(await expectConsistentHeadcounts()).toMatchObject({ support: 0, engineering: 5 });
+    });
+  });
+
+  describe('POST /people/:uuid/move', () => {
+    it('moves a person to another department and both headcounts with them', async () => {
+      const before = await headcounts();
+      const res = await http()
+        .post(`/people/${GRACE}/move`)
+        .send({ department: 'research' })
+        .expect(200);
+      expect(res.body).toMatchObject({ uuid: GRACE, firstName: 'Grace', department: 'research' });
+      expect(await expectConsistentHeadcounts()).toEqual({
+        ...before,
+        engineering: before.engineering - 1,
+        research: before.research + 1,
+      });
+      const research = await http().get('/people?department=research').expect(200);
+      expect(research.body.map((p: { uuid: string }) => p.uuid)).toContain(GRACE);
+    });
+
+    it('answers 400 for an unknown department, and changes nothing: not the person, not a headcount', async () => {
+      const before = await headcounts();
+      await delivered();
+      const audited = (await http().get('/audit').expect(200)).body.length;
+
+      const res = await http()
+        .post(`/people/${OLU}/move`)
+        .send({ department: 'legal' })
+        .expect(400);
+      expect(res.body).toMatchObject({ statusCode: 400, message: "No department 'legal'" });
+
+      const olu = await http().get(`/people/${OLU}`).expect(200);
+      expect(olu.body.department).toBe('marketing');
+      expect(await headcounts()).toEqual(before);
+      await expectConsistentHeadcounts();
+      // the rolled-back update was never committed, so the audit log never heard of it
+      await delivered();
+      expect((await http().get('/audit').expect(200)).body).toHaveLength(audited);
+    });
+
+    it('answers 404 for an unknown person', async () => {
+      const before = await headcounts();
+      const res = await http()
+        .post('/people/no-such-uuid/move')
+        .send({ department: 'sales' })
+        .expect(404);
+      expect(res.body.message).toBe("No record with key 'no-such-uuid' in table 'people'");
+      expect(await headcounts()).toEqual(before);
+    });
+
+    it('answers 400 for a missing or malformed department', async () => {
+      await http().post(`/people/${OLU}/move`).send({}).expect(400);
+      await http().post(`/people/${OLU}/move`).send({ department: '' }).expect(400);
+      await http().post(`/people/${OLU}/move`).send({ department: 7 }).expect(400);
+      await http()
+        .post(`/people/${OLU}/move`)
+        .send({ department: 'sales', admin: true })
+        .expect(400);
+      expect((await http().get(`/people/${OLU}`).expect(200)).body.department).toBe('marketing');
+    });
+
+    it('changes nothing when the person is in that department already', async () => {
+      const before = await headcounts();
+      const res = await http()
+        .post(`/people/${NOOR}/move`)
+        .send({ department: 'sales' })
+        .expect(200);
+      expect(res.body.department).toBe('sales');
+      expect(await headcounts()).toEqual(before);
+    });
+
+    it('keeps the headcounts right under many concurrent moves', async () => {
+      const people = [ADA, GRACE, LINUS, NOOR, OLU];
+      const departments = ['engineering', 'sales', 'marketing', 'research', 'support'];
+      const moves = Array.from({ length: 40 }, (_, i) =>
+        http()
+          .post(`/people/${people[i % people.length]}/move`)
+          .send({ department: departments[(i * 3) % departments.length] })
+          .expect(200),
+      );
+      await Promise.all(moves);
+      const counts = await expectConsistentHeadcounts();
+      expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(12);
+    });
+
+    it('is in the audit log as a change of department only', async () => {
+      await http().post(`/people/${OLU}/move`).send({ department: 'support' }).expect(200);
+      await delivered();
+      const res = await http().get('/audit').expect(200);
+      expect(res.body[res.body.length - 1]).toEqual({
+        at: expect.any(String),
+        uuid: OLU,
+        changes: { department: 'support' },
+      });
     });
   });
 
@@ -346,9 +531,17 @@ describe('sample-app over HTTP', () => {
             ready: true,
             pendingEvents: 0,
           },
+          {
+            table: 'departments',
+            store: 'DepartmentsStore',
+            size: 5,
+            indexes: [],
+            ready: true,
+            pendingEvents: 0,
+          },
         ]),
       );
-      expect(res.body).toHaveLength(2);
+      expect(res.body).toHaveLength(3);
     });
   });
 });

@@ -4,6 +4,8 @@ import {
   Controller,
   Delete,
   Get,
+  HttpCode,
+  HttpStatus,
   NotFoundException,
   Param,
   Patch,
@@ -13,18 +15,24 @@ import {
 import { definedFields } from '../common/defined-fields.js';
 import { CreatePersonDto } from './dto/create-person.dto.js';
 import { ListPeopleQuery } from './dto/list-people.query.js';
+import { MovePersonDto } from './dto/move-person.dto.js';
 import { UpdatePersonDto } from './dto/update-person.dto.js';
+import { PeopleService } from './people.service.js';
 import { PeopleStore } from './people.store.js';
 import { Person } from './person.table.js';
 
 /**
- * People over HTTP. The store's errors become HTTP answers in `MemoryStoreExceptionFilter`:
- * a taken uuid or email is a 409, a record the table's validators refuse a 400, an
- * unknown uuid on update a 404.
+ * People over HTTP. Reads come from the store; writes go through `PeopleService`, which keeps
+ * the departments' headcounts in step. The store's errors become HTTP answers in
+ * `MemoryStoreExceptionFilter`: a taken uuid or email is a 409, a record the table's
+ * validators refuse a 400, an unknown uuid on update a 404.
  */
 @Controller('people')
 export class PeopleController {
-  constructor(private readonly people: PeopleStore) {}
+  constructor(
+    private readonly people: PeopleStore,
+    private readonly service: PeopleService,
+  ) {}
 
   @Get()
   list(@Query() { department }: ListPeopleQuery): readonly Person[] {
@@ -46,7 +54,7 @@ export class PeopleController {
   @Post()
   create(@Body() dto: CreatePersonDto): Promise<Person> {
     const { profile, ...fields } = dto;
-    return this.people.insert({
+    return this.service.hire({
       ...fields,
       uuid: fields.uuid ?? randomUUID(),
       // A partial profile completes the table's default one (the class's initialiser).
@@ -57,7 +65,7 @@ export class PeopleController {
   @Patch(':uuid')
   update(@Param('uuid') uuid: string, @Body() dto: UpdatePersonDto): Promise<Person> {
     const { profile, ...fields } = dto;
-    return this.people.update(uuid, (current) => ({
+    return this.service.change(uuid, (current) => ({
       ...fields,
       // A patch of the profile changes the fields it names and keeps the others.
       ...(profile && { profile: { ...current.profile, ...definedFields(profile) } }),
@@ -66,8 +74,15 @@ export class PeopleController {
 
   @Delete(':uuid')
   async remove(@Param('uuid') uuid: string): Promise<Person> {
-    const deleted = await this.people.delete(uuid);
+    const deleted = await this.service.remove(uuid);
     if (!deleted) throw new NotFoundException(`No person with uuid '${uuid}'`);
     return deleted;
+  }
+
+  /** Moves a person to another department: 404 for an unknown person, 400 for an unknown department. */
+  @Post(':uuid/move')
+  @HttpCode(HttpStatus.OK)
+  move(@Param('uuid') uuid: string, @Body() { department }: MovePersonDto): Promise<Person> {
+    return this.service.move(uuid, department);
   }
 }

@@ -1,0 +1,5 @@
+import { IsNotEmpty, IsString } from 'class-validator';
+
+export class MovePersonDto {
+  @IsString() @IsNotEmpty() department!: string;
+}
