@@ -89,6 +89,8 @@ export class MemoryStoreService {
         result = await runInTransaction(transaction, fn);
       } catch (error) {
         transaction.discard();
+        // What it read changed under it: the error may come from that; run it again.
+        if (attempt <= retries && transaction.conflicts()) continue;
         throw error;
       }
       const conflicts = transaction.commit();

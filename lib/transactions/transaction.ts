@@ -31,6 +31,11 @@ export class Transaction {
     return view;
   }
 
+  /** True when something the transaction read or wrote has changed since: it cannot commit. */
+  conflicts(): boolean {
+    return [...this.#tables.values()].some((t) => t.conflicts());
+  }
+
   /** Ends the attempt without applying anything. */
   discard(): void {
     this.#open = false;
@@ -80,6 +85,7 @@ export class TableTransaction<T extends object> {
   }
 
   select(query?: unknown, options?: unknown): T[] {
+    this.table.expire(); // before noting the version, so that expiring records is no conflict
     this.#scannedAt ??= this.table.version;
     return this.#overlay.size > 0
       ? this.table.selectOver(this.#overlay, query, options)
@@ -161,9 +167,15 @@ export class TableTransaction<T extends object> {
     return record;
   }
 
+  /**
+   * Reads a key from the table. A key read before reads as it did then (repeatable reads):
+   * if it changed meanwhile, the commit will find the conflict and run the function again,
+   * but until then the function sees one consistent value.
+   */
   #look(key: RecordKey): T | undefined {
+    if (this.#seen.has(key)) return this.#seen.get(key);
     const record = this.table.get(key);
-    if (!this.#seen.has(key)) this.#seen.set(key, record);
+    this.#seen.set(key, record);
     return record;
   }
 

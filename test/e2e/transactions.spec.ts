@@ -709,7 +709,7 @@ describe('transactions', () => {
       }
     });
 
-    it('a key read absent, then present (inserted meanwhile, deleted again before the commit), conflicts', async () => {
+    it('a key read twice reads the same both times (repeatable reads), whatever happens meanwhile', async () => {
       const paused = gate();
       const reached = gate();
       const views: string[] = [];
@@ -734,9 +734,29 @@ describe('transactions', () => {
         (error: unknown) => error,
       );
 
-      expect(views).toEqual(['false/true']);
-      // no serial order lets one transaction see 'k' both absent and present: it must not commit
-      expect(outcome).toBeInstanceOf(TransactionConflictError);
+      // The transaction never sees 'k' both absent and present; 'k' is absent again at the
+      // commit, so the transaction serialises before the insert and may commit.
+      expect(views).toEqual(['false/false']);
+      expect(outcome).toBe('committed');
+      expect(ledger.get('view')?.account).toBe('false/false');
+    });
+
+    it('a key read absent that is present at the commit conflicts', async () => {
+      const paused = gate();
+      const reached = gate();
+      const done = memory.transaction(
+        async () => {
+          const seen = accounts.exists('k');
+          reached.open();
+          await paused.opened;
+          await ledger.write({ id: 'view', account: String(seen) });
+        },
+        { retries: 0 },
+      );
+      await reached.opened;
+      await accounts.insert({ id: 'k' });
+      paused.open();
+      expect(await rejectionOf(done)).toBeInstanceOf(TransactionConflictError);
       expect(ledger.get('view')).toBeUndefined();
     });
 
