@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { MemoryStoreModule } from 'nestjs-memory-store';
@@ -11,14 +12,26 @@ import { PeopleStore } from './people/people.store.js';
 import { StatsController } from './stats/stats.controller.js';
 import { TokensModule } from './tokens/tokens.module.js';
 
+/** Where the sample app keeps its data: `DATA_DIR`, else `sample-app/data` (beside src/ and dist/). */
+export function dataDir(): string {
+  return process.env.DATA_DIR ?? fileURLToPath(new URL('../data', import.meta.url));
+}
+
 @Module({
   imports: [
     // The app's own scheduler: the stores register their TTL sweeps in its SchedulerRegistry.
     ScheduleModule.forRoot(),
-    MemoryStoreModule.forRoot({
+    MemoryStoreModule.forRootAsync({
       stores: [PeopleStore, DepartmentsStore],
-      // Expired tokens are never returned; this sweep frees their memory every 30 seconds.
-      ttl: { sweep: '*/30 * * * * *' },
+      // Read when the application starts (not when this file loads), so tests can point it elsewhere.
+      useFactory: () => ({
+        // Expired tokens are never returned; this sweep frees their memory every 30 seconds.
+        ttl: { sweep: '*/30 * * * * *' },
+        // Every store is persisted: a write-ahead log and snapshots in DATA_DIR
+        // (sample-app/data by default); DATA_DIR=memory keeps everything in memory only.
+        persistence:
+          dataDir() === 'memory' ? false : { dir: dataDir(), fsync: 'everysec' as const },
+      }),
     }),
     TokensModule,
   ],
