@@ -77,6 +77,13 @@ export class MemoryStoreService {
    * ```
    */
   async transaction<R>(fn: () => R | Promise<R>, options: TransactionOptions = {}): Promise<R> {
+    if (typeof fn !== 'function') throw new MemoryStoreError('transaction() takes a function', '');
+    if (typeof options !== 'object' || options === null) {
+      throw new MemoryStoreError(
+        'transaction(): options must be an object such as { retries: 5 }',
+        '',
+      );
+    }
     if (currentTransaction()) return fn();
     const retries = options.retries ?? DEFAULT_TRANSACTION_RETRIES;
     if (!Number.isSafeInteger(retries) || retries < 0) {
@@ -95,7 +102,7 @@ export class MemoryStoreService {
       }
       const conflicts = transaction.commit();
       if (conflicts.length === 0) {
-        await this.#durable();
+        await transaction.durable();
         return result;
       }
       if (attempt > retries) throw new TransactionConflictError(conflicts, attempt);
@@ -144,7 +151,7 @@ export class MemoryStoreService {
       tables.push(name);
     }
     const records = applies.reduce((n, apply) => n + apply(), 0);
-    await this.#durable();
+    await Promise.all(tables.map((name) => tableOf(this.registry.get(name)).durable()));
     return { tables, records };
   }
 
@@ -199,17 +206,13 @@ export class MemoryStoreService {
         error,
       );
     }
-    await this.#durable();
+    await target.durable();
     return entries.length;
   }
 
   #fileSystem(): PersistenceFileSystem {
     const persistence = this.registry.options.persistence;
     return (persistence && persistence.fileSystem) || NODE_FILE_SYSTEM;
-  }
-
-  async #durable(): Promise<void> {
-    await Promise.all(this.registry.journals().map((journal) => journal.durable()));
   }
 
   /** Every store of the application. */

@@ -1,4 +1,5 @@
 import type { IndexOptions, TableClass } from '../interfaces/table-options.interface.js';
+import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 
 /**
@@ -12,7 +13,8 @@ import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
  */
 export function Index(options: IndexOptions = {}): PropertyDecorator {
   return (target, property) => {
-    if (typeof property !== 'string') throw new TypeError('@Index() needs a string property name');
+    if (typeof property !== 'string')
+      throw new MemoryStoreError('@Index() needs a string property name', '');
     TABLE_METADATA.addIndex(target.constructor as TableClass, property, {
       unique: options.unique === true,
     });

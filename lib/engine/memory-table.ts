@@ -65,6 +65,8 @@ export interface TableRuntime<T> {
   onFirstDeadline?: () => void;
   /** Told of every counter value set. */
   onCounter?: (name: string, value: number) => void;
+  /** The journal that persists the table's changes, if any. */
+  persistence?: { durable(): Promise<void> };
 }
 
 /**
@@ -96,6 +98,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #onChange: ((change: TableChange<T>) => void) | undefined;
   #onFirstDeadline: (() => void) | undefined;
   #hadDeadline = false;
+  #persistence: { durable(): Promise<void> } | undefined;
   #all: readonly T[] | undefined;
   /** Counts every change: a transaction that queried the table conflicts if it moved. */
   #version = 0;
@@ -124,6 +127,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#onChange = runtime.onChange;
     this.#onFirstDeadline = runtime.onFirstDeadline;
     this.counters.onChange = runtime.onCounter;
+    this.#persistence = runtime.persistence;
     if (this.#hadDeadline) this.#onFirstDeadline?.();
     if (this.#capacity?.eviction === 'lru' && !this.#recency) {
       this.#recency = new RecencyList();
@@ -228,6 +232,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   one(query?: unknown): T | undefined {
+    if (this.keyOrder) return this.select(query, { limit: 1 })[0]; // the first in key order
     const compiled = this.compile(query);
     this.expire();
     for (const record of candidates(this, planQuery(this, compiled).path)) {
@@ -363,7 +368,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * indexes and the capacity first, and only then applied, so either all are written or none.
    */
   writeMany(inputs: readonly unknown[], ttl?: TtlSetting): T[] {
-    if (!Array.isArray(inputs)) throw new TypeError(`writeMany() takes an array of records`);
+    if (!Array.isArray(inputs)) {
+      throw new MemoryStoreError('writeMany() takes an array of records', this.schema.name);
+    }
     this.expire();
     const records = inputs.map((input, i) => {
       try {
@@ -418,6 +425,16 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   // ---- persistence -------------------------------------------------------------------
+
+  /** The journal the table's changes go to (undefined for a memory-only table). */
+  get persistence(): { durable(): Promise<void> } | undefined {
+    return this.#persistence;
+  }
+
+  /** Resolves when the table's changes so far are as durable as its persistence promises. */
+  durable(): Promise<void> {
+    return this.#persistence?.durable() ?? Promise.resolve();
+  }
 
   /** The deadline of a record, if it has one. */
   deadlineOf(key: RecordKey): number | undefined {

@@ -81,7 +81,12 @@ export class ChangeHub {
       const since = this.#published;
       const subscription = subject.subscribe({
         next: ({ seq, change }) => {
-          if (seq > since) subscriber.next(change);
+          if (seq <= since) return;
+          try {
+            subscriber.next(change);
+          } catch (error) {
+            this.#fail(`An observer of changes()`, change, error); // never the process's problem
+          }
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),

@@ -1,3 +1,4 @@
+import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { StoreReference } from '../store/store-registry.js';
 import type { StoreChangeOp } from './store-change.interface.js';
 
@@ -37,11 +38,17 @@ export function OnStoreEvent(
 ): MethodDecorator {
   const ops = op === undefined ? undefined : typeof op === 'string' ? [op] : [...op];
   for (const o of ops ?? []) {
-    if (!OPS.has(o)) throw new TypeError(`@OnStoreEvent(): unknown operation '${String(o)}'`);
+    if (!OPS.has(o)) {
+      throw new MemoryStoreError(
+        `@OnStoreEvent(): unknown operation '${String(o)}' (use ${[...OPS].join(', ')})`,
+        '',
+      );
+    }
   }
   if (store === undefined || store === null) {
-    throw new TypeError(
+    throw new MemoryStoreError(
       '@OnStoreEvent() got undefined instead of a store: is there a circular import?',
+      '',
     );
   }
   return (_target, _key, descriptor) => {

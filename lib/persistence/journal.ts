@@ -41,7 +41,8 @@ interface Waiter {
 
 type QueueItem =
   | { kind: 'frame'; data: Buffer; waiter: Waiter }
-  | { kind: 'rotate'; segment: string; done: Waiter };
+  | { kind: 'rotate'; segment: string; done: Waiter }
+  | { kind: 'sync' };
 
 const SNAPSHOT = 'snapshot';
 const SEGMENT = /^wal-(\d{16})\.log$/;
@@ -107,17 +108,33 @@ export class Journal {
     return (this.#opened ??= this.#open(table));
   }
 
-  /** The recovered state of a table, handed over once; later snapshots take it from `capture`. */
-  claim(table: string, capture: () => TableCapture): PersistedTable | undefined {
-    const state = this.#recovered.get(table);
+  /** The recovered state of a table (kept, and carried into snapshots, until `attach`). */
+  recovered(table: string): PersistedTable | undefined {
+    return this.#recovered.get(table);
+  }
+
+  /**
+   * From now on, snapshots take the table from `capture` (its live records) instead of the
+   * recovered state: call it once the table has loaded that state, never before, so that a
+   * store that fails to load keeps its data on disk.
+   */
+  attach(table: string, capture: () => TableCapture): void {
     this.#recovered.delete(table);
     this.#live.set(table, capture);
-    return state;
+  }
+
+  /** True once the journal is closed: it takes no more changes. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Adds a change to the frame being gathered. */
   log(op: LogOp): void {
-    if (this.#closed || this.#failure) return;
+    if (this.#failure) return;
+    if (this.#closed) {
+      this.#batch.push(op); // never written: durable() reports it
+      return;
+    }
     this.#batch.push(op);
     if (!this.#batchWaiter) {
       this.#batchWaiter = waiter();
@@ -128,6 +145,14 @@ export class Journal {
   /** Resolves when every change logged so far is as durable as the policy promises. */
   durable(): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failed());
+    if (this.#closed && this.#batch.length > 0) {
+      return Promise.reject(
+        new MemoryStoreError(
+          `Persistence in ${this.dir} is closed: the application is shutting down`,
+          '',
+        ),
+      );
+    }
     return (this.#batchWaiter ?? this.#lastWaiter)?.promise ?? Promise.resolve();
   }
 
@@ -180,10 +205,11 @@ export class Journal {
     await this.#file.sync();
     await this.fs.syncDir(this.dir);
     if (this.fsync === 'everysec') {
-      this.#syncTimer = setInterval(
-        () => void this.#file?.sync().catch((error: unknown) => this.#fail(error)),
-        1000,
-      );
+      // through the queue, so that it never meets a file being rotated
+      this.#syncTimer = setInterval(() => {
+        this.#queue.push({ kind: 'sync' });
+        void this.#flush();
+      }, 1000);
       this.#syncTimer.unref();
     }
   }
@@ -247,6 +273,9 @@ export class Journal {
       `Cut off a torn last record in ${file} at byte ${parsed.end} (${parsed.problem}): a write interrupted by a crash, never acknowledged under fsync 'always'`,
     );
     await this.fs.truncate(file, parsed.end);
+    const cut = await this.fs.openAppend(file);
+    await cut.sync();
+    await cut.close();
   }
 
   #apply(op: LogOp): void {
@@ -296,9 +325,10 @@ export class Journal {
   async #flush(): Promise<void> {
     if (this.#flushing) return;
     this.#flushing = true;
+    let items: QueueItem[] = [];
     try {
       while (this.#queue.length > 0 && !this.#failure) {
-        const items = this.#queue.splice(0);
+        items = this.#queue.splice(0);
         let frames: Extract<QueueItem, { kind: 'frame' }>[] = [];
         for (const item of items) {
           if (item.kind === 'frame') {
@@ -307,13 +337,23 @@ export class Journal {
           }
           await this.#write(frames);
           frames = [];
-          await this.#rotate(item.segment);
-          item.done.resolve();
+          if (item.kind === 'sync') await this.#file!.sync();
+          else {
+            await this.#rotate(item.segment);
+            item.done.resolve();
+          }
         }
         await this.#write(frames);
+        items = [];
       }
     } catch (error) {
       this.#fail(error);
+      // what was taken out of the queue but not written settles too (resolving twice is a no-op)
+      const failed = this.#failed();
+      for (const item of items) {
+        if (item.kind === 'frame') item.waiter.reject(failed);
+        else if (item.kind === 'rotate') item.done.reject(failed);
+      }
     } finally {
       this.#flushing = false;
     }
@@ -356,8 +396,10 @@ export class Journal {
       `Persistence in ${this.dir} failed; its stores accept no more writes: ${this.#failure.message}`,
     );
     const failed = this.#failed();
-    for (const item of this.#queue.splice(0))
-      (item.kind === 'frame' ? item.waiter : item.done).reject(failed);
+    for (const item of this.#queue.splice(0)) {
+      if (item.kind === 'frame') item.waiter.reject(failed);
+      else if (item.kind === 'rotate') item.done.reject(failed);
+    }
     this.#batchWaiter?.reject(failed);
     this.#lastWaiter?.reject(failed);
   }

@@ -8,6 +8,7 @@ import {
 import type { Journal, LogOp } from '../persistence/journal.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
+import { QueryError } from '../errors/query.error.js';
 import type { StoreOptions } from '../interfaces/store-options.interface.js';
 import type { RecordKey, TableClass } from '../interfaces/table-options.interface.js';
 import { STORE_METADATA } from '../metadata/store-metadata.storage.js';
@@ -121,23 +122,33 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     const runtime = registry.runtimeFor(this);
     const table = this.#table;
     const name = table.name;
-    this.#phase = 'starting';
     try {
+      // recovery first: writes are refused until it is done (the phase is still 'new')
       const journal = registry.journalFor(this);
       this.#journal = journal;
       if (journal) {
         await journal.open(name);
-        const state = journal.claim(name, () => table.capture());
+        const state = journal.recovered(name);
         if (state) {
           table.restore(
-            [...state.rows].map(
-              ([key, [record, deadline, version]]) =>
-                [key, decodeValue(record) as Record<string, unknown>, deadline, version] as const,
-            ),
+            [...state.rows].map(([key, [record, deadline, version]]) => {
+              let fields: Record<string, unknown>;
+              try {
+                fields = decodeValue(record) as Record<string, unknown>;
+              } catch (error) {
+                throw new MemoryStoreError(
+                  `Table '${name}': the persisted record ${JSON.stringify(key)} cannot be decoded (${(error as Error).message})`,
+                  name,
+                );
+              }
+              return [key, fields, deadline, version] as const;
+            }),
             state.counters,
           );
         }
+        journal.attach(name, () => table.capture());
       }
+      this.#phase = 'starting';
       table.configure({
         clock: new CoarseClock(runtime.resolution),
         capacity: runtime.capacity,
@@ -149,6 +160,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
         onCounter: journal
           ? (counter, value) => journal.log(['n', name, counter, value])
           : undefined,
+        persistence: journal,
       });
       this.#state = await startStore(this, table, this.#options, journal !== undefined);
       this.#phase = 'ready';
@@ -283,12 +295,14 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   /** Inserts or replaces a record, synchronously. */
   dirtyWrite(record: RecordInput<T>, options?: WriteOptions): T {
     this.#assertWritable();
+    this.#assertOutsideTransaction('dirtyWrite');
     return this.#table.write(record, this.#ttlOf(options));
   }
 
   /** Inserts a record, synchronously; `DuplicateKeyError` if its key exists. */
   dirtyInsert(record: RecordInput<T>, options?: WriteOptions): T {
     this.#assertWritable();
+    this.#assertOutsideTransaction('dirtyInsert');
     return this.#table.insert(record, this.#ttlOf(options));
   }
 
@@ -300,6 +314,8 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   dirtyUpdate(query: Query<T>, change: Change<T>, options?: WriteOptions): T[];
   dirtyUpdate(target: RecordKey | Query<T>, change: Change<T>, options?: WriteOptions): T | T[] {
     this.#assertWritable();
+    this.#assertOutsideTransaction('dirtyUpdate');
+    this.#target(target, 'dirtyUpdate');
     const ttl = this.#ttlOf(options);
     if (isKey(target)) return this.#table.update(target, change as RecordUpdate<T>, ttl);
     return this.#table.updateWhere(target, change as RecordUpdate<T>, ttl);
@@ -313,6 +329,8 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   dirtyDelete(query: Query<T>): T[];
   dirtyDelete(target: RecordKey | T | Query<T>): T | T[] | undefined {
     this.#assertWritable();
+    this.#assertOutsideTransaction('dirtyDelete');
+    this.#target(target, 'dirtyDelete');
     if (isQuery(target)) return this.#table.deleteMany(target);
     return this.#table.delete(target as RecordKey | T);
   }
@@ -320,24 +338,30 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   /** Deletes every record, synchronously; returns how many there were. */
   dirtyDeleteAll(): number {
     this.#assertWritable();
+    this.#assertOutsideTransaction('dirtyDeleteAll');
     return this.#table.deleteAll();
   }
 
   /** Writes several records, all or none, synchronously. */
   dirtyWriteMany(records: readonly RecordInput<T>[], options?: WriteOptions): T[] {
     this.#assertWritable();
+    this.#assertOutsideTransaction('dirtyWriteMany');
     return this.#table.writeMany(records, this.#ttlOf(options));
   }
 
   /** Deletes every record matching the query, synchronously; returns how many. */
   dirtyDeleteMany(query: Query<T>): number {
     this.#assertWritable();
+    this.#assertOutsideTransaction('dirtyDeleteMany');
+    this.#target(query, 'dirtyDeleteMany');
     return this.#table.deleteMany(query).length;
   }
 
   /** Removes and returns the first record matching the query, synchronously. */
   dirtyWithdraw(query: Query<T>): T | undefined {
     this.#assertWritable();
+    this.#assertOutsideTransaction('dirtyWithdraw');
+    this.#target(query, 'dirtyWithdraw');
     return this.#table.withdraw(query);
   }
 
@@ -379,10 +403,12 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     options?: WriteOptions,
   ): Promise<T | T[]> {
     return this.#write(
-      (tx) =>
-        isKey(target)
+      (tx) => {
+        this.#target(target, 'update');
+        return isKey(target)
           ? tx.update(target, change as RecordUpdate<T>, this.#ttlOf(options))
-          : tx.updateWhere(target, change as RecordUpdate<T>, this.#ttlOf(options)),
+          : tx.updateWhere(target, change as RecordUpdate<T>, this.#ttlOf(options));
+      },
       () => this.dirtyUpdate(target as Query<T>, change, options),
     );
   }
@@ -395,7 +421,10 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   delete(query: Query<T>): Promise<T[]>;
   delete(target: RecordKey | T | Query<T>): Promise<T | T[] | undefined> {
     return this.#write(
-      (tx) => (isQuery(target) ? tx.deleteMany(target) : tx.delete(target as RecordKey | T)),
+      (tx) => {
+        this.#target(target, 'delete');
+        return isQuery(target) ? tx.deleteMany(target) : tx.delete(target as RecordKey | T);
+      },
       () => this.dirtyDelete(target as Query<T>),
     );
   }
@@ -419,7 +448,10 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   /** Deletes every record matching the query; resolves to how many. */
   deleteMany(query: Query<T>): Promise<number> {
     return this.#write(
-      (tx) => tx.deleteMany(query).length,
+      (tx) => {
+        this.#target(query, 'deleteMany');
+        return tx.deleteMany(query).length;
+      },
       () => this.dirtyDeleteMany(query),
     );
   }
@@ -427,7 +459,10 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   /** Removes and returns the first record matching the query, in one step. */
   withdraw(query: Query<T>): Promise<T | undefined> {
     return this.#write(
-      (tx) => tx.withdraw(query),
+      (tx) => {
+        this.#target(query, 'withdraw');
+        return tx.withdraw(query);
+      },
       () => this.dirtyWithdraw(query),
     );
   }
@@ -521,7 +556,33 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     return parseDuration(ttl, `The ttl of a write to '${this.#table.name}'`, this.#table.name);
   }
 
+  /** Refuses a missing key or query where one is needed: it must not mean "every record". */
+  #target(target: unknown, operation: string): void {
+    if (target === undefined || target === null) {
+      throw new QueryError(
+        this.#table.name,
+        `${operation}() got ${String(target)} instead of a key or a query (use deleteAll() to delete every record)`,
+      );
+    }
+  }
+
+  /** `dirty*` writes bypass transactions: inside one they would break its isolation. */
+  #assertOutsideTransaction(operation: string): void {
+    if (currentTransaction()) {
+      throw new MemoryStoreError(
+        `${operation}() applies at once and cannot run inside a transaction: use ${operation.replace(/^dirty(.)/, (_, c: string) => c.toLowerCase())}() there`,
+        this.#table.name,
+      );
+    }
+  }
+
   #assertWritable(): void {
+    if (this.#journal?.closed) {
+      throw new MemoryStoreError(
+        `${this.constructor.name} refuses writes: the application has shut down its persistence`,
+        this.#table.name,
+      );
+    }
     if (this.#journal?.failure) {
       throw new MemoryStoreError(
         `${this.constructor.name} refuses writes: persistence failed (${this.#journal.failure.message}); restart to recover`,

@@ -1,5 +1,6 @@
 import type { MemoryTable, RecordUpdate, StagedWrite, TtlSetting } from '../engine/memory-table.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
+import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
 import { fieldValue } from '../indexes/secondary-index.js';
@@ -31,6 +32,13 @@ export class Transaction {
     return view;
   }
 
+  /** Resolves once the tables the transaction wrote have made its changes durable. */
+  durable(): Promise<unknown> {
+    return Promise.all(
+      [...this.#tables.values()].filter((t) => t.staged.size > 0).map((t) => t.table.durable()),
+    );
+  }
+
   /** True when something the transaction read or wrote has changed since: it cannot commit. */
   conflicts(): boolean {
     return [...this.#tables.values()].some((t) => t.conflicts());
@@ -53,6 +61,17 @@ export class Transaction {
       .filter((t) => t.conflicts())
       .map((t) => t.table.name);
     if (conflicts.length > 0) return conflicts;
+    const journals = new Set(
+      [...this.#tables.values()].filter((t) => t.staged.size > 0).map((t) => t.table.persistence),
+    );
+    journals.delete(undefined);
+    if (journals.size > 1) {
+      throw new MemoryStoreError(
+        `A transaction wrote to stores persisted in ${journals.size} different directories: their logs cannot commit it ` +
+          'atomically, so it was not applied. Keep the stores a transaction writes in one persistence directory',
+        [...this.#tables.keys()][0]?.name ?? '',
+      );
+    }
     for (const view of this.#tables.values()) view.table.checkStaged(view.staged);
     for (const view of this.#tables.values()) view.table.applyStaged(view.staged);
     return [];
@@ -131,6 +150,9 @@ export class TableTransaction<T extends object> {
   }
 
   writeMany(inputs: readonly unknown[], ttl: TtlSetting): T[] {
+    if (!Array.isArray(inputs)) {
+      throw new MemoryStoreError('writeMany() takes an array of records', this.table.name);
+    }
     const records = inputs.map((input, i) => {
       try {
         return this.table.build(input);

@@ -289,25 +289,16 @@ describe('transactions', () => {
       expect(await accounts.nextId('serial')).toBe(3);
     });
 
-    it('does not undo dirty* writes made inside: they apply at once (documented)', async () => {
-      const paused = gate();
-      const reached = gate();
-      const done = memory.transaction(async () => {
-        accounts.dirtyWrite({ id: 'd', owner: 'dirty' });
-        ledger.dirtyInsert({ id: 'm0', account: 'd', amount: 1 });
-        await accounts.write({ id: 'e', owner: 'clean' });
-        reached.open();
-        await paused.opened;
-        throw new Error('rollback');
-      });
-      await reached.opened;
-      expect(accounts.get('d')?.owner).toBe('dirty');
-      expect(ledger.get('m0')).toBeDefined();
-      expect(accounts.get('e')).toBeUndefined();
-      paused.open();
-      await rejectionOf(done);
-      expect(accounts.get('d')?.owner).toBe('dirty');
-      expect(ledger.get('m0')).toBeDefined();
+    it('refuses dirty* writes inside: they would apply at once, outside its isolation', async () => {
+      const error = await rejectionOf(
+        memory.transaction(async () => {
+          await accounts.write({ id: 'e', owner: 'clean' });
+          accounts.dirtyWrite({ id: 'd', owner: 'dirty' });
+        }),
+      );
+      expect(error).toBeInstanceOf(MemoryStoreError);
+      expect((error as Error).message).toMatch(/dirtyWrite\(\) .* cannot run inside a transaction/);
+      expect(accounts.get('d')).toBeUndefined();
       expect(accounts.get('e')).toBeUndefined();
     });
   });

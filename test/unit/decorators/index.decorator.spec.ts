@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
 import { Index } from '../../../lib/decorators/index.decorator.js';
+import { MemoryStoreError } from '../../../lib/errors/memory-store.error.js';
 import { Table } from '../../../lib/decorators/table.decorator.js';
 import { getTableSchema } from '../../../lib/metadata/table-schema.js';
 
@@ -22,8 +23,9 @@ describe('@Index()', () => {
 
   it('refuses a symbol property', () => {
     class WithSymbol {}
+    expect(() => Index()(WithSymbol.prototype, Symbol('s'))).toThrow(MemoryStoreError);
     expect(() => Index()(WithSymbol.prototype, Symbol('s'))).toThrow(
-      new TypeError('@Index() needs a string property name'),
+      '@Index() needs a string property name',
     );
   });
 });

@@ -4,6 +4,7 @@ import { Index } from '../../../lib/decorators/index.decorator.js';
 import { Table } from '../../../lib/decorators/table.decorator.js';
 import { MemoryTable } from '../../../lib/engine/memory-table.js';
 import { DuplicateKeyError } from '../../../lib/errors/duplicate-key.error.js';
+import { MemoryStoreError } from '../../../lib/errors/memory-store.error.js';
 import { QueryError } from '../../../lib/errors/query.error.js';
 import { RecordNotFoundError } from '../../../lib/errors/record-not-found.error.js';
 import { StoreValidationError } from '../../../lib/errors/store-validation.error.js';
@@ -458,7 +459,9 @@ describe('MemoryTable.writeMany', () => {
 
   it('refuses something that is not an array', () => {
     const table = seeded();
-    expectUnchanged(table, TypeError, () => table.writeMany({ id: 'x' } as unknown as unknown[]));
+    expectUnchanged(table, MemoryStoreError, () =>
+      table.writeMany({ id: 'x' } as unknown as unknown[]),
+    );
   });
 });
 
