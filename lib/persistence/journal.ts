@@ -223,6 +223,14 @@ export class Journal {
       if (frame.seq !== i + 1)
         throw new CorruptStoreError(table, file, frame.offset, 'snapshot frames out of order');
       const content = parseJson(table, file, frame.offset, frame.payload) as SnapshotFrame;
+      if (!isSnapshotFrame(content)) {
+        throw new CorruptStoreError(
+          table,
+          file,
+          frame.offset,
+          'a snapshot frame has an unknown shape',
+        );
+      }
       if (content.t === 'meta') seq = content.seq;
       else if (content.t === 'rows') {
         const state = this.#state(content.table);
@@ -262,7 +270,15 @@ export class Journal {
           `a gap in the log: ${frame.seq} follows ${this.#seq}`,
         );
       }
-      const { o: ops } = parseJson(table, file, frame.offset, frame.payload) as { o: LogOp[] };
+      const { o: ops } = parseJson(table, file, frame.offset, frame.payload) as { o: unknown };
+      if (!Array.isArray(ops) || !ops.every(isLogOp)) {
+        throw new CorruptStoreError(
+          table,
+          file,
+          frame.offset,
+          'a log frame does not hold log operations',
+        );
+      }
       for (const op of ops) this.#apply(op);
       this.#seq = frame.seq;
     }
@@ -494,5 +510,59 @@ function parseJson(table: string, file: string, offset: number, payload: string)
       offset,
       `a frame holds malformed JSON (${(error as Error).message})`,
     );
+  }
+}
+
+const isKey = (v: unknown): boolean =>
+  typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+const isDeadline = (v: unknown): boolean =>
+  v === null || (typeof v === 'number' && Number.isFinite(v));
+
+/** A checksummed frame can still hold the wrong shape (a bug, or a file from elsewhere). */
+function isLogOp(op: unknown): op is LogOp {
+  if (!Array.isArray(op) || typeof op[1] !== 'string') return false;
+  switch (op[0]) {
+    case 'p':
+      return (
+        isKey(op[2]) &&
+        op[3] !== undefined &&
+        isDeadline(op[4]) &&
+        (op[5] === undefined || Number.isSafeInteger(op[5]))
+      );
+    case 'd':
+      return isKey(op[2]);
+    case 'x':
+      return true;
+    case 'n':
+      return typeof op[2] === 'string' && Number.isSafeInteger(op[3]);
+    default:
+      return false;
+  }
+}
+
+function isSnapshotFrame(frame: unknown): frame is SnapshotFrame {
+  if (typeof frame !== 'object' || frame === null) return false;
+  const f = frame as Record<string, unknown>;
+  switch (f.t) {
+    case 'meta':
+      return Number.isSafeInteger(f.seq);
+    case 'rows':
+      return (
+        typeof f.table === 'string' &&
+        Array.isArray(f.rows) &&
+        f.rows.every((r) => Array.isArray(r) && isKey(r[0]) && isDeadline(r[2]))
+      );
+    case 'counters':
+      return (
+        typeof f.table === 'string' &&
+        Array.isArray(f.counters) &&
+        f.counters.every(
+          (c) => Array.isArray(c) && typeof c[0] === 'string' && Number.isSafeInteger(c[1]),
+        )
+      );
+    case 'end':
+      return true;
+    default:
+      return false;
   }
 }
