@@ -1,0 +1,267 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { removeDir, tempDir } from './fixtures/persistence-files.js';
+
+/**
+ * Crash test: a child process (test/e2e/fixtures/crash-writer.mjs, running the BUILT library
+ * from dist/) writes numbered records under `fsync: 'always'` and prints each number once its
+ * write is acknowledged; it is killed with SIGKILL at random moments, and the next child
+ * recovers the same directory. Every recovery must hold records 1..k exactly (no holes, each
+ * with its value), with k at least every number acknowledged so far and at most the highest
+ * number issued since the last recovery (nothing that was never written, nothing lost that
+ * was recovered before).
+ *
+ * CRASH_CYCLES sets the number of kills (default 200); CRASH_SEED the random seed.
+ */
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WRITER = join(REPO, 'test', 'e2e', 'fixtures', 'crash-writer.mjs');
+const CYCLES = Number(process.env.CRASH_CYCLES ?? 200);
+const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+/** Children loading their modules ahead of the running one (loading Nest takes most of a cycle). */
+const AHEAD = 3;
+/** Log bytes between snapshots: small, so that snapshots (and log rotation) happen all the time. */
+const SNAPSHOT_BYTES = 2048;
+
+/** A small seeded PRNG (mulberry32), so that a failing run can be replayed with CRASH_SEED. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The files of lib/ whose build in dist/ is missing or older. */
+function staleBuild(): string[] {
+  const lib = join(REPO, 'lib');
+  const stale: string[] = [];
+  const files = readdirSync(lib, { recursive: true, encoding: 'utf8' }).filter(
+    (f) => f.endsWith('.ts') && !f.endsWith('.d.ts'),
+  );
+  for (const file of files) {
+    const built = join(REPO, 'dist', file.replace(/\.ts$/, '.js'));
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(lib, file)).mtimeMs)
+      stale.push(file);
+  }
+  return stale;
+}
+
+/** How a cycle ends: killed during start-up, after some acknowledgements, or after a delay. */
+type KillPlan =
+  { kind: 'boot'; ms: number } | { kind: 'acks'; count: number } | { kind: 'delay'; ms: number };
+
+/** One child process and what it printed. */
+class Writer {
+  readonly child: ChildProcess;
+  readonly issued: number[] = [];
+  readonly acked: number[] = [];
+  readonly rejected: string[] = [];
+  readonly warnings: string[] = [];
+  recovered: [number, string][] | undefined;
+  stderr = '';
+  readonly loaded: Promise<void>;
+  readonly booted: Promise<void>;
+  readonly exited: Promise<void>;
+  onAck: ((count: number) => void) | undefined;
+  #partial = '';
+
+  constructor(dir: string, fsync: string) {
+    this.child = spawn(process.execPath, [WRITER, dir, fsync, String(SNAPSHOT_BYTES), '--wait'], {
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let loaded!: () => void;
+    let booted!: () => void;
+    this.loaded = new Promise((resolve) => (loaded = resolve));
+    this.booted = new Promise((resolve) => (booted = resolve));
+    this.exited = new Promise((resolve) => this.child.on('close', () => resolve()));
+    this.child.stderr!.on('data', (chunk) => (this.stderr += String(chunk)));
+    this.child.stdin!.on('error', () => undefined); // a child that died cannot be told to go
+    this.child.stdout!.on('data', (chunk) => {
+      const lines = (this.#partial + String(chunk)).split('\n');
+      this.#partial = lines.pop()!;
+      for (const line of lines) {
+        const [tag, rest = ''] = [line.slice(0, 1), line.slice(2)];
+        if (tag === 'l') loaded();
+        else if (tag === 'r') {
+          this.recovered = JSON.parse(rest) as [number, string][];
+          booted();
+        } else if (tag === 'i') this.issued.push(Number(rest));
+        else if (tag === 'a') {
+          this.acked.push(Number(rest));
+          this.onAck?.(this.acked.length);
+        } else if (tag === 'x') this.rejected.push(rest);
+        else if (tag === 'w') this.warnings.push(JSON.parse(rest) as string);
+      }
+    });
+  }
+
+  go(): void {
+    this.child.stdin!.write('go\n');
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+describe('persistence: crash test (SIGKILL at random moments)', () => {
+  let dir: string;
+  const pool: Writer[] = [];
+
+  beforeAll(async () => {
+    const stale = staleBuild();
+    if (stale.length > 0) {
+      throw new Error(
+        `The child runs the built library, and dist/ is missing or older than lib/ ` +
+          `(${stale.slice(0, 3).join(', ')}): run \`npm run build\` first (npm test does)`,
+      );
+    }
+    dir = await tempDir('crash');
+  });
+
+  afterAll(async () => {
+    for (const writer of pool.splice(0)) {
+      writer.kill();
+      await writer.exited;
+    }
+    if (dir) await removeDir(dir);
+  });
+
+  it(`loses no acknowledged write under fsync 'always' over ${CYCLES} kills, and recovers a prefix`, async () => {
+    const rand = random(SEED);
+    const between = (low: number, high: number) => low + Math.floor(rand() * (high - low + 1));
+    const spawnWriter = () => pool.push(new Writer(dir, 'always'));
+    for (let i = 0; i < AHEAD; i++) spawnWriter();
+
+    const stats = {
+      cycles: 0,
+      recoveries: 0,
+      kills: { boot: 0, acks: 0, delay: 0 },
+      acknowledged: 0,
+      losses: 0,
+      tornTails: 0,
+    };
+    const problems: string[] = [];
+    /** What the last recovery held: records 1..k. */
+    let k = 0;
+    /** The highest number issued since the last recovery: a recovery cannot hold more. */
+    let issuedSince = 0;
+    /** The acknowledged numbers since the last recovery: each must be there. */
+    let ackedSince: number[] = [];
+
+    /** Checks what a child recovered against what the children before it were told. */
+    const check = (writer: Writer) => {
+      const recovered = writer.recovered!;
+      const ids = recovered.map(([id]) => id);
+      const next = ids.length;
+      stats.recoveries++;
+      const holes = ids.filter((id, i) => id !== i + 1);
+      if (holes.length > 0)
+        problems.push(`recovery ${stats.recoveries}: not 1..n: ${holes.slice(0, 5).join()}`);
+      const wrong = recovered.filter(([id, value]) => value !== `v${id}`);
+      if (wrong.length > 0)
+        problems.push(
+          `recovery ${stats.recoveries}: wrong values ${JSON.stringify(wrong.slice(0, 3))}`,
+        );
+      const present = new Set(ids);
+      const lost = ackedSince.filter((id) => !present.has(id));
+      stats.losses += lost.length;
+      if (lost.length > 0)
+        problems.push(`recovery ${stats.recoveries}: lost acknowledged ${lost.join()}`);
+      if (next < k)
+        problems.push(
+          `recovery ${stats.recoveries}: ${next} records, but ${k} were recovered before`,
+        );
+      if (next > Math.max(k, issuedSince))
+        problems.push(
+          `recovery ${stats.recoveries}: ${next} records, but only up to ${Math.max(k, issuedSince)} were ever written`,
+        );
+      k = next;
+      issuedSince = 0;
+      ackedSince = [];
+    };
+
+    const started = Date.now();
+    for (let cycle = 1; cycle <= CYCLES; cycle++) {
+      const writer = pool.shift()!;
+      spawnWriter();
+      await Promise.race([writer.loaded, writer.exited]);
+      if (writer.child.exitCode !== null) {
+        problems.push(`cycle ${cycle}: the child could not load: ${writer.stderr}`);
+        break;
+      }
+      const roll = rand();
+      const plan: KillPlan =
+        roll < 0.1
+          ? { kind: 'boot', ms: between(0, 60) }
+          : roll < 0.55
+            ? { kind: 'acks', count: between(1, 40) }
+            : { kind: 'delay', ms: between(5, 40) };
+      let timer: NodeJS.Timeout | undefined;
+      const safety = setTimeout(() => {
+        problems.push(`cycle ${cycle}: still running after 20 s (${JSON.stringify(plan)})`);
+        writer.kill();
+      }, 20_000);
+      if (plan.kind === 'boot') timer = setTimeout(() => writer.kill(), plan.ms);
+      else if (plan.kind === 'acks') writer.onAck = (n) => n >= plan.count && writer.kill();
+      writer.go();
+      if (plan.kind !== 'boot') {
+        await Promise.race([writer.booted, writer.exited]);
+        if (plan.kind === 'delay') timer = setTimeout(() => writer.kill(), plan.ms);
+      }
+      await writer.exited;
+      clearTimeout(timer);
+      clearTimeout(safety);
+      stats.cycles++;
+      stats.kills[plan.kind]++;
+      if (writer.recovered) check(writer);
+      if (writer.child.signalCode !== 'SIGKILL') {
+        // It failed on its own (a start-up that refused the directory): the next would too.
+        problems.push(
+          `cycle ${cycle}: the child exited by itself (${writer.child.exitCode}): ${writer.stderr}`,
+        );
+        break;
+      }
+      if (writer.rejected.length > 0)
+        problems.push(`cycle ${cycle}: rejected writes ${writer.rejected.join('; ')}`);
+      if (/error|fatal/i.test(writer.stderr))
+        problems.push(`cycle ${cycle}: stderr ${writer.stderr}`);
+      stats.tornTails += writer.warnings.filter((w) => /torn/.test(w)).length;
+      stats.acknowledged += writer.acked.length;
+      issuedSince = Math.max(issuedSince, ...writer.issued);
+      ackedSince.push(...writer.acked);
+    }
+
+    // One more child recovers what the last one left.
+    const last = pool.shift()!;
+    await Promise.race([last.loaded, last.exited]);
+    last.go();
+    await Promise.race([last.booted, last.exited]);
+    last.kill();
+    await last.exited;
+    if (last.recovered) check(last);
+    else problems.push(`the final recovery failed: ${last.stderr}`);
+
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    process.stdout.write(
+      `\ncrash test (fsync 'always', seed ${SEED}): ${stats.cycles} cycles in ${seconds} s, ` +
+        `kills ${JSON.stringify(stats.kills)}, ${stats.recoveries} recoveries checked, ` +
+        `${stats.acknowledged} acknowledged writes, losses ${stats.losses}, ` +
+        `torn tails cut ${stats.tornTails}, final records ${k}\n`,
+    );
+    expect(problems).toEqual([]);
+    expect(stats.losses).toBe(0);
+    expect(stats.cycles).toBe(CYCLES);
+    // Every child not killed during its start-up recovered, and so did the final one.
+    expect(stats.recoveries).toBeGreaterThanOrEqual(stats.cycles - stats.kills.boot + 1);
+    expect(stats.acknowledged).toBeGreaterThan(0);
+  }, 600_000);
+});

@@ -1,0 +1,384 @@
+import 'reflect-metadata';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { CorruptStoreError } from 'nestjs-memory-store';
+import { failedStartUp } from './fixtures/app.factory.js';
+import {
+  NotesStore,
+  PersistenceAppModule,
+  startPersistedApp,
+  type PersistedApp,
+} from './fixtures/persistence-app.module.js';
+import {
+  GatedFileSystem,
+  FRAME_HEADER,
+  SNAPSHOT,
+  crashCopy,
+  crashImage,
+  filesOf,
+  framesOf,
+  removeDir,
+  segmentsOf,
+  tempDir,
+  type FileFrame,
+} from './fixtures/persistence-files.js';
+
+/**
+ * Damaged directories: a torn last record (what a crash leaves) is cut off with a warning;
+ * any other damage (a flipped bit anywhere else, in the log or in the snapshot) stops
+ * start-up with CorruptStoreError naming the file and the offset, and changes no file.
+ */
+describe('persistence: damaged files', () => {
+  const dirs: string[] = [];
+  const apps = new Set<INestApplication>();
+
+  async function copyOf(dir: string): Promise<string> {
+    const copy = await crashCopy(dir);
+    dirs.push(copy);
+    return copy;
+  }
+
+  async function start(dir: string, fileSystem?: GatedFileSystem): Promise<PersistedApp> {
+    const started = await startPersistedApp({ dir, fsync: 'always', fileSystem });
+    apps.add(started.app);
+    return started;
+  }
+
+  async function stop(app: INestApplication): Promise<void> {
+    apps.delete(app);
+    await app.close();
+  }
+
+  /** Writes notes n<from>..n<to>, each acknowledged before the next (one frame each). */
+  async function writeNotes(app: INestApplication, from: number, to: number): Promise<void> {
+    for (let i = from; i <= to; i++) await app.get(NotesStore).write({ id: `n${i}`, n: i });
+  }
+
+  /** n1, n2, … in order, then any other key. */
+  const rank = (key: string) => (/^n\d+$/.test(key) ? Number(key.slice(1)) : Infinity);
+  const keysOf = (app: INestApplication) =>
+    app
+      .get(NotesStore)
+      .keys()
+      .map(String)
+      .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const notesUpTo = (k: number) => Array.from({ length: k }, (_, i) => `n${i + 1}`);
+
+  afterEach(async () => {
+    for (const app of apps) await app.close().catch(() => undefined);
+    apps.clear();
+  });
+
+  afterAll(async () => {
+    for (const dir of dirs.splice(0)) await removeDir(dir);
+  });
+
+  /** A crash image of a first run that wrote n1..n10: one segment of ten frames, no snapshot. */
+  let oneSegment: string;
+  /** A crash image of a second run on it that wrote n11..n15: two segments, no snapshot. */
+  let twoSegments: string;
+  /** The same after a clean shutdown: a snapshot and an empty segment. */
+  let snapshotted: string;
+
+  beforeAll(async () => {
+    const dir = await tempDir('damage');
+    dirs.push(dir);
+    const gate = new GatedFileSystem();
+    const first = await start(dir, gate);
+    await writeNotes(first.app, 1, 10);
+    oneSegment = await crashImage(dir, gate);
+    dirs.push(oneSegment);
+    await stop(first.app);
+
+    const second = await copyOf(oneSegment);
+    const gate2 = new GatedFileSystem();
+    const run = await start(second, gate2);
+    await writeNotes(run.app, 11, 15);
+    twoSegments = await crashImage(second, gate2);
+    dirs.push(twoSegments);
+    await stop(run.app);
+    snapshotted = second;
+  });
+
+  it('the fixtures are what the tests assume', async () => {
+    expect([...(await filesOf(oneSegment)).keys()]).toEqual(['wal-0000000000000001.log']);
+    expect(await segmentsOf(twoSegments)).toEqual([
+      'wal-0000000000000001.log',
+      'wal-0000000000000011.log',
+    ]);
+    const files = await filesOf(twoSegments);
+    expect(framesOf(files.get('wal-0000000000000001.log')!).map((f) => f.seq)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
+    expect(framesOf(files.get('wal-0000000000000011.log')!).map((f) => f.seq)).toEqual([
+      11, 12, 13, 14, 15,
+    ]);
+    expect((await filesOf(snapshotted)).has(SNAPSHOT)).toBe(true);
+  });
+
+  describe('a torn last record', () => {
+    it('cut at every byte of the last three frames: the frames before it recover, it is cut off with a warning, and the log works on', async () => {
+      const segmentName = 'wal-0000000000000001.log';
+      const original = (await filesOf(oneSegment)).get(segmentName)!;
+      const frames = framesOf(original);
+      const lastThree = frames.slice(-3);
+      const checked = { cuts: 0, warned: 0 };
+      for (let length = lastThree[0].offset; length < original.length; length++) {
+        const torn = frames.findIndex((f) => f.offset <= length && length < f.end);
+        const clean = frames[torn].offset === length; // the file ends between two frames
+        const dir = await copyOf(oneSegment);
+        const segment = join(dir, segmentName);
+        await truncate(segment, length);
+
+        const gate = new GatedFileSystem();
+        const { app, logger } = await start(dir, gate);
+        const expected = notesUpTo(torn);
+        expect({ length, keys: keysOf(app) }).toEqual({ length, keys: expected });
+        const warnings = logger.at('warn');
+        if (clean) expect({ length, warnings }).toEqual({ length, warnings: [] });
+        else {
+          expect(warnings).toHaveLength(1);
+          expect(warnings[0]).toContain(segment);
+          expect(warnings[0]).toContain(`byte ${frames[torn].offset}`);
+          checked.warned++;
+        }
+        expect((await readFile(segment)).length).toBe(frames[torn].offset);
+
+        // A write after recovery is acknowledged and survives a crash and a clean restart.
+        await app.get(NotesStore).write({ id: 'after', n: -1 });
+        const crashed = await crashImage(dir, gate);
+        dirs.push(crashed);
+        await stop(app);
+        for (const from of [crashed, dir]) {
+          const { app: again, logger: quiet } = await start(from);
+          expect({ length, keys: keysOf(again) }).toEqual({ length, keys: [...expected, 'after'] });
+          expect(quiet.at('warn')).toEqual([]);
+          await stop(again);
+        }
+        await rm(crashed, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true });
+        checked.cuts++;
+      }
+      expect(checked.cuts).toBe(original.length - lastThree[0].offset);
+      expect(checked.warned).toBe(checked.cuts - 3);
+    });
+
+    it('zeros or garbage after the last frame (a file extended but not written by a crash) are cut off as a torn tail', async () => {
+      const segmentName = 'wal-0000000000000001.log';
+      const original = (await filesOf(oneSegment)).get(segmentName)!;
+      for (const [label, tail] of [
+        ['a few zeros', Buffer.alloc(5)],
+        ['a header of zeros', Buffer.alloc(FRAME_HEADER)],
+        ['a page of zeros', Buffer.alloc(4096)],
+        ['random bytes', Buffer.from('9f3a0c7de1b2', 'hex')],
+      ] as const) {
+        const dir = await copyOf(oneSegment);
+        const segment = join(dir, segmentName);
+        await writeFile(segment, Buffer.concat([original, tail]));
+        const { app, logger } = await start(dir);
+        expect({ label, keys: keysOf(app) }).toEqual({ label, keys: notesUpTo(10) });
+        expect({ label, warnings: logger.at('warn').length }).toEqual({ label, warnings: 1 });
+        expect((await readFile(segment)).length).toBe(original.length);
+        await stop(app);
+      }
+    });
+
+    it('a last segment cut inside its header (a crash as it was created) is recovered', async () => {
+      const after = await filesOf(snapshotted);
+      const segmentName = (await segmentsOf(snapshotted)).at(-1)!;
+      expect(after.get(segmentName)!.length).toBe(8); // the header alone
+      for (let length = 0; length <= 8; length++) {
+        const dir = await copyOf(snapshotted);
+        await truncate(join(dir, segmentName), length);
+        const gate = new GatedFileSystem();
+        const { app, logger } = await start(dir, gate);
+        expect({ length, keys: keysOf(app) }).toEqual({ length, keys: notesUpTo(15) });
+        // Cut inside the header, even to nothing, is a torn write too; a whole header is not.
+        expect({ length, warnings: logger.at('warn').length }).toEqual({
+          length,
+          warnings: length < 8 ? 1 : 0,
+        });
+        await app.get(NotesStore).write({ id: 'after', n: -1 });
+        const crashed = await crashImage(dir, gate);
+        dirs.push(crashed);
+        await stop(app);
+        const { app: again } = await start(crashed);
+        expect({ length, keys: keysOf(again) }).toEqual({
+          length,
+          keys: [...notesUpTo(15), 'after'],
+        });
+        await stop(again);
+      }
+    });
+
+    it('a torn snapshot.tmp (a crash while a snapshot was written) is ignored, and replaced by the next snapshot', async () => {
+      const snapshot = (await filesOf(snapshotted)).get(SNAPSHOT)!;
+      const older = (await filesOf(oneSegment)).get('wal-0000000000000001.log')!;
+      const temporaries: [string, Buffer][] = [
+        ['half a snapshot', snapshot.subarray(0, Math.floor(snapshot.length / 2))],
+        ['a snapshot without its last byte', snapshot.subarray(0, snapshot.length - 1)],
+        ['garbage', Buffer.from('not a snapshot at all')],
+        ['empty', Buffer.alloc(0)],
+        ['a whole snapshot never renamed', snapshot],
+        ['a log segment', older],
+      ];
+      for (const [label, temporary] of temporaries) {
+        for (const base of [twoSegments, snapshotted]) {
+          const dir = await copyOf(base);
+          await writeFile(join(dir, `${SNAPSHOT}.tmp`), temporary);
+          const { app } = await start(dir);
+          expect({ label, keys: keysOf(app) }).toEqual({ label, keys: notesUpTo(15) });
+          await app.get(NotesStore).write({ id: 'after', n: -1 });
+          await stop(app);
+          expect((await filesOf(dir)).has(`${SNAPSHOT}.tmp`)).toBe(false);
+          const { app: again } = await start(dir);
+          expect(keysOf(again)).toEqual([...notesUpTo(15), 'after']);
+          await stop(again);
+        }
+      }
+    });
+
+    it('a crash after a snapshot replaced the old one but before the log it covers was deleted recovers each record once', async () => {
+      const dir = await copyOf(twoSegments);
+      const snapshot = (await filesOf(snapshotted)).get(SNAPSHOT)!;
+      await writeFile(join(dir, SNAPSHOT), snapshot);
+      const { app } = await start(dir);
+      expect(keysOf(app)).toEqual(notesUpTo(15));
+      await writeNotes(app, 16, 17);
+      await stop(app);
+      const { app: again } = await start(dir);
+      expect(keysOf(again)).toEqual(notesUpTo(17));
+    });
+  });
+
+  describe('damage a crash cannot explain', () => {
+    /** Flips one bit and expects start-up to stop at `offset` of `file`, changing no file. */
+    async function expectCorrupt(
+      base: string,
+      file: string,
+      byte: number,
+      offset: number,
+      bit = byte % 8,
+    ): Promise<void> {
+      const dir = await copyOf(base);
+      const path = join(dir, file);
+      const data = await readFile(path);
+      data[byte] ^= 1 << bit;
+      await writeFile(path, data);
+      const before = await filesOf(dir);
+
+      const { error, app } = await failedStartUp(PersistenceAppModule.register({ dir }));
+      const afterFailure = await filesOf(dir);
+      await app?.close();
+      const afterClose = await filesOf(dir);
+      const where = { file, byte, bit };
+      expect({ ...where, error }).toEqual({ ...where, error: expect.any(CorruptStoreError) });
+      const corrupt = error as CorruptStoreError;
+      expect({ ...where, file: corrupt.file, offset: corrupt.offset }).toEqual({
+        ...where,
+        file: path,
+        offset,
+      });
+      expect(corrupt.message).toContain(path);
+      expect(corrupt.message).toContain(`byte ${offset}`);
+      expect({ ...where, files: afterFailure }).toEqual({ ...where, files: before });
+      expect({ ...where, files: afterClose }).toEqual({ ...where, files: before });
+      await rm(dir, { recursive: true, force: true });
+    }
+
+    /** Bytes to flip in a frame: each header field and the payload's first, middle and last byte. */
+    const bytesOf = (frame: FileFrame) => [
+      frame.offset,
+      frame.offset + 3,
+      frame.offset + 4,
+      frame.offset + 7,
+      frame.offset + 8,
+      frame.offset + 15,
+      frame.offset + FRAME_HEADER,
+      Math.floor((frame.offset + FRAME_HEADER + frame.end) / 2),
+      frame.end - 1,
+    ];
+
+    it('a flipped bit in any frame of the last segment but its last one', async () => {
+      const file = 'wal-0000000000000011.log';
+      const frames = framesOf((await filesOf(twoSegments)).get(file)!);
+      for (const frame of frames.slice(0, -1))
+        for (const byte of bytesOf(frame))
+          await expectCorrupt(twoSegments, file, byte, frame.offset);
+      // Every byte of the frame just before the last one, the nearest to a torn tail.
+      const nextToLast = frames.at(-2)!;
+      for (let byte = nextToLast.offset; byte < nextToLast.end; byte++)
+        await expectCorrupt(twoSegments, file, byte, nextToLast.offset);
+    });
+
+    it('a flipped bit in any frame of an earlier segment, its last one included', async () => {
+      const file = 'wal-0000000000000001.log';
+      const frames = framesOf((await filesOf(twoSegments)).get(file)!);
+      for (const frame of [frames[0], frames[4], frames.at(-1)!])
+        for (const byte of bytesOf(frame))
+          await expectCorrupt(twoSegments, file, byte, frame.offset);
+    });
+
+    it("a flipped bit in a segment's header", async () => {
+      for (const file of ['wal-0000000000000001.log', 'wal-0000000000000011.log'])
+        for (const byte of [0, 3, 7]) await expectCorrupt(twoSegments, file, byte, 0);
+    });
+
+    it('a flipped bit anywhere in the snapshot', async () => {
+      const data = (await filesOf(snapshotted)).get(SNAPSHOT)!;
+      const frames = framesOf(data);
+      expect(frames.length).toBeGreaterThanOrEqual(3);
+      for (const byte of [0, 4, 7]) await expectCorrupt(snapshotted, SNAPSHOT, byte, 0);
+      for (const frame of frames)
+        for (const byte of bytesOf(frame))
+          await expectCorrupt(snapshotted, SNAPSHOT, byte, frame.offset);
+    });
+
+    it('a snapshot cut short (it is renamed into place whole, so this is not a crash)', async () => {
+      const data = (await filesOf(snapshotted)).get(SNAPSHOT)!;
+      const frames = framesOf(data);
+      for (const frame of frames) {
+        for (const cut of [frame.offset + 1, frame.end - 1]) {
+          const dir = await copyOf(snapshotted);
+          await writeFile(join(dir, SNAPSHOT), data.subarray(0, cut));
+          const before = await filesOf(dir);
+          const { error, app } = await failedStartUp(PersistenceAppModule.register({ dir }));
+          await app?.close();
+          expect({ cut, error }).toEqual({ cut, error: expect.any(CorruptStoreError) });
+          expect((error as CorruptStoreError).file).toBe(join(dir, SNAPSHOT));
+          expect(await filesOf(dir)).toEqual(before);
+        }
+      }
+    });
+
+    it('frames out of order, and a missing segment', async () => {
+      const file = 'wal-0000000000000011.log';
+      const data = (await filesOf(twoSegments)).get(file)!;
+      const [, second, third] = framesOf(data);
+      const swapped = Buffer.concat([
+        data.subarray(0, second.offset),
+        data.subarray(third.offset, third.end),
+        data.subarray(second.offset, second.end),
+        data.subarray(third.end),
+      ]);
+      const dir = await copyOf(twoSegments);
+      await writeFile(join(dir, file), swapped);
+      const before = await filesOf(dir);
+      const outOfOrder = await failedStartUp(PersistenceAppModule.register({ dir }));
+      await outOfOrder.app?.close();
+      expect(outOfOrder.error).toBeInstanceOf(CorruptStoreError);
+      expect((outOfOrder.error as CorruptStoreError).file).toBe(join(dir, file));
+      expect((outOfOrder.error as CorruptStoreError).offset).toBe(second.offset);
+      expect(await filesOf(dir)).toEqual(before);
+
+      const gap = await copyOf(twoSegments);
+      await rm(join(gap, 'wal-0000000000000001.log'));
+      const missing = await failedStartUp(PersistenceAppModule.register({ dir: gap }));
+      await missing.app?.close();
+      expect(missing.error).toBeInstanceOf(CorruptStoreError);
+      expect(basename((missing.error as CorruptStoreError).file)).toBe(file);
+    });
+  });
+});
