@@ -61,6 +61,8 @@ export interface TableRuntime<T> {
   capacity?: CapacityOptions;
   /** Told of every change, in order, right after it is applied. */
   onChange?: (change: TableChange<T>) => void;
+  /** Whether anyone wants changes right now; when not, none is even built. @default always */
+  wantsChanges?: () => boolean;
   /** Told once, when the table first holds a record with a deadline. */
   onFirstDeadline?: () => void;
   /** Told of every counter value set. */
@@ -96,6 +98,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #capacity: CapacityOptions | undefined;
   #recency: RecencyList | undefined;
   #onChange: ((change: TableChange<T>) => void) | undefined;
+  #wantsChanges: (() => boolean) | undefined;
   #onFirstDeadline: (() => void) | undefined;
   #hadDeadline = false;
   #persistence: { durable(): Promise<void> } | undefined;
@@ -125,6 +128,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#defaultTtl = runtime.defaultTtl ?? this.schema.ttl;
     this.#capacity = runtime.capacity;
     this.#onChange = runtime.onChange;
+    this.#wantsChanges = runtime.wantsChanges;
     this.#onFirstDeadline = runtime.onFirstDeadline;
     this.counters.onChange = runtime.onCounter;
     this.#persistence = runtime.persistence;
@@ -800,7 +804,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     record: T | undefined,
     previous: T | undefined,
   ): void {
-    this.#onChange?.({ op, key, record, previous });
+    if (this.#onChange && (!this.#wantsChanges || this.#wantsChanges()))
+      this.#onChange({ op, key, record, previous });
   }
 
   /** Checks that a batch, applied over the table, leaves every unique value with one owner. */

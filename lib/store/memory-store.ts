@@ -153,6 +153,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
         clock: new CoarseClock(runtime.resolution),
         capacity: runtime.capacity,
         onFirstDeadline: () => registry.scheduleSweep(this),
+        wantsChanges: journal ? undefined : () => registry.hub.active,
         onChange: (change) => {
           journal?.log(logOp(table, change));
           registry.hub.publish(name, change);
