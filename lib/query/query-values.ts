@@ -157,13 +157,54 @@ export function checkRegex(
   } catch (error) {
     throw new QueryError(table, `'${field}': invalid $regex: ${(error as Error).message}`);
   }
-  const risk = regexRisk(source, flags);
+  const risk = nestedRepetition(source) ?? regexRisk(source, flags);
   if (risk) throw new QueryError(table, `'${field}': the $regex pattern ${risk}`);
   return regex;
 }
 
 /** How long recheck may analyse one pattern; a pattern it cannot settle by then is refused. */
 export const REGEX_CHECK_TIMEOUT_MS = 100;
+
+/**
+ * Refuses a repeated group that itself repeats something (star height above one, as in
+ * `(a+)+`, `(.*a){12}`, `(a?){25}`): the shape behind most catastrophic backtracking, and
+ * one that analysers can underestimate when the outer repetition is counted.
+ */
+function nestedRepetition(source: string): string | undefined {
+  const groups: boolean[] = []; // per open group: does it contain a quantifier?
+  let closedHadQuantifier = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    const quantifier =
+      c === '*' || c === '+' || c === '?' || (c === '{' && /^\{\d+(,\d*)?\}/.test(source.slice(i)));
+    if (quantifier && !(c === '?' && (source[i - 1] === '(' || isQuantifierEnd(source, i - 1)))) {
+      if (closedHadQuantifier) return 'repeats a group that itself repeats (nested repetition)';
+      if (groups.length > 0) groups[groups.length - 1] = true;
+      if (c === '{') i = source.indexOf('}', i);
+      closedHadQuantifier = false;
+      continue;
+    }
+    closedHadQuantifier = false;
+    if (c === '\\') {
+      i++;
+    } else if (c === '[') {
+      for (i++; i < source.length && source[i] !== ']'; i++) if (source[i] === '\\') i++;
+    } else if (c === '(') {
+      groups.push(false);
+    } else if (c === ')') {
+      const had = groups.pop() ?? false;
+      if (had && groups.length > 0) groups[groups.length - 1] = true;
+      closedHadQuantifier = had;
+    }
+  }
+  return undefined;
+}
+
+/** Whether the character at `i` ends a quantifier (so a following `?` makes it lazy). */
+function isQuantifierEnd(source: string, i: number): boolean {
+  const c = source[i];
+  return c === '*' || c === '+' || c === '}' || c === '?';
+}
 
 const RISKS = new Map<string, string | undefined>();
 const MAX_REMEMBERED_PATTERNS = 1000;
