@@ -283,6 +283,14 @@ export class Journal {
       this.#seq = frame.seq;
     }
     if (!parsed.problem) return;
+    if (parsed.end === 0 && parsed.tornTail) {
+      // created but its header never fully written (a failure or crash right after creating
+      // it): it holds no record, wherever it is; the sequence check guards what follows
+      this.#logger.warn(
+        `Ignored ${file}: a log segment whose header was never completed holds no record`,
+      );
+      return;
+    }
     if (!last || !parsed.tornTail)
       throw new CorruptStoreError(table, file, parsed.end, parsed.problem);
     this.#logger.warn(
