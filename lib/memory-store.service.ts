@@ -115,6 +115,7 @@ export class MemoryStoreService {
    */
   async backup(path: string): Promise<{ tables: number; records: number }> {
     const stores = this.registry.list();
+    for (const store of stores) tableOf(store).expire(); // no record that has already expired
     const records = await writeBackup(
       this.#fileSystem(),
       resolve(path),
@@ -197,14 +198,7 @@ export class MemoryStoreService {
     } catch (error) {
       const entry = (error as { entry?: number }).entry;
       const line = entry === undefined ? undefined : entries[entry]?.line;
-      throw new ImportError(
-        target.name,
-        file,
-        (error as Error).message,
-        line ?? (entry === undefined ? undefined : entry + 1),
-        entry,
-        error,
-      );
+      throw new ImportError(target.name, file, (error as Error).message, line, entry, error);
     }
     await target.durable();
     return entries.length;

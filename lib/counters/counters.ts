@@ -8,7 +8,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 export class Counters {
   readonly #values = new Map<string, number>();
   /** Told of every counter value set (persistence logs them). */
-  onChange: ((name: string, value: number) => void) | undefined;
+  onChange: ((name: string, value: number | null) => void) | undefined;
 
   constructor(private readonly table: string) {}
 
@@ -49,6 +49,11 @@ export class Counters {
   raise(name: string, value: number): void {
     if (Number.isSafeInteger(value) && value > (this.#values.get(name) ?? 0))
       this.#set(name, value);
+  }
+
+  /** Forgets a counter (a restore replaces all of them). */
+  delete(name: string): void {
+    if (this.#values.delete(name)) this.onChange?.(name, null);
   }
 
   /** Sets counters from persisted state, without reporting them. */

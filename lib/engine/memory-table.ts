@@ -66,7 +66,7 @@ export interface TableRuntime<T> {
   /** Told once, when the table first holds a record with a deadline. */
   onFirstDeadline?: () => void;
   /** Told of every counter value set. */
-  onCounter?: (name: string, value: number) => void;
+  onCounter?: (name: string, value: number | null) => void;
   /** The journal that persists the table's changes, if any. */
   persistence?: { durable(): Promise<void> };
 }
@@ -494,7 +494,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const batch = new Map<RecordKey, T>();
     const deadlines = new Map<RecordKey, number | null>();
     let i = 0;
+    const now = this.#clock.now();
     for (const [key, fields, deadline, version] of rows) {
+      if (deadline !== null && deadline <= now) continue; // expired since it was saved
       let record: T;
       try {
         record = this.#factory.create(migrateRecord(this.schema, key, fields, version));
@@ -528,6 +530,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         this.#apply(key, record, undefined, deadlines.get(key) ?? null);
         this.#emit('insert', key, record, undefined);
       }
+      for (const [name] of [...this.counters.entries()]) this.counters.delete(name);
       for (const [name, value] of counterList) this.counters.reset(name, value);
       return batch.size;
     };

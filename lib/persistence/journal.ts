@@ -16,7 +16,7 @@ export type LogOp =
   | readonly ['p', string, RecordKey, Encoded, number | null, number?]
   | readonly ['d', string, RecordKey]
   | readonly ['x', string]
-  | readonly ['n', string, string, number];
+  | readonly ['n', string, string, number | null];
 
 /** A table's persisted state: its records (encoded, with deadlines) and counters. */
 export interface PersistedTable {
@@ -315,7 +315,8 @@ export class Journal {
         state.rows.clear();
         break;
       case 'n':
-        state.counters.set(op[2], op[3]);
+        if (op[3] === null) state.counters.delete(op[2]);
+        else state.counters.set(op[2], op[3]);
         break;
     }
   }
@@ -542,7 +543,7 @@ function isLogOp(op: unknown): op is LogOp {
     case 'x':
       return true;
     case 'n':
-      return typeof op[2] === 'string' && Number.isSafeInteger(op[3]);
+      return typeof op[2] === 'string' && (op[3] === null || Number.isSafeInteger(op[3]));
     default:
       return false;
   }
