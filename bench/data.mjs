@@ -52,3 +52,32 @@ export function shuffledKeys(records, seed = 7) {
   }
   return keys;
 }
+
+// ---- the query section's records ----------------------------------------------------------
+
+/** 1,000 distinct city names, shared by every record (one string per value, as in real data). */
+export const CITIES = Array.from({ length: 1000 }, (_, i) => `c${String(i).padStart(3, '0')}`);
+/** Scores are integers in [0, SCORE_RANGE). */
+export const SCORE_RANGE = 1_000_000;
+
+/**
+ * `count` records for the query cases: department (10 values), city (1,000 values), score
+ * (an integer in [0, 1,000,000), nearly unique), age (50 values), active, email.
+ */
+export function makeQueryRecords(count, seed = 4242) {
+  const random = prng(seed);
+  const records = new Array(count);
+  const width = String(count - 1).length;
+  for (let i = 0; i < count; i++) {
+    records[i] = {
+      id: `q${String(i).padStart(width, '0')}`,
+      department: DEPARTMENTS[Math.floor(random() * DEPARTMENTS.length)],
+      city: CITIES[Math.floor(random() * CITIES.length)],
+      score: Math.floor(random() * SCORE_RANGE),
+      age: 18 + Math.floor(random() * 50),
+      active: random() < 0.7,
+      email: `user${i}@example.com`,
+    };
+  }
+  return records;
+}

@@ -43,7 +43,7 @@ function collectYoungGarbage() {
  * sets how often the clock is read, not what is measured), and never shrinks it, so a
  * stall of the machine during one call cannot leave the chunk too small for good.
  */
-async function runFor(state, ms) {
+async function runFor(state, ms, chunkMs) {
   const { run } = state;
   const start = performance.now();
   let now = start;
@@ -55,7 +55,7 @@ async function runFor(state, ms) {
     if (result !== undefined && typeof result.then === 'function') await result;
     now = performance.now();
     ops += chunk;
-    if (now - before < SETTINGS.chunkMs) state.chunk = chunk * 2;
+    if (now - before < chunkMs) state.chunk = chunk * 2;
   }
   return [ops, now - start];
 }
@@ -70,9 +70,11 @@ function median(values) {
  * Measures cases `{ label, run }` (`run.minChunk`, if set, is the smallest `n` that `run`
  * should be called with). Each is warmed up, then all are timed in interleaved rounds.
  * Returns, per case: ns/op (median of the rounds), ops/sec, and the spread of the rounds
- * ((slowest - fastest) / median), a rough noise figure.
+ * ((slowest - fastest) / median), a rough noise figure. `overrides` replaces some of
+ * SETTINGS for this call (fewer rounds for operations that take longer than a round).
  */
-export async function measureCases(cases, onProgress = () => {}) {
+export async function measureCases(cases, onProgress = () => {}, overrides = {}) {
+  const settings = { ...SETTINGS, ...overrides };
   const states = cases.map((c) => ({
     run: c.run,
     chunk: c.minChunk ?? c.run.minChunk ?? 1,
@@ -81,13 +83,13 @@ export async function measureCases(cases, onProgress = () => {}) {
   for (let i = 0; i < cases.length; i++) {
     onProgress(`  warming up ${cases[i].label}`);
     collectGarbage();
-    await runFor(states[i], SETTINGS.warmupMs);
+    await runFor(states[i], settings.warmupMs, settings.chunkMs);
   }
   collectGarbage();
-  for (let round = 0; round < SETTINGS.rounds; round++) {
+  for (let round = 0; round < settings.rounds; round++) {
     for (const state of states) {
       collectYoungGarbage();
-      const [ops, elapsed] = await runFor(state, SETTINGS.roundMs);
+      const [ops, elapsed] = await runFor(state, settings.roundMs, settings.chunkMs);
       state.samples.push((elapsed * 1e6) / ops);
     }
   }
@@ -97,12 +99,43 @@ export async function measureCases(cases, onProgress = () => {}) {
       `  ${c.label}: chunk ${chunk}, ns/op by round: ${samples.map((x) => x.toFixed(0)).join(' ')}`,
     );
   });
-  return states.map(({ samples }) => {
-    const nsPerOp = median(samples);
-    return {
-      nsPerOp,
-      opsPerSec: 1e9 / nsPerOp,
-      spread: (Math.max(...samples) - Math.min(...samples)) / nsPerOp,
-    };
+  return states.map(({ samples }) => summarize(samples));
+}
+
+function summarize(samples) {
+  const nsPerOp = median(samples);
+  return {
+    nsPerOp,
+    opsPerSec: 1e9 / nsPerOp,
+    spread: (Math.max(...samples) - Math.min(...samples)) / nsPerOp,
+  };
+}
+
+/**
+ * Measures operations that cannot simply be repeated, such as a sweep that removes what
+ * it finds: per repetition, each case's `setup()` (untimed, may be async) prepares the
+ * state and then one call of its `run()` is timed on its own. Repetitions are interleaved
+ * across the cases as in `measureCases`; the first `warmup` of them are not counted.
+ * Returns the same figures, an "op" being one `run()` call.
+ */
+export async function measureOnce(cases, onProgress = () => {}, { reps = 15, warmup = 3 } = {}) {
+  const samples = cases.map(() => []);
+  collectGarbage();
+  for (let rep = 0; rep < warmup + reps; rep++) {
+    for (let i = 0; i < cases.length; i++) {
+      await cases[i].setup?.();
+      collectYoungGarbage();
+      const start = performance.now();
+      const result = cases[i].run();
+      if (result !== undefined && typeof result.then === 'function') await result;
+      const elapsed = performance.now() - start;
+      if (rep >= warmup) samples[i].push(elapsed * 1e6);
+    }
+  }
+  cases.forEach((c, i) => {
+    onProgress(
+      `  ${c.label}: ms by repetition: ${samples[i].map((x) => (x / 1e6).toFixed(2)).join(' ')}`,
+    );
   });
+  return samples.map(summarize);
 }

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { SETTINGS } from './harness.mjs';
 
-export function printHeader(recordCount) {
+export function printHeader(sections) {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log('nestjs-memory-store benchmark');
   console.log(`date:     ${new Date().toISOString()}`);
@@ -17,9 +17,11 @@ export function printHeader(recordCount) {
         .map((l) => l.toFixed(2))
         .join(' '),
   );
+  console.log(`sections: ${sections.join(', ')} (select with --only=<section>[,<section>...])`);
   console.log(
-    `method:   ${recordCount.toLocaleString('en-US')} records; per case: ${SETTINGS.warmupMs} ms warm-up, then ` +
-      `${SETTINGS.rounds} timed rounds of ${SETTINGS.roundMs} ms; ns/op = median of the rounds`,
+    `method:   per case: ${SETTINGS.warmupMs} ms warm-up, then ` +
+      `${SETTINGS.rounds} timed rounds of ${SETTINGS.roundMs} ms (fewer where a table says so); ` +
+      'ns/op = median of the rounds',
   );
   console.log(
     "          rounds are interleaved with the cases measured alongside (a table's baseline with",
@@ -69,7 +71,8 @@ export function printGroups(groups) {
       if (row === baseline) target = 'baseline';
       else if (row.target !== undefined) {
         target = `>= ${row.target.toFixed(2)} ${ratio >= row.target ? 'met' : 'NOT MET'}`;
-      } else if (row.note) target = row.note;
+      }
+      if (row.note) target = target ? `${target}; ${row.note}` : row.note;
       return [
         row.label,
         formatNs(row.nsPerOp),
@@ -88,6 +91,7 @@ export function printGroups(groups) {
     console.log(`== ${group.title}`);
     console.log(`   baseline: ${baseline.label}`);
     if (group.comment) console.log(`   ${group.comment}`);
+    for (const note of group.notes ?? []) console.log(`   ${note}`);
     console.log(line(columns));
     console.log(widths.map((w) => '-'.repeat(w)).join('  '));
     for (const r of rows) console.log(line(r));
@@ -95,18 +99,36 @@ export function printGroups(groups) {
   }
 }
 
-/** The issue's targets, one line per library row that has one. */
-export function printTargets(groups) {
+/** A section's banner, then its tables. */
+export function printSection(section) {
+  const banner = `#### ${section.name}: ${section.title}`;
+  console.log(banner);
+  console.log('#'.repeat(Math.min(banner.length, 100)));
+  console.log('');
+  printGroups(section.groups.filter((g) => g.baseline));
+  if (section.lines) console.log(`${section.lines.join('\n').replace(/^\n+/, '')}\n`);
+}
+
+/** The issues' targets, one line per library row that has one, by section. */
+export function printTargets(sections) {
   console.log('== targets (nestjs-memory-store rows; informational, never fails the run)');
-  for (const group of groups) {
-    for (const row of group.rows) {
-      if (row.target === undefined) continue;
-      const ratio = group.baseline.nsPerOp / row.nsPerOp;
-      console.log(
-        `${ratio >= row.target ? 'met    ' : 'NOT MET'}  ${group.title}: ${row.label} = ` +
-          `${formatRatio(ratio)}x ${group.baseline.label} (target >= ${row.target.toFixed(2)}x)`,
-      );
+  let met = 0;
+  let total = 0;
+  for (const section of sections) {
+    for (const group of section.groups) {
+      if (!group.baseline) continue;
+      for (const row of group.rows) {
+        if (row.target === undefined) continue;
+        const ratio = group.baseline.nsPerOp / row.nsPerOp;
+        total++;
+        if (ratio >= row.target) met++;
+        console.log(
+          `${ratio >= row.target ? 'met    ' : 'NOT MET'}  [${section.name}] ${group.title}: ${row.label} = ` +
+            `${formatRatio(ratio)}x ${group.baseline.label} (target >= ${row.target.toFixed(2)}x)`,
+        );
+      }
     }
   }
+  console.log(`${met} of ${total} targets met`);
   console.log('');
 }

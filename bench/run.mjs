@@ -1,401 +1,99 @@
 // `npm run bench`: nestjs-memory-store against native Map/Array baselines and peer libraries,
-// over the same 100,000 records, in one process. Benchmarks are not tests: this never fails
-// on a ratio (only on a crash).
+// in one process. Benchmarks are not tests: this never fails on a ratio (only on a crash).
 //
-// The cases themselves are in cases.mjs; this file builds the data structures, measures the
-// cases in batches (see harness.mjs) and prints the tables.
+// Sections (all by default; `node --expose-gc bench/run.mjs --only=queries,ttl` picks some):
+//   core     issue 2: get, write, update, delete + re-insert, select (core.mjs, cases.mjs)
+//   queries  the query engine: equality, sorted range + limit, compound, scan, at 100,000
+//            and 1,000,000 records, against hand-written code, LokiJS, mingo and TinyBase
+//            (queries.mjs, query-cases.mjs)
+//   ttl      time to live: sweep against a full scan, get with and without TTL, node-cache
+//            and lru-cache (ttl.mjs)
+//   events   change events (changes(), @OnStoreEvent, EventEmitter2) and transactions
+//            (events.mjs)
+//   persistence  write throughput per fsync policy and recovery time (persistence.mjs, which
+//            prints its own lines: they are collected and printed in the section's place)
+// Environment: BENCH_ROUND_MS, BENCH_ROUNDS, BENCH_WARMUP_MS (harness.mjs);
+// BENCH_QUERY_SIZES (default 100000,1000000); BENCH_TINYBASE_MAX (largest table TinyBase
+// is run on, default 100000: see queries.mjs).
 
 import os from 'node:os';
-import * as cases from './cases.mjs';
-import { bootStores } from './stores.mjs';
-import { collectGarbage, measureCases, sink } from './harness.mjs';
-import { buildLoki, buildLru, buildNodeCache } from './peers.mjs';
-import { formatRatio, printGroups, printHeader, printTargets } from './report.mjs';
-import {
-  makeRecords,
-  makeReplacements,
-  matchesQuery,
-  RECORD_COUNT,
-  shuffledKeys,
-} from './data.mjs';
+import { runCore } from './core.mjs';
+import { runQueries } from './queries.mjs';
+import { runTtl } from './ttl.mjs';
+import { runEvents } from './events.mjs';
+import { runPersistence } from './persistence.mjs';
+import { collectGarbage, sink } from './harness.mjs';
+import { printHeader, printSection, printTargets } from './report.mjs';
+import { Suite } from './suite.mjs';
 
-const N = RECORD_COUNT;
-const GET_TARGET = 0.5;
-const WRITE_TARGET = 0.3;
+/** persistence.mjs prints as it goes: its lines are kept for the section's place in the report. */
+async function persistenceSection(suite) {
+  const section = suite.section('persistence', 'write throughput per fsync policy, and recovery');
+  const log = console.log;
+  section.lines = [];
+  console.log = (...args) => section.lines.push(args.join(' '));
+  try {
+    await runPersistence();
+  } finally {
+    console.log = log;
+  }
+}
 
-const warnings = [];
-const warn = (message) => warnings.push(message);
-const startedAt = Date.now();
-/** Progress goes to stderr, timestamped, so stdout holds only the report. */
-const progress = (message) =>
-  process.stderr.write(`[${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${message}\n`);
-
-// ---- data -------------------------------------------------------------------------------
-
-const records = makeRecords(N);
-const keys = shuffledKeys(records);
-const byId = new Map(records.map((r) => [r.id, r]));
-const replacementById = new Map(makeReplacements(records).map((r) => [r.id, r]));
-/** Replacement records in the order of `keys`: `repl[j]` replaces the record `keys[j]`. */
-const repl = keys.map((k) => replacementById.get(k));
-replacementById.clear();
-const expectedMatches = records.filter(matchesQuery).length;
-
-// ---- groups -----------------------------------------------------------------------------
-
-const GROUPS = {
-  get: { title: 'get by key', baseline: undefined, rows: [] },
-  write: {
-    title: 'write: replace an existing record',
-    baseline: undefined,
-    rows: [],
-    comment:
-      'the store copies, freezes and stores a new record per write; Map.set stores the given object',
-  },
-  update: { title: 'update(key, { age }): patch one field', baseline: undefined, rows: [] },
-  cycle: {
-    title: 'delete + re-insert (one op = one delete and one insert)',
-    baseline: undefined,
-    rows: [],
-  },
-  scan: {
-    title: `select { department: 'd3', active: true }, no index (${expectedMatches} matches)`,
-    baseline: undefined,
-    rows: [],
-  },
-  indexed: {
-    title: `select { department: 'd3', active: true }, department indexed (${expectedMatches} matches)`,
-    baseline: undefined,
-    rows: [],
-  },
-  validatedWrite: {
-    title: 'cost of validation on write (class-validator: IsString x2, IsInt, IsBoolean, IsEmail)',
-    baseline: undefined,
-    rows: [],
-  },
-  validatedUpdate: {
-    title: 'cost of validation on update',
-    baseline: undefined,
-    rows: [],
-  },
+const SECTIONS = {
+  core: runCore,
+  queries: runQueries,
+  ttl: runTtl,
+  events: runEvents,
+  persistence: persistenceSection,
 };
 
-/** A case: `run(n)` performs n operations of `label`, filed under `group`. */
-function entry(group, label, run, extra = {}) {
-  return { group, label, run, extra };
-}
-
-/** Measures cases together (interleaved rounds) and files each under its group. */
-async function measureBatch(batch) {
-  progress(`measuring: ${batch.map((c) => c.label).join(' | ')}`);
-  const results = await measureCases(batch, progress);
-  return batch.map((c, i) => {
-    const group = GROUPS[c.group];
-    const result = { label: c.label, ...c.extra, ...results[i] };
-    if (c.extra.baseline) group.baseline = result;
-    else group.rows.push(result);
-    return result;
-  });
-}
-
-function check(condition, message) {
-  if (!condition) warn(message);
-}
-
-// ---- nestjs-memory-store and the native baselines, measured side by side -----------------
-
-async function benchBaselinesAndStores() {
-  const map = new Map(records.map((r) => [r.id, r]));
-  const array = records.slice();
-  /** A hand-built secondary index: department -> Set of keys. */
-  const deptIndex = new Map();
-  for (const r of records) {
-    let bucket = deptIndex.get(r.department);
-    if (!bucket) deptIndex.set(r.department, (bucket = new Set()));
-    bucket.add(r.id);
+/** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */
+function selectedSections(argv) {
+  const names = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--only') names.push(...(argv[++i] ?? '').split(','));
+    else if (arg.startsWith('--only=')) names.push(...arg.slice('--only='.length).split(','));
+    else throw new Error(`unknown argument '${arg}' (usage: run.mjs [--only=section,...])`);
   }
-
-  progress('booting Nest and loading the stores...');
-  const { app, people, indexed, validated } = await bootStores();
-  await people.writeMany(records);
-  await indexed.writeMany(records);
-  await validated.writeMany(records);
-  check(people.size === N && indexed.size === N && validated.size === N, 'store sizes after load');
-  check(people.get(keys[0])?.email === byId.get(keys[0]).email, 'store.get returns the record');
-  check(Object.isFrozen(people.get(keys[0])), 'stored records are frozen');
-
-  const B = cases.BATCH;
-  await measureBatch([
-    entry('get', 'Map.get', cases.mapGet(map, keys), { baseline: true }),
-    entry('get', 'nestjs-memory-store get', cases.storeGet(people, keys), { target: GET_TARGET }),
-  ]);
-
-  await measureBatch([
-    entry('write', 'Map.set', cases.mapSet(map, repl), { baseline: true }),
-    entry(
-      'write',
-      'reference: Map.set(k, Object.freeze({ ...r }))',
-      cases.mapSetFrozenCopy(map, repl),
-      { note: 'the least any copying store does' },
-    ),
-    entry('write', 'nestjs-memory-store dirtyWrite (sync)', cases.storeDirtyWrite(people, repl), {
-      target: WRITE_TARGET,
-    }),
-    entry(
-      'write',
-      `nestjs-memory-store write (promise; batches of ${B} calls, then await Promise.all)`,
-      cases.storeWriteBatch(people, repl),
-      { target: WRITE_TARGET },
-    ),
-    entry(
-      'write',
-      'nestjs-memory-store write (promise; await each in turn)',
-      cases.storeWriteSequential(people, repl),
-      { target: WRITE_TARGET },
-    ),
-    entry(
-      'write',
-      'nestjs-memory-store dirtyWrite (sync), table with an index on department',
-      cases.indexedStoreDirtyWrite(indexed, repl),
-      { target: WRITE_TARGET },
-    ),
-  ]);
-  check(people.get(keys[0]).age === repl[0].age, 'dirtyWrite replaced the record');
-
-  await measureBatch([
-    entry('update', 'Map get + spread + set', cases.mapUpdate(map, keys), { baseline: true }),
-    entry(
-      'update',
-      'nestjs-memory-store dirtyUpdate (sync)',
-      cases.storeDirtyUpdate(people, keys),
-      {
-        target: WRITE_TARGET,
-      },
-    ),
-    entry(
-      'update',
-      `nestjs-memory-store update (promise; batches of ${B} calls, then await Promise.all)`,
-      cases.storeUpdateBatch(people, keys),
-      { target: WRITE_TARGET },
-    ),
-    entry(
-      'update',
-      'nestjs-memory-store update (promise; await each in turn)',
-      cases.storeUpdateSequential(people, keys),
-      { target: WRITE_TARGET },
-    ),
-  ]);
-
-  await measureBatch([
-    entry('cycle', 'Map get + delete + set', cases.mapCycle(map, keys), { baseline: true }),
-    entry(
-      'cycle',
-      'nestjs-memory-store dirtyInsert(dirtyDelete(k)) (sync)',
-      cases.storeDirtyCycle(people, keys),
-      { target: WRITE_TARGET },
-    ),
-    entry(
-      'cycle',
-      `nestjs-memory-store get, delete, insert (promises; batches of ${B}, then await Promise.all)`,
-      cases.storeCycleBatch(people, keys),
-      { target: WRITE_TARGET },
-    ),
-    entry(
-      'cycle',
-      'nestjs-memory-store insert(await delete(k)) (promises; await each in turn)',
-      cases.storeCycleSequential(people, keys),
-      { target: WRITE_TARGET },
-    ),
-  ]);
-  check(people.size === N && map.size === N, 'sizes after the delete/re-insert cycles');
-
-  check(people.select({ department: 'd3', active: true }).length === expectedMatches, 'scan count');
-  await measureBatch([
-    entry('scan', 'Array.prototype.filter, hand-written predicate', cases.arrayFilter(array), {
-      baseline: true,
-    }),
-    entry('scan', 'nestjs-memory-store select (scan)', cases.storeSelectScan(people)),
-  ]);
-
-  let handCount = 0;
-  for (const k of deptIndex.get('d3')) if (map.get(k).active === true) handCount++;
-  check(handCount === expectedMatches, 'hand-built index count');
-  check(
-    indexed.select({ department: 'd3', active: true }).length === expectedMatches,
-    'indexed select count',
-  );
-  await measureBatch([
-    entry(
-      'indexed',
-      'Map<department, Set<key>> + Map.get, hand-written',
-      cases.handIndexSelect(deptIndex, map),
-      { baseline: true },
-    ),
-    entry(
-      'indexed',
-      'nestjs-memory-store select (index on department)',
-      cases.storeSelectIndexed(indexed),
-    ),
-  ]);
-
-  // Validation: each validated row against the same operation without validation, both
-  // measured in the same batch.
-  const mapSetNs = GROUPS.write.baseline.nsPerOp;
-  const mapUpdateNs = GROUPS.update.baseline.nsPerOp;
-  const [, validWrite, validWriteBatch] = await measureBatch([
-    entry(
-      'validatedWrite',
-      'nestjs-memory-store dirtyWrite, no validation',
-      cases.storeDirtyWrite(people, repl),
-      { baseline: true },
-    ),
-    entry(
-      'validatedWrite',
-      'validated table: dirtyWrite (sync)',
-      cases.validatedStoreDirtyWrite(validated, repl),
-    ),
-    entry(
-      'validatedWrite',
-      `validated table: write (promise; batches of ${B} calls, then await Promise.all)`,
-      cases.validatedStoreWriteBatch(validated, repl),
-    ),
-  ]);
-  validWrite.note = `= ${formatRatio(mapSetNs / validWrite.nsPerOp)}x Map.set`;
-  validWriteBatch.note = `= ${formatRatio(mapSetNs / validWriteBatch.nsPerOp)}x Map.set`;
-  const [, validUpdate] = await measureBatch([
-    entry(
-      'validatedUpdate',
-      'nestjs-memory-store dirtyUpdate, no validation',
-      cases.storeDirtyUpdate(people, keys),
-      { baseline: true },
-    ),
-    entry(
-      'validatedUpdate',
-      'validated table: dirtyUpdate (sync)',
-      cases.validatedStoreDirtyUpdate(validated, keys),
-    ),
-  ]);
-  validUpdate.note = `= ${formatRatio(mapUpdateNs / validUpdate.nsPerOp)}x Map get+spread+set`;
-
-  let rejected = false;
-  try {
-    validated.dirtyWrite({ ...repl[0], email: 'not an email' });
-  } catch {
-    rejected = true;
+  const wanted = names.map((n) => n.trim()).filter(Boolean);
+  for (const name of wanted) {
+    if (!(name in SECTIONS)) {
+      throw new Error(
+        `unknown section '${name}': the sections are ${Object.keys(SECTIONS).join(', ')}`,
+      );
+    }
   }
-  check(rejected, 'the validated table rejects an invalid email');
-
-  await app.close();
+  return Object.keys(SECTIONS).filter((name) => wanted.length === 0 || wanted.includes(name));
 }
-
-// ---- peer libraries, one at a time (each dropped before the next is built) ---------------
-
-async function benchLru() {
-  progress('building lru-cache...');
-  const lru = buildLru(records);
-  await measureBatch([
-    entry('get', 'lru-cache get', cases.lruGet(lru, keys)),
-    entry('write', 'lru-cache set', cases.lruSet(lru, repl)),
-    entry('update', 'lru-cache get + spread + set', cases.lruUpdate(lru, keys)),
-    entry('cycle', 'lru-cache get + delete + set', cases.lruCycle(lru, keys)),
-  ]);
-  check(lru.size === N, 'lru-cache size');
-}
-
-async function benchNodeCache() {
-  progress('building node-cache (useClones: false)...');
-  const cache = buildNodeCache(records, false);
-  await measureBatch([
-    entry('get', 'node-cache get (useClones: false)', cases.nodeCacheGet(cache, keys)),
-    entry('write', 'node-cache set (useClones: false)', cases.nodeCacheSet(cache, repl)),
-    entry(
-      'update',
-      'node-cache get + spread + set (useClones: false)',
-      cases.nodeCacheUpdate(cache, keys),
-    ),
-    entry(
-      'cycle',
-      'node-cache get + del + set (useClones: false)',
-      cases.nodeCacheCycle(cache, keys),
-    ),
-  ]);
-  check(cache.keys().length === N, 'node-cache size');
-  cache.close();
-}
-
-async function benchNodeCacheCloning() {
-  progress('building node-cache (default options: useClones true)...');
-  const cache = buildNodeCache(records, undefined);
-  await measureBatch([
-    entry('get', 'node-cache get (default: useClones true)', cases.nodeCacheCloneGet(cache, keys)),
-    entry(
-      'write',
-      'node-cache set (default: useClones true)',
-      cases.nodeCacheCloneSet(cache, repl),
-    ),
-    entry(
-      'update',
-      'node-cache get + spread + set (default: useClones true)',
-      cases.nodeCacheCloneUpdate(cache, keys),
-    ),
-    entry(
-      'cycle',
-      'node-cache get + del + set (default: useClones true)',
-      cases.nodeCacheCloneCycle(cache, keys),
-    ),
-  ]);
-  check(cache.keys().length === N, 'node-cache (cloning) size');
-  cache.close();
-}
-
-async function benchLoki() {
-  progress('building LokiJS...');
-  const { db, people } = buildLoki(records);
-  check(people.find({ department: 'd3', active: true }).length === expectedMatches, 'loki count');
-  await measureBatch([
-    entry('get', "LokiJS by('id', k)", cases.lokiGet(people, keys)),
-    entry(
-      'write',
-      "LokiJS by('id') + update({ ...r, $loki, meta }) (replace)",
-      cases.lokiReplace(people, repl),
-    ),
-    entry('update', "LokiJS by('id') + set field + update(doc)", cases.lokiUpdate(people, keys)),
-    entry('cycle', "LokiJS by('id') + remove + insert", cases.lokiCycle(people, keys)),
-    entry(
-      'indexed',
-      "LokiJS find({ department: 'd3', active: true }) (binary index)",
-      cases.lokiFind(people),
-    ),
-  ]);
-  check(people.count() === N, 'loki size');
-  check(people.find({ department: 'd3', active: true }).length === expectedMatches, 'loki count');
-  db.close();
-}
-
-// ---- main -------------------------------------------------------------------------------
 
 async function main() {
-  if (typeof globalThis.gc !== 'function') {
-    warn('run with node --expose-gc (as npm run bench does) so that cases start from a clean heap');
+  let sections;
+  try {
+    sections = selectedSections(process.argv.slice(2));
+  } catch (error) {
+    console.error(error.message);
+    process.exitCode = 2;
+    return;
   }
-  const started = Date.now();
-  printHeader(N);
-  await benchBaselinesAndStores();
-  collectGarbage();
-  await benchLru();
-  collectGarbage();
-  await benchNodeCache();
-  collectGarbage();
-  await benchNodeCacheCloning();
-  collectGarbage();
-  await benchLoki();
-  collectGarbage();
+  const suite = new Suite();
+  if (typeof globalThis.gc !== 'function') {
+    suite.warn(
+      'run with node --expose-gc (as npm run bench does) so that cases start from a clean heap',
+    );
+  }
+  printHeader(sections);
+  for (const name of sections) {
+    suite.progress(`==== section ${name}`);
+    await SECTIONS[name](suite);
+    collectGarbage();
+  }
 
-  printGroups(Object.values(GROUPS));
-  printTargets(Object.values(GROUPS));
-  for (const w of warnings) console.log(`WARNING: sanity check failed: ${w}`);
+  for (const section of suite.sections) printSection(section);
+  printTargets(suite.sections);
+  for (const w of suite.warnings) console.log(`WARNING: sanity check failed: ${w}`);
   console.log(
-    `total ${((Date.now() - started) / 1000).toFixed(1)} s; load average at end ` +
+    `total ${((Date.now() - suite.startedAt) / 1000).toFixed(1)} s; load average at end ` +
       `${os
         .loadavg()
         .map((l) => l.toFixed(2))
