@@ -656,7 +656,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const keys = this.#expiry.takeExpired(now);
     for (const key of keys) {
       const record = this.rows.get(key)!;
-      this.#apply(key, undefined, record);
+      this.#apply(key, undefined, record, undefined, true);
       this.#emit('expire', key, undefined, record);
     }
     this.#nextDeadline = this.#expiry.next;
@@ -759,6 +759,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     record: T | undefined,
     previous: T | undefined,
     deadline?: number | null,
+    /** The expiry queue has already dropped the key (it is expiring). */
+    expiring = false,
   ): void {
     for (const index of this.#indexList) {
       if (
@@ -786,7 +788,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     } else {
       this.rows.delete(key);
       this.#recency?.delete(key);
-      if (this.#expiry.size > 0) this.#expiry.delete(key);
+      if (!expiring && this.#expiry.size > 0) this.#expiry.delete(key);
     }
     this.#all = undefined;
     this.#version++;

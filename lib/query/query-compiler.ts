@@ -100,7 +100,11 @@ function predicate(node: FilterNode): Predicate {
       return (r) => !p(r);
     }
     case 'cmp':
-      if (node.op === 'eq' && node.path.length === 1) return fieldEquals(node.path[0], node.value);
+      if (node.path.length === 1) {
+        if (node.op === 'eq') return fieldEquals(node.path[0], node.value);
+        const range = fieldRange(node.path[0], node.op, node.value);
+        if (range) return range;
+      }
       return comparisonPredicate(reader(node.path), node.op, node.value);
   }
 }
@@ -144,6 +148,40 @@ function comparisonPredicate(read: (r: object) => unknown, op: string, value: un
       };
     }
   }
+}
+
+/**
+ * A range on a top-level field with a finite number or a string bound, compiled to plain
+ * comparisons: the same answers as `compareValues` within the bound's type (NaN sorts below
+ * every number; a bigint compares by value), and nothing of another type matches.
+ */
+function fieldRange(field: string, op: string, bound: unknown): Predicate | undefined {
+  const below = op === 'lt' || op === 'lte';
+  const test =
+    op === 'gt'
+      ? (v: unknown) => (v as number) > (bound as number)
+      : op === 'gte'
+        ? (v: unknown) => (v as number) >= (bound as number)
+        : op === 'lt'
+          ? (v: unknown) => (v as number) < (bound as number)
+          : op === 'lte'
+            ? (v: unknown) => (v as number) <= (bound as number)
+            : undefined;
+  if (!test) return undefined;
+  if (typeof bound === 'number' && Number.isFinite(bound)) {
+    return (r) => {
+      const v = (r as Record<string, unknown>)[field];
+      if (typeof v === 'number') return v === v ? test(v) : below;
+      return typeof v === 'bigint' && test(v);
+    };
+  }
+  if (typeof bound === 'string') {
+    return (r) => {
+      const v = (r as Record<string, unknown>)[field];
+      return typeof v === 'string' && test(v);
+    };
+  }
+  return undefined;
 }
 
 /** Equality on a top-level field, the commonest condition, without a reader in between. */
