@@ -49,6 +49,8 @@ export interface PlanSource<T extends object> {
   sortedIndex(field: string): SortedIndex<T> | undefined;
   /** Records in key order for scans (ordered_set tables), or undefined for insertion order. */
   readonly keyOrder: SortedIndex<T> | undefined;
+  /** Every record for a scan (key order for an ordered_set table). */
+  scanRecords(): Iterable<T>;
 }
 
 const SCAN: AccessPath = { kind: 'scan' };
@@ -157,7 +159,7 @@ function distinct(values: readonly unknown[]): unknown[] {
 
 /** The candidate records of a path; each still has to pass the query's test. */
 export function candidates<T extends object>(source: PlanSource<T>, path: AccessPath): Iterable<T> {
-  if (path.kind === 'scan') return source.keyOrder ? source.keyOrder.all() : source.rows.values();
+  if (path.kind === 'scan') return source.scanRecords();
   return pathCandidates(source, path);
 }
 

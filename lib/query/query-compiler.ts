@@ -86,7 +86,7 @@ function predicate(node: FilterNode): Predicate {
     case 'all':
       return () => true;
     case 'and':
-      return every(node.nodes.map(predicate));
+      return every(leaves(node).map(predicate));
     case 'or': {
       const ps = node.nodes.map(predicate);
       return (r) => ps.some((p) => p(r));
@@ -232,11 +232,20 @@ export function reader(path: readonly string[]): (record: object) => unknown {
   };
 }
 
+/** The operands of nested ANDs, flattened: `a and (b and c)` tests as `a && b && c`. */
+function leaves(node: FilterNode): FilterNode[] {
+  return node.kind === 'and' ? node.nodes.flatMap(leaves) : [node];
+}
+
 function every(predicates: Predicate[]): Predicate {
   if (predicates.length === 1) return predicates[0];
   if (predicates.length === 2) {
     const [a, b] = predicates;
     return (r) => a(r) && b(r);
+  }
+  if (predicates.length === 3) {
+    const [a, b, c] = predicates;
+    return (r) => a(r) && b(r) && c(r);
   }
   return (r) => {
     for (const p of predicates) if (!p(r)) return false;

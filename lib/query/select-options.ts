@@ -116,6 +116,12 @@ export function finishSelection<T extends object>(
     if (offset > 0 || limit < out.length) out = out.slice(offset, offset + limit);
   } else {
     let skip = offset;
+    if (Array.isArray(candidates) && skip === 0 && limit === Infinity) {
+      // the commonest scan: a plain loop over an array, as Array.prototype.filter does
+      const list = candidates as T[];
+      for (let i = 0; i < list.length; i++) if (test(list[i])) out.push(list[i]);
+      return options.fields ? (out.map((r) => project(r, options.fields!)) as T[]) : out;
+    }
     for (const r of candidates) {
       if (!test(r)) continue;
       if (skip > 0) {
