@@ -30,21 +30,23 @@ export class RecordFactory<T extends object> {
 
   /** A record from the table's defaults overlaid with `input`'s fields. */
   create(input: unknown): T {
-    const record = new this.#Shell();
-    const keys = this.#defaultKeys;
-    const values = this.#defaultValues;
-    for (let i = 0; i < keys.length; i++) record[keys[i]] = values[i];
-    return this.#build(record, input);
+    return this.#build(this.#withDefaults(), input);
   }
 
   /** A record rebuilt from persisted fields: copied and frozen like any, but not validated again. */
   restore(input: object): T {
+    const record = this.#withDefaults();
+    copyFields(record, input, '', 1);
+    return Object.freeze(record) as T;
+  }
+
+  /** An empty record of the table holding its defaults. */
+  #withDefaults(): Record<string, unknown> {
     const record = new this.#Shell();
     const keys = this.#defaultKeys;
     const values = this.#defaultValues;
     for (let i = 0; i < keys.length; i++) record[keys[i]] = values[i];
-    copyFields(record, input, '', 1);
-    return Object.freeze(record) as T;
+    return record;
   }
 
   /** A record from `base`'s fields overlaid with `patch`'s (base's values are shared). */
