@@ -79,11 +79,6 @@ export function plainDataProblem(value: unknown, maxDepth: number, depth = 0): s
   return undefined;
 }
 
-/** True for a value the store built inside a record. */
-export function isOwned(value: object): boolean {
-  return OWNED.has(value);
-}
-
 /**
  * Copies `value` into a frozen value the store owns. Primitives pass as they are; plain
  * objects, arrays, class instances and dates are copied. Functions, symbols, Maps, Sets and
@@ -96,7 +91,7 @@ export function ownValue(value: unknown, path: string, depth = 0): unknown {
     }
     return value;
   }
-  if (isOwned(value)) return value;
+  if (OWNED.has(value)) return value;
   if (depth >= MAX_VALUE_DEPTH)
     throw new RecordShapeError(path, `nests deeper than ${MAX_VALUE_DEPTH} levels (a cycle?)`);
   let copy: object;

@@ -162,11 +162,6 @@ export class StoreRegistry implements OnApplicationShutdown {
     return journal;
   }
 
-  /** Every journal, for waiting on durability after a transaction. */
-  journals(): Journal[] {
-    return [...this.#journals.values()];
-  }
-
   /** Stops every sweep, delivers what changes are queued, and closes the journals (a final snapshot). */
   async onApplicationShutdown(): Promise<void> {
     this.#closed = true;

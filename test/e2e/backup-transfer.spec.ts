@@ -482,7 +482,7 @@ describe('backup, restore, export, import and migrations', () => {
       const restored = await partial.memory.restore(both);
       expect(restored.tables).toEqual(['members']);
       expect(partial.app.get(MembersStore).keys()).toEqual(['backed-up']);
-      const warnings = partial.logger.at('warn').filter((w) => w.includes('sessions'));
+      const warnings = partial.logger.messages('warn').filter((w) => w.includes('sessions'));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain(both);
       expect(warnings[0]).toMatch(/skipped/);

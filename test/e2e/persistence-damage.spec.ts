@@ -136,7 +136,7 @@ describe('persistence: damaged files', () => {
         const { app, logger } = await start(dir, gate);
         const expected = notesUpTo(torn);
         expect({ length, keys: keysOf(app) }).toEqual({ length, keys: expected });
-        const warnings = logger.at('warn');
+        const warnings = logger.messages('warn');
         if (clean) expect({ length, warnings }).toEqual({ length, warnings: [] });
         else {
           expect(warnings).toHaveLength(1);
@@ -154,7 +154,7 @@ describe('persistence: damaged files', () => {
         for (const from of [crashed, dir]) {
           const { app: again, logger: quiet } = await start(from);
           expect({ length, keys: keysOf(again) }).toEqual({ length, keys: [...expected, 'after'] });
-          expect(quiet.at('warn')).toEqual([]);
+          expect(quiet.messages('warn')).toEqual([]);
           await stop(again);
         }
         await rm(crashed, { recursive: true, force: true });
@@ -179,7 +179,7 @@ describe('persistence: damaged files', () => {
         await writeFile(segment, Buffer.concat([original, tail]));
         const { app, logger } = await start(dir);
         expect({ label, keys: keysOf(app) }).toEqual({ label, keys: notesUpTo(10) });
-        expect({ label, warnings: logger.at('warn').length }).toEqual({ label, warnings: 1 });
+        expect({ label, warnings: logger.messages('warn').length }).toEqual({ label, warnings: 1 });
         expect((await readFile(segment)).length).toBe(original.length);
         await stop(app);
       }
@@ -196,7 +196,7 @@ describe('persistence: damaged files', () => {
         const { app, logger } = await start(dir, gate);
         expect({ length, keys: keysOf(app) }).toEqual({ length, keys: notesUpTo(15) });
         // Cut inside the header, even to nothing, is a torn write too; a whole header is not.
-        expect({ length, warnings: logger.at('warn').length }).toEqual({
+        expect({ length, warnings: logger.messages('warn').length }).toEqual({
           length,
           warnings: length < 8 ? 1 : 0,
         });

@@ -289,7 +289,7 @@ describe('persistence: injected file-system faults', () => {
         await expect(notes.write({ id: 'refused', n: 0 })).rejects.toBeInstanceOf(MemoryStoreError);
         await expect(notes.nextId('refused')).rejects.toBeInstanceOf(MemoryStoreError);
         expect(() => notes.dirtyWrite({ id: 'refused', n: 0 })).toThrow(MemoryStoreError);
-        expect(logger.at('error').join('\n')).toMatch(/injected/);
+        expect(logger.messages('error').join('\n')).toMatch(/injected/);
       } else {
         // It completed: the fault hit something the store could finish without.
         expect(outcome.acknowledged.size).toBe(outcome.issued.length);

@@ -338,7 +338,7 @@ describe('persistence', () => {
             .all()
             .map((r) => [r.id, r.n]),
           orders: again.get(OrdersStore).size,
-          warnings: logger.at('warn').length,
+          warnings: logger.messages('warn').length,
         };
         await stop(again);
         return state;
