@@ -41,3 +41,4 @@ export type { PersistenceFileSystem, AppendFile } from './persistence/file-syste
 export { NODE_FILE_SYSTEM } from './persistence/file-system.js';
 export type { FsyncPolicy } from './persistence/journal.js';
 export type { TransferFormat } from './persistence/transfer.js';
+export type { ReplicationStatus, ReplicationState } from './replication/replication-group.js';

@@ -14,6 +14,7 @@ import { MemoryStoreError } from './errors/memory-store.error.js';
 import { TransactionConflictError } from './errors/transaction-conflict.error.js';
 import { currentTransaction, runInTransaction } from './transactions/transaction-context.js';
 import { Transaction } from './transactions/transaction.js';
+import { commitTransaction } from './replication/commit-transaction.js';
 
 /** A store's figures, as `MemoryStoreService.stats()` reports them. */
 export interface StoreStats {
@@ -100,7 +101,7 @@ export class MemoryStoreService {
         if (attempt <= retries && transaction.conflicts()) continue;
         throw error;
       }
-      const conflicts = transaction.commit();
+      const conflicts = await commitTransaction(transaction);
       if (conflicts.length === 0) {
         await transaction.durable();
         return result;
@@ -142,6 +143,13 @@ export class MemoryStoreService {
           `The backup ${file} holds table '${name}', which no store of this application has: skipped`,
         );
         continue;
+      }
+      if (store.replication) {
+        throw new ImportError(
+          name,
+          file,
+          'restoring a backup into a replicated store is not supported: import its records with import() instead',
+        );
       }
       try {
         applies.push(tableOf(store).prepareReplace(data.rows, data.counters));
@@ -194,7 +202,9 @@ export class MemoryStoreService {
       options.version,
     );
     try {
-      store.dirtyWriteMany(entries.map((e) => e.value));
+      const values = entries.map((e) => e.value);
+      if (store.replication) await store.writeMany(values);
+      else store.dirtyWriteMany(values);
     } catch (error) {
       const entry = (error as { entry?: number }).entry;
       const line = entry === undefined ? undefined : entries[entry]?.line;

@@ -35,14 +35,19 @@ export class Counters {
   }
 
   reset(name: string, to: number): void {
+    this.validate(name, to);
+    this.#set(name, to);
+  }
+
+  /** Throws unless `name` is a counter name and `to`, when given, a value to reset it to. */
+  validate(name: string, to?: number): void {
     this.#check(name);
-    if (!Number.isSafeInteger(to) || to < 0) {
+    if (to !== undefined && (!Number.isSafeInteger(to) || to < 0)) {
       throw new MemoryStoreError(
         `Counter '${name}' can only be reset to a non-negative integer, got ${describeValue(to)}`,
         this.table,
       );
     }
-    this.#set(name, to);
   }
 
   /** Raises a counter to at least `value` (an explicit key must not be handed out again). */

@@ -69,7 +69,17 @@ export interface TableRuntime<T> {
   onCounter?: (name: string, value: number | null) => void;
   /** The journal that persists the table's changes, if any. */
   persistence?: { durable(): Promise<void> };
+  /**
+   * Set when records expire elsewhere (replication: Redis decides): the table then never
+   * removes a record for its deadline itself, and calls this when it finds one due.
+   */
+  onDue?: () => void;
 }
+
+/** A change decided elsewhere (a replication log): a record to put, or one to remove. */
+export type ReplicatedChange<T> =
+  | { key: RecordKey; record: T; deadline: number | null; op: 'update' }
+  | { key: RecordKey; record?: undefined; op: 'delete' | 'expire' };
 
 /**
  * One table: records by primary key, secondary indexes, deadlines, counters, and the
@@ -100,6 +110,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #onChange: ((change: TableChange<T>) => void) | undefined;
   #wantsChanges: (() => boolean) | undefined;
   #onFirstDeadline: (() => void) | undefined;
+  #onDue: (() => void) | undefined;
   #hadDeadline = false;
   #persistence: { durable(): Promise<void> } | undefined;
   #all: readonly T[] | undefined;
@@ -135,6 +146,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#onChange = runtime.onChange;
     this.#wantsChanges = runtime.wantsChanges;
     this.#onFirstDeadline = runtime.onFirstDeadline;
+    this.#onDue = runtime.onDue;
     this.counters.onChange = runtime.onCounter;
     this.#persistence = runtime.persistence;
     if (this.#hadDeadline) this.#onFirstDeadline?.();
@@ -677,6 +689,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (this.#nextDeadline === Infinity) return 0;
     const now = this.#clock.now();
     if (this.#nextDeadline > now) return 0;
+    if (this.#onDue) {
+      this.#onDue();
+      return 0;
+    }
     const keys = this.#expiry.takeExpired(now);
     for (const key of keys) {
       const record = this.rows.get(key)!;
@@ -685,6 +701,38 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     }
     this.#nextDeadline = this.#expiry.next;
     return keys.length;
+  }
+
+  // ---- replication -------------------------------------------------------------------
+
+  /** How many records have a deadline. */
+  get deadlineCount(): number {
+    return this.#expiry.size;
+  }
+
+  /** A record of the table from fields that were validated where they were written. */
+  revive(fields: object): T {
+    return this.#factory.restore(fields);
+  }
+
+  /**
+   * Applies changes decided elsewhere (a replication log), in order, reporting each. Nothing
+   * is checked: the log is the authority, and applied in its order it keeps every unique
+   * value with one owner.
+   */
+  applyReplicated(changes: readonly ReplicatedChange<T>[]): void {
+    for (const change of changes) {
+      const key = change.key;
+      const previous = this.rows.get(key);
+      if (change.op === 'update') {
+        this.#apply(key, change.record, previous, change.deadline);
+        this.#emit(previous ? 'update' : 'insert', key, change.record, previous);
+      } else if (previous) {
+        this.#apply(key, undefined, previous);
+        this.#emit(change.op, key, undefined, previous);
+      }
+    }
+    this.#nextDeadline = this.#expiry.next;
   }
 
   // ---- internals ---------------------------------------------------------------------

@@ -9,3 +9,4 @@ export * from './store-capacity.error.js';
 export * from './transaction-conflict.error.js';
 export * from './corrupt-store.error.js';
 export * from './import.error.js';
+export * from './replication-unavailable.error.js';

@@ -45,6 +45,36 @@ export interface PersistenceOptions {
 }
 
 /** Options every store takes, from the module or from its own `@Store()`. */
+/**
+ * How to reach Redis: a `redis://` URL, or ioredis options (`{ host, port, password, tls, … }`,
+ * optionally with a `url`).
+ */
+export type RedisConnection = string | ({ url?: string } & Record<string, unknown>);
+
+export interface ReplicationOptions {
+  /** The Redis server every instance shares. */
+  redis: RedisConnection;
+  /**
+   * The prefix of every Redis key the stores use (wrapped in a hash tag: `{prefix}:…`).
+   * Instances that share a prefix share the stores; give each application its own.
+   * @default 'nestjs-memory-store'
+   */
+  prefix?: string;
+  /**
+   * This instance's name, reported as `StoreChange.origin` of the changes it makes.
+   * @default `<hostname>:<pid>:<random>`
+   */
+  instanceId?: string;
+  /**
+   * About how many changes the Redis Stream keeps (`XADD MAXLEN ~`). An instance that falls
+   * further behind (a long disconnect) reloads every replicated store from Redis.
+   * @default 100000
+   */
+  logLength?: number;
+  /** How long start-up waits for Redis, in ms. @default 10000 */
+  connectTimeoutMs?: number;
+}
+
 export interface StoreRuntimeOptions {
   /**
    * Keep the store's records on disk: every committed change goes to a write-ahead log,
@@ -63,6 +93,14 @@ export interface StoreRuntimeOptions {
    * @default 'reject'
    */
   eviction?: EvictionPolicy;
+  /**
+   * Keep the store on every instance of the application, in agreement through Redis: reads
+   * stay local and synchronous; writes, counters, unique checks, TTL deadlines and
+   * transactions are decided in Redis and applied by every instance in the same order.
+   * `false` in a store's options keeps that store local.
+   * @default not replicated
+   */
+  replication?: ReplicationOptions | false;
 }
 
 /**

@@ -27,6 +27,7 @@ const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']
 export async function loadSeeds(
   table: MemoryTable<object>,
   seedFile: SeedFile | readonly SeedFile[],
+  write?: (records: readonly unknown[]) => Promise<void>,
 ): Promise<number> {
   const files = Array.isArray(seedFile)
     ? (seedFile as readonly SeedFile[])
@@ -36,7 +37,9 @@ export async function loadSeeds(
   for (const entry of entries) reviveDates(table, entry);
   checkDistinctKeys(table, entries);
   try {
-    table.writeMany(entries.map((e) => e.value));
+    const records = entries.map((e) => e.value);
+    if (write) await write(records);
+    else table.writeMany(records);
   } catch (error) {
     throw explain(table, entries, error);
   }

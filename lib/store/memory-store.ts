@@ -8,6 +8,11 @@ import {
 import type { Journal, LogOp } from '../persistence/journal.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
+import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
+import { RecordNotFoundError } from '../errors/record-not-found.error.js';
+import { StoreCapacityError } from '../errors/store-capacity.error.js';
+import { TransactionConflictError } from '../errors/transaction-conflict.error.js';
+import type { ReplicationStatus, TableReplica } from '../replication/replication-group.js';
 import { QueryError } from '../errors/query.error.js';
 import type { StoreOptions } from '../interfaces/store-options.interface.js';
 import type { RecordKey, TableClass } from '../interfaces/table-options.interface.js';
@@ -30,7 +35,7 @@ import { filter as filterChanges, type Observable } from 'rxjs';
 import { compileChangeFilter } from '../events/change-filter.js';
 import type { ChangeFilter, StoreChange } from '../events/store-change.interface.js';
 import { currentTransaction } from '../transactions/transaction-context.js';
-import type { TableTransaction } from '../transactions/transaction.js';
+import { Transaction, type TableTransaction } from '../transactions/transaction.js';
 import { CoarseClock } from '../ttl/clock.js';
 import { parseDuration, type Duration } from '../ttl/duration.js';
 
@@ -56,6 +61,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   #phase: Phase = 'new';
   #starting: Promise<void> | undefined;
   #journal: Journal | undefined;
+  #replica: TableReplica | undefined;
   #state: unknown;
   readonly #options: StoreOptions;
 
@@ -148,6 +154,25 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
         }
         journal.attach(name, () => table.capture());
       }
+      const replication = registry.replicationFor(this);
+      if (replication) {
+        if (journal) {
+          throw new MemoryStoreError(
+            `${this.constructor.name} is both persisted and replicated: a replicated store is as durable as ` +
+              "its Redis server (see the README); give it 'persistence: false' or 'replication: false'",
+            name,
+          );
+        }
+        if (runtime.capacity?.eviction === 'lru') {
+          throw new MemoryStoreError(
+            `${this.constructor.name} is replicated with eviction: 'lru', which needs one notion of "least recently ` +
+              "used\" across instances; use eviction: 'reject' (checked in Redis)",
+            name,
+          );
+        }
+        this.#replica = await replication.attach(table, runtime.capacity?.maxRecords);
+      }
+      const replica = this.#replica;
       this.#phase = 'starting';
       table.configure({
         clock: new CoarseClock(runtime.resolution),
@@ -156,14 +181,21 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
         wantsChanges: journal ? undefined : () => registry.hub.active,
         onChange: (change) => {
           journal?.log(logOp(table, change));
-          registry.hub.publish(name, change);
+          registry.hub.publish(name, change, replica?.origin);
         },
+        onDue: replica ? () => replica.due() : undefined,
         onCounter: journal
           ? (counter, value) => journal.log(['n', name, counter, value])
           : undefined,
         persistence: journal,
       });
-      this.#state = await startStore(this, table, this.#options, journal !== undefined);
+      this.#state = await startStore(
+        this,
+        table,
+        this.#options,
+        journal !== undefined || replica !== undefined,
+        replica ? (records) => this.#seed(records) : undefined,
+      );
       this.#phase = 'ready';
     } catch (error) {
       this.#phase = 'failed';
@@ -182,7 +214,19 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
    * returns how many. The scheduled sweep calls it; reads never see expired records anyway.
    */
   sweep(): number {
+    if (this.#replica) {
+      this.#replica.group.expire().catch(() => undefined); // reported by the connection; the next sweep retries
+      return 0;
+    }
     return this.#table.expire();
+  }
+
+  /**
+   * Where a replicated store stands with Redis (`state` is `'degraded'` while Redis cannot be
+   * reached); undefined for a store that is not replicated.
+   */
+  get replication(): ReplicationStatus | undefined {
+    return this.#replica?.group.status;
   }
 
   // ---- reads -------------------------------------------------------------------------
@@ -296,14 +340,14 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   /** Inserts or replaces a record, synchronously. */
   dirtyWrite(record: RecordInput<T>, options?: WriteOptions): T {
     this.#assertWritable();
-    this.#assertOutsideTransaction('dirtyWrite');
+    this.#assertDirty('dirtyWrite');
     return this.#table.write(record, this.#ttlOf(options));
   }
 
   /** Inserts a record, synchronously; `DuplicateKeyError` if its key exists. */
   dirtyInsert(record: RecordInput<T>, options?: WriteOptions): T {
     this.#assertWritable();
-    this.#assertOutsideTransaction('dirtyInsert');
+    this.#assertDirty('dirtyInsert');
     return this.#table.insert(record, this.#ttlOf(options));
   }
 
@@ -315,7 +359,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   dirtyUpdate(query: Query<T>, change: Change<T>, options?: WriteOptions): T[];
   dirtyUpdate(target: RecordKey | Query<T>, change: Change<T>, options?: WriteOptions): T | T[] {
     this.#assertWritable();
-    this.#assertOutsideTransaction('dirtyUpdate');
+    this.#assertDirty('dirtyUpdate');
     this.#target(target, 'dirtyUpdate');
     const ttl = this.#ttlOf(options);
     if (isKey(target)) return this.#table.update(target, change as RecordUpdate<T>, ttl);
@@ -330,7 +374,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   dirtyDelete(query: Query<T>): T[];
   dirtyDelete(target: RecordKey | T | Query<T>): T | T[] | undefined {
     this.#assertWritable();
-    this.#assertOutsideTransaction('dirtyDelete');
+    this.#assertDirty('dirtyDelete');
     this.#target(target, 'dirtyDelete');
     if (isQuery(target)) return this.#table.deleteMany(target);
     return this.#table.delete(target as RecordKey | T);
@@ -339,21 +383,21 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   /** Deletes every record, synchronously; returns how many there were. */
   dirtyDeleteAll(): number {
     this.#assertWritable();
-    this.#assertOutsideTransaction('dirtyDeleteAll');
+    this.#assertDirty('dirtyDeleteAll');
     return this.#table.deleteAll();
   }
 
   /** Writes several records, all or none, synchronously. */
   dirtyWriteMany(records: readonly RecordInput<T>[], options?: WriteOptions): T[] {
     this.#assertWritable();
-    this.#assertOutsideTransaction('dirtyWriteMany');
+    this.#assertDirty('dirtyWriteMany');
     return this.#table.writeMany(records, this.#ttlOf(options));
   }
 
   /** Deletes every record matching the query, synchronously; returns how many. */
   dirtyDeleteMany(query: Query<T>): number {
     this.#assertWritable();
-    this.#assertOutsideTransaction('dirtyDeleteMany');
+    this.#assertDirty('dirtyDeleteMany');
     this.#target(query, 'dirtyDeleteMany');
     return this.#table.deleteMany(query).length;
   }
@@ -361,7 +405,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   /** Removes and returns the first record matching the query, synchronously. */
   dirtyWithdraw(query: Query<T>): T | undefined {
     this.#assertWritable();
-    this.#assertOutsideTransaction('dirtyWithdraw');
+    this.#assertDirty('dirtyWithdraw');
     this.#target(query, 'dirtyWithdraw');
     return this.#table.withdraw(query);
   }
@@ -376,14 +420,19 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
    * default, else none: writing again replaces the deadline).
    */
   write(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
+    if (this.#lacksKeys([record]))
+      return this.#keyed([record]).then(([keyed]) => this.write(keyed, options));
     return this.#write(
       (tx) => tx.write(record, this.#ttlOf(options)),
       () => this.dirtyWrite(record, options),
+      true,
     );
   }
 
   /** Inserts a record; rejects with `DuplicateKeyError` if its key exists. */
   insert(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
+    if (this.#lacksKeys([record]))
+      return this.#keyed([record]).then(([keyed]) => this.insert(keyed, options));
     return this.#write(
       (tx) => tx.insert(record, this.#ttlOf(options)),
       () => this.dirtyInsert(record, options),
@@ -440,9 +489,12 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /** Writes several records: all are validated and checked first, then all are written. */
   writeMany(records: readonly RecordInput<T>[], options?: WriteOptions): Promise<T[]> {
+    if (Array.isArray(records) && this.#lacksKeys(records))
+      return this.#keyed(records).then((keyed) => this.writeMany(keyed, options));
     return this.#write(
       (tx) => tx.writeMany(records, this.#ttlOf(options)),
       () => this.dirtyWriteMany(records, options),
+      true,
     );
   }
 
@@ -472,7 +524,12 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
    * Runs a write in the current transaction if there is one (the commit makes it durable),
    * else at once, resolving once it is as durable as the store's persistence promises.
    */
-  #write<R>(inTransaction: (tx: TableTransaction<T>) => R, now: () => R): Promise<R> {
+  #write<R>(
+    inTransaction: (tx: TableTransaction<T>) => R,
+    now: () => R,
+    /** The write reads nothing (a replicated commit need not check versions). */
+    blind = false,
+  ): Promise<R> {
     const tx = currentTransaction();
     if (tx) {
       return settle(() => {
@@ -480,7 +537,90 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
         return inTransaction(tx.on(this.#table));
       });
     }
+    if (this.#replica) return this.#replicated(inTransaction, blind);
     return this.#durable(now);
+  }
+
+  /**
+   * Runs one write of a replicated store: staged over the local copy (validation, the
+   * record it builds), then committed in Redis, which checks that what it read is unchanged
+   * and that unique values and capacity hold there; resolves once applied here. A conflict
+   * (another instance changed a record it read) runs it again over the newer copy.
+   */
+  async #replicated<R>(write: (tx: TableTransaction<T>) => R, blind: boolean): Promise<R> {
+    const replica = this.#replica!;
+    let synced = false;
+    for (let attempt = 1; ; attempt++) {
+      this.#assertWritable();
+      const view = new Transaction().on(this.#table);
+      let result: R;
+      try {
+        result = write(view);
+        if (view.staged.size > 0) this.#table.checkStaged(view.staged);
+      } catch (error) {
+        // The local copy may lag behind Redis: catch up once before refusing for what it holds.
+        if (!synced && isStateError(error)) {
+          synced = true;
+          await replica.group.sync(this.#table.name);
+          attempt--;
+          continue;
+        }
+        throw error;
+      }
+      if (view.staged.size === 0) return result;
+      const conflicts = await replica.group.commit([view], blind ? 'blind' : 'single');
+      if (conflicts.length === 0) return result;
+      if (attempt >= REPLICATED_WRITE_ATTEMPTS)
+        throw new TransactionConflictError(conflicts, attempt);
+    }
+  }
+
+  /** True for a replicated autoIncrement table given records without their key. */
+  #lacksKeys(records: readonly unknown[]): boolean {
+    if (!this.#replica || !this.#table.schema.autoIncrement) return false;
+    const field = this.#table.keyField;
+    return records.some((r) => {
+      if (typeof r !== 'object' || r === null) return false;
+      const key = (r as Record<string, unknown>)[field];
+      return key === undefined || key === null;
+    });
+  }
+
+  /** The records, each given a key from the table's counter in Redis where it lacks one. */
+  async #keyed<R>(records: readonly R[]): Promise<R[]> {
+    if (currentTransaction()) {
+      throw new MemoryStoreError(
+        `In a transaction, records of the replicated autoIncrement table '${this.#table.name}' need their key: ` +
+          `take one with await store.nextId('${this.#table.keyField}') first`,
+        this.#table.name,
+      );
+    }
+    const field = this.#table.keyField;
+    const keyed: R[] = [];
+    for (const record of records) {
+      const key = (record as Record<string, unknown>)[field];
+      keyed.push(
+        key === undefined || key === null
+          ? { ...record, [field]: await this.nextId(field) }
+          : record,
+      );
+    }
+    return keyed;
+  }
+
+  /** Loads seed records into a replicated store, once: only into a table empty in Redis. */
+  async #seed(records: readonly unknown[]): Promise<void> {
+    const replica = this.#replica!;
+    for (let attempt = 1; ; attempt++) {
+      const view = new Transaction().on(this.#table);
+      view.select(undefined, { limit: 1 }); // the table must not change meanwhile
+      view.writeMany(records, undefined);
+      this.#table.checkStaged(view.staged);
+      const conflicts = await replica.group.commit([view], 'transaction');
+      if (conflicts.length === 0) return;
+      // another instance wrote first (its seeds, most likely): seed only an empty table
+      if (this.#table.size > 0 || attempt >= REPLICATED_WRITE_ATTEMPTS) return;
+    }
   }
 
   /** Runs a write now and resolves with its result once it is durable. */
@@ -520,6 +660,12 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /** The next value of a named counter (1 for a new one); never the same value twice. */
   nextId(name: string): Promise<number> {
+    if (this.#replica) {
+      return settle(() => {
+        this.#assertWritable();
+        this.#table.counters.validate(name);
+      }).then(() => this.#replica!.group.counter(this.#table, name, 'next'));
+    }
     return this.#durable(() => {
       this.#assertWritable();
       return this.#table.counters.next(name);
@@ -533,6 +679,14 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /** Sets a counter, so that `nextId` hands out `to + 1` next. */
   resetCounter(name: string, to = 0): Promise<void> {
+    if (this.#replica) {
+      return settle(() => {
+        this.#assertWritable();
+        this.#table.counters.validate(name, to);
+      }).then(() =>
+        this.#replica!.group.counter(this.#table, name, 'reset', to).then(() => undefined),
+      );
+    }
     return this.#durable(() => {
       this.#assertWritable();
       this.#table.counters.reset(name, to);
@@ -567,8 +721,18 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     }
   }
 
-  /** `dirty*` writes bypass transactions: inside one they would break its isolation. */
-  #assertOutsideTransaction(operation: string): void {
+  /**
+   * `dirty*` writes apply at once on this instance: inside a transaction they would break its
+   * isolation, and a replicated store decides every write in Redis.
+   */
+  #assertDirty(operation: string): void {
+    if (this.#replica) {
+      throw new MemoryStoreError(
+        `${operation}() applies synchronously on this instance alone, which a replicated store cannot do: ` +
+          `use ${operation.replace(/^dirty(.)/, (_, c: string) => c.toLowerCase())}()`,
+        this.#table.name,
+      );
+    }
     if (currentTransaction()) {
       throw new MemoryStoreError(
         `${operation}() applies at once and cannot run inside a transaction: use ${operation.replace(/^dirty(.)/, (_, c: string) => c.toLowerCase())}() there`,
@@ -578,6 +742,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   }
 
   #assertWritable(): void {
+    this.#replica?.group.assertWritable(this.#table.name);
     if (this.#journal?.closed) {
       throw new MemoryStoreError(
         `${this.constructor.name} refuses writes: the application has shut down its persistence`,
@@ -638,6 +803,18 @@ const STRATEGIES: Record<AccessPath['kind'], QueryExplanation['strategy']> = {
   union: 'index union',
   scan: 'full scan',
 };
+
+/** How many times a replicated write runs when other instances keep changing what it read. */
+const REPLICATED_WRITE_ATTEMPTS = 10;
+
+/** An error about what the table holds, which a lagging local copy may cause. */
+function isStateError(error: unknown): boolean {
+  return (
+    error instanceof DuplicateKeyError ||
+    error instanceof RecordNotFoundError ||
+    error instanceof StoreCapacityError
+  );
+}
 
 function isKey(target: unknown): target is RecordKey {
   return typeof target === 'string' || typeof target === 'number';

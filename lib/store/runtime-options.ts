@@ -3,6 +3,7 @@ import type { CapacityOptions } from '../engine/capacity.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type {
   PersistenceOptions,
+  ReplicationOptions,
   StoreRuntimeOptions,
   SweepSchedule,
 } from '../interfaces/memory-store-module-options.interface.js';
@@ -19,12 +20,14 @@ export interface ResolvedRuntime {
   readonly sweep: SweepSchedule;
   readonly resolution: number;
   readonly capacity?: CapacityOptions;
+  readonly replication?: ReplicationOptions;
 }
 
 /** Refuses malformed runtime options with a message naming where they were given. */
 export function checkRuntimeOptions(options: StoreRuntimeOptions, where: string): void {
   const fail = (message: string) => new MemoryStoreError(`${where}: ${message}`, '');
-  const { ttl, maxRecords, eviction, persistence } = options;
+  const { ttl, maxRecords, eviction, persistence, replication } = options;
+  if (replication !== undefined && replication !== false) checkReplication(replication, fail);
   if (persistence !== undefined && persistence !== false) {
     if (
       typeof persistence !== 'object' ||
@@ -70,6 +73,41 @@ export function checkRuntimeOptions(options: StoreRuntimeOptions, where: string)
   }
 }
 
+function checkReplication(replication: unknown, fail: (message: string) => Error): void {
+  if (typeof replication !== 'object' || replication === null) {
+    throw fail(
+      "'replication' must be false or { redis: 'redis://host:6379' | ioredis options, prefix?, … }",
+    );
+  }
+  const known = ['redis', 'prefix', 'instanceId', 'logLength', 'connectTimeoutMs'];
+  for (const key of Object.keys(replication)) {
+    if (!known.includes(key)) throw fail(`unknown option 'replication.${key}'`);
+  }
+  const { redis, prefix, instanceId, logLength, connectTimeoutMs } =
+    replication as Partial<ReplicationOptions>;
+  if (
+    !(typeof redis === 'string' && redis !== '') &&
+    !(typeof redis === 'object' && redis !== null && !Array.isArray(redis))
+  ) {
+    throw fail("'replication.redis' must be a redis:// URL or an object of ioredis options");
+  }
+  if (prefix !== undefined && (typeof prefix !== 'string' || !/^[^{}\s]+$/.test(prefix))) {
+    throw fail("'replication.prefix' must be a non-empty string without braces or spaces");
+  }
+  if (instanceId !== undefined && (typeof instanceId !== 'string' || instanceId === '')) {
+    throw fail("'replication.instanceId' must be a non-empty string");
+  }
+  if (logLength !== undefined && !(Number.isSafeInteger(logLength) && logLength >= 100)) {
+    throw fail("'replication.logLength' must be an integer of at least 100");
+  }
+  if (
+    connectTimeoutMs !== undefined &&
+    !(Number.isFinite(connectTimeoutMs) && connectTimeoutMs > 0)
+  ) {
+    throw fail("'replication.connectTimeoutMs' must be a positive number of milliseconds");
+  }
+}
+
 function checkSweep(sweep: unknown, fail: (message: string) => Error): void {
   if (typeof sweep === 'string') {
     try {
@@ -100,7 +138,9 @@ export function resolveRuntime(
   const maxRecords = store.maxRecords ?? module.maxRecords;
   const eviction = store.eviction ?? module.eviction ?? 'reject';
   const persistence = store.persistence === undefined ? module.persistence : store.persistence;
+  const replication = store.replication === undefined ? module.replication : store.replication;
   return {
+    replication: replication || undefined,
     persistence: persistence || undefined,
     sweep: store.ttl?.sweep ?? module.ttl?.sweep ?? DEFAULT_SWEEP,
     resolution: store.ttl?.resolution ?? module.ttl?.resolution ?? 1,

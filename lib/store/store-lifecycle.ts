@@ -18,6 +18,8 @@ export async function startStore<S extends object>(
   table: MemoryTable<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
   options: StoreOptions<S>,
   persisted = false,
+  /** Writes the seed records (a replicated store commits them in Redis); else the table does. */
+  writeSeeds?: (records: readonly unknown[]) => Promise<void>,
 ): Promise<unknown> {
   const storeName = store.constructor.name;
   const fail = (reason: string, cause?: unknown) =>
@@ -35,7 +37,7 @@ export async function startStore<S extends object>(
 
   const seedMode = options.seedMode ?? (persisted ? 'if-empty' : 'always');
   if (options.seedFile !== undefined && (seedMode === 'always' || table.size === 0)) {
-    await loadSeeds(table as MemoryTable<object>, options.seedFile);
+    await loadSeeds(table as MemoryTable<object>, options.seedFile, writeSeeds);
   }
 
   if (options.initialState === undefined) {

@@ -5,6 +5,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { ChangeHub } from '../events/change-hub.js';
 import { NODE_FILE_SYSTEM } from '../persistence/file-system.js';
 import { Journal } from '../persistence/journal.js';
+import { ReplicationGroup } from '../replication/replication-group.js';
 import { resolve } from 'node:path';
 import type { MemoryStoreModuleOptions } from '../interfaces/memory-store-module-options.interface.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
@@ -38,6 +39,8 @@ export class StoreRegistry implements OnApplicationShutdown {
   readonly #logger = new Logger('MemoryStore');
   readonly #sweeps = new Map<string, 'cron' | 'interval'>();
   readonly #journals = new Map<string, Journal>();
+  readonly #replication = new Map<string, ReplicationGroup>();
+  #instanceId: string | undefined;
   #closed = false;
   readonly #instances = new Map<object, Promise<AnyStore>>();
   readonly #byTable = new Map<string, AnyStore>();
@@ -162,11 +165,29 @@ export class StoreRegistry implements OnApplicationShutdown {
     return journal;
   }
 
+  /**
+   * The replication group of a store (shared by the stores that use the same Redis and
+   * prefix), if the store is replicated.
+   */
+  replicationFor(store: AnyStore): ReplicationGroup | undefined {
+    const options = this.runtimeFor(store).replication;
+    if (!options) return undefined;
+    const id = JSON.stringify([options.redis, options.prefix ?? null, options.instanceId ?? null]);
+    let group = this.#replication.get(id);
+    if (!group) {
+      this.#instanceId ??= ReplicationGroup.defaultInstanceId();
+      group = new ReplicationGroup(options, this.#instanceId);
+      this.#replication.set(id, group);
+    }
+    return group;
+  }
+
   /** Stops every sweep, delivers what changes are queued, and closes the journals (a final snapshot). */
   async onApplicationShutdown(): Promise<void> {
     this.#closed = true;
     this.hub.close();
     await Promise.all([...this.#journals.values()].map((journal) => journal.close()));
+    await Promise.all([...this.#replication.values()].map((group) => group.close()));
     for (const [name, kind] of this.#sweeps) {
       if (!this.scheduler.doesExist(kind, name)) continue;
       if (kind === 'cron') this.scheduler.deleteCronJob(name);

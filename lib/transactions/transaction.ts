@@ -32,6 +32,11 @@ export class Transaction {
     return view;
   }
 
+  /** The transaction's view of each table it touched. */
+  views(): TableTransaction<object>[] {
+    return [...this.#tables.values()];
+  }
+
   /** Resolves once the tables the transaction wrote have made its changes durable. */
   durable(): Promise<unknown> {
     return Promise.all(
@@ -88,6 +93,16 @@ export class TableTransaction<T extends object> {
   #overlay = new Map<RecordKey, T | null>();
 
   constructor(readonly table: MemoryTable<T>) {}
+
+  /** The record (or undefined) each key read or written held when first looked at. */
+  get reads(): ReadonlyMap<RecordKey, T | undefined> {
+    return this.#seen;
+  }
+
+  /** True once the transaction queried the table (any change to it is then a conflict). */
+  get scanned(): boolean {
+    return this.#scannedAt !== undefined;
+  }
 
   /** True when a record it read or wrote, or a table it queried, changed since. */
   conflicts(): boolean {

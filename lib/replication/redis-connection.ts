@@ -1,0 +1,110 @@
+import { Logger } from '@nestjs/common';
+import { MemoryStoreError } from '../errors/memory-store.error.js';
+import type { ReplicationOptions } from '../interfaces/memory-store-module-options.interface.js';
+
+/**
+ * The part of an ioredis client replication uses. Declared here rather than imported so
+ * that the library's types do not require ioredis, an optional peer dependency.
+ */
+export interface RedisLike {
+  readonly status: string;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  once(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+  connect(): Promise<void>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  get(key: string): Promise<string | null>;
+  xread(...args: (string | number)[]): Promise<[string, [string, string[]][]][] | null>;
+  xrange(key: string, start: string, end: string): Promise<[string, string[]][]>;
+  multi(): RedisMulti;
+  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+  msCommit(...args: (string | number)[]): Promise<string[]>;
+  msExpire(...args: (string | number)[]): Promise<number>;
+  msCounter(...args: (string | number)[]): Promise<[string, string]>;
+}
+
+export interface RedisMulti {
+  get(key: string): RedisMulti;
+  hget(key: string, field: string): RedisMulti;
+  hgetall(key: string): RedisMulti;
+  zrange(key: string, start: number, stop: number, withScores: 'WITHSCORES'): RedisMulti;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
+type RedisConstructor = new (...args: unknown[]) => RedisLike;
+
+/**
+ * Opens the two connections of a replication group (commands, and the blocking reads of the
+ * log) and registers the Lua scripts. Commands fail at once while Redis is unreachable (no
+ * offline queue) and are never sent twice (no resend after a reconnect): a write either
+ * reaches Redis once or is refused.
+ */
+export async function connectRedis(
+  options: ReplicationOptions,
+  table: string,
+  scripts: { commit: string; expire: string; counter: string },
+): Promise<{ client: RedisLike; reader: RedisLike }> {
+  let Redis: RedisConstructor;
+  try {
+    const loaded = (await import('ioredis')) as unknown as {
+      default?: RedisConstructor;
+      Redis?: RedisConstructor;
+    };
+    Redis = (loaded.Redis ?? loaded.default)!;
+  } catch (cause) {
+    throw new MemoryStoreError(
+      "Replication needs the 'ioredis' package: npm install ioredis",
+      table,
+      { cause },
+    );
+  }
+  const { url, ...given } =
+    typeof options.redis === 'string' ? { url: options.redis } : options.redis;
+  const settings = {
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2_000),
+    ...given,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+  };
+  const logger = new Logger('MemoryStoreReplication');
+  const open = (role: string): RedisLike => {
+    const client = url ? new Redis(url, settings) : new Redis(settings);
+    let reported = false;
+    client.on('error', (error) => {
+      if (reported) return;
+      reported = true; // once per outage: ioredis reports every reconnection attempt
+      logger.warn(`Redis (${role} connection): ${(error as Error).message}`);
+    });
+    client.on('ready', () => (reported = false));
+    return client;
+  };
+  const client = open('commands');
+  const reader = open('log');
+  const timeout = options.connectTimeoutMs ?? 10_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      Promise.all([client.connect(), reader.connect()]),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no connection within ${timeout} ms`)), timeout);
+      }),
+    ]);
+  } catch (cause) {
+    client.disconnect();
+    reader.disconnect();
+    throw new MemoryStoreError(
+      `Table '${table}' is replicated but Redis cannot be reached: ${(cause as Error).message}`,
+      table,
+      { cause },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  client.defineCommand('msCommit', { numberOfKeys: 1, lua: scripts.commit });
+  client.defineCommand('msExpire', { numberOfKeys: 1, lua: scripts.expire });
+  client.defineCommand('msCounter', { numberOfKeys: 1, lua: scripts.counter });
+  return { client, reader };
+}

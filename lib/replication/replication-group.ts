@@ -1,0 +1,741 @@
+import { Logger } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { MemoryTable, ReplicatedChange, TtlSetting } from '../engine/memory-table.js';
+import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
+import { MemoryStoreError } from '../errors/memory-store.error.js';
+import { ReplicationUnavailableError } from '../errors/replication-unavailable.error.js';
+import { StoreCapacityError } from '../errors/store-capacity.error.js';
+import { fieldValue } from '../indexes/secondary-index.js';
+import type { ReplicationOptions } from '../interfaces/memory-store-module-options.interface.js';
+import type { RecordKey } from '../interfaces/table-options.interface.js';
+import { decodeValue, encodeValue } from '../persistence/value-codec.js';
+import type { TableTransaction } from '../transactions/transaction.js';
+import { COMMIT_SCRIPT, COUNTER_SCRIPT, EXPIRE_SCRIPT } from './scripts.js';
+import { connectRedis, type RedisLike } from './redis-connection.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a group spans tables of every record type
+type AnyTable = MemoryTable<any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- views of tables of every record type
+type AnyView = TableTransaction<any>;
+
+/** Where a replicated store stands with Redis. */
+export type ReplicationState = 'connecting' | 'ready' | 'degraded' | 'catching-up' | 'closed';
+
+/** What `store.replication` reports. */
+export interface ReplicationStatus {
+  /**
+   * `ready`: writes go through; `degraded`: Redis is unreachable, reads are served from the
+   * local copy and writes are refused; `catching-up`: reconnected, applying what it missed
+   * (writes are refused until done); `connecting`: starting; `closed`: shut down.
+   */
+  readonly state: ReplicationState;
+  /** This instance's name: the `origin` of the changes it makes. */
+  readonly instanceId: string;
+  /** The number of the last change of the replication log applied here. */
+  readonly appliedSeq: number;
+}
+
+/** How a commit is checked in Redis. */
+export type CommitMode =
+  /** A write that reads nothing (write, writeMany): no version checks. */
+  | 'blind'
+  /** One operation: the records it read must be unchanged. */
+  | 'single'
+  /** A transaction: what it read, and the tables it queried, must be unchanged. */
+  | 'transaction';
+
+/** Records per table that a sweep asks Redis to expire at most, per call. */
+const EXPIRE_BATCH = 10_000;
+/** The least time between two expiries asked for by reads that found a record due. */
+const DUE_INTERVAL_MS = 50;
+const XREAD_BLOCK_MS = 2_000;
+const XREAD_COUNT = 1_000;
+
+const REPLICAS = new WeakMap<object, TableReplica>();
+
+/** The replica behind a table, if the table is replicated. */
+export function replicaOf(table: object): TableReplica | undefined {
+  return REPLICAS.get(table);
+}
+
+/**
+ * One table's side of replication: the version (log number of the last change) of each
+ * record and of the table, as this instance has applied them, and the origin of the change
+ * being applied (for the change events).
+ */
+export class TableReplica {
+  readonly versions = new Map<RecordKey, number>();
+  /** The log number of the table's last change applied here. */
+  tableVersion = 0;
+  /** Log entries up to this number are already in the table (it was loaded after them). */
+  loadedAt = 0;
+  /** The instance whose change is being applied, while one is. */
+  origin: string | undefined;
+  readonly uniqueFields: readonly string[];
+  #lastDue = 0;
+
+  constructor(
+    readonly table: AnyTable,
+    readonly group: ReplicationGroup,
+    readonly maxRecords: number | undefined,
+  ) {
+    this.uniqueFields = table.schema.indexes.filter((i) => i.unique).map((i) => i.field);
+  }
+
+  /** A read found a record past its deadline: ask Redis to expire what is due, now and then. */
+  due(): void {
+    const now = Date.now();
+    if (now - this.#lastDue < DUE_INTERVAL_MS) return;
+    this.#lastDue = now;
+    this.group.expire().catch(() => undefined); // a sweep will try again
+  }
+
+  /** Applies one log entry's changes of this table. */
+  apply(seq: number, origin: string | undefined, changes: ReplicatedChange<object>[]): void {
+    this.origin = origin;
+    try {
+      this.table.applyReplicated(changes);
+    } finally {
+      this.origin = undefined;
+    }
+    for (const change of changes) {
+      if (change.record) this.versions.set(change.key, seq);
+      else this.versions.delete(change.key);
+    }
+    this.tableVersion = seq;
+  }
+}
+
+interface Waiter {
+  readonly seq: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type LogChange =
+  | ['p', string, RecordKey, unknown, number | null]
+  | ['d' | 'e', string, RecordKey]
+  | ['n', string, string, number];
+
+interface TableSnapshot {
+  /** Key, fields, deadline, and the log number of the record's last change. */
+  rows: [RecordKey, Record<string, unknown>, number | null, number][];
+  counters: [string, number][];
+  tableVersion: number;
+}
+
+/**
+ * The replicated stores of one application that share a Redis server and key prefix: one
+ * connection for commands, one that follows the replication log (a Redis Stream), and the
+ * order in which every instance applies changes. Writes are decided by Lua scripts in Redis
+ * (checks and change together, atomically), appended to the log, and applied here when the
+ * log delivers them — on the instance that made them as on every other.
+ */
+export class ReplicationGroup {
+  readonly instanceId: string;
+  readonly #options: ReplicationOptions;
+  readonly #base: string;
+  readonly #logger = new Logger('MemoryStoreReplication');
+  readonly #replicas = new Map<string, TableReplica>();
+  readonly #waiters = new Set<Waiter>();
+  /** Records this instance committed, by commit id, so that it stores the very objects it returned. */
+  readonly #pending = new Map<string, Map<AnyTable, Map<RecordKey, object>>>();
+  #client: RedisLike | undefined;
+  #reader: RedisLike | undefined;
+  #connecting: Promise<void> | undefined;
+  #state: ReplicationState = 'connecting';
+  #applied = 0;
+  #commits = 0;
+  #following = false;
+  /** Held while a table loads or the group resynchronises: the follower waits for it. */
+  #gate: Promise<void> | undefined;
+  #expiring: Promise<number> | undefined;
+
+  constructor(options: ReplicationOptions, instanceId: string) {
+    this.#options = options;
+    this.instanceId = options.instanceId ?? instanceId;
+    this.#base = `{${options.prefix ?? 'nestjs-memory-store'}}`;
+  }
+
+  /** A name for this process, unique enough among the instances of an application. */
+  static defaultInstanceId(): string {
+    return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  }
+
+  get status(): ReplicationStatus {
+    return { state: this.#state, instanceId: this.instanceId, appliedSeq: this.#applied };
+  }
+
+  // ---- start -------------------------------------------------------------------------
+
+  /**
+   * Makes a table a replica: connects (the first time), loads the table's records, deadlines
+   * and counters from Redis, and from then on applies the log's changes to it.
+   */
+  async attach(table: AnyTable, maxRecords: number | undefined): Promise<TableReplica> {
+    if (this.#replicas.has(table.name)) {
+      throw new MemoryStoreError(`Table '${table.name}' is already replicated`, table.name);
+    }
+    await (this.#connecting ??= this.#connect(table.name));
+    const replica = new TableReplica(table, this, maxRecords);
+    const release = this.#hold();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const { seq, tables } = await this.#snapshot([table.name]);
+        const snapshot = tables.get(table.name)!;
+        if (!this.#following) {
+          this.#load(replica, snapshot, seq);
+          this.#applied = seq;
+          break;
+        }
+        if (seq >= this.#applied) {
+          // the follower has not reached the snapshot: it skips what the snapshot holds
+          this.#load(replica, snapshot, seq);
+          break;
+        }
+        // the follower is past the snapshot: replay the entries in between for this table
+        const entries = await this.#command().xrange(
+          this.#key('log'),
+          `0-${seq + 1}`,
+          `0-${this.#applied}`,
+        );
+        if (entries.length === this.#applied - seq && seqOf(entries[0]?.[0]) === seq + 1) {
+          this.#load(replica, snapshot, seq);
+          this.#replicas.set(table.name, replica);
+          for (const entry of entries) this.#applyEntry(entry, table.name);
+          break;
+        }
+        if (attempt >= 3) {
+          throw new MemoryStoreError(
+            `Table '${table.name}' could not load from Redis: the replication log moves faster than it loads`,
+            table.name,
+          );
+        }
+      }
+      this.#replicas.set(table.name, replica);
+      REPLICAS.set(table, replica);
+    } finally {
+      release();
+    }
+    if (!this.#following) {
+      this.#following = true;
+      this.#state = 'ready';
+      void this.#follow();
+    }
+    return replica;
+  }
+
+  async #connect(tableName: string): Promise<void> {
+    const { client, reader } = await connectRedis(this.#options, tableName, {
+      commit: COMMIT_SCRIPT,
+      expire: EXPIRE_SCRIPT,
+      counter: COUNTER_SCRIPT,
+    });
+    this.#client = client;
+    this.#reader = reader;
+    client.on('close', () => this.#down());
+    client.on('ready', () => void this.#up());
+  }
+
+  #load(replica: TableReplica, snapshot: TableSnapshot, seq: number): void {
+    const version = replica.table.schema.version;
+    replica.table.restore(
+      snapshot.rows.map(([key, fields, deadline]) => [key, fields, deadline, version] as const),
+      snapshot.counters,
+    );
+    for (const [key, , , version] of snapshot.rows) replica.versions.set(key, version);
+    replica.tableVersion = snapshot.tableVersion;
+    replica.loadedAt = seq;
+  }
+
+  /** Every named table as Redis holds it, and the log number it holds them at (atomically). */
+  async #snapshot(names: readonly string[]): Promise<{
+    seq: number;
+    tables: Map<string, TableSnapshot>;
+  }> {
+    const multi = this.#command().multi();
+    multi.get(this.#key('seq'));
+    for (const name of names) {
+      multi.hgetall(this.#table(name, 'rows'));
+      multi.hgetall(this.#table(name, 'vers'));
+      multi.zrange(this.#table(name, 'ttl'), 0, -1, 'WITHSCORES');
+      multi.hgetall(this.#table(name, 'counters'));
+      multi.hget(this.#table(name, 'meta'), 'v');
+    }
+    const results = await multi.exec();
+    if (!results) throw this.#unavailable(names[0] ?? '', 'the snapshot transaction was aborted');
+    const values = results.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+    const seq = Number(values[0] ?? 0);
+    const tables = new Map<string, TableSnapshot>();
+    names.forEach((name, i) => {
+      const [rows, versions, deadlines, counters, tableVersion] = values.slice(1 + 5 * i) as [
+        Record<string, string>,
+        Record<string, string>,
+        string[],
+        Record<string, string>,
+        string | null,
+      ];
+      const deadlineOf = new Map<string, number>();
+      for (let j = 0; j < deadlines.length; j += 2)
+        deadlineOf.set(deadlines[j], Number(deadlines[j + 1]));
+      tables.set(name, {
+        rows: Object.entries(rows).map(([keyJson, recordJson]) => {
+          const fields = decodeValue(JSON.parse(recordJson)) as Record<string, unknown>;
+          return [
+            JSON.parse(keyJson) as RecordKey,
+            fields,
+            deadlineOf.get(keyJson) ?? null,
+            Number(versions[keyJson] ?? 0),
+          ] as [RecordKey, Record<string, unknown>, number | null, number];
+        }),
+        counters: Object.entries(counters).map(([n, v]) => [n, Number(v)]),
+        tableVersion: Number(tableVersion ?? 0),
+      });
+    });
+    return { seq, tables };
+  }
+
+  // ---- following the log -------------------------------------------------------------
+
+  async #follow(): Promise<void> {
+    const reader = this.#reader!;
+    while (!this.#ended) {
+      let reply: [string, [string, string[]][]][] | null;
+      try {
+        reply = await reader.xread(
+          'COUNT',
+          XREAD_COUNT,
+          'BLOCK',
+          XREAD_BLOCK_MS,
+          'STREAMS',
+          this.#key('log'),
+          `0-${this.#applied}`,
+        );
+      } catch {
+        if (this.#ended) return;
+        await whenReady(reader);
+        continue;
+      }
+      if (this.#gate) await this.#gate;
+      if (!reply || this.#ended) continue;
+      const entries = reply[0][1];
+      for (const entry of entries) {
+        const seq = seqOf(entry[0]);
+        if (seq <= this.#applied) continue;
+        if (seq !== this.#applied + 1) {
+          this.#logger.warn(
+            `Missed replication log entries ${this.#applied + 1}…${seq - 1} (trimmed): reloading every replicated store`,
+          );
+          await this.#resync();
+          break;
+        }
+        try {
+          this.#applyEntry(entry);
+        } catch (error) {
+          this.#logger.error(
+            `Could not apply replication log entry ${seq}: ${(error as Error).message}; reloading from Redis`,
+            (error as Error).stack,
+          );
+          await this.#resync();
+          break;
+        }
+        this.#applied = seq;
+      }
+      this.#wake();
+    }
+  }
+
+  /** Applies a log entry (only to `only`, when given). */
+  #applyEntry([id, fields]: [string, string[]], only?: string): void {
+    const seq = seqOf(id);
+    let origin: string | undefined;
+    let commit: string | undefined;
+    let data = '[]';
+    for (let i = 0; i < fields.length; i += 2) {
+      if (fields[i] === 'o') origin = fields[i + 1];
+      else if (fields[i] === 'c') commit = fields[i + 1];
+      else if (fields[i] === 'd') data = fields[i + 1];
+    }
+    const pending =
+      origin === this.instanceId && commit !== undefined ? this.#pending.get(commit) : undefined;
+    const byTable = new Map<string, ReplicatedChange<object>[]>();
+    for (const change of JSON.parse(data) as LogChange[]) {
+      const name = change[1];
+      if (only !== undefined && name !== only) continue;
+      const replica = this.#replicas.get(name);
+      if (!replica || replica.loadedAt >= seq) continue;
+      if (change[0] === 'n') {
+        replica.table.counters.restore([[change[2], change[3]]]);
+        continue;
+      }
+      let list = byTable.get(name);
+      if (!list) byTable.set(name, (list = []));
+      if (change[0] === 'p') {
+        const key = change[2];
+        const record: object =
+          pending?.get(replica.table)?.get(key) ??
+          (replica.table.revive(decodeValue(change[3]) as object) as object);
+        list.push({ key, record, deadline: change[4], op: 'update' });
+      } else {
+        list.push({ key: change[2], op: change[0] === 'e' ? 'expire' : 'delete' });
+      }
+    }
+    for (const [name, changes] of byTable) this.#replicas.get(name)!.apply(seq, origin, changes);
+  }
+
+  /** Reloads every table from Redis, reporting the differences as changes. */
+  async #resync(): Promise<void> {
+    const release = this.#hold();
+    try {
+      const names = [...this.#replicas.keys()];
+      const { seq, tables } = await this.#snapshot(names);
+      for (const name of names) {
+        const replica = this.#replicas.get(name)!;
+        const snapshot = tables.get(name)!;
+        const changes: ReplicatedChange<object>[] = [];
+        const present = new Set<RecordKey>();
+        for (const [key, fields, deadline, version] of snapshot.rows) {
+          present.add(key);
+          if (replica.versions.get(key) === version && replica.table.has(key)) continue;
+          const record = replica.table.revive(fields) as object;
+          changes.push({ key, record, deadline, op: 'update' });
+        }
+        for (const key of replica.table.keys())
+          if (!present.has(key)) changes.push({ key, op: 'delete' });
+        replica.apply(seq, undefined, changes);
+        replica.versions.clear();
+        for (const [key, , , version] of snapshot.rows) replica.versions.set(key, version);
+        replica.tableVersion = snapshot.tableVersion;
+        replica.table.counters.restore(snapshot.counters);
+      }
+      this.#applied = seq;
+      this.#wake();
+    } finally {
+      release();
+    }
+  }
+
+  #hold(): () => void {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.#gate;
+    this.#gate = previous ? previous.then(() => gate) : gate;
+    return () => {
+      release();
+      if (this.#gate === gate || !previous) this.#gate = undefined;
+    };
+  }
+
+  /** Resolves once this instance has applied the log up to `seq`. */
+  #waitFor(seq: number): Promise<void> {
+    if (seq <= this.#applied) return Promise.resolve();
+    if (this.#state === 'closed') return Promise.reject(this.#closedError(''));
+    return new Promise((resolve, reject) => this.#waiters.add({ seq, resolve, reject }));
+  }
+
+  #wake(): void {
+    for (const waiter of this.#waiters) {
+      if (waiter.seq <= this.#applied) {
+        this.#waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** Catches up with everything Redis has committed so far. */
+  async sync(table: string): Promise<void> {
+    let seq: number;
+    try {
+      seq = Number((await this.#command().get(this.#key('seq'))) ?? 0);
+    } catch (error) {
+      throw this.#unavailable(table, 'Redis cannot be reached', error);
+    }
+    if (seq < this.#applied) await this.#lost(seq);
+    await this.#waitFor(seq);
+  }
+
+  // ---- connection state --------------------------------------------------------------
+
+  #down(): void {
+    if (this.#state !== 'ready' && this.#state !== 'catching-up') return;
+    this.#state = 'degraded';
+    this.#logger.warn(
+      'Redis connection lost: replicated stores serve reads from their local copy and refuse writes until it is back',
+    );
+  }
+
+  async #up(): Promise<void> {
+    if (this.#state !== 'degraded') return;
+    this.#state = 'catching-up';
+    try {
+      const seq = Number((await this.#command().get(this.#key('seq'))) ?? 0);
+      if (seq < this.#applied) await this.#lost(seq);
+      await this.#waitFor(seq);
+      if (this.#state === 'catching-up') {
+        this.#state = 'ready';
+        this.#logger.log(`Redis connection back: caught up to change ${this.#applied}`);
+      }
+    } catch {
+      if (this.#state === 'catching-up') this.#state = 'degraded';
+      if (this.#client?.status === 'ready') setTimeout(() => void this.#up(), 200).unref();
+    }
+  }
+
+  /** Redis holds fewer changes than this instance applied: it lost data; take what it has. */
+  async #lost(seq: number): Promise<void> {
+    this.#logger.error(
+      `Redis reports change ${seq} as its last but this instance applied ${this.#applied}: Redis lost ` +
+        'acknowledged writes (is it persisted with appendonly yes, appendfsync always?). Reloading from Redis',
+    );
+    await this.#resync();
+  }
+
+  /** Refuses a write unless Redis is reachable and this instance is up to date. */
+  assertWritable(table: string): void {
+    if (this.#state === 'ready') return;
+    throw this.#unavailable(
+      table,
+      this.#state === 'catching-up'
+        ? 'this instance is catching up with the replication log after a reconnect'
+        : this.#state === 'closed'
+          ? 'the application has shut down its replication'
+          : 'Redis cannot be reached (reads go on from the local copy)',
+    );
+  }
+
+  // ---- writes ------------------------------------------------------------------------
+
+  /**
+   * Commits the staged writes of the views in Redis, atomically, after checking what they
+   * read (as `mode` says), unique values and capacity there; resolves once this instance
+   * applied the change. Resolves to the tables that conflicted (nothing applied; this
+   * instance has caught up with the change that conflicted), or to `[]` when committed.
+   * Throws `DuplicateKeyError` or `StoreCapacityError` as Redis decided.
+   */
+  async commit(views: readonly AnyView[], mode: CommitMode): Promise<string[]> {
+    const name = views[0]?.table.name ?? '';
+    this.assertWritable(name);
+    const request = {
+      c: [] as [string, string, number][],
+      tc: [] as [string, number][],
+      cap: [] as [string, number][],
+      u: {} as Record<string, readonly string[]>,
+      ai: {} as Record<string, string>,
+      ops: [] as unknown[],
+    };
+    const records = new Map<AnyTable, Map<RecordKey, object>>();
+    for (const view of views) {
+      const table = view.table;
+      const replica = this.#replicaFor(table);
+      const own = new Map<RecordKey, object>();
+      records.set(table, own);
+      request.u[table.name] = replica.uniqueFields;
+      if (table.schema.autoIncrement) request.ai[table.name] = table.keyField;
+      if (replica.maxRecords !== undefined) request.cap.push([table.name, replica.maxRecords]);
+      if (mode !== 'blind') {
+        for (const key of view.reads.keys())
+          request.c.push([table.name, JSON.stringify(key), replica.versions.get(key) ?? 0]);
+      }
+      if (mode === 'transaction' && view.scanned)
+        request.tc.push([table.name, replica.tableVersion]);
+      for (const [key, staged] of view.staged) {
+        const record = staged.record as object | null;
+        const ttl = staged.ttl;
+        const keyJson = JSON.stringify(key);
+        if (!record) {
+          request.ops.push(['d', table.name, keyJson]);
+          continue;
+        }
+        own.set(key, record);
+        const uniques: Record<string, string | false> = {};
+        for (const field of replica.uniqueFields) {
+          const value = fieldValue(record, field);
+          uniques[field] =
+            value === null || value === undefined ? false : JSON.stringify(encodeValue(value));
+        }
+        request.ops.push([
+          'p',
+          table.name,
+          keyJson,
+          JSON.stringify(encodeValue(record)),
+          ttlCode(ttl),
+          uniques,
+        ]);
+      }
+    }
+    if (request.ops.length === 0) return [];
+    const commit = `${this.instanceId}#${++this.#commits}`;
+    this.#pending.set(commit, records);
+    let reply: string[];
+    try {
+      reply = await this.#command().msCommit(
+        this.#base,
+        this.instanceId,
+        commit,
+        this.#logLength,
+        JSON.stringify(request),
+      );
+    } catch (error) {
+      this.#pending.delete(commit);
+      throw this.#unavailable(name, 'Redis cannot be reached', error);
+    }
+    try {
+      switch (reply[0]) {
+        case 'ok':
+          await this.#waitFor(Number(reply[1]));
+          return [];
+        case 'noop':
+          return [];
+        case 'conflict':
+          await this.#waitFor(Number(reply[2]));
+          return [reply[1]];
+        case 'duplicate':
+          throw new DuplicateKeyError(reply[1], reply[2], decodeValue(JSON.parse(reply[3])));
+        case 'capacity':
+          throw new StoreCapacityError(reply[1], Number(reply[2]));
+        default:
+          throw new MemoryStoreError(`Unexpected reply from Redis: ${JSON.stringify(reply)}`, name);
+      }
+    } finally {
+      this.#pending.delete(commit);
+    }
+  }
+
+  /** Hands out the next value of a counter (`next`) or sets it (`reset`), in Redis. */
+  async counter(table: AnyTable, counter: string, mode: 'next' | 'reset', to = 0): Promise<number> {
+    this.assertWritable(table.name);
+    let reply: [string, string];
+    try {
+      reply = await this.#command().msCounter(
+        this.#base,
+        this.instanceId,
+        `${this.instanceId}#${++this.#commits}`,
+        this.#logLength,
+        table.name,
+        counter,
+        mode,
+        String(to),
+      );
+    } catch (error) {
+      throw this.#unavailable(table.name, 'Redis cannot be reached', error);
+    }
+    await this.#waitFor(Number(reply[0]));
+    return Number(reply[1]);
+  }
+
+  /**
+   * Asks Redis to expire every due record of the group's tables (by Redis's clock): each
+   * record expires once, whichever instance asks first, and every instance sees the
+   * `expire` change. Resolves to how many expired.
+   */
+  expire(): Promise<number> {
+    return (this.#expiring ??= this.#expire().finally(() => (this.#expiring = undefined)));
+  }
+
+  async #expire(): Promise<number> {
+    if (this.#state !== 'ready') return 0;
+    const tables: Record<string, readonly string[]> = {};
+    let any = false;
+    for (const [name, replica] of this.#replicas) {
+      if (replica.table.deadlineCount === 0) continue;
+      tables[name] = replica.uniqueFields;
+      any = true;
+    }
+    if (!any) return 0;
+    try {
+      return Number(
+        await this.#command().msExpire(
+          this.#base,
+          this.instanceId,
+          this.#logLength,
+          EXPIRE_BATCH,
+          JSON.stringify(tables),
+        ),
+      );
+    } catch (error) {
+      throw this.#unavailable(Object.keys(tables)[0], 'Redis cannot be reached', error);
+    }
+  }
+
+  // ---- shutdown ----------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    for (const waiter of this.#waiters) waiter.reject(this.#closedError(''));
+    this.#waiters.clear();
+    this.#reader?.disconnect();
+    try {
+      await this.#client?.quit();
+    } catch {
+      this.#client?.disconnect();
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------------------
+
+  get #ended(): boolean {
+    return this.#state === 'closed';
+  }
+
+  get #logLength(): number {
+    return this.#options.logLength ?? 100_000;
+  }
+
+  #command(): RedisLike {
+    if (!this.#client) throw new MemoryStoreError('Replication has not connected yet', '');
+    return this.#client;
+  }
+
+  #replicaFor(table: AnyTable): TableReplica {
+    const replica = this.#replicas.get(table.name);
+    if (!replica)
+      throw new MemoryStoreError(`Table '${table.name}' is not replicated here`, table.name);
+    return replica;
+  }
+
+  #key(name: string): string {
+    return `${this.#base}:${name}`;
+  }
+
+  #table(table: string, name: string): string {
+    return `${this.#base}:t:${table}:${name}`;
+  }
+
+  #unavailable(table: string, reason: string, cause?: unknown): ReplicationUnavailableError {
+    const detail = cause instanceof Error ? ` (${cause.message})` : '';
+    return new ReplicationUnavailableError(table, `${reason}${detail}`, { cause });
+  }
+
+  #closedError(table: string): ReplicationUnavailableError {
+    return new ReplicationUnavailableError(table, 'the application has shut down its replication');
+  }
+}
+
+/** A TTL setting as the commit script takes it: ms from now, -1 none, -2 keep. */
+function ttlCode(ttl: TtlSetting): number {
+  if (typeof ttl === 'number') return Math.max(0, Math.round(ttl));
+  return ttl === null ? -1 : -2;
+}
+
+/** The log number of a stream entry id `0-<seq>`. */
+function seqOf(id: string | undefined): number {
+  return id === undefined ? -1 : Number(id.slice(id.indexOf('-') + 1));
+}
+
+function whenReady(client: RedisLike): Promise<void> {
+  if (client.status === 'end') return new Promise((resolve) => setTimeout(resolve, 200));
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, 250);
+    client.once('ready', done);
+    function done(): void {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    }
+  });
+}

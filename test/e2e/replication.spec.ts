@@ -1,0 +1,155 @@
+import 'reflect-metadata';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { DuplicateKeyError, MemoryStoreService, type StoreChange } from 'nestjs-memory-store';
+import { createApp, delay, rejectionOf } from './fixtures/app.factory.js';
+import { dropPrefix, freshPrefix } from './fixtures/redis.js';
+import {
+  type Account,
+  AccountsStore,
+  OrdersStore,
+  ReplicationAppModule,
+  TokensStore,
+} from './fixtures/replication-app.module.js';
+
+interface Instance {
+  app: INestApplication;
+  accounts: AccountsStore;
+  tokens: TokensStore;
+  orders: OrdersStore;
+  memory: MemoryStoreService;
+}
+
+describe('replication over Redis (two instances in one process)', () => {
+  let prefix: string;
+  const running: INestApplication[] = [];
+
+  async function start(instanceId: string): Promise<Instance> {
+    const app = await createApp(ReplicationAppModule.register({ prefix, instanceId }));
+    running.push(app);
+    await app.init();
+    return {
+      app,
+      accounts: app.get(AccountsStore),
+      tokens: app.get(TokensStore),
+      orders: app.get(OrdersStore),
+      memory: app.get(MemoryStoreService),
+    };
+  }
+
+  beforeEach(() => {
+    prefix = freshPrefix();
+  });
+
+  afterEach(async () => {
+    while (running.length > 0) await running.pop()!.close();
+    await dropPrefix(prefix);
+  });
+
+  it('applies a write on every instance, with the origin that made it', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    const seen: StoreChange<Account>[] = [];
+    const subscription = b.accounts.changes().subscribe((c) => seen.push(c));
+    const written = await a.accounts.write({ id: 'acc-1', balance: 10 });
+    expect(a.accounts.get('acc-1')).toBe(written);
+    await until(() => b.accounts.get('acc-1') !== undefined);
+    expect(b.accounts.get('acc-1')).toMatchObject({ id: 'acc-1', balance: 10 });
+    await until(() => seen.length === 1);
+    expect(seen[0]).toMatchObject({ op: 'insert', key: 'acc-1', origin: 'a' });
+    subscription.unsubscribe();
+  });
+
+  it('refuses a duplicate key or unique value decided on another instance', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    const results = await Promise.allSettled([
+      a.accounts.insert({ id: 'x', number: 'N-1' }),
+      b.accounts.insert({ id: 'x', number: 'N-2' }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(DuplicateKeyError);
+    const clash = await rejectionOf(
+      b.accounts.write({
+        id: 'y',
+        number: a.accounts.get('x')?.number ?? b.accounts.get('x')!.number,
+      }),
+    );
+    expect(clash).toBeInstanceOf(DuplicateKeyError);
+    expect(clash).toMatchObject({ field: 'number' });
+  });
+
+  it('hands out counter values once across instances', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    const values = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).orders.nextId('n')),
+    );
+    expect(new Set(values).size).toBe(40);
+    expect(Math.max(...values)).toBe(40);
+    const made = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).orders.write({ item: `i${i}` })),
+    );
+    expect(new Set(made.map((o) => o.id)).size).toBe(10);
+    await until(() => a.orders.size === 10 && b.orders.size === 10);
+  });
+
+  it('keeps money across concurrent transfers on two instances', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    await a.accounts.writeMany([
+      { id: 'p', balance: 500 },
+      { id: 'q', balance: 500 },
+    ]);
+    await until(() => b.accounts.size === 2);
+    const transfer = (i: Instance, from: string, to: string) =>
+      i.memory.transaction(
+        async () => {
+          const source = i.accounts.get(from)!;
+          const target = i.accounts.get(to)!;
+          await i.accounts.update(from, { balance: source.balance - 7 });
+          await i.accounts.update(to, { balance: target.balance + 7 });
+        },
+        { retries: 100 },
+      );
+    await Promise.all(
+      Array.from({ length: 20 }, (_, n) => (n % 2 ? transfer(a, 'p', 'q') : transfer(b, 'q', 'p'))),
+    );
+    await until(() => a.accounts.total() === 1000 && b.accounts.total() === 1000);
+    expect(a.accounts.all()).toEqual(b.accounts.all());
+  });
+
+  it('expires a record once, seen by every instance', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    const expiredOn: string[] = [];
+    a.tokens.changes({ op: 'expire' }).subscribe(() => expiredOn.push('a'));
+    b.tokens.changes({ op: 'expire' }).subscribe(() => expiredOn.push('b'));
+    await a.tokens.write({ code: 't1' }, { ttl: 100 });
+    await until(() => b.tokens.get('t1') !== undefined);
+    expect(b.tokens.ttl('t1')).toBeGreaterThan(0);
+    await until(() => a.tokens.size === 0 && b.tokens.size === 0);
+    await delay(150);
+    expect(expiredOn.sort()).toEqual(['a', 'b']);
+  });
+
+  it('a new instance loads the current state and follows the log', async () => {
+    const a = await start('a');
+    await a.accounts.writeMany([{ id: '1' }, { id: '2' }]);
+    await a.orders.nextId('z');
+    const b = await start('b');
+    expect(b.accounts.keys().sort()).toEqual(['1', '2']);
+    expect(b.orders.counter('z')).toBe(1);
+    await a.accounts.delete('1');
+    await until(() => b.accounts.size === 1);
+  });
+});
+
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await delay(5);
+  }
+}
