@@ -1,12 +1,21 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { DuplicateKeyError, MemoryStoreService, type StoreChange } from 'nestjs-memory-store';
-import { createApp, delay, rejectionOf } from './fixtures/app.factory.js';
+import { Redis } from 'ioredis';
+import {
+  DuplicateKeyError,
+  MemoryStoreError,
+  MemoryStoreService,
+  ReplicationUnavailableError,
+  type ReplicationOptions,
+  type StoreChange,
+} from 'nestjs-memory-store';
+import { createApp, delay, failedStartUp, rejectionOf, thrownBy } from './fixtures/app.factory.js';
 import { dropPrefix, freshPrefix } from './fixtures/redis.js';
 import {
   type Account,
   AccountsStore,
+  REDIS_URL,
   OrdersStore,
   ReplicationAppModule,
   TokensStore,
@@ -24,8 +33,13 @@ describe('replication over Redis (two instances in one process)', () => {
   let prefix: string;
   const running: INestApplication[] = [];
 
-  async function start(instanceId: string): Promise<Instance> {
-    const app = await createApp(ReplicationAppModule.register({ prefix, instanceId }));
+  async function start(
+    instanceId: string,
+    replication: Partial<ReplicationOptions> = {},
+  ): Promise<Instance> {
+    const app = await createApp(
+      ReplicationAppModule.register({ prefix, instanceId, ...replication }),
+    );
     running.push(app);
     await app.init();
     return {
@@ -144,6 +158,81 @@ describe('replication over Redis (two instances in one process)', () => {
     await a.accounts.delete('1');
     await until(() => b.accounts.size === 1);
   });
+
+  it('hands a one-time token to exactly one of two instances withdrawing it', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    for (let i = 0; i < 10; i++) await a.tokens.write({ code: `c${i}`, user: 'u' });
+    await until(() => b.tokens.size === 10);
+    const taken = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => [
+        a.tokens.withdraw({ code: `c${i}` }),
+        b.tokens.withdraw({ code: `c${i}` }),
+      ]).flat(),
+    );
+    const codes = taken.filter((t) => t !== undefined).map((t) => t.code);
+    expect(codes.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `c${i}`).sort());
+    await until(() => a.tokens.size === 0 && b.tokens.size === 0);
+  });
+
+  it('serves reads and refuses writes while Redis is unreachable, then catches up (past the log trim) and accepts them again', async () => {
+    const a = await start('a', { logLength: 100 });
+    const b = await start('b', {
+      logLength: 100,
+      redis: { url: REDIS_URL, connectionName: `${prefix}-b`, retryStrategy: () => 1_500 },
+    });
+    await a.accounts.write({ id: 'kept', balance: 1 });
+    await until(() => b.accounts.get('kept') !== undefined);
+    expect(b.accounts.replication).toMatchObject({ state: 'ready', instanceId: 'b' });
+
+    await killConnections(`${prefix}-b`);
+    await until(() => b.accounts.replication?.state === 'degraded');
+    const refused = await rejectionOf(b.accounts.write({ id: 'lost', balance: 2 }));
+    expect(refused).toBeInstanceOf(ReplicationUnavailableError);
+    expect(b.accounts.get('kept')).toMatchObject({ balance: 1 }); // reads go on
+    expect(a.accounts.get('lost')).toBeUndefined(); // nothing applied anywhere
+
+    // meanwhile the other instance writes far past the log's length
+    for (let i = 0; i < 30; i++) {
+      await a.accounts.writeMany(
+        Array.from({ length: 20 }, (_, j) => ({ id: `n${j}`, balance: i })),
+      );
+    }
+    await a.accounts.delete('kept');
+    await until(() => b.accounts.replication?.state === 'ready', 15_000);
+    expect(b.accounts.all()).toEqual(a.accounts.all());
+    await b.accounts.write({ id: 'after', balance: 3 });
+    await until(() => a.accounts.get('after') !== undefined);
+  });
+
+  it('refuses dirty writes on a replicated store', async () => {
+    const a = await start('a');
+    const error = thrownBy(() => a.accounts.dirtyWrite({ id: 'd' }));
+    expect(error).toBeInstanceOf(MemoryStoreError);
+    expect((error as Error).message).toMatch(/use write\(\)/);
+    expect(a.accounts.size).toBe(0);
+  });
+
+  it('fails start-up with a clear error when Redis cannot be reached', async () => {
+    const { error, app } = await failedStartUp(
+      ReplicationAppModule.register({
+        prefix,
+        redis: 'redis://127.0.0.1:1',
+        connectTimeoutMs: 2_000,
+      }),
+    );
+    await app?.close();
+    expect(error).toBeInstanceOf(MemoryStoreError);
+    expect((error as Error).message).toMatch(/Redis cannot be reached/);
+  });
+
+  it('refuses a store that is both persisted and replicated', async () => {
+    const { error, app } = await failedStartUp(
+      ReplicationAppModule.register({ prefix }, { persistence: { dir: '/tmp/never-used' } }),
+    );
+    await app?.close();
+    expect((error as Error).message).toMatch(/both persisted and replicated/);
+  });
 });
 
 async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -151,5 +240,21 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await delay(5);
+  }
+}
+
+/** Closes every Redis connection with this name, as a network failure would. */
+async function killConnections(name: string): Promise<void> {
+  const admin = new Redis(REDIS_URL);
+  try {
+    const list = (await admin.client('LIST')) as string;
+    const ids = list
+      .split('\n')
+      .filter((line) => line.includes(` name=${name} `))
+      .map((line) => /id=(\d+)/.exec(line)![1]);
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) await admin.client('KILL', 'ID', id);
+  } finally {
+    admin.disconnect();
   }
 }
