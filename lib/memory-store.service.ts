@@ -15,6 +15,7 @@ import { TransactionConflictError } from './errors/transaction-conflict.error.js
 import { currentTransaction, runInTransaction } from './transactions/transaction-context.js';
 import { Transaction } from './transactions/transaction.js';
 import { commitTransaction } from './replication/commit-transaction.js';
+import type { ReplicationStatus } from './replication/replication-group.js';
 
 /** A store's figures, as `MemoryStoreService.stats()` reports them. */
 export interface StoreStats {
@@ -25,6 +26,8 @@ export interface StoreStats {
   ready: boolean;
   /** Deliveries to `@OnStoreEvent()` listeners whose promises have not settled yet. */
   pendingEvents: number;
+  /** Where a replicated store stands with Redis; absent for a store that is not replicated. */
+  replication?: ReplicationStatus;
 }
 
 /** Options of `MemoryStoreService.transaction()`. */
@@ -236,6 +239,7 @@ export class MemoryStoreService {
         .pending()
         .filter((p) => p.table === store.tableName)
         .reduce((n, p) => n + p.pending, 0),
+      ...(store.replication ? { replication: store.replication } : {}),
     }));
   }
 }

@@ -29,8 +29,19 @@ export function dataDir(): string {
         ttl: { sweep: '*/30 * * * * *' },
         // Every store is persisted: a write-ahead log and snapshots in DATA_DIR
         // (sample-app/data by default); DATA_DIR=memory keeps everything in memory only.
-        persistence:
-          dataDir() === 'memory' ? false : { dir: dataDir(), fsync: 'everysec' as const },
+        // With REDIS_URL, every store is replicated instead: run several instances (PORT=3001,
+        // 3002, …) against one Redis and they share the same records.
+        ...(process.env.REDIS_URL
+          ? {
+              replication: {
+                redis: process.env.REDIS_URL,
+                prefix: process.env.REDIS_PREFIX ?? 'sample-app',
+              },
+            }
+          : {
+              persistence:
+                dataDir() === 'memory' ? false : { dir: dataDir(), fsync: 'everysec' as const },
+            }),
       }),
     }),
     TokensModule,
