@@ -4,8 +4,11 @@ import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import {
   DuplicateKeyError,
+  MemoryStore,
   MemoryStoreError,
+  MemoryStoreModule,
   MemoryStoreService,
+  Store,
   ReplicationUnavailableError,
   type ReplicationOptions,
   type StoreChange,
@@ -13,7 +16,7 @@ import {
 import { createApp, delay, failedStartUp, rejectionOf, thrownBy } from './fixtures/app.factory.js';
 import { dropPrefix, freshPrefix } from './fixtures/redis.js';
 import {
-  type Account,
+  Account,
   AccountsStore,
   REDIS_URL,
   OrdersStore,
@@ -242,6 +245,45 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
     await delay(5);
   }
 }
+
+describe('replication options', () => {
+  const bad: [string, unknown][] = [
+    ['a string', 'redis://127.0.0.1:6379'],
+    ['true', true],
+    ['null', null],
+    ['no redis', { prefix: 'p' }],
+    ['an empty redis URL', { redis: '' }],
+    ['a numeric redis', { redis: 6379 }],
+    ['an array for redis', { redis: ['redis://127.0.0.1:6379'] }],
+    ['an empty prefix', { redis: REDIS_URL, prefix: '' }],
+    ['a prefix with braces', { redis: REDIS_URL, prefix: '{app}' }],
+    ['an empty instanceId', { redis: REDIS_URL, instanceId: '' }],
+    ['a tiny logLength', { redis: REDIS_URL, logLength: 10 }],
+    ['a fractional logLength', { redis: REDIS_URL, logLength: 1000.5 }],
+    ['a zero connectTimeoutMs', { redis: REDIS_URL, connectTimeoutMs: 0 }],
+    ['an unknown option', { redis: REDIS_URL, prefx: 'p' }],
+  ];
+
+  it.each(bad)('refuses %s in forRoot({ replication })', async (_, replication) => {
+    const { error, app } = await failedStartUp({
+      module: class BadReplicationModule {},
+      imports: [MemoryStoreModule.forRoot({ stores: [], replication: replication as never })],
+    });
+    await app?.close();
+    expect(error).toBeInstanceOf(MemoryStoreError);
+    expect((error as Error).message).toMatch(/replication/);
+  });
+
+  it.each(bad)('refuses %s in @Store({ replication })', (_, replication) => {
+    const error = thrownBy(() => {
+      @Store({ table: Account, replication: replication as never })
+      class BadStore extends MemoryStore<Account> {}
+      return BadStore;
+    });
+    expect(error).toBeInstanceOf(MemoryStoreError);
+    expect((error as Error).message).toMatch(/replication/);
+  });
+});
 
 /** Closes every Redis connection with this name, as a network failure would. */
 async function killConnections(name: string): Promise<void> {
