@@ -608,9 +608,17 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     return keyed;
   }
 
-  /** Loads seed records into a replicated store, once: only into a table empty in Redis. */
+  /**
+   * Loads seed records into a replicated store: with `seedMode: 'always'`, written over what
+   * is there at every start; else only into a table empty in Redis (once, however many
+   * instances start together).
+   */
   async #seed(records: readonly unknown[]): Promise<void> {
     const replica = this.#replica!;
+    if (this.#options.seedMode === 'always') {
+      await this.writeMany(records as RecordInput<T>[]);
+      return;
+    }
     for (let attempt = 1; ; attempt++) {
       const view = new Transaction().on(this.#table);
       view.select(undefined, { limit: 1 }); // the table must not change meanwhile
@@ -805,7 +813,7 @@ const STRATEGIES: Record<AccessPath['kind'], QueryExplanation['strategy']> = {
 };
 
 /** How many times a replicated write runs when other instances keep changing what it read. */
-const REPLICATED_WRITE_ATTEMPTS = 10;
+const REPLICATED_WRITE_ATTEMPTS = 100;
 
 /** An error about what the table holds, which a lagging local copy may cause. */
 function isStateError(error: unknown): boolean {

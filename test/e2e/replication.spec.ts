@@ -18,6 +18,7 @@ import { dropPrefix, freshPrefix } from './fixtures/redis.js';
 import {
   Account,
   AccountsStore,
+  MeetupsStore,
   REDIS_URL,
   OrdersStore,
   ReplicationAppModule,
@@ -133,8 +134,11 @@ describe('replication over Redis (two instances in one process)', () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, n) => (n % 2 ? transfer(a, 'p', 'q') : transfer(b, 'q', 'p'))),
     );
-    await until(() => a.accounts.total() === 1000 && b.accounts.total() === 1000);
-    expect(a.accounts.all()).toEqual(b.accounts.all());
+    // every transfer applied once, on both: ten each way leave the balances where they began
+    await until(() => sameContents(a.accounts, b.accounts));
+    expect(a.accounts.total()).toBe(1000);
+    expect(a.accounts.get('p')?.balance).toBe(500);
+    expect(b.accounts.get('q')?.balance).toBe(500);
   });
 
   it('expires a record once, seen by every instance', async () => {
@@ -208,6 +212,21 @@ describe('replication over Redis (two instances in one process)', () => {
     await until(() => a.accounts.get('after') !== undefined);
   });
 
+  it('loads seeds into Redis once: a later instance keeps what others changed', async () => {
+    const [a, b] = await Promise.all([start('a'), start('b')]);
+    const meetupsA = a.app.get(MeetupsStore);
+    const meetupsB = b.app.get(MeetupsStore);
+    expect(meetupsA.keys().sort()).toEqual(['m-1', 'm-2']);
+    expect(meetupsB.keys().sort()).toEqual(['m-1', 'm-2']);
+    expect(meetupsA.get('m-1')?.startDate).toBeInstanceOf(Date);
+    await meetupsA.delete('m-2');
+    await meetupsA.update('m-1', { seats: 99 });
+    const c = await start('c');
+    const meetupsC = c.app.get(MeetupsStore);
+    expect(meetupsC.keys()).toEqual(['m-1']);
+    expect(meetupsC.get('m-1')).toMatchObject({ seats: 99, slug: 'nest-night' });
+  });
+
   it('refuses dirty writes on a replicated store', async () => {
     const a = await start('a');
     const error = thrownBy(() => a.accounts.dirtyWrite({ id: 'd' }));
@@ -237,6 +256,10 @@ describe('replication over Redis (two instances in one process)', () => {
     expect((error as Error).message).toMatch(/both persisted and replicated/);
   });
 });
+
+function sameContents(x: AccountsStore, y: AccountsStore): boolean {
+  return JSON.stringify(x.all()) === JSON.stringify(y.all()) && x.size === y.size;
+}
 
 async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
