@@ -17,6 +17,7 @@ import { createApp, delay, failedStartUp, rejectionOf, thrownBy } from './fixtur
 import { dropPrefix, freshPrefix } from './fixtures/redis.js';
 import {
   Account,
+  AccountsAudit,
   AccountsStore,
   MeetupsStore,
   REDIS_URL,
@@ -64,7 +65,7 @@ describe('replication over Redis (two instances in one process)', () => {
     await dropPrefix(prefix);
   });
 
-  it('applies a write on every instance, with the origin that made it', async () => {
+  it('applies a write on every instance; changes(), @OnStoreEvent and EventEmitter2 report the origin that made it', async () => {
     const a = await start('a');
     const b = await start('b');
     const seen: StoreChange<Account>[] = [];
@@ -75,6 +76,16 @@ describe('replication over Redis (two instances in one process)', () => {
     expect(b.accounts.get('acc-1')).toMatchObject({ id: 'acc-1', balance: 10 });
     await until(() => seen.length === 1);
     expect(seen[0]).toMatchObject({ op: 'insert', key: 'acc-1', origin: 'a' });
+    for (const instance of [a, b]) {
+      const audit = instance.app.get(AccountsAudit);
+      await until(() => audit.heard.length === 2);
+      expect(audit.heard).toEqual(
+        expect.arrayContaining([
+          { via: 'OnStoreEvent', op: 'insert', key: 'acc-1', origin: 'a' },
+          { via: 'EventEmitter2', op: 'insert', key: 'acc-1', origin: 'a' },
+        ]),
+      );
+    }
     subscription.unsubscribe();
   });
 
