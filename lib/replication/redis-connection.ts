@@ -8,6 +8,7 @@ import type { ReplicationOptions } from '../interfaces/memory-store-module-optio
  */
 export interface RedisLike {
   readonly status: string;
+  readonly options: { retryStrategy?: (attempt: number) => number | null | void };
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   once(event: string, listener: (...args: unknown[]) => void): unknown;
   off(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -93,8 +94,10 @@ export async function connectRedis(
       }),
     ]);
   } catch (cause) {
-    client.disconnect();
-    reader.disconnect();
+    for (const connection of [client, reader]) {
+      connection.options.retryStrategy = () => null; // no reconnection attempt left behind
+      connection.disconnect();
+    }
     throw new MemoryStoreError(
       `Table '${table}' is replicated but Redis cannot be reached: ${(cause as Error).message}`,
       table,
