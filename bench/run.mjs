@@ -12,9 +12,12 @@
 //            (events.mjs)
 //   persistence  write throughput per fsync policy and recovery time (persistence.mjs, which
 //            prints its own lines: they are collected and printed in the section's place)
+//   replication  issue 7: replication over Redis with two instances in one process: get
+//            against memory-only, awaited write throughput at 1 and 50 writers, replication
+//            lag (replication.mjs; needs Redis, BENCH_REDIS_URL, default redis://127.0.0.1:6379)
 // Environment: BENCH_ROUND_MS, BENCH_ROUNDS, BENCH_WARMUP_MS (harness.mjs);
 // BENCH_QUERY_SIZES (default 100000,1000000); BENCH_TINYBASE_MAX (largest table TinyBase
-// is run on, default 100000: see queries.mjs).
+// is run on, default 100000: see queries.mjs); BENCH_REPLICATION_RECORDS (default 100000).
 
 import os from 'node:os';
 import { runCore } from './core.mjs';
@@ -22,6 +25,7 @@ import { runQueries } from './queries.mjs';
 import { runTtl } from './ttl.mjs';
 import { runEvents } from './events.mjs';
 import { runPersistence } from './persistence.mjs';
+import { runReplication } from './replication.mjs';
 import { collectGarbage, sink } from './harness.mjs';
 import { printHeader, printSection, printTargets } from './report.mjs';
 import { Suite } from './suite.mjs';
@@ -45,6 +49,7 @@ const SECTIONS = {
   ttl: runTtl,
   events: runEvents,
   persistence: persistenceSection,
+  replication: runReplication,
 };
 
 /** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */
