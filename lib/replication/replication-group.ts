@@ -148,8 +148,10 @@ export class ReplicationGroup {
   #applied = 0;
   #commits = 0;
   #following = false;
-  /** Held while a table loads or the group resynchronises: the follower waits for it. */
+  /** Open while nothing holds the follower back (see `#hold`). */
   #gate: Promise<void> | undefined;
+  #open: (() => void) | undefined;
+  #holds = 0;
   #expiring: Promise<number> | undefined;
 
   constructor(options: ReplicationOptions, instanceId: string) {
@@ -181,38 +183,11 @@ export class ReplicationGroup {
     const replica = new TableReplica(table, this, maxRecords);
     const release = this.#hold();
     try {
-      for (let attempt = 0; ; attempt++) {
-        const { seq, tables } = await this.#snapshot([table.name]);
-        const snapshot = tables.get(table.name)!;
-        if (!this.#following) {
-          this.#load(replica, snapshot, seq);
-          this.#applied = seq;
-          break;
-        }
-        if (seq >= this.#applied) {
-          // the follower has not reached the snapshot: it skips what the snapshot holds
-          this.#load(replica, snapshot, seq);
-          break;
-        }
-        // the follower is past the snapshot: replay the entries in between for this table
-        const entries = await this.#command().xrange(
-          this.#key('log'),
-          `0-${seq + 1}`,
-          `0-${this.#applied}`,
-        );
-        if (entries.length === this.#applied - seq && seqOf(entries[0]?.[0]) === seq + 1) {
-          this.#load(replica, snapshot, seq);
-          this.#replicas.set(table.name, replica);
-          for (const entry of entries) this.#applyEntry(entry, table.name);
-          break;
-        }
-        if (attempt >= 3) {
-          throw new MemoryStoreError(
-            `Table '${table.name}' could not load from Redis: the replication log moves faster than it loads`,
-            table.name,
-          );
-        }
-      }
+      // The follower applies nothing while the gate is held, so it stands at or before the
+      // snapshot: it will skip this table's changes up to the snapshot and apply the rest.
+      const { seq, tables } = await this.#snapshot([table.name]);
+      this.#load(replica, tables.get(table.name)!, seq);
+      if (!this.#following) this.#applied = seq;
       this.#replicas.set(table.name, replica);
       REPLICAS.set(table, replica);
     } finally {
@@ -320,7 +295,7 @@ export class ReplicationGroup {
         await whenReady(reader);
         continue;
       }
-      if (this.#gate) await this.#gate;
+      while (this.#gate) await this.#gate;
       if (!reply || this.#ended) continue;
       const entries = reply[0][1];
       for (const entry of entries) {
@@ -419,14 +394,21 @@ export class ReplicationGroup {
     }
   }
 
+  /**
+   * Holds the follower back (it applies nothing until every hold is released): a table loads,
+   * or the group resynchronises, without the log moving under it.
+   */
   #hold(): () => void {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.#gate;
-    this.#gate = previous ? previous.then(() => gate) : gate;
+    if (this.#holds++ === 0) this.#gate = new Promise((resolve) => (this.#open = resolve));
+    let released = false;
     return () => {
-      release();
-      if (this.#gate === gate || !previous) this.#gate = undefined;
+      if (released) return;
+      released = true;
+      if (--this.#holds > 0) return;
+      const open = this.#open!;
+      this.#gate = undefined;
+      this.#open = undefined;
+      open();
     };
   }
 

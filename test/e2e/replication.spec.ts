@@ -177,6 +177,32 @@ describe('replication over Redis (two instances in one process)', () => {
     await until(() => b.accounts.size === 1);
   });
 
+  it('an instance that starts while others write loads and follows without a gap', async () => {
+    const a = await start('a');
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing || i < 50; i++) {
+        await a.accounts.write({ id: `w${i % 37}`, balance: i });
+        await a.tokens.write({ code: `t${i % 23}`, user: `u${i}` });
+        if (i % 5 === 0) await a.orders.nextId('n');
+      }
+    })();
+    await delay(20);
+    const b = await start('b');
+    const c = await start('c');
+    writing = false;
+    await writer;
+    await until(
+      () =>
+        JSON.stringify([a.accounts.all(), a.tokens.all(), a.orders.counter('n')]) ===
+          JSON.stringify([b.accounts.all(), b.tokens.all(), b.orders.counter('n')]) &&
+        JSON.stringify([a.accounts.all(), a.tokens.all(), a.orders.counter('n')]) ===
+          JSON.stringify([c.accounts.all(), c.tokens.all(), c.orders.counter('n')]),
+    );
+    expect(b.accounts.size).toBe(37);
+    expect(c.tokens.size).toBe(23);
+  });
+
   it('hands a one-time token to exactly one of two instances withdrawing it', async () => {
     const a = await start('a');
     const b = await start('b');
