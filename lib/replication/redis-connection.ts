@@ -22,7 +22,7 @@ export interface RedisLike {
   defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
   msCommit(...args: (string | number)[]): Promise<string[]>;
   msExpire(...args: (string | number)[]): Promise<number>;
-  msCounter(...args: (string | number)[]): Promise<[string, string]>;
+  msCounter(...args: (string | number)[]): Promise<[string, string, string]>;
 }
 
 export interface RedisMulti {

@@ -412,6 +412,24 @@ export class ReplicationGroup {
     };
   }
 
+  /**
+   * Resolves once this instance has applied its own change `seq`, which Redis returned with
+   * the entry's changes: applied at once when it is the next entry (sparing the wait for the
+   * log reader's round trip), else in log order by the follower.
+   */
+  #settle(seq: number, commit: string, changes: string): Promise<void> {
+    if (seq === this.#applied + 1 && !this.#gate && !this.#ended) {
+      try {
+        this.#applyEntry([`0-${seq}`, ['o', this.instanceId, 'c', commit, 'd', changes]]);
+        this.#applied = seq;
+        this.#wake();
+      } catch {
+        // the follower meets the same entry, reports it and reloads
+      }
+    }
+    return this.#waitFor(seq);
+  }
+
   /** Resolves once this instance has applied the log up to `seq`. */
   #waitFor(seq: number): Promise<void> {
     if (seq <= this.#applied) return Promise.resolve();
@@ -568,7 +586,7 @@ export class ReplicationGroup {
     try {
       switch (reply[0]) {
         case 'ok':
-          await this.#waitFor(Number(reply[1]));
+          await this.#settle(Number(reply[1]), commit, reply[2]);
           return [];
         case 'noop':
           return [];
@@ -590,12 +608,13 @@ export class ReplicationGroup {
   /** Hands out the next value of a counter (`next`) or sets it (`reset`), in Redis. */
   async counter(table: AnyTable, counter: string, mode: 'next' | 'reset', to = 0): Promise<number> {
     this.assertWritable(table.name);
-    let reply: [string, string];
+    let reply: [string, string, string];
+    const commit = `${this.instanceId}#${++this.#commits}`;
     try {
       reply = await this.#command().msCounter(
         this.#base,
         this.instanceId,
-        `${this.instanceId}#${++this.#commits}`,
+        commit,
         this.#logLength,
         table.name,
         counter,
@@ -605,7 +624,7 @@ export class ReplicationGroup {
     } catch (error) {
       throw this.#unavailable(table.name, 'Redis cannot be reached', error);
     }
-    await this.#waitFor(Number(reply[0]));
+    await this.#settle(Number(reply[0]), commit, reply[2]);
     return Number(reply[1]);
   }
 

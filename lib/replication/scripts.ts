@@ -58,7 +58,7 @@ end
  *    u: { table: [unique fields] }, ai: { table: counter }, ops: [op] }` where op is
  * `["p", table, key, record, ttl, { field: value | false }]` (ttl: ms from now, -1 none,
  * -2 keep the current deadline) or `["d", table, key]`.
- * Returns `["ok", seq]`, `["noop", seq]`, `["conflict", table, seq]`,
+ * Returns `["ok", seq, changes]` (the log entry's changes), `["noop", seq]`, `["conflict", table, seq]`,
  * `["duplicate", table, field, value]` or `["capacity", table, max]`.
  */
 export const COMMIT_SCRIPT = `${PRELUDE}
@@ -152,7 +152,7 @@ for _, op in ipairs(req.ops) do
 end
 if #out == 0 then return {'noop', redis.call('GET', base .. ':seq') or '0'} end
 append(origin, cid, maxlen, out, touched)
-return {'ok', tostring(seq)}
+return {'ok', tostring(seq), '[' .. table.concat(out, ',') .. ']'}
 `;
 
 /**
@@ -183,7 +183,7 @@ return #out
 
 /**
  * Hands out or sets a counter value: ARGV = origin, commit id, log length, table, counter,
- * mode (`next` or `reset`), value (for reset). Returns `[seq, value]`.
+ * mode (`next` or `reset`), value (for reset). Returns `[seq, value, changes]`.
  */
 export const COUNTER_SCRIPT = `${PRELUDE}
 local origin, cid, maxlen, t, name, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -194,7 +194,7 @@ else
   v = tonumber(ARGV[7])
   redis.call('HSET', tk(t, 'counters'), name, int(v))
 end
-local seq = append(origin, cid, maxlen,
-  {'["n",' .. cjson.encode(t) .. ',' .. cjson.encode(name) .. ',' .. int(v) .. ']'}, {})
-return {tostring(seq), int(v)}
+local change = '["n",' .. cjson.encode(t) .. ',' .. cjson.encode(name) .. ',' .. int(v) .. ']'
+local seq = append(origin, cid, maxlen, {change}, {})
+return {tostring(seq), int(v), '[' .. change .. ']'}
 `;
