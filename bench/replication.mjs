@@ -300,6 +300,10 @@ async function measureLag(suite, a, b, keys, paced) {
   const sent = new Float64Array(keys.length);
   const committed = new Float64Array(keys.length);
   const received = new Float64Array(keys.length);
+  /** The age each timed write gives its record: B's change is matched to the write by it. */
+  const ages = new Float64Array(keys.length).fill(NaN);
+  // B may still be applying earlier cases' writes to these keys: start once it has caught up.
+  await until(() => b.replication.appliedSeq === a.replication.appliedSeq, 30_000);
   let deliveries = 0;
   let foreign = 0;
   /** The write whose receipt on B is awaited, and how to wake the wait. */
@@ -307,7 +311,7 @@ async function measureLag(suite, a, b, keys, paced) {
   let wake;
   const subscription = b.changes().subscribe((change) => {
     const i = index.get(change.key);
-    if (i === undefined || received[i] !== 0) return;
+    if (i === undefined || received[i] !== 0 || change.record?.age !== ages[i]) return;
     received[i] = performance.now();
     deliveries++;
     if (change.origin !== A_ID) foreign++;
@@ -331,6 +335,7 @@ async function measureLag(suite, a, b, keys, paced) {
       if (i === LAG_WARMUP) deadline = performance.now() + LAG_BUDGET_MS;
       const current = a.get(keys[i]);
       const record = { ...current, age: current.age + 1 };
+      ages[i] = record.age;
       sent[i] = performance.now();
       issued++;
       await a.write(record);
@@ -403,7 +408,7 @@ function lagTable(paced, backToBack, ping) {
     '   paced: the next write is issued once B received the previous one; back-to-back: as soon as',
     "   A's write() resolved. B receives a change when its stream reader (XREAD BLOCK) gets the entry and",
     '   applies it; changes() then delivers it on the next turn of the event loop (setImmediate).',
-    "   commit: the Lua commit and XADD in Redis, then A's own stream reader applies the change.",
+    "   commit: the Lua commit and XADD in Redis; A applies its change from the script's reply.",
     '   The PING row is the floor any round trip to Redis pays on this machine at this moment.',
     line(columns),
     widths.map((w) => '-'.repeat(w)).join('  '),
