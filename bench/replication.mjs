@@ -6,8 +6,8 @@
 // keys are deleted at the end), with distinct instanceIds. A third application holds the
 // same store memory-only, the baseline. Every instance keeps a full copy and reads it
 // locally; a write is committed by a Lua script in Redis, appended to a Redis Stream, and
-// resolves once the writing instance applied it from the stream; the others apply it when
-// their stream reader gets it.
+// resolves once the writing instance applied it (from the script's reply when it is the next
+// entry, else from the stream); the others apply it when their stream reader gets it.
 //
 // Everything shares this process's event loop and the machine's cores with Redis: a write's
 // figure includes B applying it too (B's stream reader and apply run here), and Redis's own
