@@ -33,6 +33,9 @@ export interface RedisMulti {
   exec(): Promise<[Error | null, unknown][] | null>;
 }
 
+/** How long a command may go unanswered by default (ioredis `commandTimeout`). */
+const COMMAND_TIMEOUT_MS = 10_000;
+
 type RedisConstructor = new (...args: unknown[]) => RedisLike;
 
 /**
@@ -71,8 +74,8 @@ export async function connectRedis(
     maxRetriesPerRequest: 0,
   };
   const logger = new Logger('MemoryStoreReplication');
-  const open = (role: string): RedisLike => {
-    const client = url ? new Redis(url, settings) : new Redis(settings);
+  const open = (role: string, options: object): RedisLike => {
+    const client = url ? new Redis(url, options) : new Redis(options);
     let reported = false;
     client.on('error', (error) => {
       if (reported) return;
@@ -82,8 +85,10 @@ export async function connectRedis(
     client.on('ready', () => (reported = false));
     return client;
   };
-  const client = open('commands');
-  const reader = open('log');
+  // A command unanswered for this long (Redis frozen, a partition without a reset) is refused
+  // rather than left hanging; the log reader's blocking reads need no such limit.
+  const client = open('commands', { commandTimeout: COMMAND_TIMEOUT_MS, ...settings });
+  const reader = open('log', { ...settings, commandTimeout: undefined });
   const timeout = options.connectTimeoutMs ?? 10_000;
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -109,6 +109,7 @@ export class TableReplica {
 
 interface Waiter {
   readonly seq: number;
+  readonly table: string;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -417,7 +418,7 @@ export class ReplicationGroup {
    * the entry's changes: applied at once when it is the next entry (sparing the wait for the
    * log reader's round trip), else in log order by the follower.
    */
-  #settle(seq: number, commit: string, changes: string): Promise<void> {
+  #settle(seq: number, commit: string, changes: string, table: string): Promise<void> {
     if (seq === this.#applied + 1 && !this.#gate && !this.#ended) {
       try {
         this.#applyEntry([`0-${seq}`, ['o', this.instanceId, 'c', commit, 'd', changes]]);
@@ -427,14 +428,14 @@ export class ReplicationGroup {
         // the follower meets the same entry, reports it and reloads
       }
     }
-    return this.#waitFor(seq);
+    return this.#waitFor(seq, table);
   }
 
   /** Resolves once this instance has applied the log up to `seq`. */
-  #waitFor(seq: number): Promise<void> {
+  #waitFor(seq: number, table = ''): Promise<void> {
     if (seq <= this.#applied) return Promise.resolve();
-    if (this.#state === 'closed') return Promise.reject(this.#closedError(''));
-    return new Promise((resolve, reject) => this.#waiters.add({ seq, resolve, reject }));
+    if (this.#state === 'closed') return Promise.reject(this.#closedError(table));
+    return new Promise((resolve, reject) => this.#waiters.add({ seq, table, resolve, reject }));
   }
 
   #wake(): void {
@@ -448,14 +449,16 @@ export class ReplicationGroup {
 
   /** Catches up with everything Redis has committed so far. */
   async sync(table: string): Promise<void> {
+    // what was applied before asking: the follower may apply newer changes meanwhile
+    const applied = this.#applied;
     let seq: number;
     try {
       seq = Number((await this.#command().get(this.#key('seq'))) ?? 0);
     } catch (error) {
       throw this.#unavailable(table, 'Redis cannot be reached', error);
     }
-    if (seq < this.#applied) await this.#lost(seq);
-    await this.#waitFor(seq);
+    if (seq < applied) await this.#lost(seq, applied);
+    await this.#waitFor(seq, table);
   }
 
   // ---- connection state --------------------------------------------------------------
@@ -466,14 +469,26 @@ export class ReplicationGroup {
     this.#logger.warn(
       'Redis connection lost: replicated stores serve reads from their local copy and refuse writes until it is back',
     );
+    // Writes waiting to be applied here are refused now rather than when Redis is back: one
+    // that Redis committed before it went away still reaches every instance through the log.
+    for (const waiter of this.#waiters) {
+      waiter.reject(
+        this.#unavailable(
+          waiter.table,
+          'the connection to Redis was lost before this write was applied here',
+        ),
+      );
+    }
+    this.#waiters.clear();
   }
 
   async #up(): Promise<void> {
     if (this.#state !== 'degraded') return;
     this.#state = 'catching-up';
     try {
+      const applied = this.#applied;
       const seq = Number((await this.#command().get(this.#key('seq'))) ?? 0);
-      if (seq < this.#applied) await this.#lost(seq);
+      if (seq < applied) await this.#lost(seq, applied);
       await this.#waitFor(seq);
       if (this.#state === 'catching-up') {
         this.#state = 'ready';
@@ -486,9 +501,9 @@ export class ReplicationGroup {
   }
 
   /** Redis holds fewer changes than this instance applied: it lost data; take what it has. */
-  async #lost(seq: number): Promise<void> {
+  async #lost(seq: number, applied: number): Promise<void> {
     this.#logger.error(
-      `Redis reports change ${seq} as its last but this instance applied ${this.#applied}: Redis lost ` +
+      `Redis reports change ${seq} as its last but this instance applied ${applied}: Redis lost ` +
         'acknowledged writes (is it persisted with appendonly yes, appendfsync always?). Reloading from Redis',
     );
     await this.#resync();
@@ -586,12 +601,12 @@ export class ReplicationGroup {
     try {
       switch (reply[0]) {
         case 'ok':
-          await this.#settle(Number(reply[1]), commit, reply[2]);
+          await this.#settle(Number(reply[1]), commit, reply[2], name);
           return [];
         case 'noop':
           return [];
         case 'conflict':
-          await this.#waitFor(Number(reply[2]));
+          await this.#waitFor(Number(reply[2]), name);
           return [reply[1]];
         case 'duplicate':
           throw new DuplicateKeyError(reply[1], reply[2], decodeValue(JSON.parse(reply[3])));
@@ -624,7 +639,7 @@ export class ReplicationGroup {
     } catch (error) {
       throw this.#unavailable(table.name, 'Redis cannot be reached', error);
     }
-    await this.#settle(Number(reply[0]), commit, reply[2]);
+    await this.#settle(Number(reply[0]), commit, reply[2], table.name);
     return Number(reply[1]);
   }
 
@@ -667,7 +682,7 @@ export class ReplicationGroup {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    for (const waiter of this.#waiters) waiter.reject(this.#closedError(''));
+    for (const waiter of this.#waiters) waiter.reject(this.#closedError(waiter.table));
     this.#waiters.clear();
     this.#reader?.disconnect();
     try {
