@@ -137,6 +137,22 @@ describe('recordShape: generated code builds what the generic code builds', () =
     expect(a.error?.[1]).toMatch(/^tags(\[0\])+$/);
   });
 
+  it('falls back to the generic code where code generation is disallowed', () => {
+    const original = globalThis.Function;
+    globalThis.Function = function disallowed() {
+      // what V8 throws under --disallow-code-generation-from-strings
+      throw new EvalError('Code generation from strings disallowed for this context');
+    } as unknown as FunctionConstructor;
+    let shape: typeof generated;
+    try {
+      shape = recordShape(Base.prototype, DEFAULTS, FIELDS);
+    } finally {
+      globalThis.Function = original;
+    }
+    const input = { id: 'r', tags: ['a'], extra: 1 };
+    expect(describeBuilt(build(shape, input))).toEqual(describeBuilt(build(generic, input)));
+  });
+
   it(`copies the fields of a table wider than ${MAX_NAMED_FIELDS} named fields`, () => {
     const fields = Array.from({ length: MAX_NAMED_FIELDS + 8 }, (_, i) => `f${i}`);
     const wide = recordShape(Object.prototype, [['f0', 'default']], fields);
