@@ -13,10 +13,9 @@ export class RecordFactory<T extends object> {
   readonly #schema: TableSchema<T>;
   readonly #shape: RecordShape;
 
-  /** `generate: false` builds records without generated code (they come out the same). */
-  constructor(schema: TableSchema<T>, generate = true) {
+  constructor(schema: TableSchema<T>) {
     this.#schema = schema;
-    this.#shape = recordShape(schema.prototype, schema.defaults, schema.fields, generate);
+    this.#shape = recordShape(schema.prototype, schema.defaults, schema.fields);
   }
 
   /** A record from the table's defaults overlaid with `input`'s fields. */
