@@ -107,6 +107,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #defaultTtl: number | undefined;
   #capacity: CapacityOptions | undefined;
   #recency: RecencyList | undefined;
+  /** No secondary index and no capacity: the table has nothing to maintain beside its rows. */
+  #bare = true;
   #onChange: ((change: TableChange<T>) => void) | undefined;
   #wantsChanges: (() => boolean) | undefined;
   #onFirstDeadline: (() => void) | undefined;
@@ -149,6 +151,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#onDue = runtime.onDue;
     this.counters.onChange = runtime.onCounter;
     this.#persistence = runtime.persistence;
+    this.#bare = this.#indexList.length === 0 && this.#capacity === undefined;
     if (this.#hadDeadline) this.#onFirstDeadline?.();
     if (this.#capacity?.eviction === 'lru' && !this.#recency) {
       this.#recency = new RecencyList();
@@ -340,12 +343,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.expire();
     const record = this.#factory.create(this.#withKey(input));
     const key = this.#factory.keyOf(record);
-    this.#put(
-      key,
-      record,
-      this.rows.get(key),
-      ttl === undefined ? (this.#defaultTtl ?? null) : ttl,
-    );
+    const setting = ttl === undefined ? (this.#defaultTtl ?? null) : ttl;
+    if (setting === null && this.#storesOnly()) this.#store(key, record);
+    else this.#put(key, record, this.rows.get(key), setting);
     return record;
   }
 
@@ -355,7 +355,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const record = this.#factory.create(this.#withKey(input));
     const key = this.#factory.keyOf(record);
     if (this.rows.has(key)) throw new DuplicateKeyError(this.schema.name, this.keyField, key);
-    this.#put(key, record, undefined, ttl === undefined ? (this.#defaultTtl ?? null) : ttl);
+    const setting = ttl === undefined ? (this.#defaultTtl ?? null) : ttl;
+    if (setting === null && this.#storesOnly()) this.#store(key, record);
+    else this.#put(key, record, undefined, setting);
     return record;
   }
 
@@ -380,7 +382,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         ? (fieldValue(keyOrRecord, this.keyField) as RecordKey)
         : keyOrRecord;
     const record = this.rows.get(key);
-    if (!record) return undefined;
+    if (record === undefined) return undefined; // (not `!record`: that reads the record)
     this.#apply(key, undefined, record);
     this.#emit('delete', key, undefined, record);
     return record;
@@ -396,9 +398,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#expiry.clear();
     this.#recency?.clear();
     this.#nextDeadline = Infinity;
-    this.#all = undefined;
-    this.#scan = undefined;
-    this.#version++;
+    this.#changed();
     if (n > 0) this.#onChange?.({ op: 'clear' });
     return n;
   }
@@ -670,7 +670,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       const previous = this.rows.get(key);
       if (record) {
         this.#apply(key, record, previous, this.#deadline(ttl));
-        this.#emit(previous ? 'update' : 'insert', key, record, previous);
+        this.#emit(previous === undefined ? 'insert' : 'update', key, record, previous);
       } else if (previous) {
         this.#apply(key, undefined, previous);
         this.#emit('delete', key, undefined, previous);
@@ -767,7 +767,26 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return { ...input, [this.keyField]: id };
   }
 
-  /** Stores one record after checking unique indexes and capacity. */
+  /**
+   * True when a write without a deadline only has to store its record: no index, capacity
+   * or deadline to maintain, and nobody to tell. Such a write then skips reading the record
+   * it replaces: in a large table that read is a cache miss, as costly as the rest of the
+   * write's bookkeeping together.
+   */
+  #storesOnly(): boolean {
+    return this.#bare && this.#sorted.size === 0 && this.#expiry.size === 0 && !this.#reporting();
+  }
+
+  /** Stores a record where `#storesOnly()` says nothing else needs doing. */
+  #store(key: RecordKey, record: T): void {
+    this.rows.set(key, record);
+    this.#changed();
+  }
+
+  /**
+   * Stores one record after checking unique indexes and capacity. Tests `previous` against
+   * undefined rather than for truth: a truth test reads the record (a likely cache miss).
+   */
   #put(key: RecordKey, record: T, previous: T | undefined, ttl: TtlSetting): void {
     for (const index of this.#uniques) {
       if (index.conflict(record, key) !== undefined) {
@@ -775,9 +794,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       }
     }
     const deadline = this.#deadline(ttl);
-    if (!previous) this.#makeRoom(1, new Set([key]));
+    if (previous === undefined) this.#makeRoom(1, new Set([key]));
     this.#apply(key, record, previous, deadline);
-    this.#emit(previous ? 'update' : 'insert', key, record, previous);
+    this.#emit(previous === undefined ? 'insert' : 'update', key, record, previous);
   }
 
   /** Stores a batch of records after checking it against every unique index and the capacity. */
@@ -794,7 +813,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     for (const [key, record] of batch) {
       const previous = this.rows.get(key);
       this.#apply(key, record, previous, deadline);
-      this.#emit(previous ? 'update' : 'insert', key, record, previous);
+      this.#emit(previous === undefined ? 'insert' : 'update', key, record, previous);
     }
   }
 
@@ -862,6 +881,11 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       this.#recency?.delete(key);
       if (!expiring && this.#expiry.size > 0) this.#expiry.delete(key);
     }
+    this.#changed();
+  }
+
+  /** Drops what was derived from the rows, and counts the change. */
+  #changed(): void {
     this.#all = undefined;
     this.#scan = undefined;
     this.#version++;
@@ -882,8 +906,14 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     record: T | undefined,
     previous: T | undefined,
   ): void {
-    if (this.#onChange && (!this.#wantsChanges || this.#wantsChanges()))
-      this.#onChange({ op, key, record, previous });
+    if (this.#reporting()) this.#onChange!({ op, key, record, previous });
+  }
+
+  /** Whether changes are reported now: built and handed to the change sink. */
+  #reporting(): boolean {
+    return (
+      this.#onChange !== undefined && (this.#wantsChanges === undefined || this.#wantsChanges())
+    );
   }
 
   /** Checks that a batch, applied over the table, leaves every unique value with one owner. */

@@ -2,7 +2,8 @@ import { ValidationError } from 'class-validator';
 import { StoreValidationError } from '../errors/store-validation.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { TableSchema } from '../metadata/table-schema.js';
-import { copyFields, RecordShapeError } from './stored-values.js';
+import { recordShape, type RecordShape } from './record-shape.js';
+import { RecordShapeError } from './stored-values.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -10,48 +11,30 @@ import { copyFields, RecordShapeError } from './stored-values.js';
  */
 export class RecordFactory<T extends object> {
   readonly #schema: TableSchema<T>;
-  readonly #defaultKeys: readonly string[];
-  readonly #defaultValues: readonly unknown[];
-  /**
-   * Creates empty records with the table's prototype. A constructor (rather than
-   * `Object.create`) lets V8 size records from the fields they get, so they keep their fields
-   * in-object: faster to build and to read.
-   */
-  readonly #Shell: new () => Record<string, unknown>;
+  readonly #shape: RecordShape;
 
   constructor(schema: TableSchema<T>) {
     this.#schema = schema;
-    this.#defaultKeys = schema.defaults.map(([key]) => key);
-    this.#defaultValues = schema.defaults.map(([, value]) => value);
-    const Shell = function RecordShell() {} as unknown as new () => Record<string, unknown>;
-    Shell.prototype = schema.prototype;
-    this.#Shell = Shell;
+    this.#shape = recordShape(schema.prototype, schema.defaults, schema.fields);
   }
 
   /** A record from the table's defaults overlaid with `input`'s fields. */
   create(input: unknown): T {
-    return this.#build(this.#withDefaults(), input);
+    return this.#build(new this.#shape.Record(), input);
   }
 
   /** A record rebuilt from persisted fields: copied and frozen like any, but not validated again. */
   restore(input: object): T {
-    const record = this.#withDefaults();
-    copyFields(record, input, '', 1);
+    const record = new this.#shape.Record();
+    this.#shape.copy(record, input);
     return Object.freeze(record) as T;
-  }
-
-  /** An empty record of the table holding its defaults. */
-  #withDefaults(): Record<string, unknown> {
-    const record = new this.#Shell();
-    const keys = this.#defaultKeys;
-    const values = this.#defaultValues;
-    for (let i = 0; i < keys.length; i++) record[keys[i]] = values[i];
-    return record;
   }
 
   /** A record from `base`'s fields overlaid with `patch`'s (base's values are shared). */
   merge(base: T, patch: unknown): T {
-    const record = new this.#Shell();
+    // Records hold the defaults first, in order, so overwriting a fresh record's defaults
+    // with base's fields keeps base's key order, and every record gets the same hidden class.
+    const record = new this.#shape.Record();
     const fields = base as Record<string, unknown>;
     for (const key of Object.keys(fields)) record[key] = fields[key];
     return this.#build(record, patch);
@@ -68,7 +51,7 @@ export class RecordFactory<T extends object> {
       throw this.#invalid('', input, 'isObject', 'a record must be an object');
     }
     try {
-      copyFields(record, input, '', 1);
+      this.#shape.copy(record, input);
     } catch (error) {
       if (!(error instanceof RecordShapeError)) throw error;
       throw this.#invalid(error.path, undefined, 'plainData', error.message);

@@ -123,29 +123,39 @@ export function ownValue(value: unknown, path: string, depth = 0): unknown {
  * and values that are not plain data.
  */
 export function copyFields(out: object, input: object, path: string, depth: number): void {
-  const target = out as Record<string, unknown>;
   const src = input as Record<string, unknown>;
   for (const key in src) {
-    if (!Object.prototype.hasOwnProperty.call(src, key)) continue;
-    if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
-      throw new RecordShapeError(path ? `${path}.${key}` : key, 'is a forbidden key');
-    }
-    const v = src[key];
-    if (v === undefined) continue; // absent, as in JSON: a default or the current value stays
-    const value =
-      typeof v === 'object' && v !== null
-        ? ownValue(v, path ? `${path}.${key}` : key, depth)
-        : checkPrimitive(v, path, key);
-    try {
-      target[key] = value;
-    } catch {
-      // the prototype has a getter without a setter, or a read-only field, of that name
-      throw new RecordShapeError(
-        path ? `${path}.${key}` : key,
-        'is read-only in the class (a getter?)',
-      );
-    }
+    if (Object.prototype.hasOwnProperty.call(src, key)) copyField(out, src, key, path, depth);
   }
+}
+
+/** Copies one own field of `input` into `out`, as `copyFields` does for each. */
+export function copyField(
+  out: object,
+  input: object,
+  key: string,
+  path: string,
+  depth: number,
+): void {
+  if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+    throw new RecordShapeError(path ? `${path}.${key}` : key, 'is a forbidden key');
+  }
+  const v = (input as Record<string, unknown>)[key];
+  if (v === undefined) return; // absent, as in JSON: a default or the current value stays
+  const value =
+    typeof v === 'object' && v !== null
+      ? ownValue(v, path ? `${path}.${key}` : key, depth)
+      : checkPrimitive(v, path, key);
+  try {
+    (out as Record<string, unknown>)[key] = value;
+  } catch {
+    throw readOnlyField(path ? `${path}.${key}` : key);
+  }
+}
+
+/** The error for a field the prototype defines as a getter without a setter, or read-only. */
+export function readOnlyField(path: string): RecordShapeError {
+  return new RecordShapeError(path, 'is read-only in the class (a getter?)');
 }
 
 function checkPrimitive(v: unknown, path: string, key: string): unknown {

@@ -33,6 +33,11 @@ export interface TableSchema<T extends object = object> {
   readonly indexes: readonly IndexDefinition[];
   /** Default field values from the class's property initialisers, owned and frozen. */
   readonly defaults: readonly (readonly [string, unknown])[];
+  /**
+   * The fields the class declares: those an instance has (with a default or not), the key,
+   * indexed and validated fields. Records may hold others; these are the expected ones.
+   */
+  readonly fields: readonly string[];
   /** Fields declared as `Date` (by decorator metadata or a Date default): JSON revives them. */
   readonly dateFields: ReadonlySet<string>;
   /** The prototype every record gets. */
@@ -95,7 +100,7 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
   }
   indexes.delete(key);
 
-  const defaults = readDefaults(target, name);
+  const { defaults, declared } = readDefaults(target, name);
   return {
     target,
     name,
@@ -110,6 +115,7 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
         : parseDuration(options.ttl, `Table '${name}': 'ttl'`, name),
     indexes: [...indexes.values()],
     defaults,
+    fields: [...new Set([...declared, key, ...indexes.keys(), ...validatedFields(target)])],
     dateFields: findDateFields(target, [key, ...indexes.keys()], defaults),
     prototype: target.prototype as object,
     validate: buildValidator<T>(target, name),
@@ -124,10 +130,7 @@ function findDateFields(
   const fields = new Set(
     defaults.filter(([, value]) => value instanceof Date).map(([field]) => field),
   );
-  const candidates = new Set(known);
-  for (const meta of getMetadataStorage().getTargetValidationMetadatas(target, '', true, false)) {
-    candidates.add(meta.propertyName);
-  }
+  const candidates = new Set([...known, ...validatedFields(target)]);
   const getMetadata = (
     Reflect as { getMetadata?: (key: string, target: object, property: string) => unknown }
   ).getMetadata;
@@ -137,7 +140,18 @@ function findDateFields(
   return fields;
 }
 
-function readDefaults(target: TableClass, name: string): [string, unknown][] {
+/** The fields class-validator decorators are on. */
+function validatedFields(target: TableClass): string[] {
+  return getMetadataStorage()
+    .getTargetValidationMetadatas(target, '', true, false)
+    .map((meta) => meta.propertyName);
+}
+
+/** The defaults an instance holds, and every field it has (undefined ones too). */
+function readDefaults(
+  target: TableClass,
+  name: string,
+): { defaults: [string, unknown][]; declared: string[] } {
   let template: object;
   try {
     template = new (target as unknown as new () => object)();
@@ -149,6 +163,7 @@ function readDefaults(target: TableClass, name: string): [string, unknown][] {
     );
   }
   const defaults: [string, unknown][] = [];
+  const declared = Object.keys(template);
   for (const [field, value] of Object.entries(template)) {
     if (value === undefined) continue;
     try {
@@ -158,7 +173,7 @@ function readDefaults(target: TableClass, name: string): [string, unknown][] {
       throw new MemoryStoreError(`Table '${name}': default of ${error.message}`, name);
     }
   }
-  return defaults;
+  return { defaults, declared };
 }
 
 function buildValidator<T extends object>(

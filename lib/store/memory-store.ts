@@ -413,30 +413,50 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   // ---- writes: acknowledged ----------------------------------------------------------
   //
   // Inside `MemoryStoreService.transaction()`, these stage their change in the transaction
-  // (visible to it alone until it commits); the dirty* twins always apply at once.
+  // (visible to it alone until it commits); the dirty* twins always apply at once. The
+  // single-record writes spell out what `#write` does: passing it two closures costs them
+  // allocations and a call V8 cannot inline, about a sixth of an awaited write.
 
   /**
    * Inserts or replaces a record. `options.ttl` gives it a time to live (else the table's
    * default, else none: writing again replaces the deadline).
    */
   write(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
-    if (this.#lacksKeys([record]))
-      return this.#keyed([record]).then(([keyed]) => this.write(keyed, options));
-    return this.#write(
-      (tx) => tx.write(record, this.#ttlOf(options)),
-      () => this.dirtyWrite(record, options),
-      true,
-    );
+    if (this.#replica) {
+      if (this.#lacksKeys([record]))
+        return this.#keyed([record]).then(([keyed]) => this.write(keyed, options));
+      return this.#write(
+        (tx) => tx.write(record, this.#ttlOf(options)),
+        () => this.dirtyWrite(record, options),
+        true,
+      );
+    }
+    const tx = currentTransaction();
+    if (tx) return this.#staged(tx, (staged) => staged.write(record, this.#ttlOf(options)));
+    try {
+      return this.#acknowledged(this.dirtyWrite(record, options));
+    } catch (error) {
+      return rejected(error);
+    }
   }
 
   /** Inserts a record; rejects with `DuplicateKeyError` if its key exists. */
   insert(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
-    if (this.#lacksKeys([record]))
-      return this.#keyed([record]).then(([keyed]) => this.insert(keyed, options));
-    return this.#write(
-      (tx) => tx.insert(record, this.#ttlOf(options)),
-      () => this.dirtyInsert(record, options),
-    );
+    if (this.#replica) {
+      if (this.#lacksKeys([record]))
+        return this.#keyed([record]).then(([keyed]) => this.insert(keyed, options));
+      return this.#write(
+        (tx) => tx.insert(record, this.#ttlOf(options)),
+        () => this.dirtyInsert(record, options),
+      );
+    }
+    const tx = currentTransaction();
+    if (tx) return this.#staged(tx, (staged) => staged.insert(record, this.#ttlOf(options)));
+    try {
+      return this.#acknowledged(this.dirtyInsert(record, options));
+    } catch (error) {
+      return rejected(error);
+    }
   }
 
   /**
@@ -452,15 +472,31 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     change: Change<T>,
     options?: WriteOptions,
   ): Promise<T | T[]> {
-    return this.#write(
-      (tx) => {
+    if (this.#replica) {
+      return this.#write(
+        (tx) => {
+          this.#target(target, 'update');
+          return isKey(target)
+            ? tx.update(target, change as RecordUpdate<T>, this.#ttlOf(options))
+            : tx.updateWhere(target, change as RecordUpdate<T>, this.#ttlOf(options));
+        },
+        () => this.dirtyUpdate(target as Query<T>, change, options),
+      );
+    }
+    const tx = currentTransaction();
+    if (tx) {
+      return this.#staged(tx, (staged) => {
         this.#target(target, 'update');
         return isKey(target)
-          ? tx.update(target, change as RecordUpdate<T>, this.#ttlOf(options))
-          : tx.updateWhere(target, change as RecordUpdate<T>, this.#ttlOf(options));
-      },
-      () => this.dirtyUpdate(target as Query<T>, change, options),
-    );
+          ? staged.update(target, change as RecordUpdate<T>, this.#ttlOf(options))
+          : staged.updateWhere(target, change as RecordUpdate<T>, this.#ttlOf(options));
+      });
+    }
+    try {
+      return this.#acknowledged(this.dirtyUpdate(target as Query<T>, change, options));
+    } catch (error) {
+      return rejected(error);
+    }
   }
 
   /**
@@ -470,13 +506,27 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   delete(keyOrRecord: RecordKey | T): Promise<T | undefined>;
   delete(query: Query<T>): Promise<T[]>;
   delete(target: RecordKey | T | Query<T>): Promise<T | T[] | undefined> {
-    return this.#write(
-      (tx) => {
+    if (this.#replica) {
+      return this.#write(
+        (tx) => {
+          this.#target(target, 'delete');
+          return isQuery(target) ? tx.deleteMany(target) : tx.delete(target as RecordKey | T);
+        },
+        () => this.dirtyDelete(target as Query<T>),
+      );
+    }
+    const tx = currentTransaction();
+    if (tx) {
+      return this.#staged(tx, (staged) => {
         this.#target(target, 'delete');
-        return isQuery(target) ? tx.deleteMany(target) : tx.delete(target as RecordKey | T);
-      },
-      () => this.dirtyDelete(target as Query<T>),
-    );
+        return isQuery(target) ? staged.deleteMany(target) : staged.delete(target as RecordKey | T);
+      });
+    }
+    try {
+      return this.#acknowledged(this.dirtyDelete(target as Query<T>));
+    } catch (error) {
+      return rejected(error);
+    }
   }
 
   /** Deletes every record; resolves to how many there were. */
@@ -531,14 +581,19 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     blind = false,
   ): Promise<R> {
     const tx = currentTransaction();
-    if (tx) {
-      return settle(() => {
-        this.#assertWritable();
-        return inTransaction(tx.on(this.#table));
-      });
-    }
+    if (tx) return this.#staged(tx, inTransaction);
     if (this.#replica) return this.#replicated(inTransaction, blind);
     return this.#durable(now);
+  }
+
+  /** Stages a write in a transaction; the promise settles with its outcome. */
+  #staged<R>(tx: Transaction, stage: (staged: TableTransaction<T>) => R): Promise<R> {
+    try {
+      this.#assertWritable();
+      return Promise.resolve(stage(tx.on(this.#table)));
+    } catch (error) {
+      return rejected(error);
+    }
   }
 
   /**
@@ -633,9 +688,18 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /** Runs a write now and resolves with its result once it is durable. */
   #durable<R>(write: () => R): Promise<R> {
-    const done = settle(write);
+    try {
+      return this.#acknowledged(write());
+    } catch (error) {
+      return rejected(error);
+    }
+  }
+
+  /** Resolves with the result of a write made now, once it is durable. */
+  #acknowledged<R>(result: R): Promise<R> {
+    const done = Promise.resolve(result);
     const journal = this.#journal;
-    return journal ? done.then((result) => journal.durable().then(() => result)) : done;
+    return journal ? done.then((value) => journal.durable().then(() => value)) : done;
   }
 
   // ---- changes -----------------------------------------------------------------------
@@ -669,10 +733,13 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   /** The next value of a named counter (1 for a new one); never the same value twice. */
   nextId(name: string): Promise<number> {
     if (this.#replica) {
-      return settle(() => {
+      try {
         this.#assertWritable();
         this.#table.counters.validate(name);
-      }).then(() => this.#replica!.group.counter(this.#table, name, 'next'));
+      } catch (error) {
+        return rejected(error);
+      }
+      return this.#replica.group.counter(this.#table, name, 'next');
     }
     return this.#durable(() => {
       this.#assertWritable();
@@ -688,12 +755,13 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   /** Sets a counter, so that `nextId` hands out `to + 1` next. */
   resetCounter(name: string, to = 0): Promise<void> {
     if (this.#replica) {
-      return settle(() => {
+      try {
         this.#assertWritable();
         this.#table.counters.validate(name, to);
-      }).then(() =>
-        this.#replica!.group.counter(this.#table, name, 'reset', to).then(() => undefined),
-      );
+      } catch (error) {
+        return rejected(error);
+      }
+      return this.#replica.group.counter(this.#table, name, 'reset', to).then(() => undefined);
     }
     return this.#durable(() => {
       this.#assertWritable();
@@ -856,12 +924,8 @@ function logOp<T extends object>(table: MemoryTable<T>, change: TableChange<T>):
   }
 }
 
-/** Runs a synchronous operation and reports its outcome as a promise. */
-function settle<R>(operation: () => R): Promise<R> {
-  try {
-    return Promise.resolve(operation());
-  } catch (error) {
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what the operation threw
-    return Promise.reject(error);
-  }
+/** A promise rejected with what a synchronous operation threw. */
+function rejected(error: unknown): Promise<never> {
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what the operation threw
+  return Promise.reject(error);
 }

@@ -245,6 +245,41 @@ describe('writing', () => {
     });
   });
 
+  describe('acknowledged single-record writes', () => {
+    const failing: [string, (store: PeopleStore) => Promise<unknown>, unknown][] = [
+      ['write', (store) => store.write({ uuid: 'u-1', email: 'nope' }), StoreValidationError],
+      ['insert', (store) => store.insert({ ...ada, uuid: 'u-1' }), DuplicateKeyError],
+      ['update', (store) => store.update('u-9', { admin: true }), RecordNotFoundError],
+      ['delete', (store) => store.delete(undefined as unknown as string), MemoryStoreError],
+    ];
+
+    it.each(failing)('%s() reports a failure as a rejected promise', async (_, call, type) => {
+      await people.write(ada);
+      let promise: Promise<unknown> | undefined;
+      expect(() => (promise = call(people))).not.toThrow();
+      expect(await rejectionOf(promise!)).toBeInstanceOf(type);
+      expect(people.size).toBe(1);
+    });
+
+    it('each resolve to their result, in call order', async () => {
+      const order: string[] = [];
+      const track = <R>(name: string, promise: Promise<R>) =>
+        promise.then((r) => (order.push(name), r));
+      const [written, inserted, updated, deleted] = await Promise.all([
+        track('write', people.write(ada)),
+        track('insert', people.insert(grace)),
+        track('update', people.update('u-1', { visits: 3 })),
+        track('delete', people.delete('u-2')),
+      ]);
+      expect(order).toEqual(['write', 'insert', 'update', 'delete']);
+      expect(updated).toBe(people.get('u-1'));
+      expect(updated).toMatchObject({ ...ada, visits: 3 });
+      expect(written.visits).toBe(0);
+      expect(deleted).toBe(inserted);
+      expect(people.size).toBe(1);
+    });
+  });
+
   describe('dirty* variants', () => {
     it('dirtyWrite() writes synchronously and returns the record', () => {
       const stored = people.dirtyWrite(ada);
