@@ -283,14 +283,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
     this.expire();
     const plan = planQuery(this, compiled, selectOptions.order);
-    let test = compiled.test;
-    if (counter) {
-      const inner = test;
-      test = (r) => (counter.examined++, inner(r));
-    }
-    return finishSelection(
+    const test = compiled.test;
+    return finishSelection<T>(
       candidates(this, plan.path),
-      test,
+      counter ? { test: (r) => (counter.examined++, test(r)) } : compiled,
       this.#keyOrdered(selectOptions, plan),
       plan.ordered,
     );
@@ -314,9 +310,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #matches(query: unknown): T[] {
     const compiled = this.compile(query);
     this.expire();
-    return finishSelection(
+    return finishSelection<T>(
       candidates(this, planQuery(this, compiled).path),
-      compiled.test,
+      compiled,
       NO_SELECT_OPTIONS,
     );
   }
@@ -612,7 +608,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
                 (b as Record<string, unknown>)[key],
               ),
           };
-    return finishSelection(records, compiled.test, ordered);
+    return finishSelection<T>(records, compiled, ordered);
   }
 
   *#keyedEntries(): Generator<[RecordKey, T]> {
