@@ -160,6 +160,10 @@ function distinct(values: readonly unknown[]): unknown[] {
 /** The candidate records of a path; each still has to pass the query's test. */
 export function candidates<T extends object>(source: PlanSource<T>, path: AccessPath): Iterable<T> {
   if (path.kind === 'scan') return source.scanRecords();
+  if (path.kind === 'index' && path.values.length === 1 && path.values[0] !== null) {
+    // an array, which a query's generated filter walks faster than any iterator
+    return [...source.indexes.get(path.field)!.lookup(path.values[0])];
+  }
   return pathCandidates(source, path);
 }
 
