@@ -273,7 +273,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.expire();
     if (compiled.matchesAll) return this.rows.size;
     let n = 0;
-    for (const record of candidates(this, planQuery(this, compiled).path))
+    for (const record of candidates(this, planQuery(this, compiled).path, true))
       if (compiled.test(record)) n++;
     return n;
   }
@@ -284,10 +284,13 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.expire();
     const plan = planQuery(this, compiled, selectOptions.order);
     const test = compiled.test;
+    const selection = this.#keyOrdered(selectOptions, plan);
+    const whole =
+      selection.limit === Infinity || (selection.compare !== undefined && !plan.ordered);
     return finishSelection<T>(
-      candidates(this, plan.path),
+      candidates(this, plan.path, whole),
       counter ? { test: (r) => (counter.examined++, test(r)) } : compiled,
-      this.#keyOrdered(selectOptions, plan),
+      selection,
       plan.ordered,
     );
   }
@@ -311,7 +314,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const compiled = this.compile(query);
     this.expire();
     return finishSelection<T>(
-      candidates(this, planQuery(this, compiled).path),
+      candidates(this, planQuery(this, compiled).path, true),
       compiled,
       NO_SELECT_OPTIONS,
     );

@@ -157,11 +157,18 @@ function distinct(values: readonly unknown[]): unknown[] {
   return out;
 }
 
-/** The candidate records of a path; each still has to pass the query's test. */
-export function candidates<T extends object>(source: PlanSource<T>, path: AccessPath): Iterable<T> {
+/**
+ * The candidate records of a path; each still has to pass the query's test. When the caller
+ * reads them all (`whole`), an index lookup of one value comes as an array, which a query's
+ * generated filter walks faster than any iterator.
+ */
+export function candidates<T extends object>(
+  source: PlanSource<T>,
+  path: AccessPath,
+  whole = false,
+): Iterable<T> {
   if (path.kind === 'scan') return source.scanRecords();
-  if (path.kind === 'index' && path.values.length === 1 && path.values[0] !== null) {
-    // an array, which a query's generated filter walks faster than any iterator
+  if (whole && path.kind === 'index' && path.values.length === 1 && path.values[0] !== null) {
     return [...source.indexes.get(path.field)!.lookup(path.values[0])];
   }
   return pathCandidates(source, path);
