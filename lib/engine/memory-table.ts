@@ -144,10 +144,14 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     }
   }
 
-  /** Every record in scan order (key order for ordered_set), as fast to walk as it gets. */
-  scanRecords(): Iterable<T> {
+  /**
+   * Every record in scan order (key order for ordered_set), as fast to walk as it gets: the
+   * scan array, built now if the caller reads every record (`whole`), else while it walks.
+   */
+  scanRecords(whole = false): Iterable<T> {
     if (this.#scan) return this.#scan;
     if (this.keyOrder) return (this.#scan = Array.from(this.keyOrder.all()));
+    if (whole) return (this.#scan = Array.from(this.rows.values()));
     return this.#collect();
   }
 
