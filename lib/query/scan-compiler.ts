@@ -18,6 +18,8 @@ export const MAX_SCAN_SHAPES = 256;
 /** Generated factories by condition, each with when it was last used. */
 const factories = new Map<string, { readonly factory: ScanFactory; used: number }>();
 let uses = 0;
+/** False once generating code failed (`--disallow-code-generation-from-strings`). */
+let generating = true;
 
 const RANGE_OPERATORS: Readonly<Record<string, string>> = {
   gt: '>',
@@ -38,15 +40,22 @@ const RANGE_OPERATORS: Readonly<Record<string, string>> = {
  * The generated source holds only field names (as JSON string literals) and operators; every
  * value and fallback reaches it as an argument. The condition is the cache key, so a cached
  * factory can only ever be reused for a query of the same shape, with that query's values.
+ * Where the process forbids generating code, every leaf is tested by its `fallback`.
  */
 export function generateScan(
   leaves: readonly FilterNode[],
   fallback: (leaf: FilterNode) => Predicate,
 ): GeneratedScan {
-  const bindings: unknown[] = [];
-  const conditions = leaves.map((leaf) => condition(leaf, bindings, fallback));
-  const cond = conditions.length === 0 ? 'true' : conditions.join(' && ');
-  return factoryFor(cond, bindings.length)(...bindings);
+  if (generating) {
+    const bindings: unknown[] = [];
+    const conditions = leaves.map((leaf) => condition(leaf, bindings, fallback));
+    const cond = conditions.length === 0 ? 'true' : conditions.join(' && ');
+    const factory = factoryFor(cond, bindings.length);
+    if (factory) return factory(...bindings);
+  }
+  const tests = leaves.map(fallback);
+  const test = (r: object) => tests.every((t) => t(r));
+  return { test, filter: (list) => list.filter(test) };
 }
 
 /** The number of query shapes whose code is kept (for tests). */
@@ -59,7 +68,7 @@ export function cachedScanShapes(): number {
  * When the cache is full, the least recently used is dropped: a walk of every entry, but
  * only when code is generated anyway, which costs far more.
  */
-function factoryFor(cond: string, arity: number): ScanFactory {
+function factoryFor(cond: string, arity: number): ScanFactory | undefined {
   const cached = factories.get(cond);
   if (cached) {
     cached.used = ++uses;
@@ -73,7 +82,14 @@ function factoryFor(cond: string, arity: number): ScanFactory {
     }
     factories.delete(oldest!);
   }
-  const factory = generate(cond, arity);
+  let factory: ScanFactory;
+  try {
+    factory = generate(cond, arity);
+  } catch (error) {
+    if (!(error instanceof EvalError)) throw error;
+    generating = false;
+    return undefined;
+  }
   factories.set(cond, { factory, used: ++uses });
   return factory;
 }
