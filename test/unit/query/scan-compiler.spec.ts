@@ -1,54 +1,18 @@
-import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
-import { Table } from '../../../lib/decorators/table.decorator.js';
-import { MemoryTable } from '../../../lib/engine/memory-table.js';
-import { match } from '../../../lib/query/match.js';
 import { cachedScanShapes, MAX_SCAN_SHAPES } from '../../../lib/query/scan-compiler.js';
-import { getTableSchema } from '../../../lib/metadata/table-schema.js';
 import { keysOf } from '../test-helpers.js';
+import { find, SCAN_CASES, scanRows as rows } from './fixtures/scan-cases.js';
 
 /**
  * Queries of one shape share generated code, with each query's values passed in: these
  * tests check that a query never sees another query's values, whatever their shapes.
  */
 
-@Table({ name: 'shapes' })
-class Row {
-  id!: string;
-  n?: unknown;
-  s?: unknown;
-  at?: unknown;
-  profile?: unknown;
-}
-
-function rows() {
-  const table = new MemoryTable(getTableSchema(Row));
-  table.writeMany([
-    { id: 'a', n: 1, s: 'apple', at: new Date(1000), profile: { age: 30, tags: ['x'] } },
-    { id: 'b', n: 2, s: 'banana', at: new Date(2000), profile: { age: 40 } },
-    { id: 'c', n: 3, s: 'cherry', at: '1970-01-01T00:00:02.000Z', profile: { age: 50 } },
-    { id: 'd', n: NaN, s: 2, at: 2000 },
-    { id: 'e', n: 2n, s: null },
-    { id: 'f', n: '2' },
-  ]);
-  return table;
-}
-
-const find = (table: MemoryTable<Row>, query: unknown) => keysOf(table.select(query));
-
 describe('queries of the same shape with different values', () => {
-  it('each get their own values, however often the shape is reused', () => {
+  it.each(Object.entries(SCAN_CASES))('keep their own values: %s', (_group, cases) => {
     const table = rows();
     for (let round = 0; round < 3; round++) {
-      expect(find(table, { n: 1 })).toEqual(['a']);
-      expect(find(table, { n: 2 })).toEqual(['b']);
-      expect(find(table, { n: '2' })).toEqual(['f']);
-      expect(find(table, { n: { $gte: 2, $lt: 3 } })).toEqual(['b', 'e']);
-      expect(find(table, { n: { $gte: 1, $lt: 2 } })).toEqual(['a']);
-      expect(find(table, { n: { $lt: 2 } })).toEqual(['a', 'd']); // NaN sorts below numbers
-      expect(find(table, { n: { $lt: 3 } })).toEqual(['a', 'b', 'd', 'e']);
-      expect(find(table, { s: { $gte: 'b', $lt: 'c' } })).toEqual(['b']);
-      expect(find(table, { s: { $gte: 'c' } })).toEqual(['c']);
+      for (const [query, keys] of cases) expect(find(table, query)).toEqual(keys);
     }
   });
 
@@ -58,60 +22,6 @@ describe('queries of the same shape with different values', () => {
     const shapes = cachedScanShapes();
     for (let low = 0; low < 10; low++) find(table, { n: { $gte: low, $lt: low + 1 } });
     expect(cachedScanShapes()).toBe(shapes);
-  });
-
-  it('keep values of different types apart: numbers, strings, bigints, dates', () => {
-    const table = rows();
-    expect(find(table, { n: { $gte: 2 } })).toEqual(['b', 'c', 'e']);
-    expect(find(table, { n: { $gte: '2' } })).toEqual(['f']);
-    expect(find(table, { n: { $gte: 2n } })).toEqual(['b', 'c', 'e']);
-    expect(find(table, { at: { $gte: new Date(2000) } })).toEqual(['b']);
-    expect(find(table, { at: { $gte: 2000 } })).toEqual(['d']);
-    expect(find(table, { at: new Date(1000) })).toEqual(['a']);
-    expect(find(table, { at: new Date(2000) })).toEqual(['b']);
-  });
-
-  it('keep regexes apart', () => {
-    const table = rows();
-    expect(find(table, { s: { $regex: '^a' } })).toEqual(['a']);
-    expect(find(table, { s: { $regex: '^b' } })).toEqual(['b']);
-    expect(find(table, { s: { $regex: /an/ } })).toEqual(['b']);
-    expect(find(table, { s: { $not: /an/ } })).toEqual(['a', 'c', 'd', 'e', 'f']);
-  });
-
-  it('keep nested fields and object values apart', () => {
-    const table = rows();
-    expect(find(table, { 'profile.age': { $gte: 40 } })).toEqual(['b', 'c']);
-    expect(find(table, { 'profile.age': { $gte: 50 } })).toEqual(['c']);
-    expect(find(table, { profile: { age: 40 } })).toEqual(['b']);
-    expect(find(table, { profile: { age: 30, tags: ['x'] } })).toEqual(['a']);
-    expect(find(table, { 'profile.tags.0': 'x' })).toEqual(['a']);
-  });
-
-  it('keep or, nor and not branches apart', () => {
-    const table = rows();
-    expect(find(table, { $or: [{ n: 1 }, { n: 3 }] })).toEqual(['a', 'c']);
-    expect(find(table, { $or: [{ n: 2 }, { n: 3 }] })).toEqual(['b', 'c']);
-    expect(find(table, { $nor: [{ n: 2 }, { s: 'apple' }] })).toEqual(['c', 'd', 'e', 'f']);
-    expect(find(table, { $not: { n: { $gte: 2 } } })).toEqual(['a', 'd', 'f']);
-  });
-
-  it('are the same for every query form', () => {
-    const table = rows();
-    for (const [low, expected] of [
-      [1, ['a', 'b', 'e']],
-      [2, ['b', 'c', 'e']],
-    ] as const) {
-      const high = low + 2;
-      expect(find(table, { n: { $gte: low, $lt: high } })).toEqual(expected);
-      expect(find(table, match`n >= ${low} and n < ${high}`)).toEqual(expected);
-      expect(
-        find(table, [
-          ['n', '>=', low],
-          ['n', '<', high],
-        ]),
-      ).toEqual(expected);
-    }
   });
 });
 
