@@ -159,10 +159,14 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     }
   }
 
-  /** Every record in scan order (key order for ordered_set), as fast to walk as it gets. */
-  scanRecords(): Iterable<T> {
+  /**
+   * Every record in scan order (key order for ordered_set), as fast to walk as it gets: the
+   * scan array, built now if the caller reads every record (`whole`), else while it walks.
+   */
+  scanRecords(whole = false): Iterable<T> {
     if (this.#scan) return this.#scan;
     if (this.keyOrder) return (this.#scan = Array.from(this.keyOrder.all()));
+    if (whole) return (this.#scan = Array.from(this.rows.values()));
     return this.#collect();
   }
 
@@ -288,7 +292,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.expire();
     if (compiled.matchesAll) return this.rows.size;
     let n = 0;
-    for (const record of candidates(this, planQuery(this, compiled).path))
+    for (const record of candidates(this, planQuery(this, compiled).path, true))
       if (compiled.test(record)) n++;
     return n;
   }
@@ -298,15 +302,14 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
     this.expire();
     const plan = planQuery(this, compiled, selectOptions.order);
-    let test = compiled.test;
-    if (counter) {
-      const inner = test;
-      test = (r) => (counter.examined++, inner(r));
-    }
-    return finishSelection(
-      candidates(this, plan.path),
-      test,
-      this.#keyOrdered(selectOptions, plan),
+    const test = compiled.test;
+    const selection = this.#keyOrdered(selectOptions, plan);
+    const whole =
+      selection.limit === Infinity || (selection.compare !== undefined && !plan.ordered);
+    return finishSelection<T>(
+      candidates(this, plan.path, whole),
+      counter ? { test: (r) => (counter.examined++, test(r)) } : compiled,
+      selection,
       plan.ordered,
     );
   }
@@ -329,9 +332,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #matches(query: unknown): T[] {
     const compiled = this.compile(query);
     this.expire();
-    return finishSelection(
-      candidates(this, planQuery(this, compiled).path),
-      compiled.test,
+    return finishSelection<T>(
+      candidates(this, planQuery(this, compiled).path, true),
+      compiled,
       NO_SELECT_OPTIONS,
     );
   }
@@ -624,7 +627,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
                 (b as Record<string, unknown>)[key],
               ),
           };
-    return finishSelection(records, compiled.test, ordered);
+    return finishSelection<T>(records, compiled, ordered);
   }
 
   *#keyedEntries(): Generator<[RecordKey, T]> {

@@ -49,8 +49,11 @@ export interface PlanSource<T extends object> {
   sortedIndex(field: string): SortedIndex<T> | undefined;
   /** Records in key order for scans (ordered_set tables), or undefined for insertion order. */
   readonly keyOrder: SortedIndex<T> | undefined;
-  /** Every record for a scan (key order for an ordered_set table). */
-  scanRecords(): Iterable<T>;
+  /**
+   * Every record for a scan (key order for an ordered_set table); an array when the caller
+   * reads them all (`whole`).
+   */
+  scanRecords(whole?: boolean): Iterable<T>;
 }
 
 const SCAN: AccessPath = { kind: 'scan' };
@@ -157,9 +160,20 @@ function distinct(values: readonly unknown[]): unknown[] {
   return out;
 }
 
-/** The candidate records of a path; each still has to pass the query's test. */
-export function candidates<T extends object>(source: PlanSource<T>, path: AccessPath): Iterable<T> {
-  if (path.kind === 'scan') return source.scanRecords();
+/**
+ * The candidate records of a path; each still has to pass the query's test. When the caller
+ * reads them all (`whole`), a scan and an index lookup of one value come as an array, which a
+ * query's generated filter walks faster than any iterator.
+ */
+export function candidates<T extends object>(
+  source: PlanSource<T>,
+  path: AccessPath,
+  whole = false,
+): Iterable<T> {
+  if (path.kind === 'scan') return source.scanRecords(whole);
+  if (whole && path.kind === 'index' && path.values.length === 1 && path.values[0] !== null) {
+    return [...source.indexes.get(path.field)!.lookup(path.values[0])];
+  }
   return pathCandidates(source, path);
 }
 

@@ -2,6 +2,7 @@ import { valuesEqual } from '../engine/stored-values.js';
 import { compareValues, rankOf } from './compare.js';
 import type { FilterNode } from './filter-node.js';
 import { toFilterNode } from './filter-parser.js';
+import { generateScan } from './scan-compiler.js';
 
 type Predicate = (record: object) => boolean;
 
@@ -25,6 +26,8 @@ export interface FieldConstraint {
 export interface CompiledQuery {
   /** The full condition; every candidate a plan yields is checked against it. */
   readonly test: Predicate;
+  /** The records of an array that pass `test`, in order, in a new array (a scan). */
+  readonly filter: <T extends object>(records: readonly T[]) => T[];
   /** True for the empty query, which matches every record. */
   readonly matchesAll: boolean;
   /** Conditions on top-level fields that every match satisfies. */
@@ -42,7 +45,8 @@ export function compileNode(node: FilterNode): CompiledQuery {
   const fields = new Map<string, FieldConstraint>();
   const alternatives: CompiledQuery[][] = [];
   collect(node, fields, alternatives);
-  return { test: predicate(node), matchesAll: node.kind === 'all', fields, alternatives };
+  const { test, filter } = generateScan(leaves(node), leafPredicate);
+  return { test, filter, matchesAll: node.kind === 'all', fields, alternatives };
 }
 
 /** Gathers the constraints of the conjunction at the top of the tree. */
@@ -81,12 +85,11 @@ function collect(
   }
 }
 
+/** Every conjunction (a lone comparison included) is tested by code generated for its shape. */
 function predicate(node: FilterNode): Predicate {
   switch (node.kind) {
     case 'all':
       return () => true;
-    case 'and':
-      return every(leaves(node).map(predicate));
     case 'or': {
       const ps = node.nodes.map(predicate);
       return (r) => ps.some((p) => p(r));
@@ -99,14 +102,16 @@ function predicate(node: FilterNode): Predicate {
       const p = predicate(node.node);
       return (r) => !p(r);
     }
+    case 'and':
     case 'cmp':
-      if (node.path.length === 1) {
-        if (node.op === 'eq') return fieldEquals(node.path[0], node.value);
-        const range = fieldRange(node.path[0], node.op, node.value);
-        if (range) return range;
-      }
-      return comparisonPredicate(reader(node.path), node.op, node.value);
+      return generateScan(leaves(node), leafPredicate).test;
   }
+}
+
+/** The test of an operand of a conjunction that generated code does not write out. */
+function leafPredicate(node: FilterNode): Predicate {
+  if (node.kind !== 'cmp') return predicate(node);
+  return comparisonPredicate(reader(node.path), node.op, node.value);
 }
 
 function comparisonPredicate(read: (r: object) => unknown, op: string, value: unknown): Predicate {
@@ -150,48 +155,6 @@ function comparisonPredicate(read: (r: object) => unknown, op: string, value: un
   }
 }
 
-/**
- * A range on a top-level field with a finite number or a string bound, compiled to plain
- * comparisons: the same answers as `compareValues` within the bound's type (NaN sorts below
- * every number; a bigint compares by value), and nothing of another type matches.
- */
-function fieldRange(field: string, op: string, bound: unknown): Predicate | undefined {
-  const below = op === 'lt' || op === 'lte';
-  const test =
-    op === 'gt'
-      ? (v: unknown) => (v as number) > (bound as number)
-      : op === 'gte'
-        ? (v: unknown) => (v as number) >= (bound as number)
-        : op === 'lt'
-          ? (v: unknown) => (v as number) < (bound as number)
-          : op === 'lte'
-            ? (v: unknown) => (v as number) <= (bound as number)
-            : undefined;
-  if (!test) return undefined;
-  if (typeof bound === 'number' && Number.isFinite(bound)) {
-    return (r) => {
-      const v = (r as Record<string, unknown>)[field];
-      if (typeof v === 'number') return v === v ? test(v) : below;
-      return typeof v === 'bigint' && test(v);
-    };
-  }
-  if (typeof bound === 'string') {
-    return (r) => {
-      const v = (r as Record<string, unknown>)[field];
-      return typeof v === 'string' && test(v);
-    };
-  }
-  return undefined;
-}
-
-/** Equality on a top-level field, the commonest condition, without a reader in between. */
-function fieldEquals(field: string, value: unknown): Predicate {
-  if (value !== null && typeof value !== 'object' && value === value) {
-    return (r) => (r as Record<string, unknown>)[field] === value;
-  }
-  return equals((r) => (r as Record<string, unknown>)[field], value);
-}
-
 function equals(read: (r: object) => unknown, value: unknown): Predicate {
   if (value === null) return (r) => read(r) == null;
   if (typeof value !== 'object' && value === value) return (r) => read(r) === value;
@@ -233,22 +196,8 @@ export function reader(path: readonly string[]): (record: object) => unknown {
 }
 
 /** The operands of nested ANDs, flattened: `a and (b and c)` tests as `a && b && c`. */
-function leaves(node: FilterNode): FilterNode[] {
-  return node.kind === 'and' ? node.nodes.flatMap(leaves) : [node];
-}
-
-function every(predicates: Predicate[]): Predicate {
-  if (predicates.length === 1) return predicates[0];
-  if (predicates.length === 2) {
-    const [a, b] = predicates;
-    return (r) => a(r) && b(r);
-  }
-  if (predicates.length === 3) {
-    const [a, b, c] = predicates;
-    return (r) => a(r) && b(r) && c(r);
-  }
-  return (r) => {
-    for (const p of predicates) if (!p(r)) return false;
-    return true;
-  };
+function leaves(node: FilterNode, out: FilterNode[] = []): FilterNode[] {
+  if (node.kind !== 'and') out.push(node);
+  else for (const n of node.nodes) leaves(n, out);
+  return out;
 }

@@ -97,31 +97,37 @@ function compileOrderBy(table: string, orderBy: unknown) {
   return keys;
 }
 
+/** What selects the matches among candidates: a test, and a faster scan of an array. */
+export interface Matcher<T> {
+  readonly test: (record: T) => boolean;
+  /** The records of an array that pass `test`, in order, in a new array. */
+  readonly filter?: (records: readonly T[]) => T[];
+}
+
 /**
  * Applies order, offset, limit and projection to candidate records. When the candidates
  * already come in the requested order (`presorted`), stops as soon as the page is full.
  */
 export function finishSelection<T extends object>(
   candidates: Iterable<T>,
-  test: (record: T) => boolean,
+  matcher: Matcher<T>,
   options: CompiledSelectOptions,
   presorted = false,
 ): T[] {
   const { compare, offset, limit } = options;
+  const { test, filter } = matcher;
   let out: T[] = [];
   if (limit === 0) return out;
+  const scan = filter !== undefined && Array.isArray(candidates);
   if (compare && !presorted) {
-    for (const r of candidates) if (test(r)) out.push(r);
+    if (scan) out = filter(candidates as T[]);
+    else for (const r of candidates) if (test(r)) out.push(r);
     out.sort(compare);
     if (offset > 0 || limit < out.length) out = out.slice(offset, offset + limit);
+  } else if (scan && offset === 0 && limit === Infinity) {
+    out = filter(candidates as T[]); // the commonest scan
   } else {
     let skip = offset;
-    if (Array.isArray(candidates) && skip === 0 && limit === Infinity) {
-      // the commonest scan: a plain loop over an array, as Array.prototype.filter does
-      const list = candidates as T[];
-      for (let i = 0; i < list.length; i++) if (test(list[i])) out.push(list[i]);
-      return options.fields ? (out.map((r) => project(r, options.fields!)) as T[]) : out;
-    }
     for (const r of candidates) {
       if (!test(r)) continue;
       if (skip > 0) {
