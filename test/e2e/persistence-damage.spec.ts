@@ -163,7 +163,7 @@ describe('persistence: damaged files', () => {
       }
       expect(checked.cuts).toBe(original.length - lastThree[0].offset);
       expect(checked.warned).toBe(checked.cuts - 3);
-    });
+    }, 120_000); // a recovery per byte cut: slow on a loaded machine
 
     it('zeros or garbage after the last frame (a file extended but not written by a crash) are cut off as a torn tail', async () => {
       const segmentName = 'wal-0000000000000001.log';
