@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { assertBuildCurrent, CrashWriter } from './fixtures/crash-writer-process.js';
 import { removeDir, tempDir } from './fixtures/persistence-files.js';
 
 /**
@@ -17,8 +14,6 @@ import { removeDir, tempDir } from './fixtures/persistence-files.js';
  * CRASH_CYCLES sets the number of kills (default 200); CRASH_SEED the random seed.
  */
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const WRITER = join(REPO, 'test', 'e2e', 'fixtures', 'crash-writer.mjs');
 const CYCLES = Number(process.env.CRASH_CYCLES ?? 200);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
 /** Children loading their modules ahead of the running one (loading Nest takes most of a cycle). */
@@ -38,92 +33,16 @@ function random(seed: number): () => number {
   };
 }
 
-/** The files of lib/ whose build in dist/ is missing or older. */
-function staleBuild(): string[] {
-  const lib = join(REPO, 'lib');
-  const stale: string[] = [];
-  const files = readdirSync(lib, { recursive: true, encoding: 'utf8' }).filter(
-    (f) => f.endsWith('.ts') && !f.endsWith('.d.ts'),
-  );
-  for (const file of files) {
-    const built = join(REPO, 'dist', file.replace(/\.ts$/, '.js'));
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(lib, file)).mtimeMs)
-      stale.push(file);
-  }
-  return stale;
-}
-
 /** How a cycle ends: killed during start-up, after some acknowledgements, or after a delay. */
 type KillPlan =
   { kind: 'boot'; ms: number } | { kind: 'acks'; count: number } | { kind: 'delay'; ms: number };
 
-/** One child process and what it printed. */
-class Writer {
-  readonly child: ChildProcess;
-  readonly issued: number[] = [];
-  readonly acked: number[] = [];
-  readonly rejected: string[] = [];
-  readonly warnings: string[] = [];
-  recovered: [number, string][] | undefined;
-  stderr = '';
-  readonly loaded: Promise<void>;
-  readonly booted: Promise<void>;
-  readonly exited: Promise<void>;
-  onAck: ((count: number) => void) | undefined;
-  #partial = '';
-
-  constructor(dir: string, fsync: string) {
-    this.child = spawn(process.execPath, [WRITER, dir, fsync, String(SNAPSHOT_BYTES), '--wait'], {
-      cwd: REPO,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let loaded!: () => void;
-    let booted!: () => void;
-    this.loaded = new Promise((resolve) => (loaded = resolve));
-    this.booted = new Promise((resolve) => (booted = resolve));
-    this.exited = new Promise((resolve) => this.child.on('close', () => resolve()));
-    this.child.stderr!.on('data', (chunk) => (this.stderr += String(chunk)));
-    this.child.stdin!.on('error', () => undefined); // a child that died cannot be told to go
-    this.child.stdout!.on('data', (chunk) => {
-      const lines = (this.#partial + String(chunk)).split('\n');
-      this.#partial = lines.pop()!;
-      for (const line of lines) {
-        const [tag, rest = ''] = [line.slice(0, 1), line.slice(2)];
-        if (tag === 'l') loaded();
-        else if (tag === 'r') {
-          this.recovered = JSON.parse(rest) as [number, string][];
-          booted();
-        } else if (tag === 'i') this.issued.push(Number(rest));
-        else if (tag === 'a') {
-          this.acked.push(Number(rest));
-          this.onAck?.(this.acked.length);
-        } else if (tag === 'x') this.rejected.push(rest);
-        else if (tag === 'w') this.warnings.push(JSON.parse(rest) as string);
-      }
-    });
-  }
-
-  go(): void {
-    this.child.stdin!.write('go\n');
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
-
 describe('persistence: crash test (SIGKILL at random moments)', () => {
   let dir: string;
-  const pool: Writer[] = [];
+  const pool: CrashWriter[] = [];
 
   beforeAll(async () => {
-    const stale = staleBuild();
-    if (stale.length > 0) {
-      throw new Error(
-        `The child runs the built library, and dist/ is missing or older than lib/ ` +
-          `(${stale.slice(0, 3).join(', ')}): run \`npm run build\` first (npm test does)`,
-      );
-    }
+    assertBuildCurrent();
     dir = await tempDir('crash');
   });
 
@@ -138,7 +57,7 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
   it(`loses no acknowledged write under fsync 'always' over ${CYCLES} kills, and recovers a prefix`, async () => {
     const rand = random(SEED);
     const between = (low: number, high: number) => low + Math.floor(rand() * (high - low + 1));
-    const spawnWriter = () => pool.push(new Writer(dir, 'always'));
+    const spawnWriter = () => pool.push(new CrashWriter(dir, 'always', SNAPSHOT_BYTES));
     for (let i = 0; i < AHEAD; i++) spawnWriter();
 
     const stats = {
@@ -158,7 +77,7 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
     let ackedSince: number[] = [];
 
     /** Checks what a child recovered against what the children before it were told. */
-    const check = (writer: Writer) => {
+    const check = (writer: CrashWriter) => {
       const recovered = writer.recovered!;
       const ids = recovered.map(([id]) => id);
       const next = ids.length;
