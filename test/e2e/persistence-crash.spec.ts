@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { assertBuildCurrent, CrashWriter } from './fixtures/crash-writer-process.js';
 import { removeDir, tempDir } from './fixtures/persistence-files.js';
 
@@ -11,7 +13,9 @@ import { removeDir, tempDir } from './fixtures/persistence-files.js';
  * number issued since the last recovery (nothing that was never written, nothing lost that
  * was recovered before).
  *
- * CRASH_CYCLES sets the number of kills (default 200); CRASH_SEED the random seed.
+ * CRASH_CYCLES sets the number of kills (default 200); CRASH_SEED the random seed. On a
+ * failure, it prints the cycles before each problem (the plan, the files the child found, the
+ * numbers it issued, acknowledged and recovered) to tell a library fault from a harness one.
  */
 
 const CYCLES = Number(process.env.CRASH_CYCLES ?? 200);
@@ -31,6 +35,24 @@ function random(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** The files of a directory with their sizes, as `name:size`. */
+function listing(dir: string): string {
+  return (
+    readdirSync(dir)
+      .sort()
+      .map((name) => `${name}:${statSync(join(dir, name)).size}`)
+      .join(' ') || '(empty)'
+  );
+}
+
+/** `low..high (count)` of a list of numbers, or `none`. */
+function range(numbers: readonly number[]): string {
+  if (numbers.length === 0) return 'none';
+  const low = numbers.reduce((a, b) => Math.min(a, b));
+  const high = numbers.reduce((a, b) => Math.max(a, b));
+  return `${low}..${high} (${numbers.length})`;
 }
 
 /** How a cycle ends: killed during start-up, after some acknowledgements, or after a delay. */
@@ -69,6 +91,28 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
       tornTails: 0,
     };
     const problems: string[] = [];
+    /** One line per cycle: the plan, the files the child found, what it printed. */
+    const history: string[] = [];
+    /** The problems of the first few failing cycles, each with the cycles before it. */
+    const diagnoses: string[] = [];
+    let diagnosed = 0;
+    const diagnose = () => {
+      if (problems.length > diagnosed && diagnoses.length < 3) {
+        diagnoses.push(
+          `${problems.slice(diagnosed).join('; ')}\n  ${history.slice(-6).join('\n  ')}\n` +
+            `  the directory now: ${listing(dir)}\n`,
+        );
+      }
+      diagnosed = problems.length;
+    };
+    const record = (label: string, found: string, writer: CrashWriter) =>
+      history.push(
+        `${label}: found ${found}; recovered ${writer.recovered?.length ?? 'nothing'}, ` +
+          `issued ${range(writer.issued)}, acked ${range(writer.acked)}, ` +
+          `warnings ${JSON.stringify(writer.warnings)}, ` +
+          `ended by ${writer.child.signalCode ?? writer.child.exitCode} ` +
+          `(before it: k ${k}, issued since ${issuedSince}, acked since ${range(ackedSince)})`,
+      );
     /** What the last recovery held: records 1..k. */
     let k = 0;
     /** The highest number issued since the last recovery: a recovery cannot hold more. */
@@ -117,6 +161,7 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
         problems.push(`cycle ${cycle}: the child could not load: ${writer.stderr}`);
         break;
       }
+      const found = listing(dir);
       const roll = rand();
       const plan: KillPlan =
         roll < 0.1
@@ -141,12 +186,14 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
       clearTimeout(safety);
       stats.cycles++;
       stats.kills[plan.kind]++;
+      record(`cycle ${cycle} ${JSON.stringify(plan)}`, found, writer);
       if (writer.recovered) check(writer);
       if (writer.child.signalCode !== 'SIGKILL') {
         // It failed on its own (a start-up that refused the directory): the next would too.
         problems.push(
           `cycle ${cycle}: the child exited by itself (${writer.child.exitCode}): ${writer.stderr}`,
         );
+        diagnose();
         break;
       }
       if (writer.rejected.length > 0)
@@ -157,24 +204,29 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
       stats.acknowledged += writer.acked.length;
       issuedSince = Math.max(issuedSince, ...writer.issued);
       ackedSince.push(...writer.acked);
+      diagnose();
     }
 
     // One more child recovers what the last one left.
     const last = pool.shift()!;
     await Promise.race([last.loaded, last.exited]);
+    const found = listing(dir);
     last.go();
     await Promise.race([last.booted, last.exited]);
     last.kill();
     await last.exited;
+    record('final recovery', found, last);
     if (last.recovered) check(last);
     else problems.push(`the final recovery failed: ${last.stderr}`);
+    diagnose();
 
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     process.stdout.write(
       `\ncrash test (fsync 'always', seed ${SEED}): ${stats.cycles} cycles in ${seconds} s, ` +
         `kills ${JSON.stringify(stats.kills)}, ${stats.recoveries} recoveries checked, ` +
         `${stats.acknowledged} acknowledged writes, losses ${stats.losses}, ` +
-        `torn tails cut ${stats.tornTails}, final records ${k}\n`,
+        `torn tails cut ${stats.tornTails}, final records ${k}\n` +
+        diagnoses.map((d) => `\n${d}`).join(''),
     );
     expect(problems).toEqual([]);
     expect(stats.losses).toBe(0);
