@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertBuildCurrent, CrashWriter } from './fixtures/crash-writer-process.js';
 import { removeDir, tempDir } from './fixtures/persistence-files.js';
 
 /**
@@ -14,11 +13,11 @@ import { removeDir, tempDir } from './fixtures/persistence-files.js';
  * number issued since the last recovery (nothing that was never written, nothing lost that
  * was recovered before).
  *
- * CRASH_CYCLES sets the number of kills (default 200); CRASH_SEED the random seed.
+ * CRASH_CYCLES sets the number of kills (default 200); CRASH_SEED the random seed. On a
+ * failure, it prints the cycles before each problem (the plan, the files the child found, the
+ * numbers it issued, acknowledged and recovered) to tell a library fault from a harness one.
  */
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const WRITER = join(REPO, 'test', 'e2e', 'fixtures', 'crash-writer.mjs');
 const CYCLES = Number(process.env.CRASH_CYCLES ?? 200);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
 /** Children loading their modules ahead of the running one (loading Nest takes most of a cycle). */
@@ -38,92 +37,34 @@ function random(seed: number): () => number {
   };
 }
 
-/** The files of lib/ whose build in dist/ is missing or older. */
-function staleBuild(): string[] {
-  const lib = join(REPO, 'lib');
-  const stale: string[] = [];
-  const files = readdirSync(lib, { recursive: true, encoding: 'utf8' }).filter(
-    (f) => f.endsWith('.ts') && !f.endsWith('.d.ts'),
+/** The files of a directory with their sizes, as `name:size`. */
+function listing(dir: string): string {
+  return (
+    readdirSync(dir)
+      .sort()
+      .map((name) => `${name}:${statSync(join(dir, name)).size}`)
+      .join(' ') || '(empty)'
   );
-  for (const file of files) {
-    const built = join(REPO, 'dist', file.replace(/\.ts$/, '.js'));
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(lib, file)).mtimeMs)
-      stale.push(file);
-  }
-  return stale;
+}
+
+/** `low..high (count)` of a list of numbers, or `none`. */
+function range(numbers: readonly number[]): string {
+  if (numbers.length === 0) return 'none';
+  const low = numbers.reduce((a, b) => Math.min(a, b));
+  const high = numbers.reduce((a, b) => Math.max(a, b));
+  return `${low}..${high} (${numbers.length})`;
 }
 
 /** How a cycle ends: killed during start-up, after some acknowledgements, or after a delay. */
 type KillPlan =
   { kind: 'boot'; ms: number } | { kind: 'acks'; count: number } | { kind: 'delay'; ms: number };
 
-/** One child process and what it printed. */
-class Writer {
-  readonly child: ChildProcess;
-  readonly issued: number[] = [];
-  readonly acked: number[] = [];
-  readonly rejected: string[] = [];
-  readonly warnings: string[] = [];
-  recovered: [number, string][] | undefined;
-  stderr = '';
-  readonly loaded: Promise<void>;
-  readonly booted: Promise<void>;
-  readonly exited: Promise<void>;
-  onAck: ((count: number) => void) | undefined;
-  #partial = '';
-
-  constructor(dir: string, fsync: string) {
-    this.child = spawn(process.execPath, [WRITER, dir, fsync, String(SNAPSHOT_BYTES), '--wait'], {
-      cwd: REPO,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let loaded!: () => void;
-    let booted!: () => void;
-    this.loaded = new Promise((resolve) => (loaded = resolve));
-    this.booted = new Promise((resolve) => (booted = resolve));
-    this.exited = new Promise((resolve) => this.child.on('close', () => resolve()));
-    this.child.stderr!.on('data', (chunk) => (this.stderr += String(chunk)));
-    this.child.stdin!.on('error', () => undefined); // a child that died cannot be told to go
-    this.child.stdout!.on('data', (chunk) => {
-      const lines = (this.#partial + String(chunk)).split('\n');
-      this.#partial = lines.pop()!;
-      for (const line of lines) {
-        const [tag, rest = ''] = [line.slice(0, 1), line.slice(2)];
-        if (tag === 'l') loaded();
-        else if (tag === 'r') {
-          this.recovered = JSON.parse(rest) as [number, string][];
-          booted();
-        } else if (tag === 'i') this.issued.push(Number(rest));
-        else if (tag === 'a') {
-          this.acked.push(Number(rest));
-          this.onAck?.(this.acked.length);
-        } else if (tag === 'x') this.rejected.push(rest);
-        else if (tag === 'w') this.warnings.push(JSON.parse(rest) as string);
-      }
-    });
-  }
-
-  go(): void {
-    this.child.stdin!.write('go\n');
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
-
 describe('persistence: crash test (SIGKILL at random moments)', () => {
   let dir: string;
-  const pool: Writer[] = [];
+  const pool: CrashWriter[] = [];
 
   beforeAll(async () => {
-    const stale = staleBuild();
-    if (stale.length > 0) {
-      throw new Error(
-        `The child runs the built library, and dist/ is missing or older than lib/ ` +
-          `(${stale.slice(0, 3).join(', ')}): run \`npm run build\` first (npm test does)`,
-      );
-    }
+    assertBuildCurrent();
     dir = await tempDir('crash');
   });
 
@@ -138,7 +79,7 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
   it(`loses no acknowledged write under fsync 'always' over ${CYCLES} kills, and recovers a prefix`, async () => {
     const rand = random(SEED);
     const between = (low: number, high: number) => low + Math.floor(rand() * (high - low + 1));
-    const spawnWriter = () => pool.push(new Writer(dir, 'always'));
+    const spawnWriter = () => pool.push(new CrashWriter(dir, 'always', SNAPSHOT_BYTES));
     for (let i = 0; i < AHEAD; i++) spawnWriter();
 
     const stats = {
@@ -150,6 +91,28 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
       tornTails: 0,
     };
     const problems: string[] = [];
+    /** One line per cycle: the plan, the files the child found, what it printed. */
+    const history: string[] = [];
+    /** The problems of the first few failing cycles, each with the cycles before it. */
+    const diagnoses: string[] = [];
+    let diagnosed = 0;
+    const diagnose = () => {
+      if (problems.length > diagnosed && diagnoses.length < 3) {
+        diagnoses.push(
+          `${problems.slice(diagnosed).join('; ')}\n  ${history.slice(-6).join('\n  ')}\n` +
+            `  the directory now: ${listing(dir)}\n`,
+        );
+      }
+      diagnosed = problems.length;
+    };
+    const record = (label: string, found: string, writer: CrashWriter) =>
+      history.push(
+        `${label}: found ${found}; recovered ${writer.recovered?.length ?? 'nothing'}, ` +
+          `issued ${range(writer.issued)}, acked ${range(writer.acked)}, ` +
+          `warnings ${JSON.stringify(writer.warnings)}, ` +
+          `ended by ${writer.child.signalCode ?? writer.child.exitCode} ` +
+          `(before it: k ${k}, issued since ${issuedSince}, acked since ${range(ackedSince)})`,
+      );
     /** What the last recovery held: records 1..k. */
     let k = 0;
     /** The highest number issued since the last recovery: a recovery cannot hold more. */
@@ -158,7 +121,7 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
     let ackedSince: number[] = [];
 
     /** Checks what a child recovered against what the children before it were told. */
-    const check = (writer: Writer) => {
+    const check = (writer: CrashWriter) => {
       const recovered = writer.recovered!;
       const ids = recovered.map(([id]) => id);
       const next = ids.length;
@@ -198,6 +161,7 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
         problems.push(`cycle ${cycle}: the child could not load: ${writer.stderr}`);
         break;
       }
+      const found = listing(dir);
       const roll = rand();
       const plan: KillPlan =
         roll < 0.1
@@ -222,12 +186,14 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
       clearTimeout(safety);
       stats.cycles++;
       stats.kills[plan.kind]++;
+      record(`cycle ${cycle} ${JSON.stringify(plan)}`, found, writer);
       if (writer.recovered) check(writer);
       if (writer.child.signalCode !== 'SIGKILL') {
         // It failed on its own (a start-up that refused the directory): the next would too.
         problems.push(
           `cycle ${cycle}: the child exited by itself (${writer.child.exitCode}): ${writer.stderr}`,
         );
+        diagnose();
         break;
       }
       if (writer.rejected.length > 0)
@@ -238,24 +204,29 @@ describe('persistence: crash test (SIGKILL at random moments)', () => {
       stats.acknowledged += writer.acked.length;
       issuedSince = Math.max(issuedSince, ...writer.issued);
       ackedSince.push(...writer.acked);
+      diagnose();
     }
 
     // One more child recovers what the last one left.
     const last = pool.shift()!;
     await Promise.race([last.loaded, last.exited]);
+    const found = listing(dir);
     last.go();
     await Promise.race([last.booted, last.exited]);
     last.kill();
     await last.exited;
+    record('final recovery', found, last);
     if (last.recovered) check(last);
     else problems.push(`the final recovery failed: ${last.stderr}`);
+    diagnose();
 
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     process.stdout.write(
       `\ncrash test (fsync 'always', seed ${SEED}): ${stats.cycles} cycles in ${seconds} s, ` +
         `kills ${JSON.stringify(stats.kills)}, ${stats.recoveries} recoveries checked, ` +
         `${stats.acknowledged} acknowledged writes, losses ${stats.losses}, ` +
-        `torn tails cut ${stats.tornTails}, final records ${k}\n`,
+        `torn tails cut ${stats.tornTails}, final records ${k}\n` +
+        diagnoses.map((d) => `\n${d}`).join(''),
     );
     expect(problems).toEqual([]);
     expect(stats.losses).toBe(0);
