@@ -6,7 +6,8 @@ import { MinHeap } from './min-heap.js';
 const NEAR_WIDTH = 2 ** 10;
 /**
  * Width of a far bucket (about 17 minutes), and how far ahead a deadline must be to go into
- * one: a table whose records live long needs few buckets however slowly it is written.
+ * one. A bucket costs a few hundred bytes: with near buckets only, records that live long
+ * but are written slowly (one a second, say) would each need one.
  */
 const FAR_WIDTH = 2 ** 20;
 /** Keys looked up together when expiring (see `expire`). */
@@ -23,7 +24,8 @@ const SLACK = 64;
  * bucket is moved into near buckets when its earliest deadline comes; a near bucket is moved
  * into the `due` heap when its earliest deadline comes; keys expire off the top of that heap,
  * earliest deadline first, so the heap only ever holds about a second of deadlines. Each move
- * is a push onto an array, and memory follows the records, not the span of their deadlines.
+ * is a push onto an array. There are at most about a thousand near buckets, and a far one
+ * per 17 minutes of deadlines, so memory stays near one entry per record.
  *
  * A changed or cleared deadline leaves its entry behind, stale: skipped when it reaches the
  * top of the due heap (the key's deadline is no longer the entry's), and dropped when
