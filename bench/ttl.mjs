@@ -105,7 +105,7 @@ export async function runTtl(suite) {
         },
         {
           group: sweepGroup,
-          label: 'nestjs-memory-store store.sweep() (deadline heap)',
+          label: 'nestjs-memory-store store.sweep() (deadline buckets)',
           target: SWEEP_TARGET,
           setup: async () => {
             withTtl.dirtyWriteMany(expiring, { ttl: SHORT_TTL_MS });

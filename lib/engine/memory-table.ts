@@ -696,15 +696,23 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       this.#onDue();
       return 0;
     }
-    const keys = this.#expiry.takeExpired(now);
-    for (const key of keys) {
-      const record = this.rows.get(key)!;
-      this.#apply(key, undefined, record, undefined, true);
-      this.#emit('expire', key, undefined, record);
-    }
+    const expired = this.#expiry.expire(now, this.#removeExpired);
     this.#nextDeadline = this.#expiry.next;
-    return keys.length;
+    return expired;
   }
+
+  /**
+   * Removes records whose keys the expiry queue has just dropped. Their records are looked up
+   * together first, so that the processor overlaps the cache misses (see ExpiryQueue.expire).
+   */
+  readonly #removeExpired = (keys: RecordKey[]): void => {
+    const records: T[] = [];
+    for (const key of keys) records.push(this.rows.get(key)!);
+    for (let i = 0; i < keys.length; i++) {
+      this.#apply(keys[i], undefined, records[i], undefined, true);
+      this.#emit('expire', keys[i], undefined, records[i]);
+    }
+  };
 
   // ---- replication -------------------------------------------------------------------
 
@@ -895,7 +903,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   #setDeadline(key: RecordKey, deadline: number): void {
-    this.#expiry.set(key, deadline);
+    this.#expiry.set(key, deadline, this.#clock.now());
     if (deadline < this.#nextDeadline) this.#nextDeadline = deadline;
     if (!this.#hadDeadline) {
       this.#hadDeadline = true;

@@ -1,96 +1,160 @@
 import type { RecordKey } from '../interfaces/table-options.interface.js';
+import { DeadlineBuckets } from './deadline-buckets.js';
+import { MinHeap } from './min-heap.js';
+
+/** Width of a near bucket: deadlines within about a second of each other share one. */
+const NEAR_WIDTH = 2 ** 10;
+/**
+ * Width of a far bucket (about 17 minutes), and how far ahead a deadline must be to go into
+ * one. A bucket costs a few hundred bytes: with near buckets only, records that live long
+ * but are written slowly (one a second, say) would each need one.
+ */
+const FAR_WIDTH = 2 ** 20;
+/** Keys looked up together when expiring (see `expire`). */
+const BATCH = 64;
+/** Stale entries tolerated beyond one per live key before everything is rebuilt. */
+const SLACK = 64;
 
 /**
- * Deadlines of records, by key, with a min-heap to find the next ones to expire: removing
- * the expired records costs work in proportion to how many expired, not to the table's
- * size. A changed or cleared deadline leaves a stale heap entry behind, skipped when it
- * surfaces and dropped when the heap is rebuilt.
+ * Deadlines of records, by key, and the keys to expire next, found in work proportional to
+ * how many expire rather than to the table's size.
+ *
+ * A deadline goes into a bucket by time, like a timer wheel: a near one (about a second
+ * wide) if it is less than FAR_WIDTH ahead, else a far one (about 17 minutes wide). A far
+ * bucket is moved into near buckets when its earliest deadline comes; a near bucket is moved
+ * into the `due` heap when its earliest deadline comes; keys expire off the top of that heap,
+ * earliest deadline first, so the heap only ever holds about a second of deadlines. Each move
+ * is a push onto an array. There are at most about a thousand near buckets, and a far one
+ * per 17 minutes of deadlines, so memory stays near one entry per record.
+ *
+ * A changed or cleared deadline leaves its entry behind, stale: skipped when it reaches the
+ * top of the due heap (the key's deadline is no longer the entry's), and dropped when
+ * everything is rebuilt from the live deadlines, once stale entries outnumber live ones.
  */
 export class ExpiryQueue {
   readonly #deadlines = new Map<RecordKey, number>();
-  #heap: [deadline: number, key: RecordKey][] = [];
+  readonly #near = new DeadlineBuckets(NEAR_WIDTH);
+  readonly #far = new DeadlineBuckets(FAR_WIDTH);
+  /** Keys by deadline, from the near buckets whose time has come. */
+  readonly #due = new MinHeap<RecordKey>();
+  /** Entries in the buckets and the due heap, stale ones included. */
+  #entries = 0;
+  /** The latest time the queue was told of: where a rebuild puts the near/far boundary. */
+  #now = -Infinity;
+  readonly #batchKeys: RecordKey[] = [];
+  readonly #batchDeadlines: number[] = [];
 
   get size(): number {
     return this.#deadlines.size;
   }
 
-  /** The earliest deadline, or Infinity. */
+  /** Entries held, stale ones included: never more than about twice `size`. */
+  get held(): number {
+    return this.#entries;
+  }
+
+  /**
+   * No key is due before this time: the earliest deadline, or earlier while the entry
+   * holding it is stale (a later `expire` finds nothing and moves it on); Infinity when no
+   * key has a deadline.
+   */
   get next(): number {
-    while (this.#heap.length > 0) {
-      const [deadline, key] = this.#heap[0];
-      if (this.#deadlines.get(key) === deadline) return deadline;
-      this.#pop();
+    if (this.#deadlines.size === 0) return Infinity;
+    const due = this.#due;
+    while (due.size > 0 && this.#deadlines.get(due.topValue) !== due.top) {
+      due.pop();
+      this.#entries--;
     }
-    return Infinity;
+    return Math.min(due.top, this.#near.earliest, this.#far.earliest);
   }
 
   deadline(key: RecordKey): number | undefined {
     return this.#deadlines.get(key);
   }
 
-  set(key: RecordKey, deadline: number): void {
+  /** Sets the key's deadline; `now` only decides which kind of bucket it goes into. */
+  set(key: RecordKey, deadline: number, now: number): void {
     if (this.#deadlines.get(key) === deadline) return;
     this.#deadlines.set(key, deadline);
-    this.#push([deadline, key]);
-    if (this.#heap.length > 2 * this.#deadlines.size + 64) this.#rebuild();
+    if (now > this.#now) this.#now = now;
+    this.#add(key, deadline);
+    this.#compactIfStale();
   }
 
   delete(key: RecordKey): void {
-    this.#deadlines.delete(key);
+    if (!this.#deadlines.delete(key)) return;
+    if (this.#deadlines.size === 0) this.#clearEntries();
+    else this.#compactIfStale();
   }
 
   clear(): void {
     this.#deadlines.clear();
-    this.#heap = [];
+    this.#clearEntries();
   }
 
-  /** Removes and returns the keys whose deadline is at or before `now`, earliest first. */
-  takeExpired(now: number): RecordKey[] {
-    const expired: RecordKey[] = [];
-    while (this.#heap.length > 0 && this.#heap[0][0] <= now) {
-      const [deadline, key] = this.#pop();
-      if (this.#deadlines.get(key) !== deadline) continue;
-      this.#deadlines.delete(key);
-      expired.push(key);
+  /**
+   * Removes the keys whose deadline is at or before `now`, earliest first (keys with equal
+   * deadlines in no set order), handing them to `onExpired` a batch at a time, each batch
+   * right after its keys were removed. Returns how many expired.
+   *
+   * Batches because the cost is memory latency: looking up a few dozen keys in a row, the
+   * processor overlaps their cache misses, where one key at a time it waits for each.
+   */
+  expire(now: number, onExpired: (keys: RecordKey[]) => void): number {
+    if (now > this.#now) this.#now = now;
+    const near = this.#near;
+    const due = this.#due;
+    const far = this.#far;
+    while (far.size > 0 && far.earliest <= now) {
+      const { keys, deadlines } = far.takeEarliest();
+      for (let i = 0; i < keys.length; i++) near.add(keys[i], deadlines[i]);
     }
+    while (near.size > 0 && near.earliest <= now) {
+      const { keys, deadlines } = near.takeEarliest();
+      for (let i = 0; i < keys.length; i++) due.push(deadlines[i], keys[i]);
+    }
+    const current = this.#deadlines;
+    const keys = this.#batchKeys;
+    const deadlines = this.#batchDeadlines;
+    let expired = 0;
+    while (due.size > 0 && due.top <= now) {
+      let n = 0;
+      while (n < BATCH && due.size > 0 && due.top <= now) {
+        deadlines[n] = due.top;
+        keys[n++] = due.pop();
+      }
+      this.#entries -= n;
+      const live: RecordKey[] = [];
+      for (let i = 0; i < n; i++) if (current.get(keys[i]) === deadlines[i]) live.push(keys[i]);
+      // a key can be in the batch twice (set, deleted, set again to the same deadline)
+      let m = 0;
+      for (const key of live) if (current.delete(key)) live[m++] = key;
+      live.length = m;
+      expired += m;
+      if (m > 0) onExpired(live);
+    }
+    if (current.size === 0) this.#clearEntries();
+    else this.#compactIfStale();
     return expired;
   }
 
-  #rebuild(): void {
-    this.#heap = [];
-    for (const [key, deadline] of this.#deadlines) this.#push([deadline, key]);
+  #add(key: RecordKey, deadline: number): void {
+    if (deadline - this.#now < FAR_WIDTH) this.#near.add(key, deadline);
+    else this.#far.add(key, deadline);
+    this.#entries++;
   }
 
-  #push(entry: [number, RecordKey]): void {
-    const heap = this.#heap;
-    heap.push(entry);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent][0] <= entry[0]) break;
-      heap[i] = heap[parent];
-      i = parent;
-    }
-    heap[i] = entry;
+  /** Rebuilds the buckets from the live deadlines once stale entries outnumber live ones. */
+  #compactIfStale(): void {
+    if (this.#entries <= 2 * this.#deadlines.size + SLACK) return;
+    this.#clearEntries();
+    for (const [key, deadline] of this.#deadlines) this.#add(key, deadline);
   }
 
-  #pop(): [number, RecordKey] {
-    const heap = this.#heap;
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        if (left >= heap.length) break;
-        const right = left + 1;
-        const child = right < heap.length && heap[right][0] < heap[left][0] ? right : left;
-        if (heap[child][0] >= last[0]) break;
-        heap[i] = heap[child];
-        i = child;
-      }
-      heap[i] = last;
-    }
-    return top;
+  #clearEntries(): void {
+    this.#near.clear();
+    this.#far.clear();
+    this.#due.clear();
+    this.#entries = 0;
   }
 }
