@@ -105,6 +105,15 @@ export class TableReplica {
     }
     this.tableVersion = seq;
   }
+
+  /** Takes the record versions, table version and counters of a snapshot taken at `seq`. */
+  adopt(snapshot: TableSnapshot, seq: number): void {
+    this.versions.clear();
+    for (const [key, , , version] of snapshot.rows) this.versions.set(key, version);
+    this.tableVersion = snapshot.tableVersion;
+    this.loadedAt = seq;
+    this.table.counters.restore(snapshot.counters);
+  }
 }
 
 interface Waiter {
@@ -218,11 +227,9 @@ export class ReplicationGroup {
     const version = replica.table.schema.version;
     replica.table.restore(
       snapshot.rows.map(([key, fields, deadline]) => [key, fields, deadline, version] as const),
-      snapshot.counters,
+      [],
     );
-    for (const [key, , , version] of snapshot.rows) replica.versions.set(key, version);
-    replica.tableVersion = snapshot.tableVersion;
-    replica.loadedAt = seq;
+    replica.adopt(snapshot, seq);
   }
 
   /** Every named table as Redis holds it, and the log number it holds them at (atomically). */
@@ -383,10 +390,7 @@ export class ReplicationGroup {
         for (const key of replica.table.keys())
           if (!present.has(key)) changes.push({ key, op: 'delete' });
         replica.apply(seq, undefined, changes);
-        replica.versions.clear();
-        for (const [key, , , version] of snapshot.rows) replica.versions.set(key, version);
-        replica.tableVersion = snapshot.tableVersion;
-        replica.table.counters.restore(snapshot.counters);
+        replica.adopt(snapshot, seq);
       }
       this.#applied = seq;
       this.#wake();

@@ -422,17 +422,15 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
    * default, else none: writing again replaces the deadline).
    */
   write(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
-    if (this.#replica) {
-      if (this.#lacksKeys([record]))
-        return this.#keyed([record]).then(([keyed]) => this.write(keyed, options));
+    if (this.#replica && this.#lacksKeys([record]))
+      return this.#keyed([record]).then(([keyed]) => this.write(keyed, options));
+    if (this.#replica || currentTransaction()) {
       return this.#write(
         (tx) => tx.write(record, this.#ttlOf(options)),
         () => this.dirtyWrite(record, options),
         true,
       );
     }
-    const tx = currentTransaction();
-    if (tx) return this.#staged(tx, (staged) => staged.write(record, this.#ttlOf(options)));
     try {
       return this.#acknowledged(this.dirtyWrite(record, options));
     } catch (error) {
@@ -442,16 +440,14 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /** Inserts a record; rejects with `DuplicateKeyError` if its key exists. */
   insert(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
-    if (this.#replica) {
-      if (this.#lacksKeys([record]))
-        return this.#keyed([record]).then(([keyed]) => this.insert(keyed, options));
+    if (this.#replica && this.#lacksKeys([record]))
+      return this.#keyed([record]).then(([keyed]) => this.insert(keyed, options));
+    if (this.#replica || currentTransaction()) {
       return this.#write(
         (tx) => tx.insert(record, this.#ttlOf(options)),
         () => this.dirtyInsert(record, options),
       );
     }
-    const tx = currentTransaction();
-    if (tx) return this.#staged(tx, (staged) => staged.insert(record, this.#ttlOf(options)));
     try {
       return this.#acknowledged(this.dirtyInsert(record, options));
     } catch (error) {
@@ -472,7 +468,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
     change: Change<T>,
     options?: WriteOptions,
   ): Promise<T | T[]> {
-    if (this.#replica) {
+    if (this.#replica || currentTransaction()) {
       return this.#write(
         (tx) => {
           this.#target(target, 'update');
@@ -482,15 +478,6 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
         },
         () => this.dirtyUpdate(target as Query<T>, change, options),
       );
-    }
-    const tx = currentTransaction();
-    if (tx) {
-      return this.#staged(tx, (staged) => {
-        this.#target(target, 'update');
-        return isKey(target)
-          ? staged.update(target, change as RecordUpdate<T>, this.#ttlOf(options))
-          : staged.updateWhere(target, change as RecordUpdate<T>, this.#ttlOf(options));
-      });
     }
     try {
       return this.#acknowledged(this.dirtyUpdate(target as Query<T>, change, options));
@@ -506,7 +493,7 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   delete(keyOrRecord: RecordKey | T): Promise<T | undefined>;
   delete(query: Query<T>): Promise<T[]>;
   delete(target: RecordKey | T | Query<T>): Promise<T | T[] | undefined> {
-    if (this.#replica) {
+    if (this.#replica || currentTransaction()) {
       return this.#write(
         (tx) => {
           this.#target(target, 'delete');
@@ -514,13 +501,6 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
         },
         () => this.dirtyDelete(target as Query<T>),
       );
-    }
-    const tx = currentTransaction();
-    if (tx) {
-      return this.#staged(tx, (staged) => {
-        this.#target(target, 'delete');
-        return isQuery(target) ? staged.deleteMany(target) : staged.delete(target as RecordKey | T);
-      });
     }
     try {
       return this.#acknowledged(this.dirtyDelete(target as Query<T>));
