@@ -490,10 +490,7 @@ export class ReplicationGroup {
     if (this.#state !== 'degraded') return;
     this.#state = 'catching-up';
     try {
-      const applied = this.#applied;
-      const seq = Number((await this.#command().get(this.#key('seq'))) ?? 0);
-      if (seq < applied) await this.#lost(seq, applied);
-      await this.#waitFor(seq);
+      await this.sync('');
       if (this.#state === 'catching-up') {
         this.#state = 'ready';
         this.#logger.log(`Redis connection back: caught up to change ${this.#applied}`);
