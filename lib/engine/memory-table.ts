@@ -100,7 +100,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Sorted indexes built so far, by field (the key field included). */
   readonly #sorted = new Map<string, SortedIndex<T>>();
   readonly keyOrder: SortedIndex<T> | undefined;
-  readonly #expiry = new ExpiryQueue();
+  readonly #expiry = new ExpiryQueue<T>();
   /** The earliest deadline, or earlier (then a purge finds nothing and corrects it). */
   #nextDeadline = Infinity;
   #clock: Clock = new CoarseClock(1);
@@ -238,7 +238,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Milliseconds until the record expires; undefined if it has no deadline or does not exist. */
   ttl(key: RecordKey): number | undefined {
     this.expire();
-    const deadline = this.#expiry.deadline(key);
+    const deadline = this.deadlineOf(key);
     return deadline === undefined ? undefined : Math.max(0, deadline - this.#clock.now());
   }
 
@@ -481,7 +481,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** The deadline of a record, if it has one. */
   deadlineOf(key: RecordKey): number | undefined {
-    return this.#expiry.deadline(key);
+    const record = this.rows.get(key);
+    return record === undefined ? undefined : this.#expiry.deadline(record);
   }
 
   /** The records (with keys and deadlines) and counters as they are now, for a snapshot. */
@@ -491,7 +492,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     version: number;
   } {
     const rows: [RecordKey, T, number | undefined][] = [];
-    for (const [key, record] of this.rows) rows.push([key, record, this.#expiry.deadline(key)]);
+    for (const [key, record] of this.rows) rows.push([key, record, this.#expiry.deadline(record)]);
     return { rows, counters: [...this.counters.entries()], version: this.schema.version };
   }
 
@@ -701,13 +702,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return expired;
   }
 
-  /**
-   * Removes records whose keys the expiry queue has just dropped. Their records are looked up
-   * together first, so that the processor overlaps the cache misses (see ExpiryQueue.expire).
-   */
-  readonly #removeExpired = (keys: RecordKey[]): void => {
-    const records: T[] = [];
-    for (const key of keys) records.push(this.rows.get(key)!);
+  /** Removes records the expiry queue has just dropped (it hands over keys and records). */
+  readonly #removeExpired = (keys: RecordKey[], records: T[]): void => {
     for (let i = 0; i < keys.length; i++) {
       this.#apply(keys[i], undefined, records[i], undefined, true);
       this.#emit('expire', keys[i], undefined, records[i]);
@@ -885,12 +881,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (record) {
       this.rows.set(key, record);
       this.#recency?.touch(key);
-      if (typeof deadline === 'number') this.#setDeadline(key, deadline);
-      else if (deadline === null && this.#expiry.size > 0) this.#expiry.delete(key);
+      if (typeof deadline === 'number') this.#setDeadline(key, record, previous, deadline);
+      else if (this.#expiry.size > 0) this.#expiry.put(key, record, previous, deadline, 0);
     } else {
       this.rows.delete(key);
       this.#recency?.delete(key);
-      if (!expiring && this.#expiry.size > 0) this.#expiry.delete(key);
+      if (!expiring && previous && this.#expiry.size > 0) this.#expiry.delete(previous);
     }
     this.#changed();
   }
@@ -902,8 +898,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#version++;
   }
 
-  #setDeadline(key: RecordKey, deadline: number): void {
-    this.#expiry.set(key, deadline, this.#clock.now());
+  #setDeadline(key: RecordKey, record: T, previous: T | undefined, deadline: number): void {
+    this.#expiry.put(key, record, previous, deadline, this.#clock.now());
     if (deadline < this.#nextDeadline) this.#nextDeadline = deadline;
     if (!this.#hadDeadline) {
       this.#hadDeadline = true;
