@@ -100,7 +100,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Sorted indexes built so far, by field (the key field included). */
   readonly #sorted = new Map<string, SortedIndex<T>>();
   readonly keyOrder: SortedIndex<T> | undefined;
-  readonly #expiry = new ExpiryQueue<T>();
+  readonly #expiry = new ExpiryQueue();
   /** The earliest deadline, or earlier (then a purge finds nothing and corrects it). */
   #nextDeadline = Infinity;
   #clock: Clock = new CoarseClock(1);
@@ -238,7 +238,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Milliseconds until the record expires; undefined if it has no deadline or does not exist. */
   ttl(key: RecordKey): number | undefined {
     this.expire();
-    const deadline = this.deadlineOf(key);
+    const deadline = this.#expiry.deadline(key);
     return deadline === undefined ? undefined : Math.max(0, deadline - this.#clock.now());
   }
 
@@ -481,8 +481,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** The deadline of a record, if it has one. */
   deadlineOf(key: RecordKey): number | undefined {
-    const record = this.rows.get(key);
-    return record === undefined ? undefined : this.#expiry.deadline(record);
+    return this.#expiry.deadline(key);
   }
 
   /** The records (with keys and deadlines) and counters as they are now, for a snapshot. */
@@ -492,7 +491,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     version: number;
   } {
     const rows: [RecordKey, T, number | undefined][] = [];
-    for (const [key, record] of this.rows) rows.push([key, record, this.#expiry.deadline(record)]);
+    for (const [key, record] of this.rows) rows.push([key, record, this.#expiry.deadline(key)]);
     return { rows, counters: [...this.counters.entries()], version: this.schema.version };
   }
 
@@ -702,8 +701,13 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return expired;
   }
 
-  /** Removes records the expiry queue has just dropped (it hands over keys and records). */
-  readonly #removeExpired = (keys: RecordKey[], records: T[]): void => {
+  /**
+   * Removes records whose keys the expiry queue has just dropped. Their records are looked up
+   * together first, so that the processor overlaps the cache misses (see ExpiryQueue.expire).
+   */
+  readonly #removeExpired = (keys: RecordKey[]): void => {
+    const records: T[] = [];
+    for (const key of keys) records.push(this.rows.get(key)!);
     for (let i = 0; i < keys.length; i++) {
       this.#apply(keys[i], undefined, records[i], undefined, true);
       this.#emit('expire', keys[i], undefined, records[i]);
@@ -881,12 +885,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (record) {
       this.rows.set(key, record);
       this.#recency?.touch(key);
-      if (typeof deadline === 'number') this.#setDeadline(key, record, previous, deadline);
-      else if (this.#expiry.size > 0) this.#expiry.put(key, record, previous, deadline, 0);
+      if (typeof deadline === 'number') this.#setDeadline(key, deadline);
+      else if (deadline === null && this.#expiry.size > 0) this.#expiry.delete(key);
     } else {
       this.rows.delete(key);
       this.#recency?.delete(key);
-      if (!expiring && previous && this.#expiry.size > 0) this.#expiry.delete(previous);
+      if (!expiring && this.#expiry.size > 0) this.#expiry.delete(key);
     }
     this.#changed();
   }
@@ -898,8 +902,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#version++;
   }
 
-  #setDeadline(key: RecordKey, record: T, previous: T | undefined, deadline: number): void {
-    this.#expiry.put(key, record, previous, deadline, this.#clock.now());
+  #setDeadline(key: RecordKey, deadline: number): void {
+    this.#expiry.set(key, deadline, this.#clock.now());
     if (deadline < this.#nextDeadline) this.#nextDeadline = deadline;
     if (!this.#hadDeadline) {
       this.#hadDeadline = true;

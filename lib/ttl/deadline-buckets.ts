@@ -1,36 +1,26 @@
+import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { MinHeap } from './min-heap.js';
 
-/** What a bucket holds: anything with a deadline. */
-export interface HasDeadline {
-  readonly deadline: number;
-}
-
-/** The entries that fell in one bucket, in the order they were added. */
-export interface DeadlineBucket<E extends HasDeadline> {
-  readonly entries: E[];
-  /**
-   * The entries' deadlines, in the same order: read without touching the entries (a
-   * number in an object is a pointer away; in an array of numbers it is not).
-   */
+/** The keys and deadlines that fell in one bucket, in the order they were added. */
+export interface DeadlineBucket {
+  readonly keys: RecordKey[];
   readonly deadlines: number[];
   /** The least deadline in the bucket. */
   min: number;
-  /** The greatest deadline in the bucket. */
-  max: number;
 }
 
 /**
- * Entries grouped by deadline into buckets `width` ms wide, the buckets ordered by a small
- * heap of their ids: adding costs a push onto an array, and the earliest bucket is taken
- * whole. Entries are never removed one by one; the caller decides which are still current.
+ * Keys grouped by deadline into buckets `width` ms wide, the buckets ordered by a small heap
+ * of their ids: adding costs a push onto an array, and the earliest bucket is taken whole.
+ * Entries are never removed one by one; the caller decides which of them are still current.
  */
-export class DeadlineBuckets<E extends HasDeadline> {
+export class DeadlineBuckets {
   readonly #width: number;
-  readonly #buckets = new Map<number, DeadlineBucket<E>>();
-  readonly #order = new MinHeap<DeadlineBucket<E>>();
+  readonly #buckets = new Map<number, DeadlineBucket>();
+  readonly #order = new MinHeap<DeadlineBucket>();
   /** The bucket last added to: records written together mostly share a deadline. */
   #lastId = NaN;
-  #last: DeadlineBucket<E> | undefined;
+  #last: DeadlineBucket | undefined;
 
   constructor(width: number) {
     this.#width = width;
@@ -46,25 +36,23 @@ export class DeadlineBuckets<E extends HasDeadline> {
     return this.#order.size > 0 ? this.#order.topValue.min : Infinity;
   }
 
-  add(entry: E): void {
-    const deadline = entry.deadline;
+  add(key: RecordKey, deadline: number): void {
     const id = Math.floor(deadline / this.#width);
     let bucket = id === this.#lastId ? this.#last : this.#buckets.get(id);
     if (!bucket) {
-      bucket = { entries: [], deadlines: [], min: deadline, max: deadline };
+      bucket = { keys: [], deadlines: [], min: deadline };
       this.#buckets.set(id, bucket);
       this.#order.push(id, bucket);
     }
-    bucket.entries.push(entry);
+    bucket.keys.push(key);
     bucket.deadlines.push(deadline);
     if (deadline < bucket.min) bucket.min = deadline;
-    if (deadline > bucket.max) bucket.max = deadline;
     this.#lastId = id;
     this.#last = bucket;
   }
 
   /** Removes the earliest bucket and returns it; only while there is one. */
-  takeEarliest(): DeadlineBucket<E> {
+  takeEarliest(): DeadlineBucket {
     this.#buckets.delete(this.#order.top);
     const bucket = this.#order.pop();
     if (bucket === this.#last) {
@@ -72,11 +60,6 @@ export class DeadlineBuckets<E extends HasDeadline> {
       this.#last = undefined;
     }
     return bucket;
-  }
-
-  /** Every entry of every bucket, in no set order. */
-  *entries(): Generator<E> {
-    for (const bucket of this.#buckets.values()) yield* bucket.entries;
   }
 
   clear(): void {

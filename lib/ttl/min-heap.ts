@@ -63,11 +63,6 @@ export class MinHeap<V> {
     return top;
   }
 
-  /** Every value, in no set order. */
-  values(): readonly V[] {
-    return this.#values;
-  }
-
   clear(): void {
     this.#priorities.length = 0;
     this.#values.length = 0;

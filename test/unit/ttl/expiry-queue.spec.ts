@@ -6,79 +6,16 @@ import { ExpiryQueue } from '../../../lib/ttl/expiry-queue.js';
 /** Further ahead than this, a deadline goes into a far bucket (see expiry-queue.ts). */
 const FAR = 2 ** 20;
 
-interface Row {
-  readonly key: RecordKey;
-}
-
-/**
- * The queue as a table drives it: each `set` stores a new record under the key (as every
- * write does) and tells the queue which record it replaced; `delete` removes the record.
- * Checks on every expiry that the queue hands back the table's current record for each key.
- */
-class Table {
-  readonly queue = new ExpiryQueue<Row>();
-  readonly rows = new Map<RecordKey, Row>();
-
-  get size(): number {
-    return this.queue.size;
-  }
-
-  get held(): number {
-    return this.queue.held;
-  }
-
-  get next(): number {
-    return this.queue.next;
-  }
-
-  /** A new record under `key`, with this deadline (null: none; undefined: the old one's). */
-  set(key: RecordKey, deadline: number | null | undefined, now: number): Row {
-    const record = { key };
-    this.queue.put(key, record, this.rows.get(key), deadline, now);
-    this.rows.set(key, record);
-    return record;
-  }
-
-  delete(key: RecordKey): void {
-    const record = this.rows.get(key);
-    if (record === undefined) return;
-    this.queue.delete(record);
-    this.rows.delete(key);
-  }
-
-  clear(): void {
-    this.queue.clear();
-    this.rows.clear();
-  }
-
-  deadline(key: RecordKey): number | undefined {
-    const record = this.rows.get(key);
-    return record === undefined ? undefined : this.queue.deadline(record);
-  }
-
-  /** Expires what is due at `now`; returns the keys in the order they expired. */
-  take(now: number): RecordKey[] {
-    const taken: RecordKey[] = [];
-    this.queue.expire(now, (keys, records) => {
-      expect(records).toHaveLength(keys.length);
-      keys.forEach((key, i) => {
-        expect(records[i]).toBe(this.rows.get(key));
-        this.rows.delete(key);
-      });
-      taken.push(...keys);
-    });
-    return taken;
-  }
-}
-
 /** Expires what is due at `now`; returns the keys in the order they expired. */
-function take(queue: Table, now: number): RecordKey[] {
-  return queue.take(now);
+function take(queue: ExpiryQueue, now: number): RecordKey[] {
+  const taken: RecordKey[] = [];
+  queue.expire(now, (keys) => taken.push(...keys));
+  return taken;
 }
 
 describe('ExpiryQueue', () => {
   it('is empty at first', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     expect(queue.size).toBe(0);
     expect(queue.next).toBe(Infinity);
     expect(queue.deadline('a')).toBeUndefined();
@@ -86,7 +23,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('knows each key’s deadline and the earliest one', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('b', 200, 0);
     queue.set('a', 100, 0);
     queue.set(3, 300, 0);
@@ -97,7 +34,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('takes only the keys due at or before now, earliest first', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     for (const [key, deadline] of [
       ['e', 500],
       ['c', 300],
@@ -118,14 +55,14 @@ describe('ExpiryQueue', () => {
   });
 
   it('returns how many keys expired', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     for (let i = 0; i < 5; i++) queue.set(i, 10 * i, 0);
-    expect(queue.queue.expire(25, () => {})).toBe(3);
-    expect(queue.queue.expire(25, () => {})).toBe(0);
+    expect(queue.expire(25, () => {})).toBe(3);
+    expect(queue.expire(25, () => {})).toBe(0);
   });
 
   it('expires keys whose deadline had already passed when it was set', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('late', 50, 1_000);
     queue.set('later', 900, 1_000);
     expect(queue.next).toBeLessThanOrEqual(50);
@@ -133,7 +70,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('expires every key sharing a deadline, once each', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     const keys = Array.from({ length: 500 }, (_, i) => `k${i}`);
     for (const key of keys) queue.set(key, 5_000, 0);
     queue.set('before', 4_999, 0);
@@ -145,7 +82,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('keeps the string key "1" and the number key 1 apart', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('1', 10, 0);
     queue.set(1, 20, 0);
     expect(take(queue, 10)).toEqual(['1']);
@@ -153,7 +90,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('uses the latest deadline of a key set again, earlier or later', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('a', 100, 0);
     queue.set('b', 150, 0);
     queue.set('a', 300, 0); // later: the stale entry at 100 must not expire it
@@ -169,7 +106,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('moves a key between a far and a near deadline', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('a', 10 * FAR, 0); // far
     queue.set('b', 500, 0);
     queue.set('a', 400, 0); // near now
@@ -181,7 +118,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('orders deadlines set far ahead among those set later, nearer', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('far-1', FAR + 300, 0);
     queue.set('far-2', 3 * FAR, 0);
     queue.set('near-1', FAR + 200, FAR); // set when the first far ones have come close
@@ -191,7 +128,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('forgets a deleted key, and a key set again after it was deleted', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('a', 100, 0);
     queue.set('b', 200, 0);
     queue.delete('a');
@@ -204,7 +141,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('returns a key once when set to the same deadline twice', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('a', 100, 0);
     queue.set('a', 100, 0);
     expect(take(queue, 100)).toEqual(['a']);
@@ -212,7 +149,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('clears everything', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('a', 1, 0);
     queue.set('b', 2 * FAR, 0);
     queue.clear();
@@ -223,7 +160,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('expires many keys earliest first, across buckets and batches', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     const deadlines = new Map<RecordKey, number>();
     for (let i = 0; i < 5_000; i++) {
       const deadline = (i * 7_919) % 30_000; // scattered over about 30 near buckets
@@ -237,7 +174,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('stays correct when one key is re-set many times, holding few entries', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('steady', 5_000_000, 0);
     for (let i = 0; i < 10_000; i++) queue.set('busy', 1_000_000 - i, 0);
     expect(queue.size).toBe(2);
@@ -252,7 +189,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('holds a bounded number of entries under endless rewrites and deletes', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     let now = 0;
     for (let round = 0; round < 200; round++) {
       for (let k = 0; k < 100; k++) queue.set(k, now + 1_000 + ((k * round) % 5_000), now);
@@ -266,7 +203,7 @@ describe('ExpiryQueue', () => {
   });
 
   it('drops what it holds once the last key expires', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('a', 10, 0);
     queue.set('a', 20, 0);
     queue.set('b', 3 * FAR, 0);
@@ -277,49 +214,15 @@ describe('ExpiryQueue', () => {
 
   it('takes expired keys in work proportional to them, not to the queue', () => {
     // Not a timing test: the keys not yet due must be neither returned nor disturbed.
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     for (let i = 0; i < 50_000; i++) queue.set(i, 1_000 + i, 0);
     expect(take(queue, 1_002)).toEqual([0, 1, 2]);
     expect(queue.size).toBe(49_997);
     expect(queue.next).toBe(1_003);
   });
 
-  it('keeps a deadline across rewrites that give none, with the latest record', () => {
-    const queue = new Table();
-    const first = queue.set('a', 100, 0);
-    const second = queue.set('a', undefined, 10);
-    expect(queue.queue.deadline(first)).toBeUndefined(); // replaced: no longer the table's
-    expect(queue.queue.deadline(second)).toBe(100);
-    expect(queue.size).toBe(1);
-    queue.set('b', undefined, 10); // a new key written without one has none
-    expect(queue.deadline('b')).toBeUndefined();
-    expect(take(queue, 100)).toEqual(['a']); // take() checks the record handed back is `second`
-    expect(queue.rows.has('b')).toBe(true);
-  });
-
-  it('clears a deadline when a rewrite says none (null)', () => {
-    const queue = new Table();
-    queue.set('a', 100, 0);
-    queue.set('a', null, 0);
-    expect(queue.deadline('a')).toBeUndefined();
-    expect(queue.size).toBe(0);
-    expect(queue.next).toBe(Infinity);
-    expect(take(queue, 1_000)).toEqual([]);
-    expect(queue.rows.has('a')).toBe(true);
-  });
-
-  it('forgets the deadline of a record that left, even when its key comes back', () => {
-    const queue = new Table();
-    const gone = queue.set('a', 100, 0);
-    queue.delete('a');
-    expect(queue.queue.deadline(gone)).toBeUndefined();
-    queue.set('a', undefined, 0); // back, without a deadline: nothing to keep
-    expect(queue.deadline('a')).toBeUndefined();
-    expect(take(queue, 1_000)).toEqual([]);
-  });
-
   it('expires a passed deadline set while later ones of its bucket wait, earliest first', () => {
-    const queue = new Table();
+    const queue = new ExpiryQueue();
     queue.set('a', 100, 0);
     queue.set('b', 900, 0); // the same near bucket: taken at 500, 'b' waits in the heap
     expect(take(queue, 500)).toEqual(['a']);
@@ -330,19 +233,19 @@ describe('ExpiryQueue', () => {
   });
 
   it('expires a bucket whose deadlines all passed in deadline order, however they came', () => {
-    const queue = new Table();
-    const deadlines = [700, 300, 900, 100, 500, 300];
-    deadlines.forEach((deadline, i) => queue.set(`k${i}`, deadline, 0));
+    const queue = new ExpiryQueue();
+    [700, 300, 900, 100, 500, 301].forEach((deadline, i) => queue.set(`k${i}`, deadline, 0));
+    queue.set('k0', 200, 0); // re-set: its entry at 700 is stale
+    queue.delete('k2');
     queue.set('far', FAR + 10, 0);
-    expect(take(queue, 1_000)).toEqual(['k3', 'k1', 'k5', 'k4', 'k0', 'k2']);
+    expect(take(queue, 1_000)).toEqual(['k3', 'k0', 'k1', 'k5', 'k4']);
     expect(take(queue, FAR + 10)).toEqual(['far']);
+    expect(queue.size).toBe(0);
   });
 
   describe('against a naive model (fast-check)', () => {
     type Op =
       | { kind: 'set'; key: RecordKey; ahead: number }
-      | { kind: 'keep'; key: RecordKey }
-      | { kind: 'unset'; key: RecordKey }
       | { kind: 'delete'; key: RecordKey }
       | { kind: 'advance'; ms: number }
       | { kind: 'clear' };
@@ -360,8 +263,6 @@ describe('ExpiryQueue', () => {
         weight: 6,
         arbitrary: fc.record({ kind: fc.constant('set' as const), key: keyArb, ahead: aheadArb }),
       },
-      { weight: 2, arbitrary: fc.record({ kind: fc.constant('keep' as const), key: keyArb }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('unset' as const), key: keyArb }) },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: keyArb }) },
       {
         weight: 3,
@@ -376,18 +277,13 @@ describe('ExpiryQueue', () => {
     it('agrees on deadlines, size, next and what expires, in order, through any sequence', () => {
       fc.assert(
         fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => {
-          const queue = new Table();
+          const queue = new ExpiryQueue();
           const model = new Map<RecordKey, number>();
           let now = 0;
           for (const op of ops) {
             if (op.kind === 'set') {
               queue.set(op.key, now + op.ahead, now);
               model.set(op.key, now + op.ahead);
-            } else if (op.kind === 'keep') {
-              queue.set(op.key, undefined, now); // a rewrite that keeps the deadline
-            } else if (op.kind === 'unset') {
-              queue.set(op.key, null, now);
-              model.delete(op.key);
             } else if (op.kind === 'delete') {
               queue.delete(op.key);
               model.delete(op.key);
@@ -430,7 +326,7 @@ describe('ExpiryQueue', () => {
           ),
           fc.integer({ min: 0, max: 3 * FAR }),
           (sets, now) => {
-            const queue = new Table();
+            const queue = new ExpiryQueue();
             const model = new Map<RecordKey, number>();
             for (const [key, deadline] of sets) {
               queue.set(key, deadline, 0);
