@@ -115,6 +115,21 @@ export function mapSetFrozenCopy(map, repl) {
   };
 }
 
+/** Map.set behind a promise, awaited one at a time: what the promise protocol alone costs. */
+export function mapSetAwaited(map, repl) {
+  let j = 0;
+  const set = async (r) => {
+    map.set(r.id, r);
+    return r;
+  };
+  return async (n) => {
+    for (let i = 0; i < n; i++) {
+      await set(repl[j]);
+      if (++j === repl.length) j = 0;
+    }
+  };
+}
+
 export function storeDirtyWrite(store, repl) {
   let j = 0;
   return (n) => {

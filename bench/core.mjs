@@ -99,6 +99,12 @@ export async function runCore(suite) {
         cases.mapSetFrozenCopy(map, repl),
         { note: 'the least any copying store does' },
       ),
+      entry(
+        'write',
+        'reference: await of an async function doing Map.set, one at a time',
+        cases.mapSetAwaited(map, repl),
+        { note: 'the least any promise-returning write costs, copying nothing' },
+      ),
       entry('write', 'nestjs-memory-store dirtyWrite (sync)', cases.storeDirtyWrite(people, repl), {
         target: WRITE_TARGET,
       }),
