@@ -268,7 +268,8 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
 
   /** Milliseconds until the record expires; undefined without a deadline or a record. */
   ttl(key: RecordKey): number | undefined {
-    return this.#table.ttl(key);
+    const tx = currentTransaction();
+    return tx ? tx.on(this.#table).ttl(key) : this.#table.ttl(key);
   }
 
   /** The first record matching the query. */

@@ -118,6 +118,22 @@ export class TableTransaction<T extends object> {
     return this.#look(key);
   }
 
+  /**
+   * Milliseconds until the record expires as the transaction would leave it: the time to
+   * live it staged (counted from the commit), none if it staged none or deleted the record,
+   * else the committed one.
+   */
+  ttl(key: RecordKey): number | undefined {
+    const staged = this.staged.get(key);
+    if (staged === undefined) {
+      this.#look(key);
+      return this.table.ttl(key);
+    }
+    if (staged.record === null) return undefined;
+    if (typeof staged.ttl === 'number') return staged.ttl;
+    return staged.ttl === null ? undefined : this.table.ttl(key);
+  }
+
   select(query?: unknown, options?: unknown): T[] {
     this.table.expire(); // before noting the version, so that expiring records is no conflict
     this.#scannedAt ??= this.table.version;

@@ -139,6 +139,41 @@ describe('transactions', () => {
       expect(accounts.get('a')?.balance).toBe(102);
       expect(accounts.get('b')).toMatchObject({ owner: 'bea', balance: 0 });
     });
+
+    it('see the time to live they staged, and the committed one where they staged none', async () => {
+      await holds.write({ id: 'h1' }, { ttl: '1h' });
+      await holds.write({ id: 'h2' }, { ttl: '2h' });
+      await holds.write({ id: 'h3' });
+      await memory.transaction(async () => {
+        await holds.update('h1', { reason: 'shorter' }, { ttl: '1m' });
+        await holds.update('h2', { reason: 'same deadline' });
+        await holds.write({ id: 'h3' }, { ttl: 5_000 });
+        await holds.write({ id: 'h4' }, { ttl: null });
+        await holds.delete('h2');
+        await holds.insert({ id: 'h2' }, { ttl: 50 });
+        await holds.write({ id: 'h5' }, { ttl: '2h' });
+        await holds.delete('h5');
+
+        expect(holds.ttl('h1')).toBe(60_000);
+        expect(holds.ttl('h2')).toBe(50);
+        expect(holds.ttl('h3')).toBe(5_000);
+        expect(holds.ttl('h4')).toBeUndefined();
+        expect(holds.ttl('h5')).toBeUndefined();
+        expect(holds.ttl('missing')).toBeUndefined();
+      });
+      expect(holds.ttl('h1')).toBeLessThanOrEqual(60_000);
+      expect(holds.ttl('h1')).toBeGreaterThan(59_000);
+      expect(holds.ttl('h3')).toBeGreaterThan(4_000);
+    });
+
+    it('see the committed time to live of a record they only updated', async () => {
+      await holds.write({ id: 'h1' }, { ttl: '1h' });
+      await memory.transaction(async () => {
+        await holds.update('h1', { reason: 'kept' });
+        expect(holds.ttl('h1')).toBeGreaterThan(3_590_000);
+        expect(holds.ttl('h1')).toBeLessThanOrEqual(3_600_000);
+      });
+    });
   });
 
   describe('isolation and commit', () => {
