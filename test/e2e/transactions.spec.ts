@@ -384,6 +384,58 @@ describe('transactions', () => {
     });
   });
 
+  describe('the context of a transaction', () => {
+    it('stays with each of two overlapping transactions, while one finishes before the other', async () => {
+      const firstDone = gate();
+      const second = memory.transaction(async () => {
+        await accounts.update('a', { balance: 1 });
+        await firstDone.opened; // the first transaction commits meanwhile
+        await delay(5);
+        expect(accounts.get('b')?.balance).toBe(2); // committed by the first
+        await accounts.update('a', (x) => ({ balance: x.balance + 10 }));
+        expect(accounts.get('a')?.balance).toBe(11);
+      });
+      await memory.transaction(async () => {
+        await accounts.update('b', { balance: 2 });
+        expect(accounts.get('a')?.balance).toBe(100); // the second's write is not seen
+      });
+      firstDone.open();
+      await second;
+      expect(accounts.get('a')?.balance).toBe(11);
+      expect(accounts.get('b')?.balance).toBe(2);
+    });
+
+    it('is gone once every transaction finished, and back for the next one', async () => {
+      let detached: Promise<void> | undefined;
+      const later = gate();
+      await memory.transaction(async () => {
+        await accounts.update('a', { balance: 1 });
+        // not awaited: runs after the transaction committed, so writes at once
+        detached = later.opened.then(async () => {
+          await accounts.update('b', { balance: 5 });
+        });
+      });
+      later.open();
+      await detached;
+      expect(accounts.get('b')?.balance).toBe(5);
+      for (let round = 0; round < 3; round++) {
+        const paused = gate();
+        const reached = gate();
+        const done = memory.transaction(async () => {
+          await accounts.update('a', { balance: 20 + round });
+          reached.open();
+          await paused.opened;
+          expect(accounts.get('a')?.balance).toBe(20 + round);
+        });
+        await reached.opened;
+        expect(accounts.get('a')?.balance).toBe(round === 0 ? 1 : 19 + round);
+        paused.open();
+        await done;
+        expect(accounts.get('a')?.balance).toBe(20 + round);
+      }
+    });
+  });
+
   describe('changes of a transaction', () => {
     it('are delivered only after the commit, all of them, each store’s in the order written', async () => {
       const seen = changesOfBoth();
