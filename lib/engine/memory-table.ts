@@ -830,7 +830,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** The deadline a write sets: a time, `null` to clear it, `undefined` to keep it. */
   #deadline(ttl: TtlSetting): number | null | undefined {
-    return typeof ttl === 'number' ? this.#clock.now() + ttl : ttl;
+    if (typeof ttl !== 'number') return ttl;
+    const clock = this.#clock;
+    return (clock.precise ? clock.precise() : clock.now()) + ttl;
   }
 
   /**

@@ -20,7 +20,7 @@ export interface TtlOptions {
   /**
    * How often, at most, the store reads the clock to check deadlines, in ms (as lru-cache's
    * `ttlResolution`): a record may be seen up to this long after its deadline. `0` reads the
-   * clock on every check.
+   * clock on every check. A write that sets a deadline always reads the clock afresh.
    * @default 1
    */
   resolution?: number;

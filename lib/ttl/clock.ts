@@ -1,6 +1,12 @@
 /** Where the store reads the time: milliseconds since the epoch. */
 export interface Clock {
   now(): number;
+  /**
+   * The time read now, not cached: where a deadline is set, so that a write's time to live
+   * counts from the write (a cached time can be older while the event loop is busy).
+   * Defaults to `now()`.
+   */
+  precise?(): number;
 }
 
 /**
@@ -17,6 +23,15 @@ export class CoarseClock implements Clock {
   };
 
   constructor(private readonly resolution: number) {}
+
+  precise(): number {
+    this.#now = Date.now();
+    if (!this.#fresh && this.resolution > 0) {
+      this.#fresh = true;
+      setTimeout(this.#expire, this.resolution).unref?.();
+    }
+    return this.#now;
+  }
 
   now(): number {
     if (this.#fresh) return this.#now;

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { Index } from '../../../lib/decorators/index.decorator.js';
 import { Table } from '../../../lib/decorators/table.decorator.js';
 import { MemoryTable, type TableChange } from '../../../lib/engine/memory-table.js';
 import { getTableSchema } from '../../../lib/metadata/table-schema.js';
+import { CoarseClock } from '../../../lib/ttl/clock.js';
 import { keysOf } from '../test-helpers.js';
 
 const MINUTE = 60_000;
@@ -55,6 +56,23 @@ describe('MemoryTable: time to live', () => {
       expect(change.record).toBeUndefined();
     }
     expect(table.size).toBe(300 - expected.length);
+  });
+
+  it('counts a time to live from the write, not from a time the clock cached earlier', () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(5_000_000);
+    try {
+      const clock = new CoarseClock(60_000); // caches the time for a minute: reads stay cheap
+      const table = new MemoryTable(getTableSchema(Item), { clock });
+      table.write({ id: 'first' }, 1_000);
+      expect(table.deadlineOf('first')).toBe(5_001_000);
+      now.mockReturnValue(5_000_400); // the cache still says 5_000_000
+      table.write({ id: 'second' }, 1_000);
+      expect(table.deadlineOf('second')).toBe(5_001_400);
+      expect(table.ttl('second')).toBe(1_000);
+      expect(table.ttl('first')).toBe(600); // reads see the time the write read
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('never shows an expired record, and keeps the rest', () => {
