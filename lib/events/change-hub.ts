@@ -19,6 +19,21 @@ interface Listener {
   warned: boolean;
 }
 
+/**
+ * Whether anything receives one table's changes: its store asks before building a change,
+ * so that a listener of one table does not make every other table's writes build theirs.
+ */
+export class TableInterest {
+  /** Observers and listeners of the table. */
+  watchers = 0;
+
+  constructor(private readonly hub: ChangeHub) {}
+
+  get active(): boolean {
+    return this.watchers > 0 || this.hub.bridged;
+  }
+}
+
 /** When a listener has this many unsettled deliveries, the hub warns (once per crossing). */
 export const DEFAULT_HIGH_WATER_MARK = 10_000;
 
@@ -34,7 +49,7 @@ export class ChangeHub {
   readonly #logger = new Logger('MemoryStore');
   readonly #subjects = new Map<string, Subject<Queued>>();
   readonly #listeners: Listener[] = [];
-  #observers = 0;
+  readonly #interest = new Map<string, TableInterest>();
   #bridge: ((event: string, change: StoreChange) => unknown) | undefined;
   #queue: Queued[] = [];
   /** How many changes were published: an observer gets only those after it subscribed. */
@@ -43,14 +58,21 @@ export class ChangeHub {
 
   constructor(private readonly highWaterMark = DEFAULT_HIGH_WATER_MARK) {}
 
-  /** True while anything would receive a change. */
-  get active(): boolean {
-    return this.#observers > 0 || this.#listeners.length > 0 || this.#bridge !== undefined;
+  /** True while every change goes to the EventEmitter2 bridge. */
+  get bridged(): boolean {
+    return this.#bridge !== undefined;
   }
 
-  /** Queues a committed change of a table for delivery. */
+  /** What receives a table's changes (the same object for the table every time). */
+  interestIn(table: string): TableInterest {
+    let interest = this.#interest.get(table);
+    if (!interest) this.#interest.set(table, (interest = new TableInterest(this)));
+    return interest;
+  }
+
+  /** Queues a committed change of a table for delivery, if anything receives it. */
   publish(table: string, change: TableChange<object>, origin?: string): void {
-    if (!this.active) return;
+    if (this.#bridge === undefined && !this.#interest.get(table)?.watchers) return;
     const { op, key, record, previous } = change;
     const seq = ++this.#published;
     this.#queue.push({
@@ -77,7 +99,8 @@ export class ChangeHub {
     return new Observable<StoreChange>((subscriber) => {
       let subject = this.#subjects.get(table);
       if (!subject) this.#subjects.set(table, (subject = new Subject<Queued>()));
-      this.#observers++;
+      const interest = this.interestIn(table);
+      interest.watchers++;
       const since = this.#published;
       const subscription = subject.subscribe({
         next: ({ seq, change }) => {
@@ -93,7 +116,7 @@ export class ChangeHub {
       });
       return () => {
         subscription.unsubscribe();
-        this.#observers--;
+        interest.watchers--;
       };
     });
   }
@@ -113,6 +136,7 @@ export class ChangeHub {
       pending: 0,
       warned: false,
     });
+    this.interestIn(table).watchers++;
   }
 
   /** Sends every change also as an event `memory-store.<table>.<op>` (EventEmitter2). */
@@ -132,6 +156,7 @@ export class ChangeHub {
     this.#drain();
     for (const subject of this.#subjects.values()) subject.complete();
     this.#subjects.clear();
+    for (const listener of this.#listeners) this.interestIn(listener.table).watchers--;
     this.#listeners.length = 0;
     this.#bridge = undefined;
   }

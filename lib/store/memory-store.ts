@@ -174,11 +174,12 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
       }
       const replica = this.#replica;
       this.#phase = 'starting';
+      const interest = registry.hub.interestIn(name);
       table.configure({
         clock: new CoarseClock(runtime.resolution),
         capacity: runtime.capacity,
         onFirstDeadline: () => registry.scheduleSweep(this),
-        wantsChanges: journal ? undefined : () => registry.hub.active,
+        wantsChanges: journal ? undefined : () => interest.active,
         onChange: (change) => {
           journal?.log(logOp(table, change));
           registry.hub.publish(name, change, replica?.origin);
