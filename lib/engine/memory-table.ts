@@ -131,7 +131,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#factory = new RecordFactory(schema);
     const indexes = new Map<string, SecondaryIndex<T>>();
     for (const { field, unique } of schema.indexes) {
-      indexes.set(field, unique ? new UniqueIndex<T>(field) : new HashIndex<T>(field));
+      indexes.set(
+        field,
+        unique ? new UniqueIndex<T>(field, this.rows) : new HashIndex<T>(field, this.rows),
+      );
     }
     this.indexes = indexes;
     this.#indexList = [...indexes.values()];

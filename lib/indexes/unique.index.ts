@@ -5,50 +5,56 @@ import { ValueMap } from './value-map.js';
 
 /**
  * A unique index: each value belongs to at most one record. `null` and missing values are
- * not constrained (as in SQL), and are kept in a non-unique index of their own.
+ * not constrained (as in SQL), and are kept in a non-unique index of their own. A value maps
+ * to its owner's key, not to the record, so that replacing a record by one with the same
+ * value leaves the index as it is; a read finds the record in the table's rows.
  */
 export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
   readonly unique = true;
-  readonly #owners = new ValueMap<[RecordKey, T]>();
+  readonly #owners = new ValueMap<RecordKey>();
   readonly #absent: HashIndex<T>;
 
-  constructor(readonly field: string) {
-    this.#absent = new HashIndex(field);
+  constructor(
+    readonly field: string,
+    /** The table's records by key, current whenever the index is read. */
+    private readonly rows: ReadonlyMap<RecordKey, T>,
+  ) {
+    this.#absent = new HashIndex(field, rows);
   }
 
   count(value: unknown): number {
     if (value === null || value === undefined) return this.#absent.count(value);
-    return this.#owners.get(value) ? 1 : 0;
+    return this.#owners.get(value) === undefined ? 0 : 1;
   }
 
   lookup(value: unknown): Iterable<T> {
     if (value === null || value === undefined) return this.#absent.lookup(value);
     const owner = this.#owners.get(value);
-    return owner ? [owner[1]] : [];
+    return owner === undefined ? [] : [this.rows.get(owner)!];
   }
 
   /** The key that holds `value`, if any. */
   owner(value: unknown): RecordKey | undefined {
-    return this.#owners.get(value)?.[0];
+    return this.#owners.get(value);
   }
 
   conflict(record: T, key: RecordKey): RecordKey | undefined {
     const value = fieldValue(record, this.field);
     if (value === null || value === undefined) return undefined;
     const owner = this.#owners.get(value);
-    return owner && owner[0] !== key ? owner[0] : undefined;
+    return owner !== key ? owner : undefined;
   }
 
   add(key: RecordKey, record: T): void {
     const value = fieldValue(record, this.field);
     if (value === null || value === undefined) this.#absent.add(key, record);
-    else this.#owners.set(value, [key, record]);
+    else this.#owners.set(value, key);
   }
 
+  /** The value keeps its owner: only a record without one is noted (by the absent index). */
   replace(key: RecordKey, record: T): void {
     const value = fieldValue(record, this.field);
     if (value === null || value === undefined) this.#absent.replace(key, record);
-    else this.#owners.set(value, [key, record]);
   }
 
   remove(key: RecordKey, record: T): void {
@@ -57,8 +63,7 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
       this.#absent.remove(key, record);
       return;
     }
-    const owner = this.#owners.get(value);
-    if (owner && owner[0] === key) this.#owners.delete(value);
+    if (this.#owners.get(value) === key) this.#owners.delete(value);
   }
 
   clear(): void {

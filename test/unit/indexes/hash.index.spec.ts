@@ -10,7 +10,7 @@ const ids = (rows: Iterable<Row>) => Array.from(rows, (r) => r.id).sort();
 
 describe('HashIndex', () => {
   it('keeps every record holding a value', () => {
-    const index = new HashIndex<Row>('team');
+    const index = new HashIndex<Row>('team', new Map());
     const rows: Row[] = [
       { id: 'a', team: 'red' },
       { id: 'b', team: 'red' },
@@ -30,7 +30,7 @@ describe('HashIndex', () => {
   });
 
   it('removes one record from a value, and the value with its last record', () => {
-    const index = new HashIndex<Row>('team');
+    const index = new HashIndex<Row>('team', new Map());
     const a = { id: 'a', team: 'red' };
     const b = { id: 'b', team: 'red' };
     index.add('a', a);
@@ -44,7 +44,7 @@ describe('HashIndex', () => {
   });
 
   it('groups values by query equality', () => {
-    const index = new HashIndex<Row>('team');
+    const index = new HashIndex<Row>('team', new Map());
     index.add('a', { id: 'a', team: new Date(1) });
     index.add('b', { id: 'b', team: new Date(1) });
     index.add('c', { id: 'c', team: 1 });
@@ -55,5 +55,37 @@ describe('HashIndex', () => {
     expect(ids(index.lookup({ x: 1, y: 2 }))).toEqual(['d', 'e']);
     index.clear();
     expect(index.count(1)).toBe(0);
+  });
+
+  it('hands out the current record of the rows after a replace with the same value', () => {
+    const rows = new Map<string, Row>();
+    const index = new HashIndex<Row>('team', rows);
+    const put = (r: Row, previous?: Row) => {
+      if (previous && previous.team === r.team) index.replace(r.id, r);
+      else {
+        if (previous) index.remove(r.id, previous);
+        index.add(r.id, r);
+      }
+      rows.set(r.id, r);
+    };
+    const a1 = { id: 'a', team: 'red' };
+    const b1 = { id: 'b', team: 'red' };
+    put(a1);
+    put(b1);
+    const a2 = { id: 'a', team: 'red' };
+    put(a2, a1);
+    expect([...index.lookup('red')]).toEqual([a2, b1]);
+    expect([...index.lookup('red')][0]).toBe(a2);
+    expect(index.count('red')).toBe(2);
+
+    const b2 = { id: 'b', team: 'blue' };
+    index.replace('b', b1); // noted, then the record leaves the value
+    put(b2, b1);
+    expect([...index.lookup('red')]).toEqual([a2]);
+    expect([...index.lookup('blue')][0]).toBe(b2);
+
+    let a = a2;
+    for (let i = 0; i < 5; i++) put((a = { id: 'a', team: 'red' }), rows.get('a'));
+    expect([...index.lookup('red')][0]).toBe(a);
   });
 });

@@ -11,8 +11,10 @@ const ids = (rows: Iterable<Row>) => Array.from(rows, (r) => r.id).sort();
 
 describe('UniqueIndex', () => {
   it('maps each value to its one owner', () => {
-    const index = new UniqueIndex<Row>('email');
+    const rows = new Map<string, Row>();
+    const index = new UniqueIndex<Row>('email', rows);
     const a = row('a', 'a@x');
+    rows.set('a', a);
     index.add('a', a);
     expect(index.unique).toBe(true);
     expect(index.field).toBe('email');
@@ -25,7 +27,7 @@ describe('UniqueIndex', () => {
   });
 
   it('reports a conflict only for another key holding the value', () => {
-    const index = new UniqueIndex<Row>('email');
+    const index = new UniqueIndex<Row>('email', new Map());
     index.add('a', row('a', 'a@x'));
     expect(index.conflict(row('b', 'a@x'), 'b')).toBe('a');
     expect(index.conflict(row('a', 'a@x'), 'a')).toBeUndefined();
@@ -33,7 +35,7 @@ describe('UniqueIndex', () => {
   });
 
   it('does not constrain null or missing values, and finds them apart', () => {
-    const index = new UniqueIndex<Row>('email');
+    const index = new UniqueIndex<Row>('email', new Map());
     const records = [row('a', null), row('b', null), row('c'), row('d')];
     for (const r of records) {
       expect(index.conflict(r, r.id)).toBeUndefined();
@@ -51,7 +53,7 @@ describe('UniqueIndex', () => {
   });
 
   it('removes a value only for its owner', () => {
-    const index = new UniqueIndex<Row>('email');
+    const index = new UniqueIndex<Row>('email', new Map());
     index.add('a', row('a', 'x'));
     index.remove('b', row('b', 'x'));
     expect(index.owner('x')).toBe('a');
@@ -61,7 +63,7 @@ describe('UniqueIndex', () => {
   });
 
   it('compares values as queries do', () => {
-    const index = new UniqueIndex<Row>('email');
+    const index = new UniqueIndex<Row>('email', new Map());
     index.add('d', row('d', new Date(5)));
     index.add('o', row('o', { a: 1, b: [1, 2] }));
     index.add('n', row('n', NaN));
@@ -77,7 +79,7 @@ describe('UniqueIndex', () => {
   });
 
   it('clears everything', () => {
-    const index = new UniqueIndex<Row>('email');
+    const index = new UniqueIndex<Row>('email', new Map());
     index.add('a', row('a', 'x'));
     index.add('b', row('b', null));
     index.clear();
