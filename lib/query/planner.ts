@@ -71,61 +71,63 @@ export function planQuery<T extends object>(
   order?: OrderHint,
 ): QueryPlan {
   const size = source.rows.size;
-  let best: { path: AccessPath; estimatedRows: number } | undefined;
-  const consider = (path: AccessPath, estimatedRows: number) => {
-    if (!best || estimatedRows < best.estimatedRows) best = { path, estimatedRows };
-  };
+  // The best path so far (no closure: planning runs on every query, small tables' included).
+  let path: AccessPath | undefined;
+  let estimatedRows = Infinity;
 
   for (const [field, c] of query.fields) {
-    const values = c.equal ? [c.equal.value] : c.anyOf ? distinct(c.anyOf) : undefined;
-    if (field === source.keyField) {
-      if (values) consider({ kind: 'key', field, values }, values.length);
-    } else if (values) {
-      const index = source.indexes.get(field);
-      if (index)
-        consider(
-          { kind: 'index', field, values, unique: index.unique },
-          countValues(index, values),
-        );
-    }
-    if (!values && (c.lower || c.upper) && (best === undefined || best.estimatedRows > 1)) {
+    const isKey = field === source.keyField;
+    const index = isKey ? undefined : source.indexes.get(field);
+    if ((isKey || index) && (c.equal || c.anyOf)) {
+      const values = c.equal ? [c.equal.value] : distinct(c.anyOf!);
+      const rows = index ? countValues(index, values) : values.length;
+      if (rows < estimatedRows) {
+        path = index
+          ? { kind: 'index', field, values, unique: index.unique }
+          : { kind: 'key', field, values };
+        estimatedRows = rows;
+      }
+    } else if (!c.equal && !c.anyOf && (c.lower || c.upper) && estimatedRows > 1) {
       const sorted = source.sortedIndex(field);
       if (sorted) {
-        const direction = order?.field === field ? order.direction : 'asc';
-        consider(
-          { kind: 'range', field, lower: c.lower, upper: c.upper, direction },
-          sorted.countRange(c.lower, c.upper),
-        );
+        const rows = sorted.countRange(c.lower, c.upper);
+        if (rows < estimatedRows) {
+          const direction = order?.field === field ? order.direction : 'asc';
+          path = { kind: 'range', field, lower: c.lower, upper: c.upper, direction };
+          estimatedRows = rows;
+        }
       }
     }
   }
 
-  if (!best || best.estimatedRows > 1) {
+  if (estimatedRows > 1) {
     for (const branches of query.alternatives) {
       const plans = branches.map((branch) => planQuery(source, branch));
       if (plans.some((p) => p.path.kind === 'scan' || p.path.kind === 'ordered')) continue;
-      consider(
-        { kind: 'union', paths: plans.map((p) => p.path) },
-        plans.reduce((n, p) => n + p.estimatedRows, 0),
-      );
+      const rows = plans.reduce((n, p) => n + p.estimatedRows, 0);
+      if (rows < estimatedRows) {
+        path = { kind: 'union', paths: plans.map((p) => p.path) };
+        estimatedRows = rows;
+      }
     }
   }
 
   if (
     order?.limited &&
-    (!best || best.estimatedRows >= size / 4) &&
+    (path === undefined || estimatedRows >= size / 4) &&
     source.sortedIndex(order.field)
   ) {
-    if (!best || best.path.kind !== 'range' || best.path.field !== order.field) {
-      best = {
-        path: { kind: 'ordered', field: order.field, direction: order.direction },
-        estimatedRows: size,
-      };
+    if (path === undefined || path.kind !== 'range' || path.field !== order.field) {
+      path = { kind: 'ordered', field: order.field, direction: order.direction };
+      estimatedRows = size;
     }
   }
 
-  const chosen = best && best.estimatedRows <= size ? best : { path: SCAN, estimatedRows: size };
-  return { ...chosen, ordered: yieldsOrder(chosen.path, order) };
+  if (path === undefined || estimatedRows > size) {
+    path = SCAN;
+    estimatedRows = size;
+  }
+  return { path, estimatedRows, ordered: yieldsOrder(path, order) };
 }
 
 function yieldsOrder(path: AccessPath, order: OrderHint | undefined): boolean {

@@ -17,8 +17,15 @@ export const RESERVED_FIELD_NAMES: ReadonlySet<string> = new Set([
   ...Object.getOwnPropertyNames(Object.prototype),
 ]);
 
-/** Splits a dotted field path, refusing empty and reserved segments. */
-export function parsePath(table: string, field: string): string[] {
+/** How many field paths `parsePath` remembers; past it, it starts over. */
+const MAX_CACHED_PATHS = 1024;
+/** Paths already checked and split: a query names the same few fields again and again. */
+const parsedPaths = new Map<string, readonly string[]>();
+
+/** Splits a dotted field path, refusing empty and reserved segments. Do not change the result. */
+export function parsePath(table: string, field: string): readonly string[] {
+  const cached = parsedPaths.get(field);
+  if (cached !== undefined) return cached;
   if (field.startsWith('$')) throw new QueryError(table, `unknown operator '${field}'`);
   const segments = field.split('.');
   for (const segment of segments) {
@@ -27,6 +34,8 @@ export function parsePath(table: string, field: string): string[] {
       throw new QueryError(table, `'${segment}' cannot be used as a field name`);
     }
   }
+  if (parsedPaths.size >= MAX_CACHED_PATHS) parsedPaths.clear();
+  parsedPaths.set(field, Object.freeze(segments));
   return segments;
 }
 

@@ -115,6 +115,19 @@ function generate(cond: string, arity: number): ScanFactory {
   return new Function(...params, body) as ScanFactory;
 }
 
+/** `r["field"]` for each field name seen, as generated code reads it. */
+const fieldReads = new Map<string, string>();
+
+/** The code reading `field` of the record `r`: the name as a JSON string literal. */
+function fieldRead(field: string): string {
+  let read = fieldReads.get(field);
+  if (read === undefined) {
+    if (fieldReads.size >= 1024) fieldReads.clear();
+    fieldReads.set(field, (read = `r[${JSON.stringify(field)}]`));
+  }
+  return read;
+}
+
 /** One leaf as a JavaScript condition on the record `r` (`x` is scratch). */
 function condition(
   leaf: FilterNode,
@@ -124,7 +137,7 @@ function condition(
   if (leaf.kind === 'all') return 'true';
   const name = `a${bindings.length}`;
   if (leaf.kind === 'cmp' && leaf.path.length === 1) {
-    const field = `r[${JSON.stringify(leaf.path[0])}]`;
+    const field = fieldRead(leaf.path[0]);
     const value = leaf.value;
     if (leaf.op === 'eq' && value !== null && typeof value !== 'object' && value === value) {
       bindings.push(value);

@@ -32,17 +32,16 @@ export function compileSelectOptions(
     if (!OPTION_KEYS.has(key)) throw new QueryError(table, `unknown select option '${key}'`);
   }
   const { orderBy, limit, offset, fields } = options;
-  const compiled = {
-    offset: offset === undefined ? 0 : count(table, 'offset', offset),
-    limit: limit === undefined ? Infinity : count(table, 'limit', limit),
-    fields: fields === undefined ? undefined : compileFields(table, fields),
-  };
-  if (orderBy === undefined) return compiled;
+  const offsetCount = offset === undefined ? 0 : count(table, 'offset', offset);
+  const limitCount = limit === undefined ? Infinity : count(table, 'limit', limit);
+  const fieldList = fields === undefined ? undefined : compileFields(table, fields);
+  if (orderBy === undefined) return { offset: offsetCount, limit: limitCount, fields: fieldList };
   const keys = compileOrderBy(table, orderBy);
   const readKey = reader([keyField]);
   const tieSign = keys[0].sign;
   const compare = (a: object, b: object): number => {
-    for (const { read, sign } of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      const { read, sign } = keys[i];
       const c = compareValues(read(a), read(b));
       if (c !== 0) return c * sign;
     }
@@ -53,10 +52,10 @@ export function compileSelectOptions(
       ? {
           field: keys[0].path[0],
           direction: keys[0].sign === 1 ? 'asc' : 'desc',
-          limited: compiled.limit !== Infinity,
+          limited: limitCount !== Infinity,
         }
       : undefined;
-  return { ...compiled, compare, order };
+  return { offset: offsetCount, limit: limitCount, fields: fieldList, compare, order };
 }
 
 function count(table: string, name: string, value: unknown): number {
