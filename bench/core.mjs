@@ -16,6 +16,8 @@ import {
 } from './data.mjs';
 
 const N = RECORD_COUNT;
+/** Records in the small-table case, where a query's fixed cost shows. */
+const SMALL = 50;
 const GET_TARGET = 0.5;
 const WRITE_TARGET = 0.3;
 
@@ -47,6 +49,10 @@ export async function runCore(suite) {
     scan: group(`select { department: 'd3', active: true }, no index (${expectedMatches} matches)`),
     indexed: group(
       `select { department: 'd3', active: true }, department indexed (${expectedMatches} matches)`,
+    ),
+    small: group(
+      `select { department: 'd3', active: true } on a table of ${SMALL} records`,
+      'the fixed cost of a query (parse, plan, filter), as with feature flags, settings or reference data',
     ),
     validatedWrite: group(
       'cost of validation on write (class-validator: IsString x2, IsInt, IsBoolean, IsEmail)',
@@ -254,6 +260,29 @@ export async function runCore(suite) {
       rejected = true;
     }
     check(rejected, 'the validated table rejects an invalid email');
+
+    const small = records.slice(0, SMALL);
+    for (const store of [people, indexed]) {
+      store.dirtyDeleteAll();
+      store.dirtyWriteMany(small);
+    }
+    const smallMatches = small.filter(matchesQuery).length;
+    check(
+      people.select({ department: 'd3', active: true }).length === smallMatches &&
+        indexed.select({ department: 'd3', active: true }).length === smallMatches,
+      'small-table select counts',
+    );
+    await measureBatch([
+      entry('small', 'Array.prototype.filter, hand-written predicate', cases.arrayFilter(small), {
+        baseline: true,
+      }),
+      entry('small', 'nestjs-memory-store select (scan)', cases.storeSelectScan(people)),
+      entry(
+        'small',
+        'nestjs-memory-store select (index on department)',
+        cases.storeSelectIndexed(indexed),
+      ),
+    ]);
 
     await app.close();
   }
