@@ -131,10 +131,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#factory = new RecordFactory(schema);
     const indexes = new Map<string, SecondaryIndex<T>>();
     for (const { field, unique } of schema.indexes) {
-      indexes.set(
-        field,
-        unique ? new UniqueIndex<T>(field, this.rows) : new HashIndex<T>(field, this.rows),
-      );
+      indexes.set(field, unique ? new UniqueIndex<T>(field, this.rows) : new HashIndex<T>(field));
     }
     this.indexes = indexes;
     this.#indexList = [...indexes.values()];

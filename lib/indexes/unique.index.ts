@@ -19,7 +19,7 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
     /** The table's records by key, current whenever the index is read. */
     private readonly rows: ReadonlyMap<RecordKey, T>,
   ) {
-    this.#absent = new HashIndex(field, rows);
+    this.#absent = new HashIndex(field);
   }
 
   count(value: unknown): number {
@@ -51,7 +51,7 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
     else this.#owners.set(value, key);
   }
 
-  /** The value keeps its owner: only a record without one is noted (by the absent index). */
+  /** The value keeps its owner (the key): only a record without a value is swapped in its bucket. */
   replace(key: RecordKey, record: T): void {
     const value = fieldValue(record, this.field);
     if (value === null || value === undefined) this.#absent.replace(key, record);

@@ -10,7 +10,7 @@ const ids = (rows: Iterable<Row>) => Array.from(rows, (r) => r.id).sort();
 
 describe('HashIndex', () => {
   it('keeps every record holding a value', () => {
-    const index = new HashIndex<Row>('team', new Map());
+    const index = new HashIndex<Row>('team');
     const rows: Row[] = [
       { id: 'a', team: 'red' },
       { id: 'b', team: 'red' },
@@ -30,7 +30,7 @@ describe('HashIndex', () => {
   });
 
   it('removes one record from a value, and the value with its last record', () => {
-    const index = new HashIndex<Row>('team', new Map());
+    const index = new HashIndex<Row>('team');
     const a = { id: 'a', team: 'red' };
     const b = { id: 'b', team: 'red' };
     index.add('a', a);
@@ -44,7 +44,7 @@ describe('HashIndex', () => {
   });
 
   it('groups values by query equality', () => {
-    const index = new HashIndex<Row>('team', new Map());
+    const index = new HashIndex<Row>('team');
     index.add('a', { id: 'a', team: new Date(1) });
     index.add('b', { id: 'b', team: new Date(1) });
     index.add('c', { id: 'c', team: 1 });
@@ -59,7 +59,7 @@ describe('HashIndex', () => {
 
   it('hands out the current record of the rows after a replace with the same value', () => {
     const rows = new Map<string, Row>();
-    const index = new HashIndex<Row>('team', rows);
+    const index = new HashIndex<Row>('team');
     const put = (r: Row, previous?: Row) => {
       if (previous && previous.team === r.team) index.replace(r.id, r);
       else {
