@@ -15,8 +15,14 @@ type ScanFactory = (...bindings: unknown[]) => GeneratedScan;
 /** How many query shapes keep their generated code; the least recently used is dropped. */
 export const MAX_SCAN_SHAPES = 256;
 
-/** Generated factories by condition, each with when it was last used. */
-const factories = new Map<string, { readonly factory: ScanFactory; used: number }>();
+/** Generated code, with when it was last used. */
+interface CachedScan {
+  readonly factory: ScanFactory;
+  used: number;
+}
+
+/** Generated factories by condition. */
+const factories = new Map<string, CachedScan>();
 let uses = 0;
 /** False once generating code failed (`--disallow-code-generation-from-strings`). */
 let generating = true;
@@ -39,7 +45,9 @@ const RANGE_OPERATORS: Readonly<Record<string, string>> = {
  *
  * The generated source holds only field names (as JSON string literals) and operators; every
  * value and fallback reaches it as an argument. The condition is the cache key, so a cached
- * factory can only ever be reused for a query of the same shape, with that query's values.
+ * factory can only ever be reused for a query of the same shape, with that query's values;
+ * a tree of shapes (each leaf's kind of test and field) finds it without writing the
+ * condition out (writing it took about a fifth of a select on a small table).
  * Where the process forbids generating code, every leaf is tested by its `fallback`.
  */
 export function generateScan(
@@ -47,11 +55,27 @@ export function generateScan(
   fallback: (leaf: FilterNode) => Predicate,
 ): GeneratedScan {
   if (generating) {
+    // The query's values (and fallback predicates), and its shape: a walk of the shape tree
+    // finds the cached code without writing out the condition.
     const bindings: unknown[] = [];
-    const conditions = leaves.map((leaf) => condition(leaf, bindings, fallback));
-    const cond = conditions.length === 0 ? 'true' : conditions.join(' && ');
-    const factory = factoryFor(cond, bindings.length);
-    if (factory) return factory(...bindings);
+    let node: ShapeNode | undefined = shapes;
+    for (const leaf of leaves) {
+      const shape = shapeOf(leaf);
+      if (shape === CALL) bindings.push(fallback(leaf));
+      else if (shape !== TRUE) bindings.push((leaf as { value: unknown }).value);
+      node = node?.children.get(shape)?.get(fieldOf(leaf, shape));
+    }
+    const cached = node?.cached;
+    if (cached) {
+      cached.used = ++uses;
+      return cached.factory(...bindings);
+    }
+    const cond = leaves.length === 0 ? 'true' : leaves.map(condition).join(' && ');
+    const entry = factoryFor(cond, bindings.length);
+    if (entry) {
+      remember(leaves, entry);
+      return entry.factory(...bindings);
+    }
   }
   const tests = leaves.map(fallback);
   const test = (r: object) => tests.every((t) => t(r));
@@ -68,11 +92,11 @@ export function cachedScanShapes(): number {
  * When the cache is full, the least recently used is dropped: a walk of every entry, but
  * only when code is generated anyway, which costs far more.
  */
-function factoryFor(cond: string, arity: number): ScanFactory | undefined {
+function factoryFor(cond: string, arity: number): CachedScan | undefined {
   const cached = factories.get(cond);
   if (cached) {
     cached.used = ++uses;
-    return cached.factory;
+    return cached;
   }
   if (factories.size >= MAX_SCAN_SHAPES) {
     let oldest: string | undefined;
@@ -90,8 +114,9 @@ function factoryFor(cond: string, arity: number): ScanFactory | undefined {
     generating = false;
     return undefined;
   }
-  factories.set(cond, { factory, used: ++uses });
-  return factory;
+  const entry = { factory, used: ++uses };
+  factories.set(cond, entry);
+  return entry;
 }
 
 /** A function of the arguments `a0`, `a1`, … returning the test and the filter of `cond`. */
@@ -128,38 +153,101 @@ function fieldRead(field: string): string {
   return read;
 }
 
-/** One leaf as a JavaScript condition on the record `r` (`x` is scratch). */
-function condition(
-  leaf: FilterNode,
-  bindings: unknown[],
-  fallback: (leaf: FilterNode) => Predicate,
-): string {
-  if (leaf.kind === 'all') return 'true';
-  const name = `a${bindings.length}`;
+// ---- shapes ---------------------------------------------------------------------------
+
+/** A leaf tested by a predicate passed in (`a<i>(r)`). */
+const CALL = 'call';
+/** A leaf that matches everything. */
+const TRUE = 'true';
+const EQUAL = 'eq';
+/** Range comparisons with a string or a finite number, by operator. */
+const STRING_RANGE: Readonly<Record<string, string>> = {
+  gt: 'str>',
+  gte: 'str>=',
+  lt: 'str<',
+  lte: 'str<=',
+};
+const NUMBER_RANGE: Readonly<Record<string, string>> = {
+  gt: 'num>',
+  gte: 'num>=',
+  lt: 'num<',
+  lte: 'num<=',
+};
+
+/**
+ * How a leaf is written out: which code tests it, given its field. Equality with a primitive
+ * and ranges with a finite number or a string bound on top-level fields are written out; any
+ * other leaf is called as a predicate.
+ */
+function shapeOf(leaf: FilterNode): string {
+  if (leaf.kind === 'all') return TRUE;
   if (leaf.kind === 'cmp' && leaf.path.length === 1) {
-    const field = fieldRead(leaf.path[0]);
-    const value = leaf.value;
-    if (leaf.op === 'eq' && value !== null && typeof value !== 'object' && value === value) {
-      bindings.push(value);
-      return `${field} === ${name}`;
-    }
-    const op = Object.prototype.hasOwnProperty.call(RANGE_OPERATORS, leaf.op)
-      ? RANGE_OPERATORS[leaf.op]
-      : undefined;
-    if (op && typeof value === 'string') {
-      bindings.push(value);
-      return `(typeof (x = ${field}) === 'string' && x ${op} ${name})`;
-    }
-    if (op && typeof value === 'number' && Number.isFinite(value)) {
-      bindings.push(value);
-      // As compareValues within numbers: NaN sorts below every number, so it passes an
-      // upper bound (written as "not at or above it") and fails a lower one; a bigint
-      // compares by value.
-      const test =
-        op === '<' ? `!(x >= ${name})` : op === '<=' ? `!(x > ${name})` : `x ${op} ${name}`;
-      return `((typeof (x = ${field}) === 'number' || typeof x === 'bigint') && ${test})`;
+    const { op, value } = leaf;
+    if (op === 'eq' && value !== null && typeof value !== 'object' && value === value) return EQUAL;
+    if (Object.prototype.hasOwnProperty.call(RANGE_OPERATORS, op)) {
+      if (typeof value === 'string') return STRING_RANGE[op];
+      if (typeof value === 'number' && Number.isFinite(value)) return NUMBER_RANGE[op];
     }
   }
-  bindings.push(fallback(leaf));
-  return `${name}(r)`;
+  return CALL;
+}
+
+/** The field a written-out leaf reads ('' for the others). */
+function fieldOf(leaf: FilterNode, shape: string): string {
+  return shape === CALL || shape === TRUE ? '' : (leaf as { path: readonly string[] }).path[0];
+}
+
+/**
+ * Cached code by query shape: a tree with a level per leaf, keyed by the leaf's shape and
+ * field. Both are strings a query reuses (the shape tokens above; field names from the
+ * query's keys), so a lookup hashes nothing new, where the condition text is a new string
+ * per query. Cleared when it grows past a bound; the code itself stays in `factories`.
+ */
+interface ShapeNode {
+  readonly children: Map<string, Map<string, ShapeNode>>;
+  cached?: CachedScan;
+}
+
+const MAX_SHAPE_NODES = 4096;
+let shapes: ShapeNode = { children: new Map() };
+let shapeNodes = 0;
+
+function remember(leaves: readonly FilterNode[], entry: CachedScan): void {
+  if (shapeNodes + leaves.length > MAX_SHAPE_NODES) {
+    shapes = { children: new Map() };
+    shapeNodes = 0;
+  }
+  let node = shapes;
+  for (const leaf of leaves) {
+    const shape = shapeOf(leaf);
+    const field = fieldOf(leaf, shape);
+    let byField = node.children.get(shape);
+    if (!byField) node.children.set(shape, (byField = new Map<string, ShapeNode>()));
+    let next = byField.get(field);
+    if (!next) {
+      byField.set(field, (next = { children: new Map() }));
+      shapeNodes++;
+    }
+    node = next;
+  }
+  node.cached = entry;
+}
+
+/** One leaf (the `i`-th) as a JavaScript condition on the record `r` (`x` is scratch). */
+function condition(leaf: FilterNode, i: number, leaves: readonly FilterNode[]): string {
+  const shape = shapeOf(leaf);
+  if (shape === TRUE) return 'true';
+  // the leaf's binding: leaves that match everything take none
+  let binding = 0;
+  for (let j = 0; j < i; j++) if (shapeOf(leaves[j]) !== TRUE) binding++;
+  const name = `a${binding}`;
+  if (shape === CALL) return `${name}(r)`;
+  const field = fieldRead((leaf as { path: readonly string[] }).path[0]);
+  if (shape === EQUAL) return `${field} === ${name}`;
+  const op = shape.slice(3);
+  if (shape.startsWith('str')) return `(typeof (x = ${field}) === 'string' && x ${op} ${name})`;
+  // As compareValues within numbers: NaN sorts below every number, so it passes an upper
+  // bound (written as "not at or above it") and fails a lower one; a bigint compares by value.
+  const test = op === '<' ? `!(x >= ${name})` : op === '<=' ? `!(x > ${name})` : `x ${op} ${name}`;
+  return `((typeof (x = ${field}) === 'number' || typeof x === 'bigint') && ${test})`;
 }

@@ -73,3 +73,41 @@ describe('the cache of generated code', () => {
     }
   });
 });
+
+describe('the shape tree that finds cached code', () => {
+  it('tells apart queries that differ only in a field, an operator or a value type', () => {
+    const table = rows();
+    table.writeMany([
+      { id: 'p', x: 5, y: 'm' },
+      { id: 'q', x: 'm', y: 5 },
+    ]);
+    const queries: [Record<string, unknown>, string[]][] = [
+      [{ x: 5 }, ['p']],
+      [{ y: 5 }, ['q']],
+      [{ x: { $gte: 5 } }, ['p']],
+      [{ x: { $gt: 5 } }, []],
+      [{ x: { $gte: 'm' } }, ['q']],
+      [{ y: { $gte: 'm' } }, ['p']],
+      [{ x: { $lte: 5 }, y: 'm' }, ['p']],
+      [{ y: 'm', x: { $lte: 5 } }, ['p']],
+      [{ x: { $in: [5, 'm'] } }, ['p', 'q']],
+      [{ x: { $ne: 5 }, y: { $exists: true } }, ['q']],
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const [query, keys] of queries) expect(find(table, query)).toEqual(keys);
+    }
+  });
+
+  it('answers right after it was cleared for growing past its bound', () => {
+    const table = rows();
+    // 120 queries of 40 leaves on fields of their own: 4,800 nodes, past the bound of 4,096
+    const queries = Array.from({ length: 120 }, (_, q) =>
+      Object.fromEntries(Array.from({ length: 40 }, (_, f) => [`q${q}f${f}`, f])),
+    );
+    table.writeMany(queries.map((query, q) => ({ id: `q${q}`, ...query })));
+    for (let pass = 0; pass < 2; pass++) {
+      queries.forEach((query, q) => expect(find(table, query)).toEqual([`q${q}`]));
+    }
+    expect(find(table, { ...queries[0], q0f39: 0 })).toEqual([]);
+  });
+});
