@@ -405,7 +405,7 @@ describe('transactions', () => {
       expect(accounts.get('b')?.balance).toBe(2);
     });
 
-    it('is gone once every transaction finished, and back for the next one', async () => {
+    it('leaves a continuation that outlives it to write at once, and comes back for the next ones', async () => {
       let detached: Promise<void> | undefined;
       const later = gate();
       await memory.transaction(async () => {
