@@ -72,7 +72,7 @@ export class ChangeHub {
 
   /** Queues a committed change of a table for delivery, if anything receives it. */
   publish(table: string, change: TableChange<object>, origin?: string): void {
-    if (this.#bridge === undefined && !this.#interest.get(table)?.watchers) return;
+    if (!this.interestIn(table).active) return;
     const { op, key, record, previous } = change;
     const seq = ++this.#published;
     this.#queue.push({

@@ -70,7 +70,16 @@ export function generateScan(
       cached.used = ++uses;
       return cached.factory(...bindings);
     }
-    const cond = leaves.length === 0 ? 'true' : leaves.map(condition).join(' && ');
+    let bound = 0; // leaves that match everything take no argument
+    const cond =
+      leaves.length === 0
+        ? 'true'
+        : leaves
+            .map((leaf) => {
+              const shape = shapeOf(leaf);
+              return condition(leaf, shape, shape === TRUE ? '' : `a${bound++}`);
+            })
+            .join(' && ');
     const entry = factoryFor(cond, bindings.length);
     if (entry) {
       remember(leaves, entry);
@@ -105,6 +114,7 @@ function factoryFor(cond: string, arity: number): CachedScan | undefined {
       if (used < oldestUse) [oldest, oldestUse] = [key, used];
     }
     factories.delete(oldest!);
+    forgetShapes(); // the tree must not keep the dropped code alive
   }
   let factory: ScanFactory;
   try {
@@ -140,19 +150,6 @@ function generate(cond: string, arity: number): ScanFactory {
   return new Function(...params, body) as ScanFactory;
 }
 
-/** `r["field"]` for each field name seen, as generated code reads it. */
-const fieldReads = new Map<string, string>();
-
-/** The code reading `field` of the record `r`: the name as a JSON string literal. */
-function fieldRead(field: string): string {
-  let read = fieldReads.get(field);
-  if (read === undefined) {
-    if (fieldReads.size >= 1024) fieldReads.clear();
-    fieldReads.set(field, (read = `r[${JSON.stringify(field)}]`));
-  }
-  return read;
-}
-
 // ---- shapes ---------------------------------------------------------------------------
 
 /** A leaf tested by a predicate passed in (`a<i>(r)`). */
@@ -160,19 +157,13 @@ const CALL = 'call';
 /** A leaf that matches everything. */
 const TRUE = 'true';
 const EQUAL = 'eq';
-/** Range comparisons with a string or a finite number, by operator. */
-const STRING_RANGE: Readonly<Record<string, string>> = {
-  gt: 'str>',
-  gte: 'str>=',
-  lt: 'str<',
-  lte: 'str<=',
-};
-const NUMBER_RANGE: Readonly<Record<string, string>> = {
-  gt: 'num>',
-  gte: 'num>=',
-  lt: 'num<',
-  lte: 'num<=',
-};
+/** Range comparisons with a string or a finite number, by operator: 'str>=', 'num<'… */
+const STRING_RANGE = rangeShapes('str');
+const NUMBER_RANGE = rangeShapes('num');
+
+function rangeShapes(type: string): Readonly<Record<string, string>> {
+  return Object.fromEntries(Object.entries(RANGE_OPERATORS).map(([op, js]) => [op, type + js]));
+}
 
 /**
  * How a leaf is written out: which code tests it, given its field. Equality with a primitive
@@ -201,7 +192,8 @@ function fieldOf(leaf: FilterNode, shape: string): string {
  * Cached code by query shape: a tree with a level per leaf, keyed by the leaf's shape and
  * field. Both are strings a query reuses (the shape tokens above; field names from the
  * query's keys), so a lookup hashes nothing new, where the condition text is a new string
- * per query. Cleared when it grows past a bound; the code itself stays in `factories`.
+ * per query. Cleared when it grows past a bound, and when `factories` drops code (so that the
+ * tree never keeps dropped code alive).
  */
 interface ShapeNode {
   readonly children: Map<string, Map<string, ShapeNode>>;
@@ -212,11 +204,13 @@ const MAX_SHAPE_NODES = 4096;
 let shapes: ShapeNode = { children: new Map() };
 let shapeNodes = 0;
 
+function forgetShapes(): void {
+  shapes = { children: new Map() };
+  shapeNodes = 0;
+}
+
 function remember(leaves: readonly FilterNode[], entry: CachedScan): void {
-  if (shapeNodes + leaves.length > MAX_SHAPE_NODES) {
-    shapes = { children: new Map() };
-    shapeNodes = 0;
-  }
+  if (shapeNodes + leaves.length > MAX_SHAPE_NODES) forgetShapes();
   let node = shapes;
   for (const leaf of leaves) {
     const shape = shapeOf(leaf);
@@ -233,16 +227,14 @@ function remember(leaves: readonly FilterNode[], entry: CachedScan): void {
   node.cached = entry;
 }
 
-/** One leaf (the `i`-th) as a JavaScript condition on the record `r` (`x` is scratch). */
-function condition(leaf: FilterNode, i: number, leaves: readonly FilterNode[]): string {
-  const shape = shapeOf(leaf);
+/**
+ * One leaf of this shape as a JavaScript condition on the record `r` (`x` is scratch), with
+ * `name` for its argument.
+ */
+function condition(leaf: FilterNode, shape: string, name: string): string {
   if (shape === TRUE) return 'true';
-  // the leaf's binding: leaves that match everything take none
-  let binding = 0;
-  for (let j = 0; j < i; j++) if (shapeOf(leaves[j]) !== TRUE) binding++;
-  const name = `a${binding}`;
   if (shape === CALL) return `${name}(r)`;
-  const field = fieldRead((leaf as { path: readonly string[] }).path[0]);
+  const field = `r[${JSON.stringify((leaf as { path: readonly string[] }).path[0])}]`;
   if (shape === EQUAL) return `${field} === ${name}`;
   const op = shape.slice(3);
   if (shape.startsWith('str')) return `(typeof (x = ${field}) === 'string' && x ${op} ${name})`;

@@ -7,10 +7,10 @@ import { DuplicateKeyError } from '../../../lib/errors/duplicate-key.error.js';
 import { getTableSchema } from '../../../lib/metadata/table-schema.js';
 import { keysOf, orderOf, thrown } from '../test-helpers.js';
 
-// An index does not swap in a record that replaces one with the same value at once: a hash
-// index notes the key and swaps at its next read, a unique index holds keys only. These
-// tests replace records in every way a table can, then read through each index and check
-// that every record handed out is the table's current one, never one it replaced.
+// A replace that keeps an indexed value takes a shortcut in each index: a hash index swaps
+// the record in place in its bucket, a unique index (holding keys only) changes nothing.
+// These tests replace records in every way a table can, then read through each index and
+// check that every record handed out is the table's current one, never one it replaced.
 
 @Table({ name: 'staff', indexes: ['team'] })
 class Staff {
@@ -68,7 +68,7 @@ describe('MemoryTable: index reads after records are replaced', () => {
     const red = viaIndex(table, 'team', 'red');
     expectCurrent(table, red);
     expect(red.map((r) => r.n)).toEqual([9, 10]);
-    table.write({ id: 'a', team: 'red', n: 11 }); // and noting starts again after the read
+    table.write({ id: 'a', team: 'red', n: 11 }); // and again after a read
     expect(viaIndex(table, 'team', 'red').map((r) => r.n)).toEqual([11, 10]);
   });
 
@@ -76,14 +76,14 @@ describe('MemoryTable: index reads after records are replaced', () => {
     const table = staff();
     table.write({ id: 'a', team: 'red' });
     table.write({ id: 'b', team: 'red' });
-    table.write({ id: 'a', team: 'red', n: 1 }); // noted in red
+    table.write({ id: 'a', team: 'red', n: 1 }); // replaced in red
     table.write({ id: 'a', team: 'blue', n: 2 }); // leaves red
     expect(keysOf(viaIndex(table, 'team', 'red'))).toEqual(['b']);
     const blue = viaIndex(table, 'team', 'blue');
     expect(blue).toEqual([table.get('a')]);
     expect(blue[0]).toBe(table.get('a'));
 
-    table.write({ id: 'b', team: 'red', n: 3 }); // noted in red
+    table.write({ id: 'b', team: 'red', n: 3 }); // replaced in red
     table.write({ id: 'b', team: 'blue', n: 4 }); // leaves red, which goes
     table.write({ id: 'b', team: 'red', n: 5 }); // comes back to a new red
     table.write({ id: 'b', team: 'red', n: 6 });
@@ -136,7 +136,7 @@ describe('MemoryTable: index reads after records are replaced', () => {
     expect(table.select({ team: 'blue' })[0]).toBe(c);
   });
 
-  it('starts afresh after deleteAll, forgetting what was noted', () => {
+  it('starts afresh after deleteAll', () => {
     const table = staff();
     table.write({ id: 'a', team: 'red' });
     table.write({ id: 'a', team: 'red', n: 1 });

@@ -79,7 +79,7 @@ describe('HashIndex', () => {
     expect(index.count('red')).toBe(2);
 
     const b2 = { id: 'b', team: 'blue' };
-    index.replace('b', b1); // noted, then the record leaves the value
+    index.replace('b', b1); // replaced in place, then the record leaves the value
     put(b2, b1);
     expect([...index.lookup('red')]).toEqual([a2]);
     expect([...index.lookup('blue')][0]).toBe(b2);
