@@ -130,6 +130,49 @@ export function mapSetAwaited(map, repl) {
   };
 }
 
+/**
+ * A hand-written copying write behind a promise, awaited one at a time: `copy` makes a frozen
+ * instance of the record's class, stored with Map.set. The least a store that copies and
+ * freezes what it stores, and answers with a promise, does per write.
+ */
+export function mapSetCopyAwaited(map, repl, copy) {
+  let j = 0;
+  const set = async (r) => {
+    const record = copy(r);
+    map.set(record.id, record);
+    return record;
+  };
+  return async (n) => {
+    for (let i = 0; i < n; i++) {
+      await set(repl[j]);
+      if (++j === repl.length) j = 0;
+    }
+  };
+}
+
+/**
+ * The same copy, stored with Map.set and in a hand-built index on department
+ * (`Map<department, Map<key, record>>`): the old record's department is read to find its
+ * bucket, as any index must, and the bucket's entry replaced.
+ */
+export function mapSetCopyIndexed(map, buckets, repl, copy) {
+  let j = 0;
+  return (n) => {
+    for (let i = 0; i < n; i++) {
+      const record = copy(repl[j]);
+      const previous = map.get(record.id);
+      map.set(record.id, record);
+      if (previous.department === record.department) {
+        buckets.get(record.department).set(record.id, record);
+      } else {
+        buckets.get(previous.department).delete(record.id);
+        buckets.get(record.department).set(record.id, record);
+      }
+      if (++j === repl.length) j = 0;
+    }
+  };
+}
+
 export function storeDirtyWrite(store, repl) {
   let j = 0;
   return (n) => {
