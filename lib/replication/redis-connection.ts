@@ -16,6 +16,7 @@ export interface RedisLike {
   quit(): Promise<unknown>;
   disconnect(): void;
   get(key: string): Promise<string | null>;
+  time(): Promise<[string, string]>;
   xread(...args: (string | number)[]): Promise<[string, [string, string[]][]][] | null>;
   xrange(key: string, start: string, end: string): Promise<[string, string[]][]>;
   multi(): RedisMulti;

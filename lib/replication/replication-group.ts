@@ -50,6 +50,8 @@ const EXPIRE_BATCH = 10_000;
 /** The least time between two expiries asked for by reads that found a record due. */
 const DUE_INTERVAL_MS = 50;
 const XREAD_BLOCK_MS = 2_000;
+/** Readings of Redis's clock taken to find how far this machine's clock is from it. */
+const CLOCK_READINGS = 3;
 const XREAD_COUNT = 1_000;
 
 const REPLICAS = new WeakMap<object, TableReplica>();
@@ -163,6 +165,11 @@ export class ReplicationGroup {
   #open: (() => void) | undefined;
   #holds = 0;
   #expiring: Promise<number> | undefined;
+  /**
+   * Redis's clock minus this machine's, in ms: deadlines are set by Redis's clock (in the
+   * scripts) and kept here by this machine's, which the table reads to check them.
+   */
+  #clockOffset = 0;
 
   constructor(options: ReplicationOptions, instanceId: string) {
     this.#options = options;
@@ -221,6 +228,30 @@ export class ReplicationGroup {
     this.#reader = reader;
     client.on('close', () => this.#down());
     client.on('ready', () => void this.#up());
+    await this.#readClock();
+  }
+
+  /**
+   * Finds how far Redis's clock is from this machine's: of a few readings of Redis's TIME,
+   * the one with the shortest round trip, taken as read halfway through it (off by at most
+   * half that round trip). Read again on every reconnect.
+   */
+  async #readClock(): Promise<void> {
+    let best = Infinity;
+    for (let i = 0; i < CLOCK_READINGS; i++) {
+      const sent = Date.now();
+      const [seconds, micros] = await this.#command().time();
+      const received = Date.now();
+      if (received - sent >= best) continue;
+      best = received - sent;
+      const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      this.#clockOffset = redisNow - (sent + received) / 2;
+    }
+  }
+
+  /** A deadline from Redis (its clock) as this machine's clock reads it. */
+  #localDeadline(deadline: number | null): number | null {
+    return deadline === null ? null : Math.round(deadline - this.#clockOffset);
   }
 
   #load(replica: TableReplica, snapshot: TableSnapshot, seq: number): void {
@@ -264,7 +295,7 @@ export class ReplicationGroup {
       ];
       const deadlineOf = new Map<string, number>();
       for (let j = 0; j < deadlines.length; j += 2)
-        deadlineOf.set(deadlines[j], Number(deadlines[j + 1]));
+        deadlineOf.set(deadlines[j], this.#localDeadline(Number(deadlines[j + 1]))!);
       tables.set(name, {
         rows: Object.entries(rows).map(([keyJson, recordJson]) => {
           const fields = decodeValue(JSON.parse(recordJson)) as Record<string, unknown>;
@@ -362,7 +393,7 @@ export class ReplicationGroup {
         const record: object =
           pending?.get(replica.table)?.get(key) ??
           (replica.table.revive(decodeValue(change[3]) as object) as object);
-        list.push({ key, record, deadline: change[4], op: 'update' });
+        list.push({ key, record, deadline: this.#localDeadline(change[4]), op: 'update' });
       } else {
         list.push({ key: change[2], op: change[0] === 'e' ? 'expire' : 'delete' });
       }
@@ -490,6 +521,7 @@ export class ReplicationGroup {
     if (this.#state !== 'degraded') return;
     this.#state = 'catching-up';
     try {
+      await this.#readClock();
       await this.sync('');
       if (this.#state === 'catching-up') {
         this.#state = 'ready';

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import {
@@ -164,6 +164,37 @@ describe('replication over Redis (two instances in one process)', () => {
     await until(() => a.tokens.size === 0 && b.tokens.size === 0);
     await delay(150);
     expect(expiredOn.sort()).toEqual(['a', 'b']);
+  });
+
+  describe("when this machine's clock is off from Redis's", () => {
+    // Redis sets deadlines by its clock; the local copy checks them by this machine's. Every
+    // instance here shares the process's skewed Date.now(); Redis's clock is the real time.
+    const skewed = (skew: number) => {
+      const realNow = Date.now.bind(Date);
+      return jest.spyOn(Date, 'now').mockImplementation(() => realNow() + skew);
+    };
+
+    for (const [label, skew] of [
+      ['an hour ahead', 3_600_000],
+      ['an hour behind', -3_600_000],
+    ] as const) {
+      it(`ttl(key) reads the time left by Redis's clock when this one is ${label}`, async () => {
+        const clock = skewed(skew);
+        try {
+          const a = await start('a');
+          const b = await start('b');
+          await a.tokens.write({ code: 't1' }, { ttl: 60_000 });
+          await until(() => b.tokens.get('t1') !== undefined);
+          const c = await start('c'); // loads the record from Redis's snapshot
+          for (const instance of [a, b, c]) {
+            expect(instance.tokens.ttl('t1')).toBeGreaterThan(55_000);
+            expect(instance.tokens.ttl('t1')).toBeLessThanOrEqual(60_000);
+          }
+        } finally {
+          clock.mockRestore();
+        }
+      });
+    }
   });
 
   it('a new instance loads the current state and follows the log', async () => {
