@@ -3,7 +3,7 @@ import { StoreValidationError } from '../errors/store-validation.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { TableSchema } from '../metadata/table-schema.js';
 import { recordShape, type RecordShape } from './record-shape.js';
-import { RecordShapeError } from './stored-values.js';
+import { RecordShapeError, unstorableKind } from './stored-values.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -49,6 +49,20 @@ export class RecordFactory<T extends object> {
     const schema = this.#schema;
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw this.#invalid('', input, 'isObject', 'a record must be an object');
+    }
+    const proto: unknown = Object.getPrototypeOf(input);
+    if (proto !== Object.prototype && proto !== schema.prototype && proto !== null) {
+      const kind = unstorableKind(input);
+      if (kind !== undefined) {
+        throw this.#invalid(
+          '',
+          undefined,
+          'isObject',
+          kind === 'a promise'
+            ? 'a record or patch must be an object, not a promise (an update function must return its patch, not a promise of it)'
+            : `a record or patch must be a plain object, not ${kind}`,
+        );
+      }
     }
     try {
       this.#shape.copy(record, input);

@@ -49,6 +49,14 @@ for (const name of DATE_SETTERS) {
 }
 
 const REFUSED: readonly [abstract new (...args: never[]) => unknown, string][] = [
+  // boxed primitives: their value lives in an internal slot, which a copy does not carry
+  [Number, 'a Number object (use the number itself)'],
+  [String, 'a String object (use the string itself)'],
+  [Boolean, 'a Boolean object (use the boolean itself)'],
+  [BigInt as unknown as abstract new () => unknown, 'a BigInt object (use the bigint itself)'],
+  [Symbol as unknown as abstract new () => unknown, 'a Symbol object'],
+  [WeakRef, 'a WeakRef'],
+  [FinalizationRegistry, 'a FinalizationRegistry'],
   [Map, 'a Map'],
   [Set, 'a Set'],
   [WeakMap, 'a WeakMap'],
@@ -80,9 +88,23 @@ export function plainDataProblem(value: unknown, maxDepth: number, depth = 0): s
 }
 
 /**
+ * What a non-plain object is, when it is one a record cannot be made of or hold (a Date
+ * as a whole record, a Map, a promise…), for an error message; else undefined. Only for
+ * objects whose prototype is neither Object.prototype nor null: those are plain.
+ */
+export function unstorableKind(value: object): string | undefined {
+  if (typeof (value as { then?: unknown }).then === 'function') return 'a promise';
+  if (value instanceof Date) return 'a Date';
+  if (ArrayBuffer.isView(value)) return 'a typed array';
+  for (const [type, label] of REFUSED) if (value instanceof type) return label;
+  return undefined;
+}
+
+/**
  * Copies `value` into a frozen value the store owns. Primitives pass as they are; plain
- * objects, arrays, class instances and dates are copied. Functions, symbols, Maps, Sets and
- * other objects whose contents freezing cannot protect are refused.
+ * objects, arrays, class instances and dates are copied. Functions, symbols, Maps, Sets, boxed
+ * primitives and other objects whose contents a copy would lose or freezing cannot protect
+ * are refused, and so are invalid Dates (no query, index or file could order or keep them).
  */
 export function ownValue(value: unknown, path: string, depth = 0): unknown {
   if (typeof value !== 'object' || value === null) {
@@ -96,7 +118,9 @@ export function ownValue(value: unknown, path: string, depth = 0): unknown {
     throw new RecordShapeError(path, `nests deeper than ${MAX_VALUE_DEPTH} levels (a cycle?)`);
   let copy: object;
   if (value instanceof Date) {
-    copy = new StoredDate(value.getTime());
+    const time = value.getTime();
+    if (time !== time) throw new RecordShapeError(path, 'is an invalid Date');
+    copy = new StoredDate(time);
   } else if (Array.isArray(value)) {
     const items = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++)

@@ -764,6 +764,14 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
         this.#table.name,
       );
     }
+    for (const key in options) {
+      if (key !== 'ttl') {
+        throw new MemoryStoreError(
+          `unknown write option '${key}' (a write takes { ttl })`,
+          this.#table.name,
+        );
+      }
+    }
     const { ttl } = options;
     if (ttl === undefined || ttl === null) return ttl;
     return parseDuration(ttl, `The ttl of a write to '${this.#table.name}'`, this.#table.name);

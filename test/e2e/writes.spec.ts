@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import type { MemoryStore, StoreChange } from 'nestjs-memory-store';
 import {
   DuplicateKeyError,
   MemoryStoreError,
@@ -8,7 +9,8 @@ import {
   StoreValidationError,
 } from 'nestjs-memory-store';
 import { createApp, rejectionOf, thrownBy } from './fixtures/app.factory.js';
-import { PeopleStore } from './fixtures/people.table.js';
+import { DirectoryService } from './fixtures/root-app.module.js';
+import { PeopleStore, type Person, type Tag } from './fixtures/people.table.js';
 import { RootAppModule } from './fixtures/root-app.module.js';
 
 describe('writing', () => {
@@ -326,6 +328,112 @@ describe('writing', () => {
         StoreValidationError,
       );
       expect(people.size).toBe(0);
+    });
+  });
+
+  describe('values that cannot be stored', () => {
+    let tags: MemoryStore<Tag>;
+    beforeEach(async () => {
+      tags = app.get(DirectoryService).tags;
+      await tags.write({ id: 1, label: 'kept' });
+    });
+
+    /** The field a StoreValidationError names and its message. */
+    const refusal = (error: unknown) => {
+      expect(error).toBeInstanceOf(StoreValidationError);
+      const [field] = (error as StoreValidationError).errors;
+      return `${field.property}: ${Object.values(field.constraints ?? {}).join()}`;
+    };
+
+    it('refuses an invalid Date, at the top and nested, and keeps the store as it was', async () => {
+      const before = tags.get(1);
+      expect(
+        refusal(await rejectionOf(tags.write({ id: 1, label: 'x', at: new Date(NaN) } as Tag))),
+      ).toBe('at: at is an invalid Date');
+      expect(
+        refusal(
+          thrownBy(() =>
+            tags.dirtyWrite({ id: 2, label: 'x', when: { from: new Date('soon') } } as Tag),
+          ),
+        ),
+      ).toBe('when.from: when.from is an invalid Date');
+      expect(
+        refusal(await rejectionOf(tags.update(1, { at: new Date(NaN) } as Partial<Tag>))),
+      ).toBe('at: at is an invalid Date');
+      expect(tags.get(1)).toBe(before);
+      expect(tags.size).toBe(1);
+      expect(tags.select({ label: 'x' })).toEqual([]);
+    });
+
+    it('refuses boxed primitives and WeakRefs, whose value a copy would lose', async () => {
+      const values: [unknown, string][] = [
+        [new Number(3), 'a Number object'],
+        [new String('hi'), 'a String object'],
+        [new Boolean(false), 'a Boolean object'],
+        [Object(3n), 'a BigInt object'],
+        [new WeakRef({}), 'a WeakRef'],
+      ];
+      for (const [value, label] of values) {
+        const error = await rejectionOf(tags.write({ id: 2, label: 'x', value } as Tag));
+        expect(refusal(error)).toContain(`value must be plain data, not ${label}`);
+        const nested = thrownBy(() => tags.dirtyWrite({ id: 2, label: 'x', list: [value] } as Tag));
+        expect(refusal(nested)).toContain(`list[0] must be plain data, not ${label}`);
+      }
+      expect(tags.keys()).toEqual([1]);
+    });
+
+    it('refuses a Date, a Map or a promise as a whole record', async () => {
+      for (const [record, label] of [
+        [new Date(), 'a Date'],
+        [new Map([['id', 2]]), 'a Map'],
+        [Promise.resolve({ id: 2 }), 'a promise'],
+      ] as const) {
+        const error = await rejectionOf(tags.write(record as unknown as Tag));
+        expect(refusal(error)).toContain(`not ${label}`);
+      }
+      expect(tags.keys()).toEqual([1]);
+    });
+
+    it('refuses an update function that returns a promise, and a Date as a patch, changing nothing', async () => {
+      const seen: StoreChange<Person>[] = [];
+      const subscription = people.changes().subscribe((c) => seen.push(c));
+      await people.write(ada);
+      const before = people.get('u-1');
+      const asyncPatch = (p: Person) => Promise.resolve({ visits: p.visits + 1 });
+      const error = await rejectionOf(people.update('u-1', asyncPatch as never));
+      expect(refusal(error)).toContain('not a promise (an update function must return its patch');
+      expect(refusal(thrownBy(() => people.dirtyUpdate('u-1', new Date() as never)))).toContain(
+        'not a Date',
+      );
+      expect(
+        refusal(await rejectionOf(people.update({ uuid: 'u-1' }, asyncPatch as never))),
+      ).toContain('not a promise');
+      expect(people.get('u-1')).toBe(before);
+      await new Promise((resolve) => setImmediate(resolve));
+      subscription.unsubscribe();
+      expect(seen.map((c) => c.op)).toEqual(['insert']);
+    });
+
+    it('refuses a hole in writeMany as it refuses undefined: the entry is named, nothing written', async () => {
+      // eslint-disable-next-line no-sparse-arrays -- the hole is the point
+      const withHole = [{ id: 2 }, , { id: 3 }] as Tag[];
+      const error = await rejectionOf(tags.writeMany(withHole));
+      expect(error).toBeInstanceOf(StoreValidationError);
+      expect((error as StoreValidationError).entry).toBe(1);
+      expect(() => tags.dirtyWriteMany(withHole)).toThrow(StoreValidationError);
+      expect(tags.keys()).toEqual([1]);
+    });
+
+    it('refuses a misspelt write option instead of ignoring it', async () => {
+      const misspelt = { tll: '15m' } as never;
+      const error = await rejectionOf(tags.write({ id: 2 }, misspelt));
+      expect(error).toBeInstanceOf(MemoryStoreError);
+      expect((error as Error).message).toContain("unknown write option 'tll'");
+      expect(() => tags.dirtyUpdate(1, { label: 'y' }, { TTL: 5 } as never)).toThrow(
+        "unknown write option 'TTL'",
+      );
+      expect(tags.keys()).toEqual([1]);
+      expect(tags.get(1)?.label).toBe('kept');
     });
   });
 });
