@@ -63,7 +63,8 @@ export class MemoryStoreService {
   /**
    * Runs `fn` as one transaction across every store: each store operation inside it (found
    * through AsyncLocalStorage, so no handle is passed around) joins it, a nested
-   * `transaction()` joins the outer one, reads see the transaction's own writes, nobody else
+   * `transaction()` joins the outer one (as a savepoint: if it throws, what it staged is
+   * undone before the error reaches the outer function), reads see the transaction's own writes, nobody else
    * sees them before the commit, and the commit applies all of them at once, or none. A
    * throw discards everything and is rethrown. If a record it read or wrote (or a table it
    * queried) changed meanwhile, `fn` runs again, up to `retries` times, then
@@ -88,7 +89,16 @@ export class MemoryStoreService {
         '',
       );
     }
-    if (currentTransaction()) return fn();
+    for (const key in options) {
+      if (key !== 'retries') {
+        throw new MemoryStoreError(
+          `transaction(): unknown option '${key}' (it takes { retries })`,
+          '',
+        );
+      }
+    }
+    const outer = currentTransaction();
+    if (outer) return outer.nested(fn);
     const retries = options.retries ?? DEFAULT_TRANSACTION_RETRIES;
     if (!Number.isSafeInteger(retries) || retries < 0) {
       throw new MemoryStoreError(`transaction(): 'retries' must be a non-negative integer`, '');

@@ -415,7 +415,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       throw new MemoryStoreError('writeMany() takes an array of records', this.schema.name);
     }
     this.expire();
-    const records = inputs.map((input, i) => {
+    // Array.from, not map: a hole reads as undefined and is refused, not skipped
+    const records = Array.from(inputs, (input, i) => {
       try {
         return this.#factory.create(this.#withKey(input));
       } catch (error) {
@@ -514,8 +515,24 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         deadline,
       ]);
     }
-    for (const [key, record, deadline] of built)
+    for (const [key, record, deadline] of built) {
+      // Written records were checked against the unique indexes of their day; an index
+      // declared since can find two holding one value. Loading them would leave the index
+      // answering for one record where a scan finds both, so start-up stops instead.
+      for (const index of this.#uniques) {
+        const other = index.conflict(record, key);
+        if (other !== undefined) {
+          throw new MemoryStoreError(
+            `Records ${show(other)} and ${show(key)} of table '${this.schema.name}' both hold ` +
+              `${show(fieldValue(record, index.field))} in '${index.field}', which has a unique index: ` +
+              'was the index declared after they were written? Give the table a new version with a ' +
+              'migration that makes the values unique, or drop unique: true',
+            this.schema.name,
+          );
+        }
+      }
       this.#apply(key, record, this.rows.get(key), deadline ?? null);
+    }
     this.counters.restore(counters);
   }
 
@@ -950,5 +967,16 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       }
       claims.set(value, key);
     }
+  }
+}
+
+/** A key or value as an error message shows it. */
+function show(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (value instanceof Date) return value.toISOString();
+  try {
+    return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  } catch {
+    return String(value);
   }
 }

@@ -49,6 +49,22 @@ export class Transaction {
     return [...this.#tables.values()].some((t) => t.conflicts());
   }
 
+  /**
+   * Runs a nested transaction's function inside this one, as a savepoint: what it stages is
+   * part of this transaction if it returns, and undone (with anything else staged meanwhile)
+   * if it throws, so that an outer function that catches the error does not commit the
+   * failed part. What it read still counts for conflicts.
+   */
+  async nested<R>(fn: () => R | Promise<R>): Promise<R> {
+    const saved = new Map([...this.#tables].map(([table, view]) => [table, view.save()]));
+    try {
+      return await fn();
+    } catch (error) {
+      for (const [table, view] of this.#tables) view.restore(saved.get(table));
+      throw error;
+    }
+  }
+
   /** Ends the attempt without applying anything. */
   discard(): void {
     this.#open = false;
@@ -83,6 +99,12 @@ export class Transaction {
   }
 }
 
+/** A view's staged writes at a savepoint. */
+interface StagedState<T> {
+  readonly staged: ReadonlyMap<RecordKey, StagedWrite<T>>;
+  readonly overlay: ReadonlyMap<RecordKey, T | null>;
+}
+
 /** A transaction's reads and staged writes on one table. */
 export class TableTransaction<T extends object> {
   readonly staged = new Map<RecordKey, StagedWrite<T>>();
@@ -109,6 +131,18 @@ export class TableTransaction<T extends object> {
     if (this.#scannedAt !== undefined && this.table.version !== this.#scannedAt) return true;
     for (const [key, seen] of this.#seen) if (this.table.get(key) !== seen) return true;
     return false;
+  }
+
+  /** What it has staged, to go back to with `restore` (a savepoint). */
+  save(): StagedState<T> {
+    return { staged: new Map(this.staged), overlay: new Map(this.#overlay) };
+  }
+
+  /** Goes back to what `save` returned; nothing staged when given nothing (a later view). */
+  restore(state: StagedState<T> | undefined): void {
+    this.staged.clear();
+    this.#overlay = new Map(state?.overlay);
+    if (state) for (const [key, write] of state.staged) this.staged.set(key, write);
   }
 
   // ---- reads ---------------------------------------------------------------------------
@@ -184,7 +218,7 @@ export class TableTransaction<T extends object> {
     if (!Array.isArray(inputs)) {
       throw new MemoryStoreError('writeMany() takes an array of records', this.table.name);
     }
-    const records = inputs.map((input, i) => {
+    const records = Array.from(inputs, (input, i) => {
       try {
         return this.table.build(input);
       } catch (error) {

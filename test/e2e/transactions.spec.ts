@@ -382,6 +382,47 @@ describe('transactions', () => {
       expect(accounts.get('b')?.balance).toBe(50);
       expect(ledger.size).toBe(0);
     });
+
+    it('a throw in the inner one that the outer catches undoes the inner writes only', async () => {
+      const seen = changesOfBoth();
+      await memory.transaction(async () => {
+        await accounts.update('a', { balance: 90 });
+        const error = await rejectionOf(
+          memory.transaction(async () => {
+            await ledger.insert({ id: 'm1', account: 'a', amount: -10 });
+            await accounts.update('a', { balance: 0 });
+            await accounts.delete('b');
+            throw new Error('inner failed');
+          }),
+        );
+        expect((error as Error).message).toBe('inner failed');
+        // the outer function sees the transaction as it was before the inner one
+        expect(accounts.get('a')?.balance).toBe(90);
+        expect(accounts.get('b')?.balance).toBe(50);
+        expect(ledger.get('m1')).toBeUndefined();
+        await accounts.update('b', { balance: 60 });
+      });
+      expect(accounts.get('a')?.balance).toBe(90);
+      expect(accounts.get('b')?.balance).toBe(60);
+      expect(ledger.size).toBe(0);
+      await turn();
+      expect(seen.map(label)).toEqual(['accounts update a', 'accounts update b']);
+    });
+
+    it('an inner one that succeeds after a failed one keeps its writes', async () => {
+      await memory.transaction(async () => {
+        await rejectionOf(
+          memory.transaction(async () => {
+            await ledger.insert({ id: 'm1', account: 'a', amount: -10 });
+            throw new Error('first inner failed');
+          }),
+        );
+        await memory.transaction(async () => {
+          await ledger.insert({ id: 'm2', account: 'a', amount: -5 });
+        });
+      });
+      expect(ledger.keys()).toEqual(['m2']);
+    });
   });
 
   describe('the context of a transaction', () => {
