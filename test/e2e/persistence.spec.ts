@@ -4,6 +4,8 @@ import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  DuplicateKeyError,
+  Index,
   MemoryStore,
   MemoryStoreError,
   MemoryStoreModule,
@@ -464,6 +466,72 @@ describe('persistence', () => {
           await stop(app);
         }
       }
+    });
+  });
+
+  describe('a unique index declared since the records were written', () => {
+    interface Member {
+      id: string;
+      email: string;
+    }
+
+    function membersStore(unique: boolean): Type<MemoryStore<Member>> {
+      @Table({ name: 'members' })
+      class MemberRecord {
+        id!: string;
+        email = '';
+      }
+      @Table({ name: 'members' })
+      class UniqueMemberRecord {
+        id!: string;
+        @Index({ unique: true }) email = '';
+      }
+      @Store({ table: MemberRecord })
+      class MembersStore extends MemoryStore<MemberRecord> {}
+      @Store({ table: UniqueMemberRecord })
+      class UniqueMembersStore extends MemoryStore<UniqueMemberRecord> {}
+      return unique ? UniqueMembersStore : MembersStore;
+    }
+
+    it('stops start-up when two recovered records hold one value, naming both keys', async () => {
+      const dir = await newDir();
+      const Before = membersStore(false);
+      const first = await start({ dir, stores: [Before] });
+      await first.app.get(Before).writeMany([
+        { id: 'm1', email: 'same@example.com' },
+        { id: 'm2', email: 'same@example.com' },
+        { id: 'm3', email: 'other@example.com' },
+      ]);
+      await stop(first.app);
+
+      const { error, app } = await failedStartUp(
+        PersistenceAppModule.register({ dir, stores: [membersStore(true)] }),
+      );
+      await app?.close();
+      const message = String((error as Error).message);
+      expect(message).toContain(
+        "Records 'm1' and 'm2' of table 'members' both hold 'same@example.com' in 'email'",
+      );
+      // the files are untouched: without the index, the records are all there
+      const again = await start({ dir, stores: [Before] });
+      expect(again.app.get(Before).keys().sort()).toEqual(['m1', 'm2', 'm3']);
+    });
+
+    it('starts when the recovered values are unique, and the index answers', async () => {
+      const dir = await newDir();
+      const Before = membersStore(false);
+      const first = await start({ dir, stores: [Before] });
+      await first.app.get(Before).writeMany([
+        { id: 'm1', email: 'a@example.com' },
+        { id: 'm2', email: 'b@example.com' },
+      ]);
+      await stop(first.app);
+      const After = membersStore(true);
+      const second = await start({ dir, stores: [After] });
+      expect(second.app.get(After).one({ email: 'b@example.com' })?.id).toBe('m2');
+      expect(
+        thrownBy(() => second.app.get(After).dirtyWrite({ id: 'm3', email: 'a@example.com' })),
+      ).toBeInstanceOf(DuplicateKeyError);
     });
   });
 
