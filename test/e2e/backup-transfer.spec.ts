@@ -734,6 +734,34 @@ describe('backup, restore, export, import and migrations', () => {
       expect(seen).toEqual([]);
     });
 
+    it('CSV: a header naming a forbidden key or a column twice rejects the import with an ImportError naming the header line; nothing changes', async () => {
+      const folder = await newDir('export');
+      const booted = await boot([MembersStore]);
+      const members = booted.app.get(MembersStore);
+      await members.write({ id: 'z', name: 'already here' });
+      const before = members.all();
+      const seen = changesOf(members);
+      const cases = [
+        { text: 'id,__proto__\nc,1\n', reason: "'__proto__', a forbidden key", line: 1 },
+        { text: 'id,name,constructor\nc,x,1\n', reason: "'constructor', a forbidden key", line: 1 },
+        { text: 'id,prototype\nc,1\n', reason: "'prototype', a forbidden key", line: 1 },
+        { text: 'id,id\nc,d\n', reason: "'id' twice", line: 1 },
+        { text: '\n\nid,name,age,name\nc,x,1,y\n', reason: "'name' twice", line: 3 },
+      ];
+      for (const [i, { text, reason, line }] of cases.entries()) {
+        const file = join(folder, `bad-header-${i}.csv`);
+        await writeFile(file, text);
+        const error = await rejectionOf(booted.memory.import(Member, file));
+        expect(error).toBeInstanceOf(ImportError);
+        expect(error).toMatchObject({ table: 'members', file, line });
+        expect((error as Error).message).toContain(`the header names the column ${reason}`);
+        expect(members.all()).toBe(before);
+      }
+      await delivered();
+      expect(seen).toEqual([]);
+      expect(Object.prototype).not.toHaveProperty('1');
+    });
+
     it('NDJSON: an invalid, malformed or non-object line rejects the whole import with an ImportError naming it; nothing changes', async () => {
       const folder = await newDir('export');
       const booted = await boot([MembersStore]);
