@@ -1,4 +1,4 @@
-import { basename, dirname, extname, join } from 'node:path';
+import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { MemoryTable } from '../engine/memory-table.js';
@@ -8,7 +8,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { FORBIDDEN_KEYS } from '../engine/stored-values.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { reviveJsonDates } from '../seeds/revive-dates.js';
-import type { PersistenceFileSystem } from './file-system.js';
+import { writeFileAtomically, type PersistenceFileSystem } from './file-system.js';
 import { migrateRecord } from './migrate.js';
 
 /** The file formats of `export()` and `import()`. */
@@ -87,10 +87,15 @@ export async function exportTable(
     );
     text = stringify([columns, ...rows]);
   }
-  const temporary = join(dirname(path), `.${basename(path)}.tmp`);
-  await fs.writeFile(temporary, Buffer.from(text, 'utf8'));
-  await fs.rename(temporary, path);
-  await fs.syncDir(dirname(path));
+  try {
+    await writeFileAtomically(fs, path, Buffer.from(text, 'utf8'));
+  } catch (error) {
+    throw new MemoryStoreError(
+      `Cannot export table '${table.name}' to ${path}: ${(error as Error).message}`,
+      table.name,
+      { cause: error },
+    );
+  }
   return records.length;
 }
 
@@ -127,7 +132,13 @@ export async function readImport(
   version: number | undefined,
 ): Promise<ImportEntry[]> {
   const name = table.name;
-  const data = await fs.readFile(path);
+  let data: Buffer | undefined;
+  try {
+    data = await fs.readFile(path);
+  } catch (error) {
+    const reason = `cannot read it: ${(error as Error).message}`;
+    throw new ImportError(name, path, reason, undefined, undefined, error);
+  }
   if (!data) throw new ImportError(name, path, 'the file does not exist');
   const text = data.toString('utf8');
   let entries: { value: unknown; line?: number }[];
