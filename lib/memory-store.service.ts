@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Inject, Injectable, Logger, type Type } from '@nestjs/common';
+import { describeValue } from './errors/describe-value.js';
 import { ImportError } from './errors/import.error.js';
 import { readBackup, writeBackup } from './persistence/backup.js';
 import { NODE_FILE_SYSTEM, type PersistenceFileSystem } from './persistence/file-system.js';
@@ -125,14 +126,16 @@ export class MemoryStoreService {
 
   /**
    * Writes every store's records and counters to one file, atomically (a temporary file,
-   * synced, then renamed over `path`).
+   * synced, then renamed over `path`). A file that cannot be written rejects with a
+   * `MemoryStoreError` naming it, the system's error as `cause`.
    */
   async backup(path: string): Promise<{ tables: number; records: number }> {
+    const file = filePath('backup', path, '');
     const stores = this.registry.list();
     for (const store of stores) tableOf(store).expire(); // no record that has already expired
     const records = await writeBackup(
       this.#fileSystem(),
-      resolve(path),
+      file,
       stores.map((store) => tableOf(store)),
     );
     return { tables: stores.length, records };
@@ -142,10 +145,11 @@ export class MemoryStoreService {
    * Replaces the records and counters of every store the backup holds with the backup's,
    * all or none: every record is migrated if older and validated first. Tables the backup
    * holds that no store has are skipped with a warning; stores it does not hold are left as
-   * they are.
+   * they are. A file that cannot be read is an `ImportError`, a damaged one a
+   * `CorruptStoreError`.
    */
   async restore(path: string): Promise<{ tables: string[]; records: number }> {
-    const file = resolve(path);
+    const file = filePath('restore', path, '');
     const backup = await readBackup(this.#fileSystem(), file);
     const applies: (() => number)[] = [];
     const tables: string[] = [];
@@ -179,16 +183,13 @@ export class MemoryStoreService {
 
   /**
    * Writes a store's records to a file: `'json'`, `'ndjson'` or `'csv'` (by default, from the
-   * extension), atomically. Resolves to how many.
+   * extension), atomically. Resolves to how many. A file that cannot be written rejects with a
+   * `MemoryStoreError` naming it, the system's error as `cause`.
    */
   async export(table: StoreReference, path: string, format?: TransferFormat): Promise<number> {
     const target = tableOf(this.registry.get(table));
-    return exportTable(
-      this.#fileSystem(),
-      target,
-      resolve(path),
-      formatOf(target.name, path, format),
-    );
+    const file = filePath('export', path, target.name);
+    return exportTable(this.#fileSystem(), target, file, formatOf(target.name, file, format));
   }
 
   /**
@@ -206,12 +207,12 @@ export class MemoryStoreService {
   ): Promise<number> {
     const store = this.registry.get(table);
     const target = tableOf(store);
-    const file = resolve(path);
+    const file = filePath('import', path, target.name);
     const entries = await readImport(
       this.#fileSystem(),
       target,
       file,
-      formatOf(target.name, path, format),
+      formatOf(target.name, file, format),
       options.version,
     );
     try {
@@ -252,4 +253,11 @@ export class MemoryStoreService {
       ...(store.replication ? { replication: store.replication } : {}),
     }));
   }
+}
+
+/** The absolute path of a file argument, refused with a `MemoryStoreError` unless a path. */
+function filePath(method: string, path: unknown, table: string): string {
+  if (typeof path !== 'string' || path === '')
+    throw new MemoryStoreError(`${method}() takes a file path, got ${describeValue(path)}`, table);
+  return resolve(path);
 }

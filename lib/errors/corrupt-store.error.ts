@@ -12,10 +12,9 @@ export class CorruptStoreError extends MemoryStoreError {
     /** The byte offset of the damaged record in it. */
     readonly offset: number,
     reason: string,
+    /** What the damage stopped (a backup's damage stops a restore, not a start-up). */
+    consequence = 'Start-up stopped; no file was changed',
   ) {
-    super(
-      `Corrupt data in ${file} at byte ${offset}: ${reason}. Start-up stopped; no file was changed`,
-      table,
-    );
+    super(`Corrupt data in ${file} at byte ${offset}: ${reason}. ${consequence}`, table);
   }
 }

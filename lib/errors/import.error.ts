@@ -3,6 +3,7 @@ import { MemoryStoreError } from './memory-store.error.js';
 /** An import or a restore could not be read, or holds an invalid record; nothing changed. */
 export class ImportError extends MemoryStoreError {
   constructor(
+    /** The table imported into; empty for a backup that cannot be read as a whole. */
     table: string,
     /** The file read. */
     readonly file: string,
@@ -14,7 +15,7 @@ export class ImportError extends MemoryStoreError {
     cause?: unknown,
   ) {
     super(
-      `Cannot import ${file}${line === undefined ? '' : ` (line ${line})`} into table '${table}': ${reason}`,
+      `Cannot import ${file}${line === undefined ? '' : ` (line ${line})`}${table === '' ? '' : ` into table '${table}'`}: ${reason}`,
       table,
       { cause },
     );

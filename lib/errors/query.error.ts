@@ -6,11 +6,12 @@ import { MemoryStoreError } from './memory-store.error.js';
  */
 export class QueryError extends MemoryStoreError {
   constructor(
+    /** The table queried; empty for a query misused before it reaches a table (`match('x')`). */
     table: string,
     message: string,
     /** For `match` queries, the character offset of the problem in the query text. */
     readonly position?: number,
   ) {
-    super(`Invalid query on table '${table}': ${message}`, table);
+    super(`Invalid query${table === '' ? '' : ` on table '${table}'`}: ${message}`, table);
   }
 }

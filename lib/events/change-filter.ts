@@ -14,7 +14,14 @@ const OPS: ReadonlySet<string> = new Set([
 ]);
 const FILTER_KEYS: ReadonlySet<string> = new Set(['op', 'key', 'where']);
 
-/** A predicate over changes for `store.changes(filter)`, or undefined for no filter. */
+/**
+ * A predicate over changes for `store.changes(filter)`, or undefined for no filter.
+ *
+ * A `clear` names no key and no record, yet it removes every record: it passes the `key` and
+ * `where` conditions, so a subscriber following some records learns that they are gone. An
+ * update passes `where` when the record matches before or after it, so a subscriber also
+ * learns that a record left its set; a removal passes when the removed record matched.
+ */
 export function compileChangeFilter<T extends object>(
   table: MemoryTable<T>,
   filter: ChangeFilter<unknown> | undefined,
@@ -44,10 +51,11 @@ export function compileChangeFilter<T extends object>(
   const where = filter.where === undefined ? undefined : table.compile(filter.where).test;
   return (change) => {
     if (ops && !ops.has(change.op)) return false;
+    if (change.op === 'clear') return true;
     if (keys && (change.key === undefined || !keys.has(change.key))) return false;
     if (where) {
-      const record = change.record ?? change.previous;
-      if (!record || !where(record)) return false;
+      const { record, previous } = change;
+      if (!(record && where(record)) && !(previous && where(previous))) return false;
     }
     return true;
   };

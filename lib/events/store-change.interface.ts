@@ -29,8 +29,11 @@ export interface StoreChange<T = object> {
 export interface ChangeFilter<Q = unknown> {
   /** Only these operations. */
   op?: StoreChangeOp | readonly StoreChangeOp[];
-  /** Only changes of this key (or these keys). */
+  /** Only changes of this key (or these keys), and `clear`, which removes every key. */
   key?: RecordKey | readonly RecordKey[];
-  /** Only changes whose record (or, for removals, previous record) matches this query. */
+  /**
+   * Only changes whose record matches this query before or after the change (an update that
+   * moves a record into or out of the query, a removal of a matching record), and `clear`.
+   */
   where?: Q;
 }

@@ -15,7 +15,7 @@ const byValueThenKey = (a: SortedEntry<unknown>, b: SortedEntry<unknown>): numbe
 
 /**
  * Records ordered by one field's value (then by key), for ranges and ordered reads. Ranges
- * stay inside one type rank: a numeric range never yields strings.
+ * stay inside one type rank: a numeric range never yields strings, nor NaN.
  */
 export class SortedIndex<T extends object> {
   readonly #list = new SortedList<SortedEntry<T>>(byValueThenKey);
@@ -68,9 +68,11 @@ export class SortedIndex<T extends object> {
     upper: RangeBound | undefined,
   ): [ListPosition, ListPosition] {
     const rank = rankOf((lower ?? upper)!.value);
+    // NaN sorts first among numbers and lies in no range: without a lower bound, a numeric
+    // range starts after the NaNs (a lower bound is above them already).
     const start = this.#list.position((e) => {
       const r = rankOf(e.value);
-      if (r !== rank || !lower) return r < rank;
+      if (r !== rank || !lower) return r < rank || (r === rank && e.value !== e.value);
       const c = compareValues(e.value, lower.value);
       return lower.inclusive ? c < 0 : c <= 0;
     });

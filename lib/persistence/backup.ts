@@ -1,13 +1,16 @@
-import { dirname, join, basename } from 'node:path';
 import { CorruptStoreError } from '../errors/corrupt-store.error.js';
+import { ImportError } from '../errors/import.error.js';
+import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { MemoryTable } from '../engine/memory-table.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
-import type { PersistenceFileSystem } from './file-system.js';
+import { writeFileAtomically, type PersistenceFileSystem } from './file-system.js';
 import { encodeFrame, parseFrames } from './log-format.js';
 import { decodeValue, encodeValue, type Encoded } from './value-codec.js';
 
 export const BACKUP_MAGIC = Buffer.from('NMSBAK1\n');
 const ROWS_PER_FRAME = 5000;
+/** What a damaged backup means for `restore()`, which is not a start-up. */
+const NOTHING_RESTORED = 'Nothing was restored';
 
 type BackupFrame =
   | { t: 'meta'; at: string }
@@ -52,32 +55,51 @@ export async function writeBackup(
     records += rows.length;
   }
   push({ t: 'end', tables: tables.length });
-  const temporary = join(dirname(path), `.${basename(path)}.tmp`);
-  await fs.writeFile(temporary, Buffer.concat(frames));
-  await fs.rename(temporary, path);
-  await fs.syncDir(dirname(path));
+  try {
+    await writeFileAtomically(fs, path, Buffer.concat(frames));
+  } catch (error) {
+    throw new MemoryStoreError(`Cannot write the backup ${path}: ${(error as Error).message}`, '', {
+      cause: error,
+    });
+  }
   return records;
 }
 
-/** Reads a backup whole, checking every frame; damage is a `CorruptStoreError`. */
+/**
+ * Reads a backup whole, checking every frame; damage is a `CorruptStoreError`, a file that
+ * cannot be read (missing, a directory) an `ImportError`.
+ */
 export async function readBackup(
   fs: PersistenceFileSystem,
   path: string,
 ): Promise<Map<string, BackedUpTable>> {
-  const data = await fs.readFile(path);
-  if (!data) throw new CorruptStoreError('', path, 0, 'the file does not exist');
+  let data: Buffer | undefined;
+  try {
+    data = await fs.readFile(path);
+  } catch (error) {
+    throw new ImportError(
+      '',
+      path,
+      `cannot read it: ${(error as Error).message}`,
+      undefined,
+      undefined,
+      error,
+    );
+  }
+  if (!data) throw new ImportError('', path, 'the file does not exist');
+  const damaged = (offset: number, reason: string) =>
+    new CorruptStoreError('', path, offset, reason, NOTHING_RESTORED);
   const parsed = parseFrames(data, BACKUP_MAGIC, 1);
-  if (parsed.problem) throw new CorruptStoreError('', path, parsed.end, parsed.problem);
+  if (parsed.problem) throw damaged(parsed.end, parsed.problem);
   const tables = new Map<string, BackedUpTable>();
   let ended = false;
   for (const [i, frame] of parsed.frames.entries()) {
-    if (frame.seq !== i + 1)
-      throw new CorruptStoreError('', path, frame.offset, 'frames out of order');
+    if (frame.seq !== i + 1) throw damaged(frame.offset, 'frames out of order');
     let content: BackupFrame;
     try {
       content = JSON.parse(frame.payload) as BackupFrame;
     } catch {
-      throw new CorruptStoreError('', path, frame.offset, 'a frame holds malformed JSON');
+      throw damaged(frame.offset, 'a frame holds malformed JSON');
     }
     const table = (name: string) => {
       let entry = tables.get(name);
@@ -97,6 +119,6 @@ export async function readBackup(
     else if (content.t === 'table') table(content.table);
     else if (content.t === 'end') ended = true;
   }
-  if (!ended) throw new CorruptStoreError('', path, parsed.end, 'the backup is incomplete');
+  if (!ended) throw damaged(parsed.end, 'the backup is incomplete');
   return tables;
 }

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 /** An open file the journal appends to. */
 export interface AppendFile {
@@ -27,6 +28,27 @@ export interface PersistenceFileSystem {
   unlink(file: string): Promise<void>;
   /** Makes a directory's entries (creations, renames, deletions) durable. */
   syncDir(dir: string): Promise<void>;
+}
+
+/**
+ * Writes a whole file atomically: a temporary file beside it, synced, renamed over it, then
+ * the directory synced. On failure the temporary file is removed (as far as it can be) and
+ * the error rethrown, for the caller to say what it was writing.
+ */
+export async function writeFileAtomically(
+  files: PersistenceFileSystem,
+  path: string,
+  data: Uint8Array,
+): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.tmp`);
+  try {
+    await files.writeFile(temporary, data);
+    await files.rename(temporary, path);
+    await files.syncDir(dirname(path));
+  } catch (error) {
+    await files.unlink(temporary).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** The real file system, through `node:fs/promises`. */

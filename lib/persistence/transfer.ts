@@ -1,13 +1,14 @@
-import { basename, dirname, extname, join } from 'node:path';
+import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { MemoryTable } from '../engine/memory-table.js';
 import { ImportError } from '../errors/import.error.js';
 import { describeValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
+import { FORBIDDEN_KEYS } from '../engine/stored-values.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { reviveJsonDates } from '../seeds/revive-dates.js';
-import type { PersistenceFileSystem } from './file-system.js';
+import { writeFileAtomically, type PersistenceFileSystem } from './file-system.js';
 import { migrateRecord } from './migrate.js';
 
 /** The file formats of `export()` and `import()`. */
@@ -86,10 +87,15 @@ export async function exportTable(
     );
     text = stringify([columns, ...rows]);
   }
-  const temporary = join(dirname(path), `.${basename(path)}.tmp`);
-  await fs.writeFile(temporary, Buffer.from(text, 'utf8'));
-  await fs.rename(temporary, path);
-  await fs.syncDir(dirname(path));
+  try {
+    await writeFileAtomically(fs, path, Buffer.from(text, 'utf8'));
+  } catch (error) {
+    throw new MemoryStoreError(
+      `Cannot export table '${table.name}' to ${path}: ${(error as Error).message}`,
+      table.name,
+      { cause: error },
+    );
+  }
   return records.length;
 }
 
@@ -126,7 +132,13 @@ export async function readImport(
   version: number | undefined,
 ): Promise<ImportEntry[]> {
   const name = table.name;
-  const data = await fs.readFile(path);
+  let data: Buffer | undefined;
+  try {
+    data = await fs.readFile(path);
+  } catch (error) {
+    const reason = `cannot read it: ${(error as Error).message}`;
+    throw new ImportError(name, path, reason, undefined, undefined, error);
+  }
   if (!data) throw new ImportError(name, path, 'the file does not exist');
   const text = data.toString('utf8');
   let entries: { value: unknown; line?: number }[];
@@ -194,13 +206,15 @@ function parseCsv(
   let rows: { record: Record<string, string>; info: { lines: number } }[];
   try {
     const parsed: unknown = parse(text, {
-      columns: true,
+      columns: checkHeader,
       info: true,
       skip_empty_lines: true,
       bom: true,
     });
     rows = parsed as typeof rows;
   } catch (error) {
+    if (error instanceof HeaderProblem)
+      throw new ImportError(table.name, path, error.message, headerLine(text));
     const line = (error as { lines?: number }).lines;
     throw new ImportError(table.name, path, `malformed CSV: ${(error as Error).message}`, line);
   }
@@ -222,6 +236,32 @@ function parseCsv(
     }
     return { value, line: info.lines };
   });
+}
+
+/** A header row the import refuses. */
+class HeaderProblem extends Error {}
+
+/**
+ * The header row's column names, refused where a record could not hold them as written: a
+ * forbidden key (`__proto__` would set the row's prototype and vanish, as a JSON import
+ * refuses it) or a name given twice (the parser would keep the last column silently).
+ */
+function checkHeader(columns: string[]): string[] {
+  const seen = new Set<string>();
+  for (const column of columns) {
+    if (FORBIDDEN_KEYS.has(column))
+      throw new HeaderProblem(`the header names the column '${column}', a forbidden key`);
+    if (seen.has(column)) throw new HeaderProblem(`the header names the column '${column}' twice`);
+    seen.add(column);
+  }
+  return columns;
+}
+
+/** The 1-based line of the header row: the first line that is not empty. */
+function headerLine(text: string): number {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const index = lines.findIndex((line) => line !== '');
+  return index < 0 ? 1 : index + 1;
 }
 
 function typed(table: MemoryTable<object>, column: string, raw: string, example: unknown): unknown {

@@ -14,9 +14,12 @@ export interface AggregateSpec<F extends string = string, N extends string = F> 
   sum?: N | readonly N[];
   /** Mean of a numeric field (or fields); `null` when no record has a number there. */
   avg?: N | readonly N[];
-  /** Smallest value of a field (or fields), in the order `orderBy` uses; missing values skipped. */
+  /**
+   * Smallest value of a field (or fields), in the order `orderBy` uses; missing values and NaN
+   * skipped (as `sum` and `avg` skip NaN).
+   */
   min?: F | readonly F[];
-  /** Largest value of a field (or fields). */
+  /** Largest value of a field (or fields); missing values and NaN skipped. */
   max?: F | readonly F[];
 }
 
@@ -99,12 +102,16 @@ export function aggregate(
     });
     readMin.forEach((r, i) => {
       const v = r(record);
-      if (v != null && (acc.mins[i] === undefined || compareValues(v, acc.mins[i]) < 0))
+      if (v != null && v === v && (acc.mins[i] === undefined || compareValues(v, acc.mins[i]) < 0))
         acc.mins[i] = v;
     });
     readMax.forEach((r, i) => {
       const v = r(record);
-      if (v != null && (acc.maxes[i] === undefined || compareValues(v, acc.maxes[i]) > 0))
+      if (
+        v != null &&
+        v === v &&
+        (acc.maxes[i] === undefined || compareValues(v, acc.maxes[i]) > 0)
+      )
         acc.maxes[i] = v;
     });
   }

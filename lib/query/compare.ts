@@ -2,7 +2,8 @@
  * The order of record values, shared by sorting, range comparisons and sorted indexes:
  * missing and null first, then booleans, numbers (NaN first among them), strings (by code
  * unit), dates (by time), and anything else last. Range comparisons only match values of
- * the same rank as their bound: `$gt: 5` never matches a string.
+ * the same rank as their bound: `$gt: 5` never matches a string; and none matches NaN,
+ * which only has its place here so that sorting is total.
  */
 export function compareValues(a: unknown, b: unknown): number {
   const ra = rankOf(a);

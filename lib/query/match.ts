@@ -1,6 +1,6 @@
 import { QueryError } from '../errors/query.error.js';
 import type { CompareOp, FilterNode } from './filter-node.js';
-import { comparison } from './query-values.js';
+import { comparison, describeValue } from './query-values.js';
 
 /**
  * A query written in the `match` syntax. Create it with the `match` tag; values enter only
@@ -11,7 +11,19 @@ export class MatchQuery {
   constructor(
     readonly strings: TemplateStringsArray,
     readonly values: readonly unknown[],
-  ) {}
+  ) {
+    // Called as a plain function (match('x'), match(null)), the tag gets no strings array.
+    if (
+      !Array.isArray(strings) ||
+      strings.length !== values.length + 1 ||
+      !strings.every((s) => typeof s === 'string')
+    ) {
+      throw new QueryError(
+        '',
+        `match is a template tag (match\`field == \${value}\`), but was called with ${describeValue(strings)}`,
+      );
+    }
+  }
 
   /** The query's text with numbered placeholders, as error positions count it. */
   toString(): string {

@@ -147,9 +147,11 @@ function comparisonPredicate(read: (r: object) => unknown, op: string, value: un
             : op === 'lt'
               ? (c) => c < 0
               : (c) => c <= 0;
+      // NaN (the only value not equal to itself) sorts first among numbers, but no range
+      // holds it, as no comparison with NaN is true in JavaScript.
       return (r) => {
         const v = read(r);
-        return rankOf(v) === rank && accept(compareValues(v, value));
+        return rankOf(v) === rank && v === v && accept(compareValues(v, value));
       };
     }
   }

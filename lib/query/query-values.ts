@@ -63,8 +63,10 @@ function checkOperand(table: string, field: string, op: CompareOp, value: unknow
     case 'gte':
     case 'lt':
     case 'lte':
+      // NaN is refused like an invalid Date: every comparison with it is false in
+      // JavaScript, so a bound of NaN could only match nothing, or everything by accident.
       if (
-        typeof value === 'number' ||
+        (typeof value === 'number' && value === value) ||
         typeof value === 'string' ||
         typeof value === 'bigint' ||
         (value instanceof Date && !Number.isNaN(value.getTime()))

@@ -238,8 +238,6 @@ function condition(leaf: FilterNode, shape: string, name: string): string {
   if (shape === EQUAL) return `${field} === ${name}`;
   const op = shape.slice(3);
   if (shape.startsWith('str')) return `(typeof (x = ${field}) === 'string' && x ${op} ${name})`;
-  // As compareValues within numbers: NaN sorts below every number, so it passes an upper
-  // bound (written as "not at or above it") and fails a lower one; a bigint compares by value.
-  const test = op === '<' ? `!(x >= ${name})` : op === '<=' ? `!(x > ${name})` : `x ${op} ${name}`;
-  return `((typeof (x = ${field}) === 'number' || typeof x === 'bigint') && ${test})`;
+  // A NaN field fails every bound, as JavaScript's comparison does; a bigint compares by value.
+  return `((typeof (x = ${field}) === 'number' || typeof x === 'bigint') && x ${op} ${name})`;
 }

@@ -11,6 +11,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StoreCapacityError } from '../errors/store-capacity.error.js';
+import { StoreInitializationError } from '../errors/store-initialization.error.js';
 import { TransactionConflictError } from '../errors/transaction-conflict.error.js';
 import type { ReplicationStatus, TableReplica } from '../replication/replication-group.js';
 import { QueryError } from '../errors/query.error.js';
@@ -133,7 +134,18 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
       const journal = registry.journalFor(this);
       this.#journal = journal;
       if (journal) {
-        await journal.open(name);
+        try {
+          await journal.open(name);
+        } catch (error) {
+          // Damage is a CorruptStoreError (documented); a raw file-system error is not.
+          if (error instanceof MemoryStoreError) throw error;
+          throw new StoreInitializationError(
+            name,
+            this.constructor.name,
+            `cannot use the persistence directory ${journal.dir}: ${(error as Error).message}`,
+            error,
+          );
+        }
         const state = journal.recovered(name);
         if (state) {
           table.restore(

@@ -26,10 +26,12 @@ export async function startStore<S extends object>(
     new StoreInitializationError(table.name, storeName, reason, cause);
 
   for (const [i, hook] of (options.beforeInit ?? []).entries()) {
+    if (!isCall(hook))
+      throw fail(`beforeInit hook #${i} ${NOT_A_CALL}, got ${describeValue(hook)}`);
     const label =
       typeof hook === 'function' ? `beforeInit hook #${i}` : `beforeInit hook '${String(hook[0])}'`;
     try {
-      await invoke(store, hook, label);
+      await invoke(store, hook);
     } catch (error) {
       throw fail(`${label} failed: ${messageOf(error)}`, error);
     }
@@ -43,22 +45,29 @@ export async function startStore<S extends object>(
   if (options.initialState === undefined) {
     return { startedAt: new Date(), tableName: table.name } satisfies DefaultStoreState;
   }
+  if (!isCall(options.initialState))
+    throw fail(`initialState ${NOT_A_CALL}, got ${describeValue(options.initialState)}`);
   try {
-    return await invoke(store, options.initialState, 'initialState');
+    return await invoke(store, options.initialState);
   } catch (error) {
     throw fail(`initialState failed: ${messageOf(error)}`, error);
   }
 }
 
+const NOT_A_CALL = 'must be a [methodName, args?] tuple or a function';
+
+/** Whether a hook is a function or a `[methodName, args?]` tuple (checked before it runs). */
+function isCall<S extends object>(
+  source: unknown,
+): source is StoreMethodCall<S> | ((store: S) => unknown) {
+  return typeof source === 'function' || (Array.isArray(source) && typeof source[0] === 'string');
+}
+
 function invoke<S extends object>(
   store: S,
   source: StoreMethodCall<S> | ((store: S) => unknown),
-  label: string,
 ): unknown {
   if (typeof source === 'function') return source(store);
-  if (!Array.isArray(source) || typeof source[0] !== 'string') {
-    throw new MemoryStoreError(`${label} must be a [methodName, args?] tuple or a function`, '');
-  }
   const [name, args = []] = source;
   const method = (store as Record<string, unknown>)[name];
   if (typeof method !== 'function') {

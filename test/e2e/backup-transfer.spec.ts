@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import {
@@ -389,7 +389,11 @@ describe('backup, restore, export, import and migrations', () => {
         } catch (thrown) {
           error = thrown;
         }
-        if (!(error instanceof CorruptStoreError) || error.file !== damaged) {
+        if (
+          !(error instanceof CorruptStoreError) ||
+          error.file !== damaged ||
+          !error.message.endsWith('. Nothing was restored') // a restore is not a start-up
+        ) {
           const outcome = error instanceof Error ? error.message : 'restored';
           wrong.push(`${what}: ${outcome}`);
         }
@@ -463,6 +467,7 @@ describe('backup, restore, export, import and migrations', () => {
       await expect(booted.memory.backup(file)).rejects.toThrow(/ENOSPC/);
       failWrites = false;
       expect((await readFile(file)).equals(previous)).toBe(true);
+      expect(await readdir(folder)).toEqual(['today.bak']); // the half-written temporary is gone
       await booted.memory.restore(file);
       expect(members.keys()).toEqual(['first']);
     });
@@ -734,6 +739,34 @@ describe('backup, restore, export, import and migrations', () => {
       expect(seen).toEqual([]);
     });
 
+    it('CSV: a header naming a forbidden key or a column twice rejects the import with an ImportError naming the header line; nothing changes', async () => {
+      const folder = await newDir('export');
+      const booted = await boot([MembersStore]);
+      const members = booted.app.get(MembersStore);
+      await members.write({ id: 'z', name: 'already here' });
+      const before = members.all();
+      const seen = changesOf(members);
+      const cases = [
+        { text: 'id,__proto__\nc,1\n', reason: "'__proto__', a forbidden key", line: 1 },
+        { text: 'id,name,constructor\nc,x,1\n', reason: "'constructor', a forbidden key", line: 1 },
+        { text: 'id,prototype\nc,1\n', reason: "'prototype', a forbidden key", line: 1 },
+        { text: 'id,id\nc,d\n', reason: "'id' twice", line: 1 },
+        { text: '\n\nid,name,age,name\nc,x,1,y\n', reason: "'name' twice", line: 3 },
+      ];
+      for (const [i, { text, reason, line }] of cases.entries()) {
+        const file = join(folder, `bad-header-${i}.csv`);
+        await writeFile(file, text);
+        const error = await rejectionOf(booted.memory.import(Member, file));
+        expect(error).toBeInstanceOf(ImportError);
+        expect(error).toMatchObject({ table: 'members', file, line });
+        expect((error as Error).message).toContain(`the header names the column ${reason}`);
+        expect(members.all()).toBe(before);
+      }
+      await delivered();
+      expect(seen).toEqual([]);
+      expect(Object.prototype).not.toHaveProperty('1');
+    });
+
     it('NDJSON: an invalid, malformed or non-object line rejects the whole import with an ImportError naming it; nothing changes', async () => {
       const folder = await newDir('export');
       const booted = await boot([MembersStore]);
@@ -894,6 +927,80 @@ describe('backup, restore, export, import and migrations', () => {
         expect(members.keys()).toEqual(['kept']);
       },
     );
+  });
+
+  describe('bad paths', () => {
+    it('a path that is not a string (or is empty) rejects with MemoryStoreError, for every file operation', async () => {
+      const booted = await boot([MembersStore]);
+      const { memory } = booted;
+      for (const [path, shown] of [
+        [null, 'null'],
+        [undefined, 'undefined'],
+        [42, 'number 42'],
+        [{}, 'an object'],
+        ['', 'the string ""'],
+      ] as [never, string][]) {
+        const calls: [string, string, Promise<unknown>][] = [
+          ['export', 'members', memory.export(Member, path)],
+          ['import', 'members', memory.import(Member, path, 'json')],
+          ['backup', '', memory.backup(path)],
+          ['restore', '', memory.restore(path)],
+        ];
+        for (const [method, table, call] of calls) {
+          const error = await rejectionOf(call);
+          expect(error).toBeInstanceOf(MemoryStoreError);
+          expect(error).toMatchObject({ table });
+          expect((error as Error).message).toBe(`${method}() takes a file path, got ${shown}`);
+        }
+      }
+    });
+
+    it('export or backup into a missing directory: MemoryStoreError naming the file, the cause kept, nothing left behind', async () => {
+      const folder = await newDir('export');
+      const booted = await boot([MembersStore]);
+      await booted.app.get(MembersStore).write({ id: 'a' });
+      const exported = join(folder, 'no', 'such', 'members.json');
+      const backedUp = join(folder, 'missing', 'today.bak');
+      for (const [call, file, table, what] of [
+        [booted.memory.export(Member, exported), exported, 'members', "export table 'members' to"],
+        [booted.memory.backup(backedUp), backedUp, '', 'write the backup'],
+      ] as const) {
+        const error = await rejectionOf(call);
+        expect(error).toBeInstanceOf(MemoryStoreError);
+        expect(error).toMatchObject({ table });
+        expect((error as Error).message).toMatch(new RegExp(`^Cannot ${what} ${file}: ENOENT`));
+        expect((error as Error).cause).toMatchObject({ code: 'ENOENT' });
+      }
+      expect(await readdir(folder)).toEqual([]);
+    });
+
+    it('import or restore of a directory, or of a missing backup: ImportError naming the path', async () => {
+      const folder = await newDir('export');
+      const booted = await boot([MembersStore]);
+      const members = booted.app.get(MembersStore);
+      await members.write({ id: 'kept' });
+      const before = members.all();
+      const directory = join(folder, 'members.json');
+      await mkdir(directory);
+      const imported = await rejectionOf(booted.memory.import(Member, directory));
+      expect(imported).toBeInstanceOf(ImportError);
+      expect(imported).toMatchObject({ table: 'members', file: directory });
+      expect((imported as Error).message).toMatch(
+        new RegExp(`^Cannot import ${directory} into table 'members': cannot read it: EISDIR`),
+      );
+      expect((imported as Error).cause).toMatchObject({ code: 'EISDIR' });
+
+      const restored = await rejectionOf(booted.memory.restore(directory));
+      expect(restored).toBeInstanceOf(ImportError);
+      expect(restored).toMatchObject({ file: directory });
+      expect((restored as Error).cause).toMatchObject({ code: 'EISDIR' });
+
+      const missing = join(folder, 'missing.bak');
+      const absent = await rejectionOf(booted.memory.restore(missing));
+      expect(absent).toBeInstanceOf(ImportError);
+      expect((absent as Error).message).toBe(`Cannot import ${missing}: the file does not exist`);
+      expect(members.all()).toBe(before);
+    });
   });
 
   // ---- migrations -----------------------------------------------------------------------------

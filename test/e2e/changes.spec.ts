@@ -401,6 +401,44 @@ describe('change events', () => {
       expect(adminUpdates.map((c) => `${c.op} ${String(c.key)}`)).toEqual(['update m1']);
     });
 
+    it('by a query: an update moving a record out of the query is delivered, as one moving it in', async () => {
+      const members = await filtered();
+      const admins = collect(members.changes({ where: { role: 'admin' } }));
+      const userUpdates = collect(members.changes({ op: 'update', where: { role: 'user' } }));
+      await members.update('m1', { role: 'user' }); // leaves the admins
+      await members.update('m1', { visits: 2 }); // a user before and after: not an admin change
+      await members.update('m1', { role: 'admin' }); // comes back
+      await members.update('m2', { visits: 3 }); // never an admin
+      await delivered();
+      const shown = (c: StoreChange<Member>) =>
+        `${c.op} ${String(c.key)} ${String(c.previous?.role)}->${String(c.record?.role)}`;
+      expect(admins.map(shown)).toEqual(['update m1 admin->user', 'update m1 user->admin']);
+      expect(userUpdates.map(shown)).toEqual([
+        'update m1 admin->user',
+        'update m1 user->user',
+        'update m1 user->admin',
+        'update m2 user->user',
+      ]);
+    });
+
+    it('a clear (deleteAll) reaches key and query subscribers, unless their op leaves it out', async () => {
+      const members = await filtered();
+      const byKey = collect(members.changes({ key: 'm1' }));
+      const byKeys = collect(members.changes({ key: ['m1', 'm2'], op: ['delete', 'clear'] }));
+      const byQuery = collect(members.changes({ where: { role: 'admin' } }));
+      const deletesOnly = collect(members.changes({ key: 'm1', op: 'delete' }));
+      const updatesOnly = collect(members.changes({ where: { role: 'admin' }, op: 'update' }));
+      await members.deleteAll();
+      await delivered();
+      expect(members.size).toBe(0);
+      for (const seen of [byKey, byKeys, byQuery])
+        expect(seen.map((c) => ({ op: c.op, key: c.key }))).toEqual([
+          { op: 'clear', key: undefined },
+        ]);
+      expect(deletesOnly).toEqual([]);
+      expect(updatesOnly).toEqual([]);
+    });
+
     it('with an empty filter, or none, delivers everything', async () => {
       const members = await filtered();
       const all = collect(members.changes());

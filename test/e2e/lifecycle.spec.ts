@@ -108,6 +108,26 @@ describe('store lifecycle', () => {
       expect((error as Error).message).toContain('noSuchMethod');
     });
 
+    it('a beforeInit entry that is neither a tuple nor a function fails start-up naming the store and the entry', async () => {
+      const fixture = LifecycleAppModule.register('null-hook');
+      const { error, store } = await failToStart(fixture);
+      expect(error).toBeInstanceOf(StoreInitializationError);
+      expect(error).toMatchObject({ store: 'JournalStore', table: 'journal' });
+      expect((error as Error).message).toBe(
+        "Store JournalStore (table 'journal') failed to start: beforeInit hook #1 must be a [methodName, args?] tuple or a function, got null",
+      );
+      expect(fixture.log).toEqual(['warmUp: size=0']); // the hooks before it ran
+      expect(store?.isReady ?? false).toBe(false);
+    });
+
+    it('an initialState that is neither a tuple nor a function fails start-up naming the store', async () => {
+      const { error } = await failToStart(LifecycleAppModule.register('string-state'));
+      expect(error).toBeInstanceOf(StoreInitializationError);
+      expect((error as Error).message).toBe(
+        `Store JournalStore (table 'journal') failed to start: initialState must be a [methodName, args?] tuple or a function, got the string "buildState"`,
+      );
+    });
+
     it('a throwing initialState fails start-up naming the store', async () => {
       const { error, store } = await failToStart(LifecycleAppModule.register('throwing-state'));
       expect(error).toBeInstanceOf(StoreInitializationError);

@@ -16,6 +16,7 @@ import {
   type AppendFile,
   type BeforeInitHook,
   type PersistenceFileSystem,
+  StoreInitializationError,
 } from 'nestjs-memory-store';
 import { delay, failedStartUp, thrownBy } from './fixtures/app.factory.js';
 import {
@@ -704,15 +705,24 @@ describe('persistence', () => {
       expect((error as Error).message).toMatch(/seedMode/);
     });
 
-    it('fails to start when the directory cannot be created', async () => {
+    it('fails to start with StoreInitializationError naming the store and the directory when the directory cannot be created', async () => {
       const parent = await newDir();
       const file = join(parent, 'a-file');
       await writeFile(file, 'not a directory');
-      const { error, app } = await failedStartUp(
-        PersistenceAppModule.register({ dir: join(file, 'data') }),
-      );
-      await app?.close();
-      expect(String((error as Error).message)).toContain('a-file');
+      for (const [dir, code] of [
+        [join(file, 'data'), 'ENOTDIR'], // under a file
+        [file, 'EEXIST'], // a file itself
+      ]) {
+        const { error, app } = await failedStartUp(PersistenceAppModule.register({ dir }));
+        await app?.close();
+        expect(error).toBeInstanceOf(StoreInitializationError);
+        expect(error).toMatchObject({ store: 'NotesStore', table: 'notes' });
+        expect((error as Error).message).toContain(
+          `Store NotesStore (table 'notes') failed to start: cannot use the persistence directory ${dir}: ${code}`,
+        );
+        expect((error as Error).cause).toMatchObject({ code });
+      }
+      expect(await readFile(file, 'utf8')).toBe('not a directory');
     });
   });
 

@@ -5,6 +5,7 @@ import {
   DuplicateKeyError,
   Index,
   match,
+  type MatchQuery,
   MAX_REGEX_LENGTH,
   MemoryStore,
   MemoryStoreError,
@@ -878,6 +879,27 @@ describe('the query language, end to end', () => {
       const unclosed = queryError(() => people.count(match`(age > ${5} or admin == ${true}`));
       expect(unclosed.position).toBe(28);
       expect(unclosed.message).toContain("expected ')', found the end of the query at position 28");
+    });
+
+    it('match called as a plain function, not as a template tag', () => {
+      const asFunction = match as unknown as (...args: unknown[]) => MatchQuery;
+      for (const [args, shown] of [
+        [['department == x'], 'the string "department == x"'],
+        [[null], 'null'],
+        [[undefined], 'undefined'],
+        [[['department == ', ''], 'sales', 'extra'], 'an array'], // one value too many
+        [[[1, 2], 'x'], 'an array'], // not strings
+      ] as const) {
+        const error = queryError(() => people.select(asFunction(...args)));
+        expect(error.message).toBe(
+          `Invalid query: match is a template tag (match\`field == \${value}\`), but was called with ${shown}`,
+        );
+      }
+      // a strings array built as the language builds one is fine
+      const strings = Object.assign(['department == ', ''], { raw: ['department == ', ''] });
+      expect(people.count(asFunction(strings, 'sales'))).toBe(
+        people.count({ department: 'sales' }),
+      );
     });
 
     it('an unknown operator', () => {

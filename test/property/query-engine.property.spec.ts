@@ -76,9 +76,10 @@ function compareWithin(a: unknown, b: unknown): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** A range holds values of its bound's type class, and never NaN (as JavaScript's `<`). */
 function rangeMatches(op: 'gt' | 'gte' | 'lt' | 'lte', value: unknown, bound: unknown): boolean {
   const cls = typeClass(value);
-  if (cls === undefined || cls !== typeClass(bound)) return false;
+  if (cls === undefined || cls !== typeClass(bound) || Number.isNaN(value)) return false;
   const c = compareWithin(value, bound);
   return op === 'gt' ? c > 0 : op === 'gte' ? c >= 0 : op === 'lt' ? c < 0 : c <= 0;
 }
@@ -471,13 +472,14 @@ function scenarios(withBigint: boolean, types: TableSpec['type'][]): fc.Arbitrar
     profile,
     fc.constant({}),
   );
+  // No NaN among range bounds: a NaN bound is refused (tested in test/unit/query/nan.spec.ts).
   const rangeValue = fc.oneof(
-    fc.constantFrom<unknown>(-1, 0, -0, 1, 2, 2.5, NaN, 5, -Infinity, Infinity, ...bigints),
+    fc.constantFrom<unknown>(-1, 0, -0, 1, 2, 2.5, 5, -Infinity, Infinity, ...bigints),
     fc.constantFrom('', 'a', 'ab', 'b', 'B', 'c', 'm', 'dark'),
     dateAt([-1000, -1, 0, 500, 1000, 2000]),
   );
   // Values that fit each path most of the time, so that queries often match some records.
-  const numbers = fc.constantFrom<unknown>(-1, 0, -0, 1, 2, 2.5, NaN, 5, -Infinity, Infinity);
+  const numbers = fc.constantFrom<unknown>(-1, 0, -0, 1, 2, 2.5, 5, -Infinity, Infinity);
   const strings = fc.constantFrom<unknown>('', 'a', 'ab', 'b', 'B', 'c', 'm', 'dark');
   const dates = dateAt([-1000, -1, 0, 500, 1000, 2000]);
   const ids = fc.integer({ min: -3, max: 15 });

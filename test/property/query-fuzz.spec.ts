@@ -475,7 +475,7 @@ describe('query fuzzing: QueryError or a result, quickly, never pollution', () =
 
   it('refuses operands of the wrong shape and unknown operators with QueryError', () => {
     const isRangeOperand = (v: unknown) =>
-      typeof v === 'number' ||
+      (typeof v === 'number' && !Number.isNaN(v)) ||
       typeof v === 'string' ||
       typeof v === 'bigint' ||
       (v instanceof Date && !Number.isNaN(v.getTime()));
@@ -815,7 +815,7 @@ describe('query fuzzing: QueryError or a result, quickly, never pollution', () =
 
   it('checks the ${} values of well-formed match queries', () => {
     const isRangeOperand = (v: unknown) =>
-      typeof v === 'number' ||
+      (typeof v === 'number' && !Number.isNaN(v)) ||
       typeof v === 'string' ||
       typeof v === 'bigint' ||
       (v instanceof Date && !Number.isNaN(v.getTime()));
@@ -871,6 +871,7 @@ describe('query fuzzing: QueryError or a result, quickly, never pollution', () =
           [4, {}],
           [4, null],
           [4, new Date(NaN)],
+          [4, NaN],
         ],
       },
     );
