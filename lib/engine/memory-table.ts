@@ -974,9 +974,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 function show(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
   if (value instanceof Date) return value.toISOString();
-  try {
-    return typeof value === 'object' ? JSON.stringify(value) : String(value);
-  } catch {
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
     return String(value);
+  if (typeof value !== 'object' || value === null) return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return 'an object';
   }
 }
