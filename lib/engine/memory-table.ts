@@ -789,6 +789,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       return input;
     }
     if (given !== undefined && given !== null) return input;
+    this.#factory.assertStorable(input); // the spread below would make a Date or a Map a record
     let id: number;
     do id = this.counters.next(this.keyField);
     while (this.rows.has(id));

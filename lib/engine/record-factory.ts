@@ -20,7 +20,7 @@ export class RecordFactory<T extends object> {
 
   /** A record from the table's defaults overlaid with `input`'s fields. */
   create(input: unknown): T {
-    return this.#build(new this.#shape.Record(), input);
+    return this.#build(new this.#shape.Record(), input, false);
   }
 
   /** A record rebuilt from persisted fields: copied and frozen like any, but not validated again. */
@@ -37,7 +37,7 @@ export class RecordFactory<T extends object> {
     const record = new this.#shape.Record();
     const fields = base as Record<string, unknown>;
     for (const key of Object.keys(fields)) record[key] = fields[key];
-    return this.#build(record, patch);
+    return this.#build(record, patch, true);
   }
 
   /** The primary key of a record the factory built. */
@@ -45,25 +45,12 @@ export class RecordFactory<T extends object> {
     return (record as Record<string, RecordKey>)[this.#schema.key];
   }
 
-  #build(record: Record<string, unknown>, input: unknown): T {
+  #build(record: Record<string, unknown>, input: unknown, patch: boolean): T {
     const schema = this.#schema;
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw this.#invalid('', input, 'isObject', 'a record must be an object');
     }
-    const proto: unknown = Object.getPrototypeOf(input);
-    if (proto !== Object.prototype && proto !== schema.prototype && proto !== null) {
-      const kind = unstorableKind(input);
-      if (kind !== undefined) {
-        throw this.#invalid(
-          '',
-          undefined,
-          'isObject',
-          kind === 'a promise'
-            ? 'a record or patch must be an object, not a promise (an update function must return its patch, not a promise of it)'
-            : `a record or patch must be a plain object, not ${kind}`,
-        );
-      }
-    }
+    if (patch) this.assertStorable(input);
     try {
       this.#shape.copy(record, input);
     } catch (error) {
@@ -72,6 +59,7 @@ export class RecordFactory<T extends object> {
     }
     const key = record[schema.key];
     if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
+      this.assertStorable(input); // a Date, a Map, a promise… says so, rather than "no key"
       throw this.#invalid(
         schema.key,
         key,
@@ -85,6 +73,28 @@ export class RecordFactory<T extends object> {
       if (errors.length > 0) throw new StoreValidationError(schema.name, errors);
     }
     return record as T;
+  }
+
+  /**
+   * Refuses an object that no record or patch can be made of: a promise (an async update
+   * function), a Date, a Map… Their fields are in internal slots, so copying would find none
+   * and write an empty record or apply an empty patch. Checked for every patch, and for a
+   * record where it would otherwise pass: it has no key (the error then says why) or gets
+   * one from autoIncrement. Plain objects and instances of the table class pass at once.
+   */
+  assertStorable(input: object): void {
+    const proto: unknown = Object.getPrototypeOf(input);
+    if (proto === Object.prototype || proto === this.#schema.prototype || proto === null) return;
+    const kind = unstorableKind(input);
+    if (kind === undefined) return;
+    throw this.#invalid(
+      '',
+      undefined,
+      'isObject',
+      kind === 'a promise'
+        ? 'a record or patch must be an object, not a promise (an update function must return its patch, not a promise of it)'
+        : `a record or patch must be a plain object, not ${kind}`,
+    );
   }
 
   #invalid(

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { DuplicateKeyError, MemoryStoreError } from 'nestjs-memory-store';
+import { DuplicateKeyError, MemoryStoreError, StoreValidationError } from 'nestjs-memory-store';
 import { createApp, rejectionOf, thrownBy } from './fixtures/app.factory.js';
 import {
   AutoInvoicesStore,
@@ -184,6 +184,18 @@ describe('counters', () => {
       expect([a, b, c, d, e, f].map((r) => r.id)).toEqual([1, 2, 3, 4, 5, 6]);
       expect(invoices.get(3)).toBe(c);
       expect(invoices.counter('id')).toBe(6);
+    });
+
+    it('refuses a Date or a promise as a record instead of storing an empty one with a key', async () => {
+      for (const [record, kind] of [
+        [new Date(), 'not a Date'],
+        [Promise.resolve({ customer: 'x' }), 'not a promise'],
+      ] as const) {
+        const error = await rejectionOf(invoices.insert(record as never));
+        expect(error).toBeInstanceOf(StoreValidationError);
+        expect((error as Error).message).toContain(kind);
+      }
+      expect(invoices.size).toBe(0);
     });
 
     it('gives concurrent inserts distinct keys', async () => {
