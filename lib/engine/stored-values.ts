@@ -127,13 +127,17 @@ export function ownValue(value: unknown, path: string, depth = 0): unknown {
       items[i] = ownValue(value[i], `${path}[${i}]`, depth + 1);
     copy = items;
   } else {
-    if (ArrayBuffer.isView(value))
-      throw new RecordShapeError(path, 'must be plain data, not a typed array');
-    for (const [type, label] of REFUSED) {
-      if (value instanceof type)
-        throw new RecordShapeError(path, `must be plain data, not ${label}`);
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (proto !== Object.prototype && proto !== null) {
+      // (a plain object is none of these: the common case skips the tests)
+      if (ArrayBuffer.isView(value))
+        throw new RecordShapeError(path, 'must be plain data, not a typed array');
+      for (const [type, label] of REFUSED) {
+        if (value instanceof type)
+          throw new RecordShapeError(path, `must be plain data, not ${label}`);
+      }
     }
-    copy = Object.create(Object.getPrototypeOf(value) as object | null) as object;
+    copy = Object.create(proto) as object;
     copyFields(copy, value, path, depth + 1);
   }
   OWNED.add(copy);
