@@ -508,12 +508,27 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   ): void {
     const built: [RecordKey, T, number | null][] = [];
     for (const [key, fields, deadline, version] of rows) {
-      const current = migrateRecord(this.schema, key, fields, version);
-      built.push([
-        key,
-        current === fields ? this.#factory.restore(fields) : this.#factory.create(current),
-        deadline,
-      ]);
+      let record: T;
+      try {
+        if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
+          throw new TypeError(`it is ${fields === null ? 'null' : typeof fields}, not a record`);
+        const current = migrateRecord(this.schema, key, fields, version);
+        record = current === fields ? this.#factory.restore(fields) : this.#factory.create(current);
+      } catch (error) {
+        if (error instanceof MemoryStoreError) throw error;
+        throw new MemoryStoreError(
+          `The stored record ${show(key)} of table '${this.schema.name}' cannot be loaded: ${(error as Error).message}`,
+          this.schema.name,
+        );
+      }
+      if (this.#factory.keyOf(record) !== key) {
+        throw new MemoryStoreError(
+          `The stored record under key ${show(key)} of table '${this.schema.name}' holds ` +
+            `${show(this.#factory.keyOf(record))} in its key field '${this.keyField}'`,
+          this.schema.name,
+        );
+      }
+      built.push([key, record, deadline]);
     }
     for (const [key, record, deadline] of built) {
       // Written records were checked against the unique indexes of their day; an index

@@ -270,7 +270,8 @@ export class Journal {
           `a gap in the log: ${frame.seq} follows ${this.#seq}`,
         );
       }
-      const { o: ops } = parseJson(table, file, frame.offset, frame.payload) as { o: unknown };
+      const body = parseJson(table, file, frame.offset, frame.payload) as { o?: unknown } | null;
+      const ops = typeof body === 'object' && body !== null ? body.o : undefined;
       if (!Array.isArray(ops) || !ops.every(isLogOp)) {
         throw new CorruptStoreError(
           table,

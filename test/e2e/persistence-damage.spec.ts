@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { INestApplication } from '@nestjs/common';
 import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { CorruptStoreError } from 'nestjs-memory-store';
+import { CorruptStoreError, MemoryStoreError } from 'nestjs-memory-store';
+import { encodeFrame, LOG_MAGIC } from '../../lib/persistence/log-format.js';
 import { failedStartUp } from './fixtures/app.factory.js';
 import {
   NotesStore,
@@ -379,6 +380,57 @@ describe('persistence: damaged files', () => {
       await missing.app?.close();
       expect(missing.error).toBeInstanceOf(CorruptStoreError);
       expect(basename((missing.error as CorruptStoreError).file)).toBe(file);
+    });
+  });
+
+  describe('frames with a good checksum but content no writer makes (a bug, a hand edit)', () => {
+    /** A directory whose log holds one frame with this payload. */
+    async function logOf(payload: string): Promise<string> {
+      const dir = await tempDir('crafted');
+      dirs.push(dir);
+      await writeFile(
+        join(dir, 'wal-0000000000000001.log'),
+        Buffer.concat([LOG_MAGIC, encodeFrame(1, payload)]),
+      );
+      return dir;
+    }
+
+    /** Why start-up failed; a frame that cannot be read also leaves every file as it was. */
+    async function failure(payload: string, unreadable = false): Promise<unknown> {
+      const dir = await logOf(payload);
+      const before = await filesOf(dir);
+      const { error, app } = await failedStartUp(PersistenceAppModule.register({ dir }));
+      await app?.close();
+      if (unreadable) expect(await filesOf(dir)).toEqual(before);
+      return error;
+    }
+
+    it('a frame that is not an object of operations: CorruptStoreError at the frame', async () => {
+      const error = await failure('null', true);
+      expect(error).toBeInstanceOf(CorruptStoreError);
+      expect((error as CorruptStoreError).offset).toBe(LOG_MAGIC.length);
+    });
+
+    it('records that cannot be loaded stop start-up naming the table and the key', async () => {
+      const cases: [string, string][] = [
+        [
+          '["O",{"id":"b","n":1}]',
+          "The stored record under key 'a' of table 'notes' holds 'b' in its key field 'id'",
+        ],
+        [
+          '5',
+          "The stored record 'a' of table 'notes' cannot be loaded: it is number, not a record",
+        ],
+        [
+          '["O",{"id":"a","__proto__":["O",{"n":2}]}]',
+          "The stored record 'a' of table 'notes' cannot be loaded: __proto__ is a forbidden key",
+        ],
+      ];
+      for (const [record, message] of cases) {
+        const error = await failure(`{"o":[["p","notes","a",${record},null]]}`);
+        expect(error).toBeInstanceOf(MemoryStoreError);
+        expect(String((error as Error).message)).toContain(message);
+      }
     });
   });
 });
