@@ -134,8 +134,17 @@ function checkSweep(sweep: unknown, fail: (message: string) => Error): void {
 export function resolveRuntime(
   module: StoreRuntimeOptions,
   store: StoreRuntimeOptions,
+  storeName = 'A store',
 ): ResolvedRuntime {
   const maxRecords = store.maxRecords ?? module.maxRecords;
+  if (store.eviction !== undefined && maxRecords === undefined) {
+    // the module's eviction is a default for the stores that have a capacity; a store's own
+    // without any maxRecords would be silently ignored
+    throw new MemoryStoreError(
+      `${storeName} sets eviction: '${store.eviction}' but has no maxRecords (in @Store or forRoot): there is nothing to evict`,
+      '',
+    );
+  }
   const eviction = store.eviction ?? module.eviction ?? 'reject';
   const persistence = store.persistence === undefined ? module.persistence : store.persistence;
   const replication = store.replication === undefined ? module.replication : store.replication;

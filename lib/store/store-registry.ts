@@ -109,7 +109,7 @@ export class StoreRegistry implements OnApplicationShutdown {
 
   /** The module's options merged with a store's own. */
   runtimeFor(store: AnyStore): ResolvedRuntime {
-    return resolveRuntime(this.options, store.storeOptions);
+    return resolveRuntime(this.options, store.storeOptions, store.constructor.name);
   }
 
   /**

@@ -342,5 +342,16 @@ describe('capacity', () => {
       expect((error as Error).message).toContain('@Store() on BadCapacityStore');
       expect((error as Error).message).toMatch(message);
     });
+
+    it("refuses a store's own eviction when no maxRecords applies to it, at start", async () => {
+      const { error, app: failed } = await failedStartUp(
+        CapacityAppModule.register({}, [OwnPolicyStore]),
+      );
+      app = failed;
+      expect(error).toBeInstanceOf(MemoryStoreError);
+      expect((error as Error).message).toContain(
+        "OwnPolicyStore sets eviction: 'reject' but has no maxRecords",
+      );
+    });
   });
 });
