@@ -1,3 +1,4 @@
+import { FORBIDDEN_KEYS } from '../engine/stored-values.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { TableClass, TableOptions } from '../interfaces/table-options.interface.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
@@ -49,6 +50,14 @@ export function Table(options: TableOptions = {}): ClassDecorator {
         options.indexes.some((f) => typeof f !== 'string' || f === ''))
     ) {
       throw new MemoryStoreError(`${where}: 'indexes' must be an array of field names`, '');
+    }
+    for (const field of [options.key, ...(options.indexes ?? [])]) {
+      if (field !== undefined && (FORBIDDEN_KEYS.has(field) || field.includes('.'))) {
+        throw new MemoryStoreError(
+          `${where}: '${field}' cannot be a key or index field (a top-level field, not __proto__, constructor or prototype)`,
+          '',
+        );
+      }
     }
     if (options.type !== undefined && options.type !== 'set' && options.type !== 'ordered_set') {
       throw new MemoryStoreError(`${where}: 'type' must be 'set' or 'ordered_set'`, '');

@@ -13,6 +13,9 @@ function decorate(options: unknown): () => void {
   return () => Table(options as TableOptions)(Bad);
 }
 
+const NOT_A_FIELD =
+  'cannot be a key or index field (a top-level field, not __proto__, constructor or prototype)';
+
 describe('@Table() option checks', () => {
   it.each([
     ['an unknown option', { nme: 'people' }, "unknown option 'nme'"],
@@ -27,6 +30,14 @@ describe('@Table() option checks', () => {
     ],
     ['a non-string index', { indexes: ['team', 3] }, "'indexes' must be an array of field names"],
     ['an empty index name', { indexes: [''] }, "'indexes' must be an array of field names"],
+    ['a key that cannot be a field', { key: '__proto__' }, `'__proto__' ${NOT_A_FIELD}`],
+    ['a dotted key', { key: 'a.b' }, `'a.b' ${NOT_A_FIELD}`],
+    [
+      'an index that cannot be a field',
+      { indexes: ['team', 'constructor'] },
+      `'constructor' ${NOT_A_FIELD}`,
+    ],
+    ['a dotted index', { indexes: ['profile.team'] }, `'profile.team' ${NOT_A_FIELD}`],
     ['options that are not an object', 'people', 'options must be an object'],
     ['null options', null, 'options must be an object'],
   ])('refuses %s with an exact message', (_label, options, reason) => {
