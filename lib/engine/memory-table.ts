@@ -415,16 +415,17 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       throw new MemoryStoreError('writeMany() takes an array of records', this.schema.name);
     }
     this.expire();
-    // Array.from, not map: a hole reads as undefined and is refused, not skipped
-    const records = Array.from(inputs, (input, i) => {
+    // an indexed loop, not map: a hole reads as undefined and is refused, not skipped
+    const records = new Array<T>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
       try {
-        return this.#factory.create(this.#withKey(input));
+        records[i] = this.#factory.create(this.#withKey(inputs[i]));
       } catch (error) {
         if (error instanceof StoreValidationError)
           throw new StoreValidationError(this.schema.name, error.errors, i);
         throw error;
       }
-    });
+    }
     const batch = new Map<RecordKey, T>();
     const entries = new Map<RecordKey, number>();
     records.forEach((record, i) => {
@@ -507,6 +508,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     counters: Iterable<[string, number]>,
   ): void {
     const built: [RecordKey, T, number | null][] = [];
+    // Written records were checked against the unique indexes of their day; an index
+    // declared since can find two holding one value. Loading them would leave the index
+    // answering for one record where a scan finds both, so loading stops, before any is stored.
+    const uniqueOwners = this.#uniques.map(
+      (index) => [index.field, new ValueMap<RecordKey>()] as const,
+    );
     for (const [key, fields, deadline, version] of rows) {
       let record: T;
       try {
@@ -528,24 +535,24 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
           this.schema.name,
         );
       }
-      built.push([key, record, deadline]);
-    }
-    for (const [key, record, deadline] of built) {
-      // Written records were checked against the unique indexes of their day; an index
-      // declared since can find two holding one value. Loading them would leave the index
-      // answering for one record where a scan finds both, so start-up stops instead.
-      for (const index of this.#uniques) {
-        const other = index.conflict(record, key);
-        if (other !== undefined) {
+      for (const [field, owners] of uniqueOwners) {
+        const value = fieldValue(record, field);
+        if (value === null || value === undefined) continue;
+        const other = owners.get(value);
+        if (other !== undefined && other !== key) {
           throw new MemoryStoreError(
             `Records ${show(other)} and ${show(key)} of table '${this.schema.name}' both hold ` +
-              `${show(fieldValue(record, index.field))} in '${index.field}', which has a unique index: ` +
-              'was the index declared after they were written? Give the table a new version with a ' +
-              'migration that makes the values unique, or drop unique: true',
+              `${show(value)} in '${field}', which has a unique index: was the index declared ` +
+              'after they were written? Give the table a new version with a migration that makes ' +
+              'the values unique, or drop unique: true',
             this.schema.name,
           );
         }
+        owners.set(value, key);
       }
+      built.push([key, record, deadline]);
+    }
+    for (const [key, record, deadline] of built) {
       this.#apply(key, record, this.rows.get(key), deadline ?? null);
     }
     this.counters.restore(counters);
@@ -797,7 +804,13 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** The input with a key from the table's counter, for autoIncrement tables that lack one. */
   #withKey(input: unknown): unknown {
-    if (!this.schema.autoIncrement || typeof input !== 'object' || input === null) return input;
+    if (
+      !this.schema.autoIncrement ||
+      typeof input !== 'object' ||
+      input === null ||
+      Array.isArray(input) // refused as a record, not spread into one
+    )
+      return input;
     const given = (input as Record<string, unknown>)[this.keyField];
     if (typeof given === 'number') {
       this.counters.raise(this.keyField, given);

@@ -234,19 +234,21 @@ export class ReplicationGroup {
   /**
    * Finds how far Redis's clock is from this machine's: of a few readings of Redis's TIME,
    * the one with the shortest round trip, taken as read halfway through it (off by at most
-   * half that round trip). Read again on every reconnect.
+   * half that round trip). Read once, when the group connects, before any deadline is held:
+   * every deadline of a table is then translated alike (a reconnect keeps the offset).
    */
   async #readClock(): Promise<void> {
     let best = Infinity;
+    let offset = 0;
     for (let i = 0; i < CLOCK_READINGS; i++) {
       const sent = Date.now();
       const [seconds, micros] = await this.#command().time();
       const received = Date.now();
       if (received - sent >= best) continue;
       best = received - sent;
-      const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-      this.#clockOffset = redisNow - (sent + received) / 2;
+      offset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2;
     }
+    this.#clockOffset = offset;
   }
 
   /** A deadline from Redis (its clock) as this machine's clock reads it. */
@@ -521,7 +523,6 @@ export class ReplicationGroup {
     if (this.#state !== 'degraded') return;
     this.#state = 'catching-up';
     try {
-      await this.#readClock();
       await this.sync('');
       if (this.#state === 'catching-up') {
         this.#state = 'ready';

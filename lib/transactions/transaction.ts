@@ -218,15 +218,16 @@ export class TableTransaction<T extends object> {
     if (!Array.isArray(inputs)) {
       throw new MemoryStoreError('writeMany() takes an array of records', this.table.name);
     }
-    const records = Array.from(inputs, (input, i) => {
+    const records = new Array<T>(inputs.length); // (a hole reads as undefined: refused)
+    for (let i = 0; i < inputs.length; i++) {
       try {
-        return this.table.build(input);
+        records[i] = this.table.build(inputs[i]);
       } catch (error) {
         if (error instanceof StoreValidationError)
           throw new StoreValidationError(this.table.name, error.errors, i);
         throw error;
       }
-    });
+    }
     for (const record of records)
       this.#stage(this.table.keyOf(record), record, this.table.writeTtl(ttl));
     return records;
