@@ -65,7 +65,8 @@ export class MemoryStoreService {
    * Runs `fn` as one transaction across every store: each store operation inside it (found
    * through AsyncLocalStorage, so no handle is passed around) joins it, a nested
    * `transaction()` joins the outer one (as a savepoint: if it throws, what it staged is
-   * undone before the error reaches the outer function), reads see the transaction's own writes, nobody else
+   * undone before the error reaches the outer function; see `README`, Transactions, for
+   * nested transactions that run concurrently), reads see the transaction's own writes, nobody else
    * sees them before the commit, and the commit applies all of them at once, or none. A
    * throw discards everything and is rethrown. If a record it read or wrote (or a table it
    * queried) changed meanwhile, `fn` runs again, up to `retries` times, then

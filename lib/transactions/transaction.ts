@@ -6,6 +6,7 @@ import { StoreValidationError } from '../errors/store-validation.error.js';
 import { fieldValue } from '../indexes/secondary-index.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { aggregate, type AggregateResult } from '../query/aggregate.js';
+import { currentSavepoint, runInSavepoint } from './transaction-context.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a transaction spans tables of every record type
 type AnyTable = MemoryTable<any>;
@@ -17,6 +18,8 @@ type AnyTable = MemoryTable<any>;
 export class Transaction {
   readonly #tables = new Map<AnyTable, TableTransaction<object>>();
   #open = true;
+  /** A nested transaction that failed after another scope wrote over its writes. */
+  #entangled: Savepoint | undefined;
 
   get open(): boolean {
     return this.#open;
@@ -51,18 +54,25 @@ export class Transaction {
 
   /**
    * Runs a nested transaction's function inside this one, as a savepoint: what it stages is
-   * part of this transaction if it returns, and undone (with anything else staged meanwhile)
-   * if it throws, so that an outer function that catches the error does not commit the
-   * failed part. What it read still counts for conflicts.
+   * part of this transaction if it returns, and undone if it throws, so that an outer
+   * function that catches the error does not commit the failed part. What it read still
+   * counts for conflicts. Nested transactions may run concurrently (Promise.all): each undoes
+   * only its own writes; if one fails after another scope wrote over a record it wrote, the
+   * two cannot be told apart and the whole transaction fails at commit.
    */
   async nested<R>(fn: () => R | Promise<R>): Promise<R> {
-    const saved = new Map([...this.#tables].map(([table, view]) => [table, view.save()]));
+    const savepoint = new Savepoint(currentSavepoint());
+    let result: R;
     try {
-      return await fn();
+      result = await runInSavepoint(this, savepoint, fn);
     } catch (error) {
-      for (const [table, view] of this.#tables) view.restore(saved.get(table));
+      for (const [view, undo] of savepoint.undo) {
+        if (!view.rollBack(savepoint, undo)) this.#entangled ??= savepoint;
+      }
       throw error;
     }
+    for (const [view, undo] of savepoint.undo) view.release(savepoint, undo);
+    return result;
   }
 
   /** Ends the attempt without applying anything. */
@@ -78,6 +88,13 @@ export class Transaction {
    */
   commit(): string[] {
     this.#open = false;
+    if (this.#entangled) {
+      throw new MemoryStoreError(
+        'A nested transaction failed after another part of the transaction, running concurrently, ' +
+          'wrote over a record it had written: its writes cannot be undone alone, so nothing was committed',
+        [...this.#tables.keys()][0]?.name ?? '',
+      );
+    }
     const conflicts = [...this.#tables.values()]
       .filter((t) => t.conflicts())
       .map((t) => t.table.name);
@@ -99,10 +116,30 @@ export class Transaction {
   }
 }
 
-/** A view's staged writes at a savepoint. */
-interface StagedState<T> {
-  readonly staged: ReadonlyMap<RecordKey, StagedWrite<T>>;
-  readonly overlay: ReadonlyMap<RecordKey, T | null>;
+/** A key's staged state before a nested transaction first wrote it. */
+interface Prior<T> {
+  readonly staged: StagedWrite<T> | undefined;
+  readonly overlaid: boolean;
+  readonly overlay: T | null | undefined;
+  readonly owner: Savepoint | undefined;
+}
+
+/**
+ * A nested transaction: for each table view and key it wrote, what was staged before it
+ * first did (to undo), kept only while it runs and handed to the enclosing one when it
+ * returns. Costs nothing per write outside nested transactions.
+ */
+export class Savepoint {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- views of tables of every record type
+  readonly undo = new Map<TableTransaction<any>, Map<RecordKey, Prior<object>>>();
+
+  constructor(readonly parent: Savepoint | undefined) {}
+
+  /** True when `scope` is this savepoint or runs inside it. */
+  encloses(scope: Savepoint | undefined): boolean {
+    for (let s = scope; s !== undefined; s = s.parent) if (s === this) return true;
+    return false;
+  }
 }
 
 /** A transaction's reads and staged writes on one table. */
@@ -112,9 +149,46 @@ export class TableTransaction<T extends object> {
   readonly #seen = new Map<RecordKey, T | undefined>();
   /** The table's version when the transaction first queried it. */
   #scannedAt: number | undefined;
-  #overlay = new Map<RecordKey, T | null>();
+  readonly #overlay = new Map<RecordKey, T | null>();
+  /** The nested transaction whose write each key's staged write is, if one is. */
+  readonly #owners = new Map<RecordKey, Savepoint>();
 
   constructor(readonly table: MemoryTable<T>) {}
+
+  /**
+   * Undoes what `savepoint` (and the nested transactions it ran) staged here. False when a
+   * key it wrote was written since by a scope outside it: that write and its own cannot be
+   * told apart, so the key is left as it is.
+   */
+  rollBack(savepoint: Savepoint, undo: Map<RecordKey, Prior<T>>): boolean {
+    let clean = true;
+    for (const [key, prior] of undo) {
+      if (!savepoint.encloses(this.#owners.get(key))) {
+        clean = false;
+        continue;
+      }
+      this.staged.delete(key);
+      if (prior.staged) this.staged.set(key, prior.staged);
+      if (prior.overlaid) this.#overlay.set(key, prior.overlay as T | null);
+      else this.#overlay.delete(key);
+      if (prior.owner) this.#owners.set(key, prior.owner);
+      else this.#owners.delete(key);
+    }
+    return clean;
+  }
+
+  /** Hands what `savepoint` staged here to the scope around it, as it returned. */
+  release(savepoint: Savepoint, undo: Map<RecordKey, Prior<T>>): void {
+    const parent = savepoint.parent;
+    let outer = parent?.undo.get(this) as Map<RecordKey, Prior<T>> | undefined;
+    if (parent && !outer) parent.undo.set(this, (outer = new Map<RecordKey, Prior<T>>()));
+    for (const [key, prior] of undo) {
+      if (outer && !outer.has(key)) outer.set(key, prior);
+      if (this.#owners.get(key) !== savepoint) continue;
+      if (parent) this.#owners.set(key, parent);
+      else this.#owners.delete(key);
+    }
+  }
 
   /** The record (or undefined) each key read or written held when first looked at. */
   get reads(): ReadonlyMap<RecordKey, T | undefined> {
@@ -131,18 +205,6 @@ export class TableTransaction<T extends object> {
     if (this.#scannedAt !== undefined && this.table.version !== this.#scannedAt) return true;
     for (const [key, seen] of this.#seen) if (this.table.get(key) !== seen) return true;
     return false;
-  }
-
-  /** What it has staged, to go back to with `restore` (a savepoint). */
-  save(): StagedState<T> {
-    return { staged: new Map(this.staged), overlay: new Map(this.#overlay) };
-  }
-
-  /** Goes back to what `save` returned; nothing staged when given nothing (a later view). */
-  restore(state: StagedState<T> | undefined): void {
-    this.staged.clear();
-    this.#overlay = new Map(state?.overlay);
-    if (state) for (const [key, write] of state.staged) this.staged.set(key, write);
   }
 
   // ---- reads ---------------------------------------------------------------------------
@@ -268,6 +330,22 @@ export class TableTransaction<T extends object> {
   }
 
   #stage(key: RecordKey, record: T | null, ttl: TtlSetting): void {
+    const savepoint = currentSavepoint();
+    if (savepoint) {
+      let undo = savepoint.undo.get(this) as Map<RecordKey, Prior<T>> | undefined;
+      if (!undo) savepoint.undo.set(this, (undo = new Map<RecordKey, Prior<T>>()));
+      if (!undo.has(key)) {
+        undo.set(key, {
+          staged: this.staged.get(key),
+          overlaid: this.#overlay.has(key),
+          overlay: this.#overlay.get(key),
+          owner: this.#owners.get(key),
+        });
+      }
+      this.#owners.set(key, savepoint);
+    } else if (this.#owners.size > 0) {
+      this.#owners.delete(key);
+    }
     if (!this.#overlay.has(key)) this.#look(key);
     this.staged.delete(key); // keep the order of the last change
     this.staged.set(key, { record, ttl });

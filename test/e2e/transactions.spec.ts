@@ -409,6 +409,84 @@ describe('transactions', () => {
       expect(seen.map(label)).toEqual(['accounts update a', 'accounts update b']);
     });
 
+    it('concurrent inner ones each undo only their own writes when they fail', async () => {
+      const bStaged = gate();
+      const bFailed = gate();
+      const aStaged = gate();
+      await memory.transaction(async () => {
+        const results = await Promise.allSettled([
+          memory.transaction(async () => {
+            await bStaged.opened;
+            await ledger.insert({ id: 'a1', account: 'a', amount: 1 }); // after B's
+            aStaged.open();
+            await bFailed.opened;
+            await ledger.insert({ id: 'a2', account: 'a', amount: 2 }); // after B's undo
+          }),
+          memory
+            .transaction(async () => {
+              await ledger.insert({ id: 'b1', account: 'a', amount: 3 });
+              bStaged.open();
+              await aStaged.opened;
+              throw new Error('B failed');
+            })
+            .finally(() => bFailed.open()),
+          memory.transaction(async () => {
+            await aStaged.opened;
+            await ledger.insert({ id: 'c1', account: 'a', amount: 4 });
+            await bFailed.opened;
+            throw new Error('C failed');
+          }),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+      });
+      expect(ledger.keys().sort()).toEqual(['a1', 'a2']);
+    });
+
+    it('an inner one inside a failing inner one is undone with it', async () => {
+      await memory.transaction(async () => {
+        await accounts.update('a', { balance: 90 });
+        await rejectionOf(
+          memory.transaction(async () => {
+            await memory.transaction(async () => {
+              await ledger.insert({ id: 'deep', account: 'a', amount: -10 });
+            });
+            await accounts.update('b', { balance: 0 });
+            throw new Error('middle failed');
+          }),
+        );
+      });
+      expect(ledger.size).toBe(0);
+      expect(accounts.get('a')?.balance).toBe(90);
+      expect(accounts.get('b')?.balance).toBe(50);
+    });
+
+    it('fails the whole transaction when a failed inner one wrote a record written over since', async () => {
+      const aWrote = gate();
+      const bWrote = gate();
+      const error = await rejectionOf(
+        memory.transaction(async () => {
+          await Promise.allSettled([
+            memory.transaction(async () => {
+              await accounts.update('a', { balance: 1 });
+              aWrote.open();
+              await bWrote.opened;
+              throw new Error('A failed');
+            }),
+            memory.transaction(async () => {
+              await aWrote.opened;
+              await accounts.update('a', { balance: 2 });
+              bWrote.open();
+            }),
+          ]);
+          await ledger.insert({ id: 'm1', account: 'a', amount: 1 });
+        }),
+      );
+      expect(error).toBeInstanceOf(MemoryStoreError);
+      expect((error as Error).message).toContain('nothing was committed');
+      expect(accounts.get('a')?.balance).toBe(100);
+      expect(ledger.size).toBe(0);
+    });
+
     it('an inner one that succeeds after a failed one keeps its writes', async () => {
       await memory.transaction(async () => {
         await rejectionOf(
