@@ -48,6 +48,26 @@ describe('ownValue', () => {
     expect(outer.inner).toBe(owned.a);
   });
 
+  it('takes no copy of an owned value for its own, and marks owned values invisibly', () => {
+    const owned = ownValue({ a: 1, list: [1, 2] }, 'f') as { a: number; list: number[] };
+    expect(Object.keys(owned)).toEqual(['a', 'list']);
+    expect(Object.getOwnPropertySymbols(owned)).toEqual([]);
+    expect(Reflect.ownKeys(owned.list)).toEqual(['0', '1', 'length']);
+    expect(JSON.stringify(owned)).toBe('{"a":1,"list":[1,2]}');
+    for (const copy of [
+      { ...owned },
+      Object.assign({}, owned),
+      structuredClone(owned),
+      Object.create(Object.prototype, Object.getOwnPropertyDescriptors(owned)) as object,
+    ]) {
+      const stored = ownValue(copy, 'g');
+      expect(stored).not.toBe(copy);
+      expect(stored).toEqual(owned);
+    }
+    const list = [...owned.list];
+    expect(ownValue(list, 'h')).not.toBe(list);
+  });
+
   it('shares values it built itself', () => {
     const owned = ownValue({ id: 1, tags: ['a'] }, 'f');
     expect(ownValue(owned, 'g')).toBe(owned);
