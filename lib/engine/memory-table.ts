@@ -1,4 +1,5 @@
 import { Counters } from '../counters/counters.js';
+import { showValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
@@ -26,6 +27,7 @@ import { ExpiryQueue } from '../ttl/expiry-queue.js';
 import { RecencyList, type CapacityOptions } from './capacity.js';
 import { migrateRecord } from '../persistence/migrate.js';
 import { invalidField, RecordFactory } from './record-factory.js';
+import { valuesEqual } from './stored-values.js';
 
 /** A patch of fields, or a function of the current record returning one. */
 export type RecordUpdate<T> = Partial<T> | ((current: T) => Partial<T>);
@@ -508,12 +510,6 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     counters: Iterable<[string, number]>,
   ): void {
     const built: [RecordKey, T, number | null][] = [];
-    // Written records were checked against the unique indexes of their day; an index
-    // declared since can find two holding one value. Loading them would leave the index
-    // answering for one record where a scan finds both, so loading stops, before any is stored.
-    const uniqueOwners = this.#uniques.map(
-      (index) => [index.field, new ValueMap<RecordKey>()] as const,
-    );
     for (const [key, fields, deadline, version] of rows) {
       let record: T;
       try {
@@ -524,34 +520,20 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       } catch (error) {
         if (error instanceof MemoryStoreError) throw error;
         throw new MemoryStoreError(
-          `The stored record ${show(key)} of table '${this.schema.name}' cannot be loaded: ${(error as Error).message}`,
+          `The stored record ${showValue(key)} of table '${this.schema.name}' cannot be loaded: ${(error as Error).message}`,
           this.schema.name,
         );
       }
       if (this.#factory.keyOf(record) !== key) {
         throw new MemoryStoreError(
-          `The stored record under key ${show(key)} of table '${this.schema.name}' holds ` +
-            `${show(this.#factory.keyOf(record))} in its key field '${this.keyField}'`,
+          `The stored record under key ${showValue(key)} of table '${this.schema.name}' holds ` +
+            `${showValue(this.#factory.keyOf(record))} in its key field '${this.keyField}'`,
           this.schema.name,
         );
       }
-      for (const [field, owners] of uniqueOwners) {
-        const value = fieldValue(record, field);
-        if (value === null || value === undefined) continue;
-        const other = owners.get(value);
-        if (other !== undefined && other !== key) {
-          throw new MemoryStoreError(
-            `Records ${show(other)} and ${show(key)} of table '${this.schema.name}' both hold ` +
-              `${show(value)} in '${field}', which has a unique index: was the index declared ` +
-              'after they were written? Give the table a new version with a migration that makes ' +
-              'the values unique, or drop unique: true',
-            this.schema.name,
-          );
-        }
-        owners.set(value, key);
-      }
       built.push([key, record, deadline]);
     }
+    this.#checkRestored(built);
     for (const [key, record, deadline] of built) {
       this.#apply(key, record, this.rows.get(key), deadline ?? null);
     }
@@ -975,6 +957,33 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     );
   }
 
+  /**
+   * Written records were checked against the unique indexes of their day; an index declared
+   * since can find two holding one value. Loading them would leave the index answering for
+   * one record where a scan finds both, so loading stops, before any is stored, naming them.
+   */
+  #checkRestored(built: readonly (readonly [RecordKey, T, unknown])[]): void {
+    if (this.#uniques.length === 0) return;
+    const batch = new Map(built.map(([key, record]) => [key, record]));
+    for (const index of this.#uniques) {
+      try {
+        this.#checkBatch(index as UniqueIndex<T>, batch, undefined);
+      } catch (error) {
+        if (!(error instanceof DuplicateKeyError)) throw error;
+        const holders = built
+          .filter(([, record]) => valuesEqual(fieldValue(record, index.field), error.value))
+          .map(([key]) => showValue(key));
+        throw new MemoryStoreError(
+          `Records ${holders.join(' and ')} of table '${this.schema.name}' both hold ` +
+            `${showValue(error.value)} in '${index.field}', which has a unique index: was the ` +
+            'index declared after they were written? Give the table a new version with a ' +
+            'migration that makes the values unique, or drop unique: true',
+          this.schema.name,
+        );
+      }
+    }
+  }
+
   /** Checks that a batch, applied over the table, leaves every unique value with one owner. */
   #checkBatch(
     index: UniqueIndex<T>,
@@ -996,19 +1005,5 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       }
       claims.set(value, key);
     }
-  }
-}
-
-/** A key or value as an error message shows it. */
-function show(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
-    return String(value);
-  if (typeof value !== 'object' || value === null) return String(value);
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return 'an object';
   }
 }

@@ -95,8 +95,8 @@ export function plainDataProblem(value: unknown, maxDepth: number, depth = 0): s
   if (typeof value === 'function' || typeof value === 'symbol') return `is a ${typeof value}`;
   if (typeof value !== 'object' || value === null || value instanceof Date) return undefined;
   if (depth >= maxDepth) return `nests deeper than ${maxDepth} levels`;
-  if (ArrayBuffer.isView(value)) return 'is a typed array';
-  for (const [type, label] of REFUSED) if (value instanceof type) return `is ${label}`;
+  const refused = refusedKind(value);
+  if (refused) return `is ${refused}`;
   const items: unknown[] = Array.isArray(value)
     ? Array.from(value as unknown[])
     : Object.values(value);
@@ -115,6 +115,11 @@ export function plainDataProblem(value: unknown, maxDepth: number, depth = 0): s
 export function unstorableKind(value: object): string | undefined {
   if (typeof (value as { then?: unknown }).then === 'function') return 'a promise';
   if (value instanceof Date) return 'a Date';
+  return refusedKind(value);
+}
+
+/** What kind of object a record cannot hold `value` is (a typed array, a Map…), if it is one. */
+function refusedKind(value: object): string | undefined {
   if (ArrayBuffer.isView(value)) return 'a typed array';
   for (const [type, label] of REFUSED) if (value instanceof type) return label;
   return undefined;
@@ -148,15 +153,9 @@ export function ownValue(value: unknown, path: string, depth = 0): unknown {
     copy = items;
   } else {
     const proto = Object.getPrototypeOf(value) as object | null;
-    if (proto !== Object.prototype && proto !== null) {
-      // (a plain object is none of these: the common case skips the tests)
-      if (ArrayBuffer.isView(value))
-        throw new RecordShapeError(path, 'must be plain data, not a typed array');
-      for (const [type, label] of REFUSED) {
-        if (value instanceof type)
-          throw new RecordShapeError(path, `must be plain data, not ${label}`);
-      }
-    }
+    // (a plain object is none of the refused kinds: the common case skips the tests)
+    const refused = proto !== Object.prototype && proto !== null ? refusedKind(value) : undefined;
+    if (refused) throw new RecordShapeError(path, `must be plain data, not ${refused}`);
     copy = Object.create(proto) as object;
     copyFields(copy, value, path, depth + 1);
   }

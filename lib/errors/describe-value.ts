@@ -16,3 +16,19 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'symbol') return 'a symbol';
   return `${typeof value} ${(value as number | boolean | bigint).toString()}`;
 }
+
+/** A key or value written out for an error message: strings quoted, dates as ISO, objects as JSON. */
+export function showValue(value: unknown): string {
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'object' && value !== null) {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return 'an object';
+    }
+  }
+  return String(value);
+}

@@ -1,3 +1,4 @@
+import { showValue } from './describe-value.js';
 import { MemoryStoreError } from './memory-store.error.js';
 
 /** A write would give two records the same primary key or the same value of a unique index. */
@@ -12,24 +13,9 @@ export class DuplicateKeyError extends MemoryStoreError {
     readonly entry?: number,
   ) {
     super(
-      `Duplicate value for '${field}' in table '${table}': ${show(value)} already exists` +
+      `Duplicate value for '${field}' in table '${table}': ${showValue(value)} already exists` +
         (entry === undefined ? '' : ` (batch entry ${entry})`),
       table,
     );
   }
-}
-
-function show(value: unknown): string {
-  if (value instanceof Date)
-    return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
-  if (typeof value === 'string') return `'${value}'`;
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'object' && value !== null) {
-    try {
-      return JSON.stringify(value);
-    } catch {
-      return 'an object';
-    }
-  }
-  return String(value);
 }

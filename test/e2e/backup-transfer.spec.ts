@@ -710,60 +710,66 @@ describe('backup, restore, export, import and migrations', () => {
       expect(c.team).toBe('core');
     });
 
-    it('CSV: an invalid row rejects the whole import with an ImportError naming its line; nothing changes', async () => {
+    /**
+     * Imports each file into a store holding one record, expecting each import refused with an
+     * ImportError at `line` whose message holds `message`: nothing changes, no change is sent.
+     */
+    async function expectImportsRefused(
+      cases: readonly { text: string; line: number; message: string }[],
+    ): Promise<void> {
       const folder = await newDir('export');
       const booted = await boot([MembersStore]);
       const members = booted.app.get(MembersStore);
       await members.write({ id: 'z', name: 'already here' });
       const before = members.all();
       const seen = changesOf(members);
-      const header = 'id,name,age,active';
-      const multiLine = 'a,"two\nlines",1,true'; // lines 2 and 3
-      const cases = [
-        { rows: [multiLine, 'b,ok,2,true', 'c,too young,-1,true', 'd,ok,3,true'], line: 5 },
-        { rows: [multiLine, 'b,ok,2,true', 'c,not a number,abc,true'], line: 5 },
-        { rows: ['b,ok,2,true', 'c,not a boolean,2,yes'], line: 3 },
-        { rows: ['b,ok,2,true', 'z,replaces z,2.5,true'], line: 3 },
-      ];
-      for (const [i, { rows, line }] of cases.entries()) {
+      for (const [i, { text, line, message }] of cases.entries()) {
         const file = join(folder, `bad-${i}.csv`);
-        await writeFile(file, [header, ...rows, ''].join('\n'));
+        await writeFile(file, text);
         const error = await rejectionOf(booted.memory.import(Member, file));
         expect(error).toBeInstanceOf(ImportError);
         expect(error).toMatchObject({ table: 'members', file, line });
-        expect((error as Error).message).toContain(`line ${line}`);
+        expect((error as Error).message).toContain(message);
         expect(members.all()).toBe(before);
       }
       expect(members.get('z')?.name).toBe('already here');
       await delivered();
       expect(seen).toEqual([]);
+    }
+
+    it('CSV: an invalid row rejects the whole import with an ImportError naming its line; nothing changes', async () => {
+      const header = 'id,name,age,active';
+      const multiLine = 'a,"two\nlines",1,true'; // lines 2 and 3
+      const rows = [
+        { rows: [multiLine, 'b,ok,2,true', 'c,too young,-1,true', 'd,ok,3,true'], line: 5 },
+        { rows: [multiLine, 'b,ok,2,true', 'c,not a number,abc,true'], line: 5 },
+        { rows: ['b,ok,2,true', 'c,not a boolean,2,yes'], line: 3 },
+        { rows: ['b,ok,2,true', 'z,replaces z,2.5,true'], line: 3 },
+      ];
+      await expectImportsRefused(
+        rows.map(({ rows, line }) => ({
+          text: [header, ...rows, ''].join('\n'),
+          line,
+          message: `line ${line}`,
+        })),
+      );
     });
 
     it('CSV: a header naming a forbidden key or a column twice rejects the import with an ImportError naming the header line; nothing changes', async () => {
-      const folder = await newDir('export');
-      const booted = await boot([MembersStore]);
-      const members = booted.app.get(MembersStore);
-      await members.write({ id: 'z', name: 'already here' });
-      const before = members.all();
-      const seen = changesOf(members);
-      const cases = [
+      const headers = [
         { text: 'id,__proto__\nc,1\n', reason: "'__proto__', a forbidden key", line: 1 },
         { text: 'id,name,constructor\nc,x,1\n', reason: "'constructor', a forbidden key", line: 1 },
         { text: 'id,prototype\nc,1\n', reason: "'prototype', a forbidden key", line: 1 },
         { text: 'id,id\nc,d\n', reason: "'id' twice", line: 1 },
         { text: '\n\nid,name,age,name\nc,x,1,y\n', reason: "'name' twice", line: 3 },
       ];
-      for (const [i, { text, reason, line }] of cases.entries()) {
-        const file = join(folder, `bad-header-${i}.csv`);
-        await writeFile(file, text);
-        const error = await rejectionOf(booted.memory.import(Member, file));
-        expect(error).toBeInstanceOf(ImportError);
-        expect(error).toMatchObject({ table: 'members', file, line });
-        expect((error as Error).message).toContain(`the header names the column ${reason}`);
-        expect(members.all()).toBe(before);
-      }
-      await delivered();
-      expect(seen).toEqual([]);
+      await expectImportsRefused(
+        headers.map(({ text, reason, line }) => ({
+          text,
+          line,
+          message: `the header names the column ${reason}`,
+        })),
+      );
       expect(Object.prototype).not.toHaveProperty('1');
     });
 
