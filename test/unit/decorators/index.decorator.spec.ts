@@ -25,7 +25,42 @@ describe('@Index()', () => {
     class WithSymbol {}
     expect(() => Index()(WithSymbol.prototype, Symbol('s'))).toThrow(MemoryStoreError);
     expect(() => Index()(WithSymbol.prototype, Symbol('s'))).toThrow(
-      '@Index() needs a string property name',
+      '@Index() on WithSymbol needs a string property name',
     );
+  });
+
+  it('refuses a misspelt option when the class is declared, naming class and field', () => {
+    const declare = (options: unknown) => () => {
+      @Table()
+      class Account {
+        id!: string;
+        @Index(options as never) email?: string;
+      }
+      return Account;
+    };
+    expect(declare({ uniq: true })).toThrow(MemoryStoreError);
+    expect(declare({ uniq: true })).toThrow(
+      "@Index() on Account.email: unknown option 'uniq' (known: unique)",
+    );
+  });
+
+  it("refuses a 'unique' that is not a boolean, which used to make a non-unique index", () => {
+    for (const unique of ['yes', 1, null]) {
+      expect(() => {
+        class Account {
+          @Index({ unique } as never) email?: string;
+        }
+        return Account;
+      }).toThrow("@Index() on Account.email: 'unique' must be true or false");
+    }
+  });
+
+  it('refuses options that are not an object', () => {
+    expect(() => {
+      class Account {
+        @Index('unique' as never) email?: string;
+      }
+      return Account;
+    }).toThrow('@Index() on Account.email: options must be an object');
   });
 });
