@@ -359,7 +359,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.expire();
     const record = this.#factory.create(this.#withKey(input));
     const key = this.#factory.keyOf(record);
-    if (this.rows.has(key)) throw new DuplicateKeyError(this.schema.name, this.keyField, key);
+    if (this.rows.has(key))
+      throw new DuplicateKeyError(this.schema.name, this.keyField, key, undefined, key);
     const setting = ttl === undefined ? (this.#defaultTtl ?? null) : ttl;
     if (setting === null && this.#storesOnly()) this.#store(key, record);
     else this.#put(key, record, undefined, setting);
@@ -828,8 +829,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    */
   #put(key: RecordKey, record: T, previous: T | undefined, ttl: TtlSetting): void {
     for (const index of this.#uniques) {
-      if (index.conflict(record, key) !== undefined) {
-        throw new DuplicateKeyError(this.schema.name, index.field, fieldValue(record, index.field));
+      const holder = index.conflict(record, key);
+      if (holder !== undefined) {
+        const value = fieldValue(record, index.field);
+        throw new DuplicateKeyError(this.schema.name, index.field, value, undefined, holder);
       }
     }
     const deadline = this.#deadline(ttl);
@@ -997,11 +1000,20 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       if (value === null || value === undefined) continue;
       const claimedBy = claims.get(value);
       const owner = index.owner(value);
-      if (
-        (claimedBy !== undefined && claimedBy !== key) ||
-        (owner !== undefined && owner !== key && !batch.has(owner) && !deletes?.has(owner))
-      ) {
-        throw new DuplicateKeyError(this.schema.name, index.field, value, entries?.get(key));
+      const holder =
+        claimedBy !== undefined && claimedBy !== key
+          ? claimedBy
+          : owner !== undefined && owner !== key && !batch.has(owner) && !deletes?.has(owner)
+            ? owner
+            : undefined;
+      if (holder !== undefined) {
+        throw new DuplicateKeyError(
+          this.schema.name,
+          index.field,
+          value,
+          entries?.get(key),
+          holder,
+        );
       }
       claims.set(value, key);
     }

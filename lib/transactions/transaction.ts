@@ -253,7 +253,8 @@ export class TableTransaction<T extends object> {
   insert(input: unknown, ttl: TtlSetting): T {
     const record = this.table.build(input);
     const key = this.table.keyOf(record);
-    if (this.get(key)) throw new DuplicateKeyError(this.table.name, this.table.keyField, key);
+    if (this.get(key))
+      throw new DuplicateKeyError(this.table.name, this.table.keyField, key, undefined, key);
     this.#stage(key, record, this.table.writeTtl(ttl));
     return record;
   }

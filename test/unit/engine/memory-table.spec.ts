@@ -125,6 +125,10 @@ describe('MemoryTable.write', () => {
     expect(error.field).toBe('email');
     expect(error.value).toBe('b@x');
     expect(error.table).toBe('accounts');
+    expect(error.holder).toBe('b');
+    expect(error.message).toBe(
+      "Duplicate value for 'email' in table 'accounts': 'b@x' already exists (held by record 'b')",
+    );
     expectUnchanged(table, DuplicateKeyError, () => table.write({ id: 'new', email: 'c@x' }));
     expect(table.has('new')).toBe(false);
   });
@@ -421,6 +425,10 @@ describe('MemoryTable.writeMany', () => {
     );
     expect(error.field).toBe('email');
     expect(error.value).toBe('q@x');
+    expect(error.holder).toBe('d');
+    expect(error.message).toBe(
+      "Duplicate value for 'email' in table 'accounts': 'q@x' already exists (held by record 'd') (batch entry 1)",
+    );
     expectUnchanged(table, DuplicateKeyError, () =>
       table.writeMany([
         { id: 'a', email: 'b@x' },
@@ -431,12 +439,14 @@ describe('MemoryTable.writeMany', () => {
 
   it('refuses a clash with a record outside the batch, writing nothing', () => {
     const table = seeded();
-    expectUnchanged(table, DuplicateKeyError, () =>
+    const error = expectUnchanged(table, DuplicateKeyError, () =>
       table.writeMany([
         { id: 'd', email: 'd@x', team: 'green' },
         { id: 'e', email: 'c@x' },
       ]),
     );
+    expect(error.holder).toBe('c');
+    expect(error.entry).toBe(1);
     expectUnchanged(table, DuplicateKeyError, () =>
       table.writeMany([
         { id: 'a', email: 'b@x' },
