@@ -40,8 +40,13 @@ import { Transaction, type TableTransaction } from '../transactions/transaction.
 import { CoarseClock } from '../ttl/clock.js';
 import { parseDuration, type Duration } from '../ttl/duration.js';
 
-/** The fields a caller passes to write a record: any data field of the table class. */
-export type RecordInput<T> = { [K in DataKeys<T>]?: T[K] };
+/**
+ * The fields a caller passes to write a record: any data field of the table class. An
+ * optional field (`firstName?: string`) also takes `null`, which clears it.
+ */
+export type RecordInput<T> = {
+  [K in DataKeys<T>]?: undefined extends T[K] ? T[K] | null : T[K];
+};
 
 /** A record or a projection of it, as `select()` returns it. */
 export type Selected<T, F extends DataKeys<T>> = [DataKeys<T>] extends [F] ? T : Pick<T, F>;
@@ -57,7 +62,7 @@ type Phase = 'new' | 'starting' | 'ready' | 'failed';
  *
  * A subclass that defines `onModuleInit()` must call `await super.onModuleInit()`.
  */
-export class MemoryStore<T extends object = object> implements OnModuleInit {
+export class MemoryStore<T extends object = object, S = unknown> implements OnModuleInit {
   readonly #table: MemoryTable<T>;
   #phase: Phase = 'new';
   #starting: Promise<void> | undefined;
@@ -90,11 +95,13 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
   }
 
   /**
-   * The store's state, set at start-up by `initialState`.
+   * The store's state, set at start-up by `initialState`. Its type is the store's second type
+   * argument (`class PeopleStore extends MemoryStore<Person, { tag: string }>`), `unknown`
+   * without one.
    * @default `{ startedAt: Date, tableName: string }`
    */
-  get state(): unknown {
-    return this.#state;
+  get state(): S {
+    return this.#state as S;
   }
 
   /** The table's secondary indexes. */
@@ -369,8 +376,11 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
    * Changes fields of the record with this key, synchronously (`RecordNotFoundError` if it
    * is missing), or of every record matching a query (all or none; returns the new records).
    */
-  dirtyUpdate(key: RecordKey, change: Change<T>, options?: WriteOptions): T;
-  dirtyUpdate(query: Query<T>, change: Change<T>, options?: WriteOptions): T[];
+  dirtyUpdate<Target extends RecordKey | Query<T>>(
+    target: Target,
+    change: Change<T>,
+    options?: WriteOptions,
+  ): Target extends RecordKey ? T : T[];
   dirtyUpdate(target: RecordKey | Query<T>, change: Change<T>, options?: WriteOptions): T | T[] {
     this.#assertWritable();
     this.#assertDirty('dirtyUpdate');
@@ -475,8 +485,11 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
    * Given a query instead of a key, changes every matching record, all or none, and
    * resolves to the new records. A record keeps its deadline unless `options.ttl` is given.
    */
-  update(key: RecordKey, change: Change<T>, options?: WriteOptions): Promise<T>;
-  update(query: Query<T>, change: Change<T>, options?: WriteOptions): Promise<T[]>;
+  update<Target extends RecordKey | Query<T>>(
+    target: Target,
+    change: Change<T>,
+    options?: WriteOptions,
+  ): Promise<Target extends RecordKey ? T : T[]>;
   update(
     target: RecordKey | Query<T>,
     change: Change<T>,
