@@ -20,6 +20,7 @@ const LINUS = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a03';
 const NOOR = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a06';
 const OLU = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a09';
 const MIRA = '5b1f0c2e-7a41-4d8e-9c3a-0f6b2d1e4a10';
+const EDSGER = '0f3c2b1a-9d8e-4f7a-8b6c-5d4e3f2a1b00';
 const FIFTEEN_MINUTES = 15 * 60_000;
 const dataDirs: string[] = [];
 
@@ -191,7 +192,7 @@ describe('sample-app over HTTP', () => {
       const res = await http()
         .post('/people')
         .send({
-          uuid: 'p-100',
+          uuid: EDSGER,
           email: 'edsger@example.com',
           department: 'research',
           startDate: '2025-02-03T10:00:00.000Z',
@@ -199,13 +200,13 @@ describe('sample-app over HTTP', () => {
         })
         .expect(201);
       expect(res.body).toMatchObject({
-        uuid: 'p-100',
+        uuid: EDSGER,
         department: 'research',
         startDate: '2025-02-03T10:00:00.000Z',
         profile: { theme: 'dark', lang: 'nl' },
       });
       const research = await http().get('/people?department=research').expect(200);
-      expect(research.body.map((p: { uuid: string }) => p.uuid)).toEqual(['p-100']);
+      expect(research.body.map((p: { uuid: string }) => p.uuid)).toEqual([EDSGER]);
     });
 
     it('answers 409 for an email already taken', async () => {
@@ -240,6 +241,28 @@ describe('sample-app over HTTP', () => {
         ]),
       );
       await http().post('/people').send({ email: 'x@example.com', role: 'root' }).expect(400);
+      expect((await http().get('/people')).body).toHaveLength(12);
+    });
+
+    it('answers 400 for a uuid that is not a UUID, such as a route name that would hide it', async () => {
+      for (const uuid of ['admins', 'p-100']) {
+        const res = await http()
+          .post('/people')
+          .send({ uuid, email: `${uuid}@example.com` })
+          .expect(400);
+        expect(res.body.message).toEqual(['uuid must be a UUID']);
+      }
+      expect((await http().get('/people')).body).toHaveLength(12);
+    });
+
+    it('answers 400, not 500, for a body nested 5,000 levels deep', async () => {
+      const profile = '{"profile":'.repeat(5_000) + '{"lang":"en"}' + '}'.repeat(5_000);
+      const res = await http()
+        .post('/people')
+        .set('content-type', 'application/json')
+        .send(`{"email":"deep@example.com","profile":${profile}}`)
+        .expect(400);
+      expect(res.body.message).toMatch(/nested more than \d+ levels deep/);
       expect((await http().get('/people')).body).toHaveLength(12);
     });
 
