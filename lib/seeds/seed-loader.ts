@@ -7,6 +7,8 @@ import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { SeedError } from '../errors/seed-error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
 import type { SeedFile } from '../interfaces/store-options.interface.js';
+import type { RecordKey } from '../interfaces/table-options.interface.js';
+import { migrateRecord } from '../persistence/migrate.js';
 import { reviveJsonDates } from './revive-dates.js';
 
 /** One record read from a seed file, with where it came from. */
@@ -14,7 +16,15 @@ interface SeedEntry {
   readonly file: string;
   readonly entry: number;
   readonly line?: number;
+  /** The table version an export's header names: its records are migrated from it. */
+  readonly version?: number;
   value: unknown;
+}
+
+/** What an export (`export()`, `exportStream()`) says of itself in its header. */
+interface ExportHeader {
+  table?: unknown;
+  version?: unknown;
 }
 
 const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
@@ -34,6 +44,7 @@ export async function loadSeeds(
     : [seedFile as SeedFile];
   const entries: SeedEntry[] = [];
   for (const file of files) entries.push(...(await readSeedFile(table.name, file)));
+  for (const entry of entries) migrate(table, entry);
   for (const entry of entries) reviveDates(table, entry);
   checkDistinctKeys(table, entries);
   try {
@@ -85,19 +96,29 @@ function parseJson(tableName: string, file: string, text: string): SeedEntry[] {
   } catch (cause) {
     throw new SeedError(tableName, { file }, `malformed JSON: ${(cause as Error).message}`, cause);
   }
-  if (!Array.isArray(data))
-    throw new SeedError(tableName, { file }, 'a JSON seed file must hold an array of records');
-  return (data as unknown[]).map((value, entry) => ({ file, entry, value }));
+  // A JSON export is { table, version, exportedAt, records: [...] }: its records seed as well.
+  const envelope = data as (ExportHeader & { records?: unknown }) | null;
+  const records = Array.isArray(data) ? data : envelope?.records;
+  if (!Array.isArray(records))
+    throw new SeedError(
+      tableName,
+      { file },
+      'a JSON seed file must hold an array of records, or an export ({ "records": [...] })',
+    );
+  const version = Array.isArray(data) ? undefined : exportVersion(tableName, file, envelope!);
+  return (records as unknown[]).map((value, entry) => ({ file, entry, version, value }));
 }
 
 function parseNdjson(tableName: string, file: string, text: string): SeedEntry[] {
   const entries: SeedEntry[] = [];
   const lines = text.split(/\r?\n/);
+  let version: number | undefined;
   for (let i = 0; i < lines.length; i++) {
     if (lines[i].trim() === '') continue;
     const location = { file, entry: entries.length, line: i + 1 };
+    let value: unknown;
     try {
-      entries.push({ ...location, value: JSON.parse(lines[i]) });
+      value = JSON.parse(lines[i]);
     } catch (cause) {
       throw new SeedError(
         tableName,
@@ -106,8 +127,26 @@ function parseNdjson(tableName: string, file: string, text: string): SeedEntry[]
         cause,
       );
     }
+    // An NDJSON export starts with a { "$export": { table, version, … } } line.
+    const header = (value as { $export?: unknown } | null)?.$export;
+    if (entries.length === 0 && typeof header === 'object' && header !== null) {
+      version = exportVersion(tableName, file, header);
+      continue;
+    }
+    entries.push({ ...location, version, value });
   }
   return entries;
+}
+
+/** An export's table version; an export of another table is refused. */
+function exportVersion(tableName: string, file: string, header: ExportHeader): number | undefined {
+  if (typeof header.table === 'string' && header.table !== tableName)
+    throw new SeedError(
+      tableName,
+      { file },
+      `the file is an export of table '${header.table}', not of '${tableName}'`,
+    );
+  return typeof header.version === 'number' ? header.version : undefined;
 }
 
 async function readModule(tableName: string, file: string): Promise<SeedEntry[]> {
@@ -135,6 +174,23 @@ async function readModule(tableName: string, file: string): Promise<SeedEntry[]>
     );
   }
   return (exported as unknown[]).map((value, entry) => ({ file, entry, value }));
+}
+
+/** Brings a record of an export made under an older table version up to the current one. */
+function migrate(table: MemoryTable<object>, entry: SeedEntry): void {
+  if (entry.version === undefined || typeof entry.value !== 'object' || entry.value === null)
+    return;
+  const fields = entry.value as Record<string, unknown>;
+  try {
+    entry.value = migrateRecord(
+      table.schema,
+      fields[table.keyField] as RecordKey,
+      fields,
+      entry.version,
+    );
+  } catch (error) {
+    throw new SeedError(table.name, entry, (error as Error).message, error);
+  }
 }
 
 function reviveDates(table: MemoryTable<object>, entry: SeedEntry): void {

@@ -1,8 +1,12 @@
 import 'reflect-metadata';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { SeedFile } from 'nestjs-memory-store';
+import { MemoryStoreService, SeedError, type SeedFile } from 'nestjs-memory-store';
+import { failedStartUp } from './fixtures/app.factory.js';
 import { createApp } from './fixtures/app.factory.js';
 import { Meetup, SeedAppModule, seedPath } from './fixtures/seeds-app.module.js';
 
@@ -102,5 +106,43 @@ describe('seed files', () => {
     await app?.close();
     const second = await seeded(seedPath('meetups.json'));
     expect(second.size).toBe(2);
+  });
+
+  describe('an export as a seed file', () => {
+    let dir: string;
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'seed-exports-'));
+    });
+
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it.each(['json', 'ndjson'] as const)(
+      "seeds from the store's own %s export (its header is read, not refused)",
+      async (format) => {
+        const source = await seeded(seedPath('meetups.json'));
+        const file = join(dir, `meetups.${format}`);
+        expect(await app!.get(MemoryStoreService).export('meetups', file)).toBe(2);
+        const expected = source.all();
+        await app?.close();
+        const copy = await seeded(file);
+        expect(copy.all()).toEqual(expected);
+        expect(copy.get('m-1')?.startDate).toBeInstanceOf(Date);
+      },
+    );
+
+    it('refuses an export of another table with a SeedError naming both', async () => {
+      const file = join(dir, 'talks.json');
+      await writeFile(file, JSON.stringify({ table: 'talks', version: 1, records: [] }));
+      const failed = await failedStartUp(SeedAppModule.register(file).module);
+      app = failed.app;
+      const error = failed.error;
+      expect(error).toBeInstanceOf(SeedError);
+      expect((error as SeedError).message).toContain(
+        "the file is an export of table 'talks', not of 'meetups'",
+      );
+    });
   });
 });
