@@ -110,5 +110,20 @@ export function fragmentSource(fragment, shared) {
   const header = `// README.md line ${fragment.line}, written by test/consumer/run-consumer-test.mjs\n`;
   const standalone = /^\s*import\s/.test(fragment.code);
   const before = standalone ? [fragment.preamble] : [...shared, fragment.preamble];
-  return header + [...before, fragment.code].join('\n') + '\nexport {};\n';
+  const parts = [...before, fragment.code].filter((part) => part.trim() !== '');
+  return header + parts.join('\n') + '\nexport {};\n';
+}
+
+/**
+ * The install line that installs the package itself, and the peer dependencies (not marked
+ * optional) that it leaves out.
+ */
+export function installLineProblems(parts, packageJson) {
+  const line = parts.installs.find((i) => i.words.includes(packageJson.name));
+  if (!line) return { line, missing: [] };
+  const optional = packageJson.peerDependenciesMeta ?? {};
+  const missing = Object.keys(packageJson.peerDependencies ?? {}).filter(
+    (name) => !optional[name]?.optional && !line.words.includes(name),
+  );
+  return { line, missing };
 }

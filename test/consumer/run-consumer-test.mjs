@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXPECTED_SUMMARY, SOURCES } from './checks-app.mjs';
-import { fragmentSource, readmeParts } from './readme-parts.mjs';
+import { fragmentSource, installLineProblems, readmeParts } from './readme-parts.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KEEP = process.env.CONSUMER_TEST_KEEP === '1';
@@ -277,13 +277,10 @@ async function consumerTest(work) {
   await mkdir(appDir);
 
   // 0. The README's Install line names every peer dependency that is not optional.
-  const installLine = readme.installs.find((i) => i.words.includes(repoPackage.name));
-  if (!installLine)
+  const { line: installLine, missing } = installLineProblems(readme, repoPackage);
+  if (!installLine) {
     throw new StepError(`README: no consumer:install line installs ${repoPackage.name}`);
-  const optional = repoPackage.peerDependenciesMeta ?? {};
-  const missing = Object.keys(repoPackage.peerDependencies ?? {}).filter(
-    (name) => !optional[name]?.optional && !installLine.words.includes(name),
-  );
+  }
   if (missing.length > 0) {
     throw new StepError(
       `README.md:${installLine.line}: the Install line leaves out the peer dependencies ${missing.join(', ')}`,
