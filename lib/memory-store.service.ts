@@ -51,6 +51,7 @@ export const DEFAULT_TRANSACTION_RETRIES = 5;
 @Injectable()
 export class MemoryStoreService {
   readonly #logger = new Logger('MemoryStore');
+  /** @internal Nest creates the service: inject it, or take it with `app.get(MemoryStoreService)`. */
   constructor(@Inject(MEMORY_STORE_REGISTRY) private readonly registry: StoreRegistry) {}
 
   /** The store of a table. */

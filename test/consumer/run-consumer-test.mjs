@@ -1,32 +1,41 @@
 #!/usr/bin/env node
-// Consumer test: installs the packed library into a scratch Nest 12 ESM TypeScript app, as a
-// user would, then compiles and runs the app.
+// Consumer test: follows the README as a new user would, in a scratch Nest 12 ESM app, so
+// that the README cannot drift from what works (readme-parts.mjs says how the README marks
+// what is taken from it).
 //
 //   1. `npm pack` this repository (its `prepack` script builds dist/) into a temporary dir;
-//   2. create a scratch app in a fresh temporary dir outside the repository and
-//      `npm install` the tarball, its peers and `typescript@latest` into it;
-//   3. write the app's sources, compile them with the installed `tsc` (a type error fails
-//      the test: this is what catches broken declarations or a broken `exports` map). If
-//      `typescript@latest` cannot compile the app, the repository's own TypeScript version is
-//      tried too so the report says which one works, and the test still fails;
-//   4. run `node dist/main.js` and check the JSON summary it prints.
+//   2. in a fresh temporary dir outside the repository, write the README's Quick start files
+//      (package.json, tsconfig.json, src/…) and run each of its install lines as written,
+//      with the tarball in place of the package's name and `--legacy-peer-deps`, so that
+//      nothing the Install line leaves out is installed (the line must also name every
+//      peer dependency that is not optional);
+//   3. `npm run build` (the README's script), run each command whose output the README
+//      shows and compare, and run the README's other commands (the testing recipe);
+//   4. type-check every other ts block of the README (fragments get the README's preambles)
+//      and this test's own checks app (checks-app.mjs) with skipLibCheck off: a broken
+//      declaration or `exports` map fails here. If the installed TypeScript (the newest,
+//      as a user gets) fails, the repository's own TypeScript version is tried too so the
+//      report says which one works, and the test still fails;
+//   5. run the checks app and compare the JSON summary it prints.
 //
 // Nothing from the repository's node_modules is used by the scratch app. The last line
 // printed is exactly `consumer: <n> passed, <n> failed` (read by CI).
 //
 // Environment:
 //   CONSUMER_TEST_KEEP=1       keep the temporary directories (their path is printed)
-//   CONSUMER_TEST_TS=<spec>    install this TypeScript instead of `typescript@latest`
+//   CONSUMER_TEST_TS=<spec>    install this TypeScript where the README installs `typescript`
 
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXPECTED_SUMMARY, SOURCES } from './checks-app.mjs';
+import { fragmentSource, installLineProblems, readmeParts } from './readme-parts.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KEEP = process.env.CONSUMER_TEST_KEEP === '1';
-const TS_SPEC = process.env.CONSUMER_TEST_TS || 'typescript@latest';
+const TS_SPEC = process.env.CONSUMER_TEST_TS || undefined;
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 const MINUTE = 60_000;
@@ -36,14 +45,6 @@ const TIMEOUTS = {
   tsc: 3 * MINUTE,
   run: 1 * MINUTE,
 };
-
-const PEERS = [
-  '@nestjs/common@^12',
-  '@nestjs/core@^12',
-  'class-validator',
-  'reflect-metadata',
-  'rxjs',
-];
 
 const started = Date.now();
 const elapsed = (since = started) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
@@ -192,257 +193,38 @@ async function step(title, command, args, options) {
 
 // ---- the scratch application ------------------------------------------------------------
 
-const APP_PACKAGE_JSON = {
-  name: 'nestjs-memory-store-consumer',
-  version: '0.0.0',
-  private: true,
-  type: 'module',
-  description: 'Scratch app made by test/consumer/run-consumer-test.mjs',
-};
-
-const APP_TSCONFIG = {
-  compilerOptions: {
-    target: 'ES2022',
-    module: 'NodeNext',
-    moduleResolution: 'NodeNext',
-    lib: ['ES2023'],
-    types: ['node'],
-    strict: true,
-    experimentalDecorators: true,
-    emitDecoratorMetadata: true,
-    // Type-check the installed declarations too: a broken .d.ts must fail the test.
-    skipLibCheck: false,
-    forceConsistentCasingInFileNames: true,
-    rootDir: 'src',
-    outDir: 'dist',
-  },
+/**
+ * The tsconfig of the second compile: the README's own, with the installed declarations
+ * type-checked too (a broken .d.ts must fail the test), over the README's app, its
+ * fragments and the consumer test's checks.
+ */
+const CHECKS_TSCONFIG = {
+  extends: './tsconfig.json',
+  compilerOptions: { skipLibCheck: false, forceConsistentCasingInFileNames: true },
   include: ['src'],
 };
 
-const SOURCES = {
-  'src/person.table.ts': `
-import { IsEmail, IsInt, IsString, Min } from 'class-validator';
-import { Index, Table } from 'nestjs-memory-store';
+/** Flags added to every README install line: no audit or funding chatter, and no peer
+ * dependency installed unless the line names it (as with npm 6, Yarn classic or pnpm's
+ * `auto-install-peers=false`), so that the Install line must be complete. */
+const INSTALL_FLAGS = ['--legacy-peer-deps', '--no-audit', '--no-fund', '--loglevel=error'];
 
-@Table({ name: 'people', key: 'uuid', indexes: ['department'] })
-export class Person {
-  @IsString() uuid!: string;
-  @Index({ unique: true }) @IsEmail() email!: string;
-  @IsString() department = 'engineering';
-  @IsInt() @Min(0) age = 0;
-  admin = false;
-}
-`,
-
-  'src/people.store.ts': `
-import { MemoryStore, Store } from 'nestjs-memory-store';
-import { Person } from './person.table.js';
-
-@Store({ table: Person })
-export class PeopleStore extends MemoryStore<Person> {
-  /** A custom query: the members of a department, oldest first. */
-  inDepartment(department: string): Person[] {
-    return this.select({ department }, { orderBy: { age: 'desc' } });
-  }
-
-  admins(): Person[] {
-    return this.select({ admin: true });
-  }
-}
-`,
-
-  'src/flags.module.ts': `
-import { Injectable, Module } from '@nestjs/common';
-import { InjectStore, MemoryStore, MemoryStoreModule, Table } from 'nestjs-memory-store';
-
-/** A bare table: forFeature() gives it a plain MemoryStore<FeatureFlag>. */
-@Table({ name: 'flags' })
-export class FeatureFlag {
-  id!: string;
-  enabled = false;
+/** A command line of the README (`npm start`, `node dist/x.js`, `node --test …`) to run. */
+function commandOf(text) {
+  const [command, ...args] = text.split(/\s+/);
+  return command === 'npm'
+    ? [NPM, args]
+    : command === 'node'
+      ? [process.execPath, args]
+      : [command, args];
 }
 
-@Injectable()
-export class FlagService {
-  constructor(@InjectStore(FeatureFlag) private readonly flags: MemoryStore<FeatureFlag>) {}
-
-  async enable(id: string): Promise<FeatureFlag> {
-    return this.flags.write({ id, enabled: true });
-  }
-
-  async declare(id: string): Promise<FeatureFlag> {
-    return this.flags.write({ id });
-  }
-
-  isEnabled(id: string): boolean {
-    return this.flags.get(id)?.enabled === true;
-  }
-
-  get count(): number {
-    return this.flags.size;
-  }
+/** The output of an `npm run`/`npm start` without npm's own `> script` banner lines. */
+function appOutput(command, stdout) {
+  const lines = stdout.split('\n');
+  const own = command.startsWith('npm ') ? lines.filter((l) => !/^> /.test(l)) : lines;
+  return own.join('\n').trim();
 }
-
-@Module({
-  imports: [MemoryStoreModule.forFeature([FeatureFlag])],
-  providers: [FlagService],
-  exports: [FlagService],
-})
-export class FlagsModule {}
-`,
-
-  'src/app.module.ts': `
-import { Module } from '@nestjs/common';
-import { MemoryStoreModule } from 'nestjs-memory-store';
-import { FlagsModule } from './flags.module.js';
-import { PeopleStore } from './people.store.js';
-
-@Module({
-  imports: [MemoryStoreModule.forRoot({ stores: [PeopleStore] }), FlagsModule],
-})
-export class AppModule {}
-`,
-
-  'src/main.ts': `
-import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import {
-  DuplicateKeyError,
-  MemoryStoreError,
-  MemoryStoreService,
-  StoreValidationError,
-  getStoreToken,
-  type MemoryStore,
-} from 'nestjs-memory-store';
-import { AppModule } from './app.module.js';
-import { FeatureFlag, FlagService } from './flags.module.js';
-import { PeopleStore } from './people.store.js';
-import { Person } from './person.table.js';
-
-// Compile-time checks: the declarations must give real types, not \`any\`.
-type IsAny<T> = 0 extends 1 & T ? true : false;
-type Expect<T extends true> = T;
-export type TypeChecks = [
-  Expect<IsAny<ReturnType<PeopleStore['get']>> extends false ? true : false>,
-  Expect<ReturnType<PeopleStore['get']> extends Person | undefined ? true : false>,
-  Expect<IsAny<DuplicateKeyError> extends false ? true : false>,
-  Expect<DuplicateKeyError extends MemoryStoreError ? true : false>,
-  Expect<IsAny<MemoryStoreService> extends false ? true : false>,
-];
-
-function check(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(\`check failed: \${message}\`);
-}
-
-async function expectRejection<E extends Error>(
-  what: string,
-  promise: Promise<unknown>,
-  errorClass: abstract new (...args: never[]) => E,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    check(
-      error instanceof errorClass,
-      \`\${what}: expected \${errorClass.name}, got \${String(error)}\`,
-    );
-    check(error instanceof MemoryStoreError, \`\${what}: not a MemoryStoreError\`);
-    return error;
-  }
-  throw new Error(\`\${what}: expected \${errorClass.name}, but nothing was thrown\`);
-}
-
-async function main(): Promise<void> {
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
-  let summary: Record<string, unknown>;
-  try {
-    const people = app.get(PeopleStore);
-    check(people.isReady, 'the store is ready after init');
-
-    const ada = await people.write({ uuid: 'u-1', email: 'ada@example.com', age: 36 });
-    await people.write({ uuid: 'u-2', email: 'grace@example.com', age: 45, admin: true });
-    await people.write({ uuid: 'u-3', email: 'linus@example.com', department: 'kernel' });
-
-    check(ada instanceof Person, 'records are instances of the table class');
-    check(ada.department === 'engineering', 'defaults come from property initialisers');
-    check(Object.isFrozen(ada), 'records are frozen');
-    check(people.get('u-1') === ada, 'get() returns the stored record');
-    check(people.size === 3, \`size is 3 (got \${people.size})\`);
-
-    const engineers = people.inDepartment('engineering');
-    check(
-      engineers.map((p) => p.uuid).join(',') === 'u-2,u-1',
-      \`custom query (got \${engineers.map((p) => p.uuid).join(',')})\`,
-    );
-    check(people.admins().length === 1, 'admins()');
-    check(people.one({ email: 'linus@example.com' })?.uuid === 'u-3', 'one() by unique index');
-
-    // @ts-expect-error -- a misspelt field must not type-check
-    people.select({ departmnet: 'engineering' });
-
-    const duplicate = await expectRejection(
-      'unique index',
-      people.write({ uuid: 'u-9', email: 'ada@example.com' }),
-      DuplicateKeyError,
-    );
-    check(duplicate.table === 'people', 'DuplicateKeyError names its table');
-    const invalid = await expectRejection(
-      'validation',
-      people.write({ uuid: 'u-10', email: 'not-an-email' }),
-      StoreValidationError,
-    );
-    check(invalid.errors.length > 0, "StoreValidationError carries class-validator's errors");
-    check(people.size === 3 && !people.exists('u-10'), 'rejected writes change nothing');
-
-    const flags = app.get(FlagService);
-    await flags.enable('dark-mode');
-    await flags.declare('beta');
-    check(flags.isEnabled('dark-mode') && !flags.isEnabled('beta'), 'forFeature() store');
-    const flagStore = app.get<MemoryStore<FeatureFlag>>(getStoreToken(FeatureFlag));
-    check(flagStore.get('beta') instanceof FeatureFlag, 'bare table records use its class');
-
-    const stats = app.get(MemoryStoreService).stats();
-    summary = {
-      ok: true,
-      people: people.size,
-      flags: flags.count,
-      engineers: engineers.map((p) => p.uuid),
-      duplicateKeyError: duplicate.name,
-      storeValidationError: invalid.name,
-      stores: stats.length,
-    };
-  } finally {
-    await app.close();
-  }
-  console.log(JSON.stringify(summary));
-}
-
-main().then(
-  () => {
-    // After app.close() nothing may keep the process alive; report it if something does.
-    setTimeout(() => {
-      console.error('the process did not exit after app.close(): something left a handle open');
-      process.exit(1);
-    }, 10_000).unref();
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exit(1);
-  },
-);
-`,
-};
-
-/** What `node dist/main.js` must print as its last line. */
-const EXPECTED_SUMMARY = {
-  ok: true,
-  people: 3,
-  flags: 2,
-  engineers: ['u-2', 'u-1'],
-  duplicateKeyError: 'DuplicateKeyError',
-  storeValidationError: 'StoreValidationError',
-  stores: 2,
-};
 
 // ---- the test ---------------------------------------------------------------------------
 
@@ -465,8 +247,11 @@ async function compile(appDir, label) {
     '.bin',
     process.platform === 'win32' ? 'tsc.cmd' : 'tsc',
   );
-  log(`compile with TypeScript ${version} (${label}): tsc -p tsconfig.json`);
-  const result = await run(tsc, ['-p', 'tsconfig.json'], { cwd: appDir, timeout: TIMEOUTS.tsc });
+  log(`compile with TypeScript ${version} (${label}): tsc -p tsconfig.checks.json`);
+  const result = await run(tsc, ['-p', 'tsconfig.checks.json'], {
+    cwd: appDir,
+    timeout: TIMEOUTS.tsc,
+  });
   if (result.code === 0 && !result.timedOut) {
     log(`  ok (${(result.ms / 1000).toFixed(1)}s)`);
     return { ok: true, version };
@@ -477,7 +262,7 @@ async function compile(appDir, label) {
     failure: describeFailure(
       `compile with TypeScript ${version}`,
       'tsc',
-      ['-p', 'tsconfig.json'],
+      ['-p', 'tsconfig.checks.json'],
       result,
     ),
   };
@@ -485,10 +270,31 @@ async function compile(appDir, label) {
 
 async function consumerTest(work) {
   const repoPackage = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8'));
+  const readme = readmeParts(await readFile(join(REPO, 'README.md'), 'utf8'));
   const packDir = join(work, 'pack');
   const appDir = join(work, 'app');
   await mkdir(packDir);
   await mkdir(appDir);
+
+  // 0. The README's Install line names every peer dependency that is not optional.
+  const { line: installLine, missing } = installLineProblems(readme, repoPackage);
+  if (!installLine) {
+    throw new StepError(`README: no consumer:install line installs ${repoPackage.name}`);
+  }
+  if (missing.length > 0) {
+    throw new StepError(
+      `README.md:${installLine.line}: the Install line leaves out the peer dependencies ${missing.join(', ')}`,
+    );
+  }
+  if (!readme.files.some((f) => f.path === 'package.json') || readme.outputs.length === 0) {
+    throw new StepError(
+      'README: the Quick start has no consumer:file package.json or no consumer:output',
+    );
+  }
+  log(
+    `README: ${readme.installs.length} install lines, ${readme.files.length} files, ` +
+      `${readme.outputs.length} outputs, ${readme.runs.length} runs, ${readme.fragments.length} fragments`,
+  );
 
   // 1. Pack (prepack builds dist/).
   await step('npm pack', NPM, ['pack', '--pack-destination', packDir], {
@@ -502,22 +308,32 @@ async function consumerTest(work) {
   const tarball = join(packDir, tarballs[0]);
   log(`  packed ${tarballs[0]}`);
 
-  // 2. Scratch app + install, as a user would.
-  await writeFile(join(appDir, 'package.json'), JSON.stringify(APP_PACKAGE_JSON, null, 2) + '\n');
-  await writeFile(join(appDir, 'tsconfig.json'), JSON.stringify(APP_TSCONFIG, null, 2) + '\n');
-  const npmInstall = ['install', '--no-audit', '--no-fund', '--loglevel=error'];
-  await step('npm install', NPM, [...npmInstall, tarball, ...PEERS, TS_SPEC, '@types/node@^20'], {
-    cwd: appDir,
-    timeout: TIMEOUTS.install,
-  });
+  // 2. The README's files, then its install lines as written (the tarball in place of the
+  //    package's name), each run on its own.
+  for (const file of readme.files) {
+    await mkdir(dirname(join(appDir, file.path)), { recursive: true });
+    await writeFile(join(appDir, file.path), file.text);
+  }
+  for (const install of readme.installs) {
+    const words = install.words.map((w) =>
+      w === repoPackage.name ? tarball : w === 'typescript' && TS_SPEC ? TS_SPEC : w,
+    );
+    await step(
+      `README.md:${install.line} ${install.text}`,
+      NPM,
+      ['install', ...words, ...INSTALL_FLAGS],
+      {
+        cwd: appDir,
+        timeout: TIMEOUTS.install,
+      },
+    );
+  }
   const versions = {};
   for (const name of [
-    'nestjs-memory-store',
+    repoPackage.name,
     '@nestjs/common',
     '@nestjs/core',
-    'class-validator',
-    'rxjs',
-    'reflect-metadata',
+    '@nestjs/schedule',
     'typescript',
   ]) {
     versions[name] = await installedVersion(appDir, name);
@@ -528,31 +344,68 @@ async function consumerTest(work) {
       .join(' ')}`,
   );
 
-  // 3. Sources + compile.
+  // 3. Build and run the Quick start (and the recipes' files) as the README says.
+  await step("npm run build (the README's build script)", NPM, ['run', 'build'], {
+    cwd: appDir,
+    timeout: TIMEOUTS.tsc,
+  });
+  for (const output of readme.outputs) {
+    const [command, args] = commandOf(output.command);
+    const result = await step(output.command, command, args, {
+      cwd: appDir,
+      timeout: TIMEOUTS.run,
+    });
+    const got = appOutput(output.command, result.stdout);
+    if (got !== output.expected.trim()) {
+      throw new StepError(
+        `README.md:${output.line}: \`${output.command}\` does not print what the README shows\n` +
+          `  README:\n${indent(output.expected)}\n  printed:\n${indent(got)}` +
+          (result.stderr.trim() ? `\n  stderr:\n${indent(result.stderr)}` : ''),
+      );
+    }
+    log(`  prints what README.md:${output.line} shows`);
+  }
+  for (const extra of readme.runs) {
+    const [command, args] = commandOf(extra.arg);
+    await step(`README.md:${extra.line} ${extra.arg}`, command, args, {
+      cwd: appDir,
+      timeout: TIMEOUTS.run,
+    });
+  }
+
+  // 4. Every other ts block of the README, and the consumer test's own checks, compiled with
+  //    the installed declarations checked too.
+  for (const fragment of readme.fragments) {
+    await writeFile(
+      join(appDir, 'src', 'people', `readme-line-${fragment.line}.ts`),
+      fragmentSource(fragment, readme.shared),
+    );
+  }
   for (const [file, text] of Object.entries(SOURCES)) {
     await mkdir(dirname(join(appDir, file)), { recursive: true });
     await writeFile(join(appDir, file), text.trimStart());
   }
+  await writeFile(
+    join(appDir, 'tsconfig.checks.json'),
+    JSON.stringify(CHECKS_TSCONFIG, null, 2) + '\n',
+  );
   const compiled = [];
-  const latest = await compile(appDir, TS_SPEC);
+  const latest = await compile(appDir, TS_SPEC ?? "the README's typescript");
   compiled.push(latest);
   if (!latest.ok) {
     console.log(latest.failure);
     const repoTs = repoPackage.devDependencies?.typescript;
     const fallback = repoTs ? `typescript@${repoTs}` : undefined;
     log(
-      `!! the app does NOT compile with TypeScript ${latest.version} (${TS_SPEC}), ` +
+      `!! the README's blocks and the checks do NOT compile with TypeScript ${latest.version}, ` +
         `which is what a new user installs`,
     );
     if (fallback && fallback !== TS_SPEC) {
       await step(
         `npm install ${fallback} (the repository's version)`,
         NPM,
-        [...npmInstall, fallback],
-        {
-          cwd: appDir,
-          timeout: TIMEOUTS.install,
-        },
+        ['install', fallback, ...INSTALL_FLAGS],
+        { cwd: appDir, timeout: TIMEOUTS.install },
       );
       const again = await compile(appDir, `${fallback}, the repository's version`);
       compiled.push(again);
@@ -565,12 +418,12 @@ async function consumerTest(work) {
     }
     const summary = compiled.map((c) => `TypeScript ${c.version}: ${c.ok ? 'compiles' : 'FAILS'}`);
     throw new StepError(
-      `compile: the consumer app does not compile with ${TS_SPEC} (${summary.join('; ')})`,
+      `compile: the README's blocks or the checks do not compile (${summary.join('; ')})`,
     );
   }
 
-  // 4. Run.
-  const result = await step('run', process.execPath, ['dist/main.js'], {
+  // 5. Run the checks app.
+  const result = await step('run the checks', process.execPath, ['dist/checks/main.js'], {
     cwd: appDir,
     timeout: TIMEOUTS.run,
   });
