@@ -180,7 +180,7 @@ describe('counters', () => {
       const b = await invoices.write({ customer: 'bob' });
       const [c, d] = await invoices.writeMany([{ customer: 'cy' }, { customer: 'di' }]);
       const e = invoices.dirtyInsert({ customer: 'ed' });
-      const f = await invoices.insert({ id: null as unknown as undefined, customer: 'fay' });
+      const f = await invoices.insert({ id: null, customer: 'fay' });
       expect([a, b, c, d, e, f].map((r) => r.id)).toEqual([1, 2, 3, 4, 5, 6]);
       expect(invoices.get(3)).toBe(c);
       expect(invoices.counter('id')).toBe(6);
