@@ -42,3 +42,5 @@ export { NODE_FILE_SYSTEM } from './persistence/file-system.js';
 export type { FsyncPolicy } from './persistence/journal.js';
 export type { TransferFormat } from './persistence/transfer.js';
 export type { ReplicationStatus, ReplicationState } from './replication/replication-group.js';
+export { MemoryStoreHealthIndicator, type MemoryStoreHealthResult } from './health/memory-store.health-indicator.js';
+export type { HealthThresholds, StoreHealth } from './health/store-health.js';

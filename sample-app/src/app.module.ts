@@ -6,6 +6,7 @@ import { AuditController } from './audit/audit.controller.js';
 import { AuditLog } from './audit/audit.log.js';
 import { DepartmentsController } from './departments/departments.controller.js';
 import { DepartmentsStore } from './departments/departments.store.js';
+import { HealthModule } from './health/health.module.js';
 import { PeopleController } from './people/people.controller.js';
 import { PeopleService } from './people/people.service.js';
 import { PeopleStore } from './people/people.store.js';
@@ -45,6 +46,7 @@ export function dataDir(): string {
       }),
     }),
     TokensModule,
+    HealthModule,
   ],
   controllers: [PeopleController, DepartmentsController, AuditController, StatsController],
   providers: [PeopleService, AuditLog],
