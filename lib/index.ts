@@ -42,5 +42,13 @@ export { NODE_FILE_SYSTEM } from './persistence/file-system.js';
 export type { FsyncPolicy } from './persistence/journal.js';
 export type { TransferFormat } from './persistence/transfer.js';
 export type { ReplicationStatus, ReplicationState } from './replication/replication-group.js';
-export { MemoryStoreHealthIndicator, type MemoryStoreHealthResult } from './health/memory-store.health-indicator.js';
+export {
+  MemoryStoreHealthIndicator,
+  type MemoryStoreHealthResult,
+} from './health/memory-store.health-indicator.js';
 export type { HealthThresholds, StoreHealth } from './health/store-health.js';
+export {
+  MemoryStoreMetricsModule,
+  MemoryStoreMetrics,
+  type MemoryStoreMetricsOptions,
+} from './metrics/memory-store-metrics.module.js';

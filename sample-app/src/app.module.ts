@@ -7,6 +7,7 @@ import { AuditLog } from './audit/audit.log.js';
 import { DepartmentsController } from './departments/departments.controller.js';
 import { DepartmentsStore } from './departments/departments.store.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { PeopleController } from './people/people.controller.js';
 import { PeopleService } from './people/people.service.js';
 import { PeopleStore } from './people/people.store.js';
@@ -47,6 +48,7 @@ export function dataDir(): string {
     }),
     TokensModule,
     HealthModule,
+    MetricsModule,
   ],
   controllers: [PeopleController, DepartmentsController, AuditController, StatsController],
   providers: [PeopleService, AuditLog],
