@@ -51,4 +51,13 @@ export {
   MemoryStoreMetricsModule,
   MemoryStoreMetrics,
   type MemoryStoreMetricsOptions,
+  type MeterProviderLike,
 } from './metrics/memory-store-metrics.module.js';
+export { MemoryStoreInspectorModule } from './inspector/memory-store-inspector.module.js';
+export type { MemoryStoreInspectorOptions } from './inspector/inspector-options.interface.js';
+export type {
+  InspectedStore,
+  InspectedChange,
+  QueryAnswer,
+  RecordPage,
+} from './inspector/inspector.service.js';

@@ -6,11 +6,19 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { MeterProvider } from '@opentelemetry/api';
+import type { Meter } from '@opentelemetry/api';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { MEMORY_STORE_REGISTRY } from '../memory-store.constants.js';
 import type { StoreRegistry } from '../store/store-registry.js';
 import { registerStoreInstruments } from './store-instruments.js';
+
+/**
+ * An OpenTelemetry `MeterProvider` (the SDK's, or any implementation of `@opentelemetry/api`'s
+ * interface), described here so that this package's types need no OpenTelemetry package.
+ */
+export interface MeterProviderLike {
+  getMeter(name: string, version?: string, options?: object): object;
+}
 
 /** Options of `MemoryStoreMetricsModule.forRoot()`. */
 export interface MemoryStoreMetricsOptions {
@@ -19,7 +27,7 @@ export interface MemoryStoreMetricsOptions {
    * @default the global one (`metrics.getMeterProvider()` of `@opentelemetry/api`), as the
    * application's OpenTelemetry SDK registered it before the application started
    */
-  meterProvider?: MeterProvider;
+  meterProvider?: MeterProviderLike;
   /**
    * The name of the meter (the instrumentation scope).
    * @default 'nestjs-memory-store'
@@ -44,7 +52,7 @@ export class MemoryStoreMetrics implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     const name = this.options?.meterName ?? 'nestjs-memory-store';
-    let provider = this.options?.meterProvider;
+    let provider: MeterProviderLike | undefined = this.options?.meterProvider;
     let timed = true;
     if (!provider) {
       const api = await loadApi();
@@ -52,7 +60,8 @@ export class MemoryStoreMetrics implements OnApplicationBootstrap, OnApplication
       // No SDK registered: the instruments would be no-ops; time nothing.
       timed = provider.getMeter(name).constructor !== api.createNoopMeter().constructor;
     }
-    this.#stop = registerStoreInstruments(provider.getMeter(name), this.registry, timed);
+    const meter = provider.getMeter(name) as Meter;
+    this.#stop = registerStoreInstruments(meter, this.registry, timed);
   }
 
   onApplicationShutdown(): void {

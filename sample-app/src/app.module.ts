@@ -7,6 +7,7 @@ import { AuditLog } from './audit/audit.log.js';
 import { DepartmentsController } from './departments/departments.controller.js';
 import { DepartmentsStore } from './departments/departments.store.js';
 import { HealthModule } from './health/health.module.js';
+import { InspectorModule } from './inspector/inspector.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PeopleController } from './people/people.controller.js';
 import { PeopleService } from './people/people.service.js';
@@ -49,6 +50,7 @@ export function dataDir(): string {
     TokensModule,
     HealthModule,
     MetricsModule,
+    InspectorModule,
   ],
   controllers: [PeopleController, DepartmentsController, AuditController, StatsController],
   providers: [PeopleService, AuditLog],
