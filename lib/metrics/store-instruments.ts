@@ -29,6 +29,7 @@ export function registerStoreInstruments(
   meter: Meter,
   registry: StoreRegistry,
   timed: boolean,
+  queryDurations = true,
 ): () => void {
   const counter = (name: string, description: string) =>
     meter.createObservableCounter(`memory_store.${name}`, { description });
@@ -114,7 +115,7 @@ export function registerStoreInstruments(
   };
   lag.addCallback(observeLag);
 
-  const stopTiming = timed ? startTiming(registry, histogram) : () => undefined;
+  const stopTiming = timed ? startTiming(registry, histogram, queryDurations) : () => undefined;
   return () => {
     meter.removeBatchObservableCallback(observe, observables);
     lag.removeCallback(observeLag);
@@ -126,6 +127,7 @@ export function registerStoreInstruments(
 function startTiming(
   registry: StoreRegistry,
   histogram: (name: string, description: string, unit: 's' | 'By') => Histogram,
+  queryDurations: boolean,
 ): () => void {
   const query = histogram('query.duration', 'Query duration, per table and access path', 's');
   const sweep = histogram('sweep.duration', 'TTL sweep duration, per table', 's');
@@ -137,12 +139,14 @@ function startTiming(
     const at = { table: table.name };
     const byPath = new Map<QueryPath, { table: string; access_path: QueryPath }>();
     table.activity.recorder = {
-      query(path, ms) {
-        let attributes = byPath.get(path);
-        if (!attributes) byPath.set(path, (attributes = { ...at, access_path: path }));
-        query.record(ms / 1000, attributes);
-      },
       sweep: (ms) => sweep.record(ms / 1000, at),
+      ...(queryDurations && {
+        query(path: QueryPath, ms: number) {
+          let attributes = byPath.get(path);
+          if (!attributes) byPath.set(path, (attributes = { ...at, access_path: path }));
+          query.record(ms / 1000, attributes);
+        },
+      }),
     };
   }
   const dirs = [...registry.persistence];

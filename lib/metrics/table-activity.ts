@@ -39,15 +39,15 @@ export class TableActivity {
     else if (op === 'evict') this.evictions++;
   }
 
-  /** A time to pass to `queried` (0 unless durations are recorded). */
+  /** A time to pass to `queried` (0 unless query durations are recorded). */
   start(): number {
-    return this.recorder ? performance.now() : 0;
+    return this.recorder?.query ? performance.now() : 0;
   }
 
   /** Counts a query, and records its duration from `started` when durations are recorded. */
   queried(path: QueryPath, started: number): void {
     this.queries[path]++;
-    this.recorder?.query(path, performance.now() - started);
+    this.recorder?.query?.(path, performance.now() - started);
   }
 
   /** Records how long a TTL sweep took. */
@@ -58,6 +58,7 @@ export class TableActivity {
 
 /** Where timed activity goes (histograms of the metrics module). */
 export interface ActivityRecorder {
-  query(path: QueryPath, ms: number): void;
+  /** Absent when query durations are not recorded (then queries are not timed). */
+  query?(path: QueryPath, ms: number): void;
   sweep(ms: number): void;
 }

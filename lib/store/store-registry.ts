@@ -127,7 +127,7 @@ export class StoreRegistry implements OnApplicationShutdown {
     const { sweep } = this.runtimeFor(store);
     const run = () => {
       try {
-        const started = tableOf(store).activity.start();
+        const started = performance.now();
         store.sweep();
         tableOf(store).activity.swept(started);
       } catch (error) {

@@ -69,6 +69,7 @@ describe('metrics (OpenTelemetry, exported for Prometheus)', () => {
     options: Omit<MemoryStoreModuleOptions, 'stores'>,
     stores: StoreEntry[] = [BooksStore],
     providers: (typeof SlowBookListener)[] = [],
+    metricsOptions: { queryDurations?: boolean } = {},
   ) {
     const exporter = new PrometheusExporter({ preventServerStart: true });
     const meterProvider = new MeterProvider({ readers: [exporter] });
@@ -76,7 +77,7 @@ describe('metrics (OpenTelemetry, exported for Prometheus)', () => {
       OperationsAppModule.register(
         options,
         stores,
-        [MemoryStoreMetricsModule.forRoot({ meterProvider })],
+        [MemoryStoreMetricsModule.forRoot({ meterProvider, ...metricsOptions })],
         providers,
       ),
     );
@@ -181,6 +182,16 @@ describe('metrics (OpenTelemetry, exported for Prometheus)', () => {
     app.get(SlowBookListener).release();
     await delay(10);
     expect(value(await scrape(), `memory_store_event_backlog${books_}`)).toBe(0);
+  });
+
+  it('counts queries without timing them when queryDurations is false', async () => {
+    const { app, scrape } = await start({}, [BooksStore], [], { queryDurations: false });
+    const books = app.get(BooksStore);
+    await books.write({ isbn: '1', title: 'Dune', author: 'Herbert' });
+    books.select({ author: 'Herbert' });
+    const samples = await scrape();
+    expect(value(samples, 'memory_store_queries_total{table="books",access_path="index"}')).toBe(1);
+    expect([...samples.keys()].filter((name) => name.includes('query_duration'))).toEqual([]);
   });
 
   it('times WAL fsyncs (latency, bytes per group) and snapshots of a persisted store', async () => {
