@@ -42,3 +42,22 @@ export { NODE_FILE_SYSTEM } from './persistence/file-system.js';
 export type { FsyncPolicy } from './persistence/journal.js';
 export type { TransferFormat } from './persistence/transfer.js';
 export type { ReplicationStatus, ReplicationState } from './replication/replication-group.js';
+export {
+  MemoryStoreHealthIndicator,
+  type MemoryStoreHealthResult,
+} from './health/memory-store.health-indicator.js';
+export type { HealthThresholds, StoreHealth } from './health/store-health.js';
+export {
+  MemoryStoreMetricsModule,
+  MemoryStoreMetrics,
+  type MemoryStoreMetricsOptions,
+  type MeterProviderLike,
+} from './metrics/memory-store-metrics.module.js';
+export { MemoryStoreInspectorModule } from './inspector/memory-store-inspector.module.js';
+export type { MemoryStoreInspectorOptions } from './inspector/inspector-options.interface.js';
+export type {
+  InspectedStore,
+  InspectedChange,
+  QueryAnswer,
+  RecordPage,
+} from './inspector/inspector.service.js';

@@ -106,6 +106,7 @@ export class MemoryStoreService {
     if (!Number.isSafeInteger(retries) || retries < 0) {
       throw new MemoryStoreError(`transaction(): 'retries' must be a non-negative integer`, '');
     }
+    const counts = this.registry.transactions;
     for (let attempt = 1; ; attempt++) {
       const transaction = new Transaction();
       let result: R;
@@ -114,15 +115,24 @@ export class MemoryStoreService {
       } catch (error) {
         transaction.discard();
         // What it read changed under it: the error may come from that; run it again.
-        if (attempt <= retries && transaction.conflicts()) continue;
+        if (transaction.conflicts()) {
+          counts.conflicts++;
+          if (attempt <= retries) {
+            counts.retries++;
+            continue;
+          }
+        }
         throw error;
       }
       const conflicts = await commitTransaction(transaction);
       if (conflicts.length === 0) {
+        counts.commits++;
         await transaction.durable();
         return result;
       }
+      counts.conflicts++;
       if (attempt > retries) throw new TransactionConflictError(conflicts, attempt);
+      counts.retries++;
     }
   }
 

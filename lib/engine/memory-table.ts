@@ -1,4 +1,5 @@
 import { Counters } from '../counters/counters.js';
+import { TableActivity } from '../metrics/table-activity.js';
 import { showValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
@@ -125,6 +126,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #scan: T[] | undefined;
   /** Counts every change: a transaction that queried the table conflicts if it moved. */
   #version = 0;
+  /** Reads, writes, queries and the like, counted for metrics. */
+  readonly activity = new TableActivity();
 
   constructor(schema: TableSchema<T>, runtime: TableRuntime<T> = {}) {
     this.schema = schema;
@@ -211,6 +214,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   // ---- reads -------------------------------------------------------------------------
 
   get(key: RecordKey): T | undefined {
+    this.activity.reads++;
     if (this.#nextDeadline !== Infinity) this.expire();
     const record = this.rows.get(key);
     if (record !== undefined && this.#recency) this.#recency.touch(key);
@@ -300,6 +304,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   #select(query: unknown, options: unknown, counter: { examined: number } | undefined): T[] {
+    const started = this.activity.start();
     const compiled = this.compile(query);
     const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
     this.expire();
@@ -308,12 +313,14 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const selection = this.#keyOrdered(selectOptions, plan);
     const whole =
       selection.limit === Infinity || (selection.compare !== undefined && !plan.ordered);
-    return finishSelection<T>(
+    const rows = finishSelection<T>(
       candidates(this, plan.path, whole),
       counter ? { test: (r) => (counter.examined++, test(r)) } : compiled,
       selection,
       plan.ordered,
     );
+    this.activity.queried(plan.path.kind, started);
+    return rows;
   }
 
   /**
@@ -405,6 +412,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#recency?.clear();
     this.#nextDeadline = Infinity;
     this.#changed();
+    this.activity.deletes += n;
     if (n > 0) this.#onChange?.({ op: 'clear' });
     return n;
   }
@@ -950,6 +958,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     record: T | undefined,
     previous: T | undefined,
   ): void {
+    this.activity.changed(op);
     if (this.#reporting()) this.#onChange!({ op, key, record, previous });
   }
 

@@ -186,6 +186,12 @@ export class ReplicationGroup {
     return { state: this.#state, instanceId: this.instanceId, appliedSeq: this.#applied };
   }
 
+  /** How many changes of the replication log this instance has yet to apply (asks Redis). */
+  async lag(): Promise<number> {
+    const head = Number((await this.#command().get(this.#key('seq'))) ?? 0);
+    return Math.max(0, head - this.#applied);
+  }
+
   // ---- start -------------------------------------------------------------------------
 
   /**

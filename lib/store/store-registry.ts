@@ -10,7 +10,8 @@ import { resolve } from 'node:path';
 import type { MemoryStoreModuleOptions } from '../interfaces/memory-store-module-options.interface.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import { getTableName } from '../metadata/table-schema.js';
-import type { MemoryStore } from './memory-store.js';
+import { tableOf, type MemoryStore } from './memory-store.js';
+import { PersistenceActivity } from '../metrics/persistence-activity.js';
 import { resolveRuntime, type ResolvedRuntime } from './runtime-options.js';
 
 /** A reference to a store: its table class, its store class, or its table's name. */
@@ -48,6 +49,10 @@ export class StoreRegistry implements OnApplicationShutdown {
 
   /** Delivers the changes of every store of the application. */
   readonly hub: ChangeHub;
+  /** Transactions run through `MemoryStoreService.transaction()`, counted for metrics. */
+  readonly transactions = { commits: 0, conflicts: 0, retries: 0 };
+  /** The fsyncs and snapshots of each data directory, counted for metrics. */
+  readonly persistence = new Map<string, PersistenceActivity>();
 
   constructor(
     readonly options: MemoryStoreModuleOptions,
@@ -122,7 +127,9 @@ export class StoreRegistry implements OnApplicationShutdown {
     const { sweep } = this.runtimeFor(store);
     const run = () => {
       try {
+        const started = performance.now();
         store.sweep();
+        tableOf(store).activity.swept(started);
       } catch (error) {
         this.#logger.error(
           `TTL sweep of table '${store.tableName}' failed: ${(error as Error).message}`,
@@ -152,7 +159,7 @@ export class StoreRegistry implements OnApplicationShutdown {
       journal = new Journal(
         dir,
         options.fsync ?? 'everysec',
-        options.fileSystem ?? NODE_FILE_SYSTEM,
+        this.#activityOf(dir).instrument(options.fileSystem ?? NODE_FILE_SYSTEM),
         options.snapshotEveryBytes,
       );
       this.#journals.set(dir, journal);
@@ -163,6 +170,12 @@ export class StoreRegistry implements OnApplicationShutdown {
       );
     }
     return journal;
+  }
+
+  #activityOf(dir: string): PersistenceActivity {
+    let activity = this.persistence.get(dir);
+    if (!activity) this.persistence.set(dir, (activity = new PersistenceActivity()));
+    return activity;
   }
 
   /**

@@ -6,6 +6,9 @@ import { AuditController } from './audit/audit.controller.js';
 import { AuditLog } from './audit/audit.log.js';
 import { DepartmentsController } from './departments/departments.controller.js';
 import { DepartmentsStore } from './departments/departments.store.js';
+import { HealthModule } from './health/health.module.js';
+import { InspectorModule } from './inspector/inspector.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { PeopleController } from './people/people.controller.js';
 import { PeopleService } from './people/people.service.js';
 import { PeopleStore } from './people/people.store.js';
@@ -45,6 +48,9 @@ export function dataDir(): string {
       }),
     }),
     TokensModule,
+    HealthModule,
+    MetricsModule,
+    InspectorModule,
   ],
   controllers: [PeopleController, DepartmentsController, AuditController, StatsController],
   providers: [PeopleService, AuditLog],

@@ -1,0 +1,20 @@
+import type { CanActivate, Type } from '@nestjs/common';
+
+/** Options of `MemoryStoreInspectorModule.forRoot()`. */
+export interface MemoryStoreInspectorOptions {
+  /**
+   * Where the page and its JSON API are served (`<path>/`, `<path>/api/...`).
+   * @default '/_stores'
+   */
+  path?: string;
+  /**
+   * Serve it at all. Off unless set: mount it outside production only, or behind a guard.
+   * @default false
+   */
+  enabled?: boolean;
+  /**
+   * A Nest guard (a class, resolved in the module, or an instance) every request must pass.
+   * Never expose the inspector publicly without one: it shows every record.
+   */
+  guard?: Type<CanActivate> | CanActivate;
+}
