@@ -3,7 +3,13 @@ import { StoreValidationError } from '../errors/store-validation.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { TableSchema } from '../metadata/table-schema.js';
 import { recordShape, type RecordShape } from './record-shape.js';
-import { RecordShapeError, unstorableKind } from './stored-values.js';
+import {
+  beginRecordCopy,
+  endRecordCopy,
+  RecordShapeError,
+  unreadable,
+  unstorableKind,
+} from './stored-values.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -51,11 +57,15 @@ export class RecordFactory<T extends object> {
       throw this.#invalid('', input, 'isObject', 'a record must be an object');
     }
     if (patch) this.assertStorable(input);
+    const outer = beginRecordCopy();
     try {
       this.#shape.copy(record, input);
     } catch (error) {
-      if (!(error instanceof RecordShapeError)) throw error;
-      throw this.#invalid(error.path, undefined, 'plainData', error.message);
+      // a proxy's trap that throws while its keys are listed lands here, not in a field
+      const shapeError = error instanceof RecordShapeError ? error : unreadable('', error);
+      throw this.#invalid(shapeError.path, undefined, 'plainData', shapeError.message);
+    } finally {
+      endRecordCopy(outer);
     }
     const key = record[schema.key];
     if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
