@@ -56,7 +56,10 @@ export class RecordFactory<T extends object> {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw this.#invalid('', input, 'isObject', 'a record must be an object');
     }
-    if (patch) this.assertStorable(input);
+    if (patch) {
+      this.assertStorable(input);
+      this.#refuseOperators(input);
+    }
     const outer = beginRecordCopy();
     try {
       this.#shape.copy(record, input);
@@ -105,6 +108,23 @@ export class RecordFactory<T extends object> {
         ? 'a record or patch must be an object, not a promise (an update function must return its patch, not a promise of it)'
         : `a record or patch must be a plain object, not ${kind}`,
     );
+  }
+
+  /**
+   * Refuses a patch key starting with `$` (`{ $inc: { age: 1 } }`): it reads as an update
+   * operator, which would otherwise be stored as a literal field. A field so named is
+   * written whole with `write()`.
+   */
+  #refuseOperators(patch: object): void {
+    for (const key in patch) {
+      if (key.charCodeAt(0) !== 36 || !Object.prototype.hasOwnProperty.call(patch, key)) continue;
+      throw this.#invalid(
+        key,
+        undefined,
+        'noUpdateOperators',
+        `'${key}' in an update patch reads as an update operator, and update() takes none: a patch holds field values (write the whole record with write() to store a field named '${key}')`,
+      );
+    }
   }
 
   #invalid(
