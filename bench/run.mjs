@@ -15,6 +15,9 @@
 //   replication  issue 7: replication over Redis with two instances in one process: get
 //            against memory-only, awaited write throughput at 1 and 50 writers, replication
 //            lag (replication.mjs; needs Redis, BENCH_REDIS_URL, default redis://127.0.0.1:6379)
+//   regex    issue 14: pathological $regex patterns over 10,000 records of 20,000-character
+//            strings against a linear pattern over the same data, and 1,000 distinct
+//            patterns compiled (regex.mjs)
 // Environment: BENCH_ROUND_MS, BENCH_ROUNDS, BENCH_WARMUP_MS (harness.mjs);
 // BENCH_QUERY_SIZES (default 100000,1000000); BENCH_TINYBASE_MAX (largest table TinyBase
 // is run on, default 100000: see queries.mjs); BENCH_REPLICATION_RECORDS (default 100000).
@@ -26,6 +29,7 @@ import { runTtl } from './ttl.mjs';
 import { runEvents } from './events.mjs';
 import { runPersistence } from './persistence.mjs';
 import { runReplication } from './replication.mjs';
+import { runRegex } from './regex.mjs';
 import { collectGarbage, sink } from './harness.mjs';
 import { printHeader, printSection, printTargets } from './report.mjs';
 import { Suite } from './suite.mjs';
@@ -50,6 +54,7 @@ const SECTIONS = {
   events: runEvents,
   persistence: persistenceSection,
   replication: runReplication,
+  regex: runRegex,
 };
 
 /** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */
