@@ -86,7 +86,7 @@ class Translator {
         this.branches = true;
         this.out += c;
         this.#i++;
-      } else if (c === '{' && QUANTIFIER.test(s.slice(this.#i, this.#i + 24))) {
+      } else if (c === '{' && QUANTIFIER.test(s.slice(this.#i))) {
         const end = s.indexOf('}', this.#i);
         this.branches = true;
         this.out += s.slice(this.#i, end + 1);

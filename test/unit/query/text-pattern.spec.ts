@@ -101,6 +101,8 @@ describe('compileTextPattern', () => {
     expect(reason('(?<=a)b')).toBe('lookbehind ((?<= or (?<!) is not supported');
     expect(reason('\\01')).toBe('octal escapes are not supported');
     expect(reason('a{1001}')).toMatch(/^RE2 refuses it \(.*invalid repeat count/);
+    // a count too long to read is still a quantifier, as in JavaScript, not literal text
+    expect(reason(`a{1,${'9'.repeat(30)}}`)).toMatch(/^RE2 refuses it \(.*invalid repeat count/);
     expect(reason('\\p{Script_Extensions=Latin}+', 'u')).toMatch(/^RE2 refuses it/);
   });
 });
