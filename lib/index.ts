@@ -16,7 +16,7 @@ export type { Duration } from './ttl/duration.js';
 export type { EvictionPolicy } from './engine/capacity.js';
 export { match, MatchQuery } from './query/match.js';
 export { MAX_REGEX_LENGTH } from './query/query-values.js';
-export { MAX_REPEATED_VALUES } from './engine/stored-values.js';
+export { MAX_REPEATED_VALUES } from './engine/copy-scope.js';
 export { MAX_QUERY_DEPTH } from './query/filter-parser.js';
 export type { AggregateSpec, AggregateResult } from './query/aggregate.js';
 export { MemoryStoreModule } from './memory-store.module.js';

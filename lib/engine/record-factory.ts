@@ -3,13 +3,8 @@ import { StoreValidationError } from '../errors/store-validation.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { TableSchema } from '../metadata/table-schema.js';
 import { recordShape, type RecordShape } from './record-shape.js';
-import {
-  beginRecordCopy,
-  endRecordCopy,
-  RecordShapeError,
-  unreadable,
-  unstorableKind,
-} from './stored-values.js';
+import { beginRecordCopy, endRecordCopy } from './copy-scope.js';
+import { RecordShapeError, unreadable, unstorableKind } from './stored-values.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the

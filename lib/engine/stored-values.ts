@@ -4,6 +4,8 @@
  * the store. Values that are already owned are shared, never copied again.
  */
 
+import { CopyScope, MAX_REPEATED_VALUES } from './copy-scope.js';
+
 /** Keys that could reach or replace a prototype; refused anywhere in a record or a query. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
   '__proto__',
@@ -64,55 +66,6 @@ export function timeOfDate(value: Date): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * How many values (fields and items) a record's copy may copy again, for objects and arrays
- * it holds in more than one place. Each place gets its own copy, so a record's values form
- * a tree; this bounds what that costs, so that a graph that reuses its sub-objects level
- * after level (a tree of 2^depth paths from depth + 1 objects) is refused rather than copied
- * (and later written, exported and compared) at a cost doubling per level.
- */
-export const MAX_REPEATED_VALUES = 100_000;
-
-/** The objects and arrays met while copying one record, and what was copied again. */
-class CopyScope {
-  readonly met = new Set<object>();
-  repeated = 0;
-
-  /** Counts `value` if it was met before; false once the repeats pass the bound. */
-  visit(value: object): boolean {
-    if (!this.met.has(value)) {
-      this.met.add(value);
-      return true;
-    }
-    this.repeated += 1 + (Array.isArray(value) ? value.length : Object.keys(value).length);
-    return this.repeated <= MAX_REPEATED_VALUES;
-  }
-}
-
-/** The scope of the record being copied (null outside `beginRecordCopy`/`endRecordCopy`). */
-let scope: CopyScope | null = null;
-const TOP_SCOPE = new CopyScope();
-
-/**
- * Starts copying a record: from here to `endRecordCopy`, values met more than once count
- * against `MAX_REPEATED_VALUES`. A copy started inside another (a getter that writes to a
- * store) gets its own scope. Returns what `endRecordCopy` takes back.
- */
-export function beginRecordCopy(): CopyScope | null {
-  const outer = scope;
-  scope = outer === null ? TOP_SCOPE : new CopyScope();
-  return outer;
-}
-
-/** Ends the copy `beginRecordCopy` started (call it in a `finally`). */
-export function endRecordCopy(outer: CopyScope | null): void {
-  if (scope !== null && scope.met.size > 0) {
-    scope.met.clear();
-    scope.repeated = 0;
-  }
-  scope = outer;
 }
 
 const DATE_SETTERS = Object.getOwnPropertyNames(Date.prototype).filter((name) =>
@@ -237,6 +190,7 @@ export function ownValue(value: unknown, path: string, depth = 0): unknown {
     if (time !== time) throw new RecordShapeError(path, 'is an invalid Date');
     copy = new StoredDate(time);
   } else {
+    const scope = CopyScope.current;
     if (scope !== null && !scope.visit(value)) throw new RecordShapeError(path, REPEATED);
     if (Array.isArray(value)) {
       copy = ownArray(value as unknown[], path, depth);
