@@ -78,11 +78,22 @@ describe('fields named like Object.prototype methods', () => {
     expect(ids({ toString: { $gte: 'y' } })).toEqual(['b']);
   });
 
-  it('are found through an index, giving what a scan gives', () => {
+  it('are found through an index, giving what a scan gives', async () => {
     expect(words.explain({ valueOf: 2 }).path.kind).toBe('index');
     expect(ids({ valueOf: 2 })).toEqual(['b', 'c']);
     expect(ids({ valueOf: { $gte: 1, $lt: 2 } })).toEqual(['a']);
     expect(words.count({ valueOf: { $in: [1, 2] } })).toBe(3);
+    // a record without the field is indexed as missing, not under the inherited method
+    await words.insert({ id: 'd', toString: 'z' });
+    expect(ids({ valueOf: null })).toEqual(['d']);
+    expect(words.explain({ valueOf: null }).path.kind).toBe('index');
+    expect(ids({ valueOf: { $exists: false } })).toEqual(['d']);
+    expect(words.select({}, { orderBy: { valueOf: 'desc' } }).map((w) => w.id)).toEqual([
+      'c', // ties in key order, in the direction of the first order field
+      'b',
+      'a',
+      'd',
+    ]);
   });
 
   it('order, project and group', () => {
