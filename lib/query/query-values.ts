@@ -162,6 +162,12 @@ export function checkRegex(
       throw new QueryError(table, `'${field}': $options goes with a string $regex, not a RegExp`);
     source = pattern.source;
     flags = pattern.flags.replace(/[gyd]/g, '');
+    if (flags.includes('v')) {
+      throw new QueryError(
+        table,
+        `'${field}': unsupported $regex: the v flag (class set syntax) is not supported; use u`,
+      );
+    }
   } else if (typeof pattern === 'string') {
     source = pattern;
     flags = options ?? '';

@@ -139,5 +139,8 @@ describe('$regex: linear-time matching on long strings', () => {
     expect(refused('a(?=b)')).toBe(`${prefix}lookahead ((?= or (?!) is not supported${suffix}`);
     expect(refused('(?<!a)b')).toBe(`${prefix}lookbehind ((?<= or (?<!) is not supported${suffix}`);
     expect(refused('a{1,30000}b')).toMatch(/^.*RE2 refuses it \(.*invalid repeat count.*\)/);
+    expect(refused(new RegExp('[\\w--\\d]+', 'v'))).toBe(
+      `${prefix}the v flag (class set syntax) is not supported; use u`,
+    );
   });
 });
