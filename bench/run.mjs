@@ -17,6 +17,9 @@
 //            lag (replication.mjs; needs Redis, BENCH_REDIS_URL, default redis://127.0.0.1:6379)
 //   metrics  issue 17: get, write and an indexed select without the metrics module, with it and
 //            no meter provider, and with an SDK MeterProvider (metrics.mjs)
+//   regex    issue 14: pathological $regex patterns over 10,000 records of 20,000-character
+//            strings against a linear pattern over the same data, and 1,000 distinct
+//            patterns compiled (regex.mjs)
 // Environment: BENCH_ROUND_MS, BENCH_ROUNDS, BENCH_WARMUP_MS (harness.mjs);
 // BENCH_QUERY_SIZES (default 100000,1000000); BENCH_TINYBASE_MAX (largest table TinyBase
 // is run on, default 100000: see queries.mjs); BENCH_REPLICATION_RECORDS (default 100000).
@@ -29,6 +32,7 @@ import { runEvents } from './events.mjs';
 import { runPersistence } from './persistence.mjs';
 import { runReplication } from './replication.mjs';
 import { runMetrics } from './metrics.mjs';
+import { runRegex } from './regex.mjs';
 import { collectGarbage, sink } from './harness.mjs';
 import { printHeader, printSection, printTargets } from './report.mjs';
 import { Suite } from './suite.mjs';
@@ -54,6 +58,7 @@ const SECTIONS = {
   persistence: persistenceSection,
   replication: runReplication,
   metrics: runMetrics,
+  regex: runRegex,
 };
 
 /** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */

@@ -3,7 +3,8 @@ import { StoreValidationError } from '../errors/store-validation.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { TableSchema } from '../metadata/table-schema.js';
 import { recordShape, type RecordShape } from './record-shape.js';
-import { RecordShapeError, unstorableKind } from './stored-values.js';
+import { beginRecordCopy, endRecordCopy } from './copy-scope.js';
+import { RecordShapeError, unreadable, unstorableKind } from './stored-values.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -50,12 +51,19 @@ export class RecordFactory<T extends object> {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw this.#invalid('', input, 'isObject', 'a record must be an object');
     }
-    if (patch) this.assertStorable(input);
+    if (patch) {
+      this.assertStorable(input);
+      this.#refuseOperators(input);
+    }
+    const outer = beginRecordCopy();
     try {
       this.#shape.copy(record, input);
     } catch (error) {
-      if (!(error instanceof RecordShapeError)) throw error;
-      throw this.#invalid(error.path, undefined, 'plainData', error.message);
+      // a proxy's trap that throws while its keys are listed lands here, not in a field
+      const shapeError = error instanceof RecordShapeError ? error : unreadable('', error);
+      throw this.#invalid(shapeError.path, undefined, 'plainData', shapeError.message);
+    } finally {
+      endRecordCopy(outer);
     }
     const key = record[schema.key];
     if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
@@ -95,6 +103,23 @@ export class RecordFactory<T extends object> {
         ? 'a record or patch must be an object, not a promise (an update function must return its patch, not a promise of it)'
         : `a record or patch must be a plain object, not ${kind}`,
     );
+  }
+
+  /**
+   * Refuses a patch key starting with `$` (`{ $inc: { age: 1 } }`): it reads as an update
+   * operator, which would otherwise be stored as a literal field. A field so named is
+   * written whole with `write()`.
+   */
+  #refuseOperators(patch: object): void {
+    for (const key in patch) {
+      if (key.charCodeAt(0) !== 36 || !Object.prototype.hasOwnProperty.call(patch, key)) continue;
+      throw this.#invalid(
+        key,
+        undefined,
+        'noUpdateOperators',
+        `'${key}' in an update patch reads as an update operator, and update() takes none: a patch holds field values (write the whole record with write() to store a field named '${key}')`,
+      );
+    }
   }
 
   #invalid(

@@ -1,4 +1,11 @@
-import { copyField, copyFields, FORBIDDEN_KEYS, ownValue, readOnlyField } from './stored-values.js';
+import {
+  copyField,
+  copyFields,
+  FORBIDDEN_KEYS,
+  ownValue,
+  readOnlyField,
+  unreadable,
+} from './stored-values.js';
 
 /**
  * How one table builds records: a constructor that gives an empty record the table's
@@ -86,15 +93,22 @@ ${named.map((name) => namedCase(literal(name))).join('\n')}
 }
 return { Record: RecordShell, copy: copyRecordFields };`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source names only fields, as string literals; values are passed in
-  const build = new Function('defaults', 'hasOwn', 'copyField', 'ownValue', 'readOnly', source) as (
-    ...args: unknown[]
-  ) => RecordShape;
+  const build = new Function(
+    'defaults',
+    'hasOwn',
+    'copyField',
+    'ownValue',
+    'readOnly',
+    'unreadable',
+    source,
+  ) as (...args: unknown[]) => RecordShape;
   const shape = build(
     defaults.map(([, value]) => value),
     Object.prototype.hasOwnProperty,
     copyField,
     ownValue,
     readOnlyField,
+    unreadable,
   );
   shape.Record.prototype = prototype;
   return shape;
@@ -103,7 +117,12 @@ return { Record: RecordShell, copy: copyRecordFields };`;
 /** The copier's case for one field: `copyField`'s steps, with the field's name written out. */
 function namedCase(name: string): string {
   return `      case ${name}: {
-        let v = input[${name}];
+        let v;
+        try {
+          v = input[${name}];
+        } catch (error) {
+          throw unreadable(${name}, error);
+        }
         if (v === undefined) break;
         if (typeof v === 'object' ? v !== null : typeof v === 'function' || typeof v === 'symbol')
           v = ownValue(v, ${name}, 1);

@@ -4,6 +4,8 @@
  * the store. Values that are already owned are shared, never copied again.
  */
 
+import { CopyScope, MAX_REPEATED_VALUES } from './copy-scope.js';
+
 /** Keys that could reach or replace a prototype; refused anywhere in a record or a query. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
   '__proto__',
@@ -52,6 +54,20 @@ class Owned extends Adopt {
   }
 }
 
+const intrinsicGetTime = Date.prototype.getTime;
+
+/**
+ * A date's time read from its internal slot, not through a `getTime` a subclass or the object
+ * may override; undefined for an object that only has Date's prototype (no date in it).
+ */
+export function timeOfDate(value: Date): number | undefined {
+  try {
+    return intrinsicGetTime.call(value);
+  } catch {
+    return undefined;
+  }
+}
+
 const DATE_SETTERS = Object.getOwnPropertyNames(Date.prototype).filter((name) =>
   name.startsWith('set'),
 );
@@ -91,20 +107,46 @@ const REFUSED: readonly [abstract new (...args: never[]) => unknown, string][] =
  * Why a value could not be stored (not plain data, or nested deeper than `maxDepth`), or
  * undefined. Queries use it to refuse operands that no record can equal.
  */
-export function plainDataProblem(value: unknown, maxDepth: number, depth = 0): string | undefined {
+export function plainDataProblem(
+  value: unknown,
+  maxDepth: number,
+  depth = 0,
+  seen = new CopyScope(),
+): string | undefined {
   if (typeof value === 'function' || typeof value === 'symbol') return `is a ${typeof value}`;
-  if (typeof value !== 'object' || value === null || value instanceof Date) return undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (value instanceof Date) {
+    const time = timeOfDate(value);
+    return time === undefined ? NOT_A_DATE : time !== time ? 'is an invalid Date' : undefined;
+  }
   if (depth >= maxDepth) return `nests deeper than ${maxDepth} levels`;
+  if (!seen.visit(value)) return REPEATED;
   const refused = refusedKind(value);
   if (refused) return `is ${refused}`;
-  const items: unknown[] = Array.isArray(value)
-    ? Array.from(value as unknown[])
-    : Object.values(value);
-  for (const item of items) {
-    const problem = plainDataProblem(item, maxDepth, depth + 1);
-    if (problem) return problem;
+  try {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        if (!(i in value)) return `has a hole at index ${i} (a sparse array)`;
+        const problem = plainDataProblem(value[i], maxDepth, depth + 1, seen);
+        if (problem) return problem;
+      }
+    } else {
+      for (const item of Object.values(value)) {
+        const problem = plainDataProblem(item, maxDepth, depth + 1, seen);
+        if (problem) return problem;
+      }
+    }
+  } catch (error) {
+    return `could not be read (${describeError(error)})`;
   }
   return undefined;
+}
+
+const NOT_A_DATE = "is not a Date (it has Date's prototype but holds no date)";
+const REPEATED = `holds objects met earlier in it (shared sub-objects) so often that copying each place would copy over ${MAX_REPEATED_VALUES} values again (a graph reusing its sub-objects level after level?)`;
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /**
@@ -143,24 +185,55 @@ export function ownValue(value: unknown, path: string, depth = 0): unknown {
     throw new RecordShapeError(path, `nests deeper than ${MAX_VALUE_DEPTH} levels (a cycle?)`);
   let copy: object;
   if (value instanceof Date) {
-    const time = value.getTime();
+    const time = timeOfDate(value);
+    if (time === undefined) throw new RecordShapeError(path, NOT_A_DATE);
     if (time !== time) throw new RecordShapeError(path, 'is an invalid Date');
     copy = new StoredDate(time);
-  } else if (Array.isArray(value)) {
-    const items = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++)
-      items[i] = ownValue(value[i], `${path}[${i}]`, depth + 1);
-    copy = items;
   } else {
-    const proto = Object.getPrototypeOf(value) as object | null;
-    // (a plain object is none of the refused kinds: the common case skips the tests)
-    const refused = proto !== Object.prototype && proto !== null ? refusedKind(value) : undefined;
-    if (refused) throw new RecordShapeError(path, `must be plain data, not ${refused}`);
-    copy = Object.create(proto) as object;
-    copyFields(copy, value, path, depth + 1);
+    const scope = CopyScope.current;
+    if (scope !== null && !scope.visit(value)) throw new RecordShapeError(path, REPEATED);
+    if (Array.isArray(value)) {
+      copy = ownArray(value as unknown[], path, depth);
+    } else {
+      const proto = Object.getPrototypeOf(value) as object | null;
+      // (a plain object is none of the refused kinds: the common case skips the tests)
+      const refused = proto !== Object.prototype && proto !== null ? refusedKind(value) : undefined;
+      if (refused) throw new RecordShapeError(path, `must be plain data, not ${refused}`);
+      copy = Object.create(proto) as object;
+      copyFields(copy, value, path, depth + 1);
+    }
   }
   Owned.mark(copy);
   return Object.freeze(copy);
+}
+
+/**
+ * An owned copy of an array's items. A hole (a sparse array: `[1, , 3]`, or a `length` set
+ * past the items) is refused: copying it would cost its length, not its items.
+ */
+function ownArray(value: unknown[], path: string, depth: number): unknown[] {
+  const items: unknown[] = []; // grown item by item: a huge length with holes is refused first
+  for (let i = 0; i < value.length; i++) {
+    let item: unknown;
+    try {
+      item = value[i];
+    } catch (error) {
+      throw unreadable(`${path}[${i}]`, error);
+    }
+    if (item === undefined && !(i in value)) {
+      throw new RecordShapeError(
+        path,
+        `has a hole at index ${i} (a sparse array): store null or a shorter array`,
+      );
+    }
+    items.push(ownValue(item, `${path}[${i}]`, depth + 1));
+  }
+  return items;
+}
+
+/** The error for a field whose getter (or proxy trap) threw when read. */
+export function unreadable(path: string, error: unknown): RecordShapeError {
+  return new RecordShapeError(path, `could not be read: ${describeError(error)}`);
 }
 
 /**
@@ -187,7 +260,12 @@ export function copyField(
   if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
     throw new RecordShapeError(path ? `${path}.${key}` : key, 'is a forbidden key');
   }
-  const v = (input as Record<string, unknown>)[key];
+  let v: unknown;
+  try {
+    v = (input as Record<string, unknown>)[key];
+  } catch (error) {
+    throw unreadable(path ? `${path}.${key}` : key, error);
+  }
   if (v === undefined) return; // absent, as in JSON: a default or the current value stays
   const value =
     typeof v === 'object' && v !== null
@@ -225,7 +303,7 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
     return a !== a && b !== b; // both NaN
   }
   if (a instanceof Date || b instanceof Date) {
-    return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+    return a instanceof Date && b instanceof Date && timeOfDate(a) === timeOfDate(b);
   }
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;

@@ -1,9 +1,19 @@
+const getTime = Date.prototype.getTime;
+
 /** A short, safe description of any value for an error message (never throws). */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return 'an array';
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : 'a Date';
+  if (value instanceof Date) {
+    let time: number;
+    try {
+      time = getTime.call(value); // the date's own slot: a subclass's getTime may throw
+    } catch {
+      return "an object with Date's prototype but no date";
+    }
+    return Number.isNaN(time) ? 'an invalid Date' : 'a Date';
+  }
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
     return proto === Object.prototype || proto === null

@@ -17,7 +17,16 @@ export interface SecondaryIndex<T extends object> {
   clear(): void;
 }
 
-/** The value of `field` in a record. */
+/** What every object inherits from Object.prototype (`toString`, `valueOf`, …). */
+const INHERITED_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/**
+ * The value of `field` in a record: a field named like a method of every object is the
+ * record's own or missing, never the inherited method (records hold no functions, so only
+ * a function read costs the check).
+ */
 export function fieldValue(record: object, field: string): unknown {
-  return (record as Record<string, unknown>)[field];
+  const value = (record as Record<string, unknown>)[field];
+  if (typeof value !== 'function' || !INHERITED_NAMES.has(field)) return value;
+  return Object.prototype.hasOwnProperty.call(record, field) ? value : undefined;
 }

@@ -16,7 +16,7 @@ export type FilterNode =
       /** The dotted path, split. */
       readonly path: readonly string[];
       readonly op: CompareOp;
-      /** Checked for the operator: an array for in/nin, a boolean for exists, a RegExp for regex. */
+      /** Checked for the operator: an array for in/nin, a boolean for exists, a TextPattern for regex. */
       readonly value: unknown;
     };
 

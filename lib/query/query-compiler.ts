@@ -2,7 +2,9 @@ import { valuesEqual } from '../engine/stored-values.js';
 import { compareValues, rankOf } from './compare.js';
 import type { FilterNode } from './filter-node.js';
 import { toFilterNode } from './filter-parser.js';
+import { INHERITED_NAMES } from './query-values.js';
 import { generateScan } from './scan-compiler.js';
+import type { TextPattern } from './text-pattern.js';
 
 type Predicate = (record: object) => boolean;
 
@@ -131,7 +133,7 @@ function comparisonPredicate(read: (r: object) => unknown, op: string, value: un
     case 'exists':
       return value ? (r) => read(r) !== undefined : (r) => read(r) === undefined;
     case 'regex': {
-      const regex = value as RegExp;
+      const regex = value as TextPattern;
       return (r) => {
         const v = read(r);
         return typeof v === 'string' && regex.test(v);
@@ -184,6 +186,12 @@ function oneOf(read: (r: object) => unknown, values: unknown[]): Predicate {
 export function reader(path: readonly string[]): (record: object) => unknown {
   if (path.length === 1) {
     const [field] = path;
+    if (INHERITED_NAMES.has(field)) {
+      return (r) =>
+        Object.prototype.hasOwnProperty.call(r, field)
+          ? (r as Record<string, unknown>)[field]
+          : undefined;
+    }
     return (r) => (r as Record<string, unknown>)[field];
   }
   return (r) => {

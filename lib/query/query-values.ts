@@ -1,21 +1,30 @@
-import { checkSync } from 'recheck';
 import { describeValue } from '../errors/describe-value.js';
 import { QueryError } from '../errors/query.error.js';
-import { FORBIDDEN_KEYS, MAX_VALUE_DEPTH, plainDataProblem } from '../engine/stored-values.js';
+import {
+  FORBIDDEN_KEYS,
+  MAX_VALUE_DEPTH,
+  plainDataProblem,
+  timeOfDate,
+} from '../engine/stored-values.js';
 import type { CompareOp, FilterNode } from './filter-node.js';
+import { compileTextPattern, UnsupportedPatternError, type TextPattern } from './text-pattern.js';
 
 /** The longest `$regex` pattern a query may carry, in characters. */
 export const MAX_REGEX_LENGTH = 256;
 
 /**
- * Names no query may use as a field: the forbidden keys, and what every object inherits
- * from `Object.prototype` (`toString`, `hasOwnProperty`, …), which would otherwise read as a
- * method of every record.
+ * Names no query may use as a field: the forbidden keys, which no record can hold either.
  */
-export const RESERVED_FIELD_NAMES: ReadonlySet<string> = new Set([
-  ...FORBIDDEN_KEYS,
-  ...Object.getOwnPropertyNames(Object.prototype),
-]);
+export const RESERVED_FIELD_NAMES: ReadonlySet<string> = FORBIDDEN_KEYS;
+
+/**
+ * Names every object inherits from `Object.prototype` (`toString`, `valueOf`,
+ * `hasOwnProperty`, …): a record may hold a field so named, and a query reads it as the
+ * record's own field only, never as the inherited method.
+ */
+export const INHERITED_NAMES: ReadonlySet<string> = new Set(
+  Object.getOwnPropertyNames(Object.prototype),
+);
 
 /** How many field paths `parsePath` remembers; past it, it starts over. */
 const MAX_CACHED_PATHS = 1024;
@@ -65,13 +74,11 @@ function checkOperand(table: string, field: string, op: CompareOp, value: unknow
     case 'lte':
       // NaN is refused like an invalid Date: every comparison with it is false in
       // JavaScript, so a bound of NaN could only match nothing, or everything by accident.
-      if (
-        (typeof value === 'number' && value === value) ||
-        typeof value === 'string' ||
-        typeof value === 'bigint' ||
-        (value instanceof Date && !Number.isNaN(value.getTime()))
-      ) {
-        return value;
+      if ((typeof value === 'number' && value === value) || typeof value === 'string') return value;
+      if (typeof value === 'bigint') return value;
+      if (value instanceof Date) {
+        const time = timeOfDate(value);
+        if (time !== undefined && time === time) return new Date(time);
       }
       throw new QueryError(
         table,
@@ -116,8 +123,13 @@ function checkEqualityValue(table: string, field: string, value: unknown): unkno
       `the value for '${field}' is a RegExp; use $regex to match a pattern`,
     );
   }
-  if (value instanceof Date && Number.isNaN(value.getTime())) {
-    throw new QueryError(table, `the value for '${field}' is an invalid Date`);
+  if (value instanceof Date) {
+    // a copy from the internal slot: the query never calls the caller's getTime
+    const time = timeOfDate(value);
+    if (time === undefined)
+      throw new QueryError(table, `the value for '${field}' is not a Date (it holds no date)`);
+    if (time !== time) throw new QueryError(table, `the value for '${field}' is an invalid Date`);
+    return new Date(time);
   }
   if (typeof value === 'object' && value !== null) {
     const problem = plainDataProblem(value, MAX_VALUE_DEPTH);
@@ -127,13 +139,16 @@ function checkEqualityValue(table: string, field: string, value: unknown): unkno
   return value;
 }
 
-/** A safe, stateless RegExp from a `$regex` operand (and `$options` flags). */
+/**
+ * A `$regex` operand (and `$options` flags) as a stateless pattern that tests a string in time
+ * linear in its length.
+ */
 export function checkRegex(
   table: string,
   field: string,
   pattern: unknown,
   options: unknown,
-): RegExp {
+): TextPattern {
   if (options !== undefined && (typeof options !== 'string' || !/^[imsu]*$/.test(options))) {
     throw new QueryError(
       table,
@@ -147,6 +162,12 @@ export function checkRegex(
       throw new QueryError(table, `'${field}': $options goes with a string $regex, not a RegExp`);
     source = pattern.source;
     flags = pattern.flags.replace(/[gyd]/g, '');
+    if (flags.includes('v')) {
+      throw new QueryError(
+        table,
+        `'${field}': unsupported $regex: the v flag (class set syntax) is not supported; use u`,
+      );
+    }
   } else if (typeof pattern === 'string') {
     source = pattern;
     flags = options ?? '';
@@ -162,86 +183,34 @@ export function checkRegex(
       `'${field}': the $regex pattern is ${source.length} characters; the limit is ${MAX_REGEX_LENGTH}`,
     );
   }
-  let regex: RegExp;
   try {
-    regex = new RegExp(source, flags);
+    new RegExp(source, flags); // JavaScript's syntax is the contract; RE2's is narrower
   } catch (error) {
     throw new QueryError(table, `'${field}': invalid $regex: ${(error as Error).message}`);
   }
-  const risk = nestedRepetition(source) ?? regexRisk(source, flags);
-  if (risk) throw new QueryError(table, `'${field}': the $regex pattern ${risk}`);
-  return regex;
+  return cachedPattern(table, field, source, flags);
 }
 
-/** How long recheck may analyse one pattern; a pattern it cannot settle by then is refused. */
-export const REGEX_CHECK_TIMEOUT_MS = 100;
-
-/**
- * Refuses a repeated group that itself repeats something (star height above one, as in
- * `(a+)+`, `(.*a){12}`, `(a?){25}`): the shape behind most catastrophic backtracking, and
- * one that analysers can underestimate when the outer repetition is counted.
- */
-function nestedRepetition(source: string): string | undefined {
-  const groups: boolean[] = []; // per open group: does it contain a quantifier?
-  let closedHadQuantifier = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    const quantifier =
-      c === '*' || c === '+' || c === '?' || (c === '{' && /^\{\d+(,\d*)?\}/.test(source.slice(i)));
-    if (quantifier && !(c === '?' && (source[i - 1] === '(' || isQuantifierEnd(source, i - 1)))) {
-      if (closedHadQuantifier) return 'repeats a group that itself repeats (nested repetition)';
-      if (groups.length > 0) groups[groups.length - 1] = true;
-      if (c === '{') i = source.indexOf('}', i);
-      closedHadQuantifier = false;
-      continue;
-    }
-    closedHadQuantifier = false;
-    if (c === '\\') {
-      i++;
-    } else if (c === '[') {
-      for (i++; i < source.length && source[i] !== ']'; i++) if (source[i] === '\\') i++;
-    } else if (c === '(') {
-      groups.push(false);
-    } else if (c === ')') {
-      const had = groups.pop() ?? false;
-      if (had && groups.length > 0) groups[groups.length - 1] = true;
-      closedHadQuantifier = had;
-    }
-  }
-  return undefined;
-}
-
-/** Whether the character at `i` ends a quantifier (so a following `?` makes it lazy). */
-function isQuantifierEnd(source: string, i: number): boolean {
-  const c = source[i];
-  return c === '*' || c === '+' || c === '}' || c === '?';
-}
-
-const RISKS = new Map<string, string | undefined>();
+const PATTERNS = new Map<string, TextPattern>();
 const MAX_REMEMBERED_PATTERNS = 1000;
 
-/**
- * Why a pattern could make a match take too long, or undefined when it cannot. recheck
- * analyses the pattern: exponential backtracking and polynomial backtracking of degree 3 or
- * more are refused, and so is a pattern it cannot prove either way. Verdicts are remembered.
- */
-function regexRisk(source: string, flags: string): string | undefined {
+/** A compiled pattern, remembered: a query names the same few patterns again and again. */
+function cachedPattern(table: string, field: string, source: string, flags: string): TextPattern {
   const key = `${flags}/${source}`;
-  if (RISKS.has(key)) return RISKS.get(key);
-  let risk: string | undefined;
-  const diagnostics = checkSync(source, flags, { timeout: REGEX_CHECK_TIMEOUT_MS });
-  if (diagnostics.status === 'unknown') {
-    risk = `could not be proven to run in reasonable time (analysis gave up after ${REGEX_CHECK_TIMEOUT_MS} ms)`;
-  } else if (diagnostics.status === 'vulnerable') {
-    const { complexity } = diagnostics;
-    if (complexity.type === 'exponential')
-      risk = 'could take exponential time (nested or overlapping repetition)';
-    else if (complexity.degree >= 3)
-      risk = `could take polynomial time of degree ${complexity.degree} (overlapping repetition)`;
+  let pattern = PATTERNS.get(key);
+  if (pattern !== undefined) return pattern;
+  try {
+    pattern = compileTextPattern(source, flags);
+  } catch (error) {
+    if (!(error instanceof UnsupportedPatternError)) throw error;
+    throw new QueryError(
+      table,
+      `'${field}': unsupported $regex: ${error.message}; $regex matches in linear time, with RE2's features (see the README)`,
+    );
   }
-  if (RISKS.size >= MAX_REMEMBERED_PATTERNS) RISKS.delete(RISKS.keys().next().value as string);
-  RISKS.set(key, risk);
-  return risk;
+  if (PATTERNS.size >= MAX_REMEMBERED_PATTERNS) PATTERNS.delete(PATTERNS.keys().next().value!);
+  PATTERNS.set(key, pattern);
+  return pattern;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,4 +1,5 @@
 import type { FilterNode } from './filter-node.js';
+import { INHERITED_NAMES } from './query-values.js';
 
 type Predicate = (record: object) => boolean;
 
@@ -172,7 +173,8 @@ function rangeShapes(type: string): Readonly<Record<string, string>> {
  */
 function shapeOf(leaf: FilterNode): string {
   if (leaf.kind === 'all') return TRUE;
-  if (leaf.kind === 'cmp' && leaf.path.length === 1) {
+  // (a field named like a method of every object is read as an own field, by the predicate)
+  if (leaf.kind === 'cmp' && leaf.path.length === 1 && !INHERITED_NAMES.has(leaf.path[0])) {
     const { op, value } = leaf;
     if (op === 'eq' && value !== null && typeof value !== 'object' && value === value) return EQUAL;
     if (Object.prototype.hasOwnProperty.call(RANGE_OPERATORS, op)) {

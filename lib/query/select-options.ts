@@ -2,7 +2,13 @@ import { QueryError } from '../errors/query.error.js';
 import { compareValues } from './compare.js';
 import type { OrderHint } from './planner.js';
 import { reader } from './query-compiler.js';
-import { describeValue, isPlainObject, parsePath, RESERVED_FIELD_NAMES } from './query-values.js';
+import {
+  describeValue,
+  INHERITED_NAMES,
+  isPlainObject,
+  parsePath,
+  RESERVED_FIELD_NAMES,
+} from './query-values.js';
 
 /** Select options checked and compiled. */
 export interface CompiledSelectOptions {
@@ -143,6 +149,9 @@ export function finishSelection<T extends object>(
 function project(record: object, fields: readonly string[]): object {
   const source = record as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const f of fields) if (f in source) out[f] = source[f];
+  for (const f of fields) {
+    if (INHERITED_NAMES.has(f) ? Object.prototype.hasOwnProperty.call(source, f) : f in source)
+      out[f] = source[f];
+  }
   return Object.freeze(out);
 }

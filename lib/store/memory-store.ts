@@ -507,6 +507,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
       );
     }
     try {
+      this.#target(target, 'update');
       return this.#acknowledged(this.dirtyUpdate(target as Query<T>, change, options));
     } catch (error) {
       return rejected(error);
@@ -530,6 +531,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
       );
     }
     try {
+      this.#target(target, 'delete');
       return this.#acknowledged(this.dirtyDelete(target as Query<T>));
     } catch (error) {
       return rejected(error);
@@ -562,7 +564,10 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         this.#target(query, 'deleteMany');
         return tx.deleteMany(query).length;
       },
-      () => this.dirtyDeleteMany(query),
+      () => {
+        this.#target(query, 'deleteMany');
+        return this.dirtyDeleteMany(query);
+      },
     );
   }
 
@@ -573,7 +578,10 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         this.#target(query, 'withdraw');
         return tx.withdraw(query);
       },
-      () => this.dirtyWithdraw(query),
+      () => {
+        this.#target(query, 'withdraw');
+        return this.dirtyWithdraw(query);
+      },
     );
   }
 
@@ -802,12 +810,22 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     return parseDuration(ttl, `The ttl of a write to '${this.#table.name}'`, this.#table.name);
   }
 
-  /** Refuses a missing key or query where one is needed: it must not mean "every record". */
+  /**
+   * Refuses a missing key or an empty query (`{}`, `[]`) as the target of a write: it must
+   * not mean "every record". Every write by query (update, delete, deleteMany, withdraw and
+   * their dirty twins) follows this one rule; `deleteAll()` deletes every record.
+   */
   #target(target: unknown, operation: string): void {
     if (target === undefined || target === null) {
       throw new QueryError(
         this.#table.name,
-        `${operation}() got ${String(target)} instead of a key or a query (use deleteAll() to delete every record)`,
+        `${operation}() got ${String(target)} instead of a key or a query (${everyRecordHint(operation, this.#table.keyField)})`,
+      );
+    }
+    if (isEmptyQuery(target)) {
+      throw new QueryError(
+        this.#table.name,
+        `${operation}() got an empty query (${Array.isArray(target) ? '[]' : '{}'}), which matches every record (${everyRecordHint(operation, this.#table.keyField)})`,
       );
     }
   }
@@ -909,6 +927,22 @@ function isStateError(error: unknown): boolean {
 
 function isKey(target: unknown): target is RecordKey {
   return typeof target === 'string' || typeof target === 'number';
+}
+
+/** A query with no condition: `{}` or `[]` (a `match` query always has one). */
+function isEmptyQuery(target: unknown): boolean {
+  if (Array.isArray(target)) return target.length === 0;
+  if (typeof target !== 'object' || target === null || target instanceof MatchQuery) return false;
+  const proto = Object.getPrototypeOf(target) as unknown;
+  return (proto === Object.prototype || proto === null) && Object.keys(target).length === 0;
+}
+
+/** What to use instead of an empty or missing target, per write. */
+function everyRecordHint(operation: string, keyField: string): string {
+  if (/delete/i.test(operation)) return 'use deleteAll() to delete every record';
+  if (/update/i.test(operation))
+    return `to change every record, say so with a condition they all meet, such as { ${keyField}: { $exists: true } }`;
+  return 'give a query that names the records';
 }
 
 /** A query rather than a key or a record: a plain object, an array or a `match` query. */

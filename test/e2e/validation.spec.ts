@@ -4,7 +4,9 @@ import type { INestApplication } from '@nestjs/common';
 import {
   DuplicateKeyError,
   MemoryStore,
+  MAX_REPEATED_VALUES,
   MemoryStoreError,
+  QueryError,
   StoreValidationError,
 } from 'nestjs-memory-store';
 import { createApp, rejectionOf } from './fixtures/app.factory.js';
@@ -170,6 +172,136 @@ describe('validation', () => {
         StoreValidationError,
       );
       expect(people.size).toBe(0);
+    });
+  });
+
+  describe('values a copy cannot read, or would pay for more than their data', () => {
+    /** The refusal of `record`: a StoreValidationError naming `path`, nothing stored. */
+    async function refused(record: object, path: string | RegExp, reason: string | RegExp) {
+      const before = people.size;
+      const error = await rejectionOf(people.write(record));
+      expect(error).toBeInstanceOf(StoreValidationError);
+      const [field] = (error as StoreValidationError).errors;
+      if (typeof path === 'string') expect(field.property).toBe(path);
+      else expect(field.property).toMatch(path);
+      expect(Object.values(field.constraints ?? {})[0]).toMatch(reason);
+      expect(people.size).toBe(before);
+    }
+
+    it('a Date with no date in it, at any depth', async () => {
+      const fake = Object.create(Date.prototype) as Date;
+      const reason = "is not a Date (it has Date's prototype but holds no date)";
+      await refused({ ...ada, startDate: fake }, 'startDate', reason);
+      await refused(
+        { ...ada, profile: { theme: 'x', lang: 'en', at: [fake] } },
+        'profile.at[0]',
+        reason,
+      );
+      await people.write(ada);
+      const patch = await rejectionOf(people.update('u-1', { startDate: fake }));
+      expect(patch).toBeInstanceOf(StoreValidationError);
+      expect(people.get('u-1')?.startDate).toBeUndefined();
+    });
+
+    it('a Date whose getTime throws is stored by its time, never calling it', async () => {
+      class Hostile extends Date {
+        override getTime(): number {
+          throw new Error('boom');
+        }
+      }
+      const stored = await people.write({ ...ada, startDate: new Hostile(1234) });
+      expect(stored.startDate).not.toBeInstanceOf(Hostile);
+      expect(stored.startDate?.getTime()).toBe(1234);
+      expect(people.count({ startDate: new Hostile(1234) })).toBe(1);
+      expect(people.count({ startDate: { $gte: new Hostile(1000) } })).toBe(1);
+    });
+
+    it('a getter that throws, with its path, in a record and in an update patch', async () => {
+      const boom = {
+        ...ada,
+        get firstName(): string {
+          throw new Error('getter boom');
+        },
+      };
+      await refused(boom, 'firstName', 'could not be read: Error: getter boom');
+      const nested = {
+        ...ada,
+        profile: {
+          theme: 'x',
+          get lang(): string {
+            throw new TypeError('nested boom');
+          },
+        },
+      };
+      await refused(nested, 'profile.lang', 'could not be read: TypeError: nested boom');
+      const items = [1];
+      Object.defineProperty(items, 0, {
+        get() {
+          throw new Error('item boom');
+        },
+      });
+      await refused({ ...ada, tags: items }, 'tags[0]', 'could not be read: Error: item boom');
+      await people.write(ada);
+      const patch = await rejectionOf(people.update('u-1', boom));
+      expect(patch).toBeInstanceOf(StoreValidationError);
+      expect(people.get('u-1')?.firstName).toBeUndefined();
+    });
+
+    it('a sparse array, at its first hole, however long it is', async () => {
+      const sparse: string[] = [];
+      sparse.length = 2 ** 24;
+      await refused(
+        { ...ada, tags: sparse },
+        'tags',
+        /^tags has a hole at index 0 \(a sparse array\)/,
+      );
+      // eslint-disable-next-line no-sparse-arrays
+      await refused({ ...ada, tags: ['a', , 'c'] }, 'tags', /has a hole at index 1/);
+    });
+
+    it('a graph that reuses its sub-objects level after level; shared values copied per place', async () => {
+      let graph: object = { leaf: 1 };
+      for (let i = 0; i < 24; i++) graph = { a: graph, b: graph }; // 2^24 paths, 25 objects
+      const error = await rejectionOf(people.write({ ...ada, profile: graph as never }));
+      expect(error).toBeInstanceOf(StoreValidationError);
+      const [field] = (error as StoreValidationError).errors;
+      expect(field.property).toMatch(/^profile(\.a)*\.b/);
+      expect(Object.values(field.constraints ?? {})[0]).toMatch(
+        `holds objects met earlier in it (shared sub-objects) so often that copying each place would copy over ${MAX_REPEATED_VALUES} values again`,
+      );
+      expect(people.size).toBe(0);
+      // a value used in a few places is copied for each: a stored record is a tree
+      const shared = ['x'];
+      const at = new Date(5);
+      const profile = { theme: 'x', lang: 'en', also: shared, at };
+      const stored = await people.write({ ...ada, tags: shared, startDate: at, profile });
+      expect(stored.profile).toEqual(profile);
+      expect(stored.tags).not.toBe((stored.profile as typeof profile).also);
+      // a cycle stays refused, at the depth limit
+      const loop: Record<string, unknown> = { theme: 'x' };
+      loop.self = loop;
+      await refused(
+        { ...ada, uuid: 'u-2', profile: loop },
+        /^profile(\.self)+$/,
+        /nests deeper than 64 levels \(a cycle\?\)/,
+      );
+    });
+
+    it('a fake Date, a hole or a shared object in a query operand is a QueryError', async () => {
+      await people.write(ada);
+      let graph: object = { leaf: 1 };
+      for (let i = 0; i < 24; i++) graph = { a: graph, b: graph };
+      const sparse: string[] = [];
+      sparse.length = 2 ** 24;
+      for (const query of [
+        { startDate: Object.create(Date.prototype) as Date },
+        { startDate: { $lt: Object.create(Date.prototype) as Date } },
+        { profile: graph },
+        { tags: sparse },
+        { tags: { $in: [sparse] } },
+      ]) {
+        expect(() => people.select(query as never)).toThrow(QueryError);
+      }
     });
   });
 

@@ -5,9 +5,13 @@ import type { MemoryStore, StoreChange } from 'nestjs-memory-store';
 import {
   DuplicateKeyError,
   MemoryStoreError,
+  MemoryStoreService,
+  QueryError,
   RecordNotFoundError,
   StoreValidationError,
 } from 'nestjs-memory-store';
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 import { createApp, rejectionOf, thrownBy } from './fixtures/app.factory.js';
 import { DirectoryService } from './fixtures/root-app.module.js';
 import { PeopleStore, type Person, type Tag } from './fixtures/people.table.js';
@@ -158,6 +162,91 @@ describe('writing', () => {
       expect(people.select({ department: 'engineering' })).toEqual([]);
       await people.insert(ada);
       expect(people.keys()).toEqual(['u-1']);
+    });
+  });
+
+  describe('"every record" takes deleteAll(), never an empty or missing target', () => {
+    const PREFIX = "Invalid query on table 'people': ";
+    const deleteHint = 'use deleteAll() to delete every record';
+    const updateHint =
+      'to change every record, say so with a condition they all meet, such as { uuid: { $exists: true } }';
+
+    it('refuses {}, [] and a missing target in every write by query, changing nothing', async () => {
+      await people.writeMany([ada, grace]);
+      const before = people.all();
+      const cases: [string, () => unknown, string][] = [
+        ['delete', () => people.delete({}), deleteHint],
+        ['delete', () => people.delete([]), deleteHint],
+        ['delete', () => people.delete(undefined as never), deleteHint],
+        ['deleteMany', () => people.deleteMany({}), deleteHint],
+        ['deleteMany', () => people.deleteMany(null as never), deleteHint],
+        ['update', () => people.update({}, { visits: 9 }), updateHint],
+        ['update', () => people.update([], () => ({ visits: 9 })), updateHint],
+        ['withdraw', () => people.withdraw({}), 'give a query that names the records'],
+        ['dirtyDelete', () => people.dirtyDelete({}), deleteHint],
+        ['dirtyDeleteMany', () => people.dirtyDeleteMany([]), deleteHint],
+        ['dirtyUpdate', () => people.dirtyUpdate({}, { visits: 9 }), updateHint],
+        ['dirtyWithdraw', () => people.dirtyWithdraw({}), 'give a query that names the records'],
+      ];
+      for (const [operation, call, hint] of cases) {
+        let error: unknown;
+        try {
+          await call();
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(QueryError);
+        expect((error as Error).message).toMatch(
+          new RegExp(
+            `^${escape(PREFIX)}${operation}\\(\\) got (an empty query \\((\\{\\}|\\[\\])\\), which matches every record|(undefined|null) instead of a key or a query) \\(${escape(hint)}\\)$`,
+          ),
+        );
+      }
+      expect(people.all()).toEqual(before);
+      // in a transaction too
+      const inTransaction = await rejectionOf(
+        app.get(MemoryStoreService).transaction(() => people.delete({})),
+      );
+      expect(inTransaction).toBeInstanceOf(QueryError);
+      expect(people.size).toBe(2);
+    });
+
+    it('still acts on every record when a query says so, or through deleteAll()', async () => {
+      await people.writeMany([ada, grace]);
+      const everyone = { uuid: { $exists: true } } as const;
+      expect(await people.update(everyone, { visits: 3 })).toHaveLength(2);
+      expect(people.count({ visits: 3 })).toBe(2);
+      expect(await people.deleteMany(everyone)).toBe(2);
+      await people.writeMany([ada, grace]);
+      expect(await people.deleteAll()).toBe(2);
+    });
+  });
+
+  describe('update patches', () => {
+    it('refuses a key starting with $ (no update operators yet), changing nothing', async () => {
+      await people.write(ada);
+      for (const patch of [{ $inc: { visits: 1 } }, { visits: 2, $set: { visits: 3 } }]) {
+        const error = await rejectionOf(people.update('u-1', patch));
+        expect(error).toBeInstanceOf(StoreValidationError);
+        const key = Object.keys(patch).find((k) => k.startsWith('$'))!;
+        expect((error as StoreValidationError).errors[0].property).toBe(key);
+        expect((error as Error).message).toContain(
+          `'${key}' in an update patch reads as an update operator, and update() takes none`,
+        );
+      }
+      const fromFunction = await rejectionOf(
+        people.update('u-1', () => ({ $inc: { visits: 1 } }) as never),
+      );
+      expect(fromFunction).toBeInstanceOf(StoreValidationError);
+      const byQuery = await rejectionOf(
+        people.update({ uuid: 'u-1' }, { $inc: { visits: 1 } } as never),
+      );
+      expect(byQuery).toBeInstanceOf(StoreValidationError);
+      expect(thrownBy(() => people.dirtyUpdate('u-1', { $unset: 'x' } as never))).toBeInstanceOf(
+        StoreValidationError,
+      );
+      expect(people.get('u-1')).toMatchObject({ visits: 0 });
+      expect(Object.keys(people.get('u-1')!).some((k) => k.startsWith('$'))).toBe(false);
     });
   });
 

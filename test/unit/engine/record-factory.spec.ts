@@ -417,3 +417,51 @@ describe('record building: stored values are shared, not copied again', () => {
     expect(second.profile).toBe(first.profile);
   });
 });
+
+describe('record building: values met more than once', () => {
+  const graph = (levels: number): object => {
+    let node: object = { leaf: 1 };
+    for (let i = 0; i < levels; i++) node = { a: node, b: node };
+    return node;
+  };
+
+  it('copies a value used in several places once per place, within MAX_REPEATED_VALUES', () => {
+    const table = people();
+    const tags = ['x', 'y'];
+    const r = table.write({ uuid: 'u1', tags, extra: { tags, deep: [tags, tags] } });
+    expect(r.extra).toEqual({ tags: ['x', 'y'], deep: [tags, tags] });
+    expect((r.extra as { tags: unknown }).tags).not.toBe(r.tags);
+    // 2^10 paths: about 2,000 values copied again, well within the bound
+    expect(() => table.write({ uuid: 'u2', extra: graph(10) })).not.toThrow();
+    const error = refusal(table, { uuid: 'u3', extra: graph(20) });
+    expect(error.errors[0].property).toMatch(/^extra(\.a)+\.b/);
+    expect(table.has('u3')).toBe(false);
+  });
+
+  it('counts each record on its own, also when a getter writes another record mid-copy', () => {
+    const table = people();
+    const other = people();
+    const shared = graph(14); // 81,873 values copied again alone, 163,790 if seen twice
+    const writingGetter = (uuid: string, extra: () => unknown) => ({
+      uuid,
+      get extra() {
+        other.write({ uuid: `inner-${uuid}`, extra: shared });
+        return extra();
+      },
+    });
+    // the inner record's copy counts nothing against the outer one…
+    expect(() => table.write(writingGetter('one', () => ({ shared })))).not.toThrow();
+    expect(other.has('inner-one')).toBe(true);
+    expect(table.get('one')?.extra).toEqual({ shared: other.get('inner-one')?.extra });
+    // …and the outer one still counts its own after the inner one ends
+    const error = refusal(
+      table,
+      writingGetter('two', () => [shared, shared]),
+    );
+    expect(error.errors[0].property).toMatch(/^extra\[1\]/);
+    expect(other.has('inner-two')).toBe(true);
+    expect(table.has('two')).toBe(false);
+    // the next record starts from nothing met
+    expect(() => table.write({ uuid: 'three', extra: shared })).not.toThrow();
+  });
+});

@@ -85,12 +85,19 @@ describe('ownValue', () => {
     expect(copy).toEqual(bare);
   });
 
-  it('turns holes of sparse arrays into undefined items', () => {
+  it('refuses holes of sparse arrays, at the first hole, whatever the length', () => {
     // eslint-disable-next-line no-sparse-arrays
-    const owned = ownValue([1, , 3], 'f') as unknown[];
-    expect(owned).toHaveLength(3);
-    expect(Object.prototype.hasOwnProperty.call(owned, 1)).toBe(true);
-    expect(owned[1]).toBeUndefined();
+    expect(() => ownValue([1, , 3], 'f')).toThrow(
+      new RecordShapeError(
+        'f',
+        'has a hole at index 1 (a sparse array): store null or a shorter array',
+      ),
+    );
+    const huge: unknown[] = [1, 2];
+    huge.length = 2 ** 24;
+    expect(() => ownValue(huge, 'f')).toThrow('f has a hole at index 2 (a sparse array)');
+    // undefined items that are there are not holes
+    expect(ownValue([1, undefined], 'f')).toEqual([1, undefined]);
   });
 
   it('copies dates into StoredDate', () => {
