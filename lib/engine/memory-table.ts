@@ -433,7 +433,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         records[i] = this.#factory.create(this.#withKey(inputs[i]));
       } catch (error) {
         if (error instanceof StoreValidationError)
-          throw new StoreValidationError(this.schema.name, error.errors, i);
+          throw new StoreValidationError(this.schema.name, error.errors, i, error.key);
         throw error;
       }
     }
@@ -571,7 +571,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         record = this.#factory.create(migrateRecord(this.schema, key, fields, version));
       } catch (error) {
         if (error instanceof StoreValidationError)
-          throw new StoreValidationError(this.schema.name, error.errors, i);
+          throw new StoreValidationError(this.schema.name, error.errors, i, error.key);
         throw error;
       }
       batch.set(this.#factory.keyOf(record), record);

@@ -53,7 +53,7 @@ export class RecordFactory<T extends object> {
     }
     if (patch) {
       this.assertStorable(input);
-      this.#refuseOperators(input);
+      this.#refuseOperators(input, record);
     }
     const outer = beginRecordCopy();
     try {
@@ -61,7 +61,7 @@ export class RecordFactory<T extends object> {
     } catch (error) {
       // a proxy's trap that throws while its keys are listed lands here, not in a field
       const shapeError = error instanceof RecordShapeError ? error : unreadable('', error);
-      throw this.#invalid(shapeError.path, undefined, 'plainData', shapeError.message);
+      throw this.#invalid(shapeError.path, undefined, 'plainData', shapeError.message, record);
     } finally {
       endRecordCopy(outer);
     }
@@ -78,7 +78,7 @@ export class RecordFactory<T extends object> {
     Object.freeze(record);
     if (schema.validate) {
       const errors = schema.validate(record as T);
-      if (errors.length > 0) throw new StoreValidationError(schema.name, errors);
+      if (errors.length > 0) throw new StoreValidationError(schema.name, errors, undefined, key);
     }
     return record as T;
   }
@@ -110,7 +110,7 @@ export class RecordFactory<T extends object> {
    * operator, which would otherwise be stored as a literal field. A field so named is
    * written whole with `write()`.
    */
-  #refuseOperators(patch: object): void {
+  #refuseOperators(patch: object, record: Record<string, unknown>): void {
     for (const key in patch) {
       if (key.charCodeAt(0) !== 36 || !Object.prototype.hasOwnProperty.call(patch, key)) continue;
       throw this.#invalid(
@@ -118,17 +118,29 @@ export class RecordFactory<T extends object> {
         undefined,
         'noUpdateOperators',
         `'${key}' in an update patch reads as an update operator, and update() takes none: a patch holds field values (write the whole record with write() to store a field named '${key}')`,
+        record,
       );
     }
   }
 
+  /** The error for one field; `record`, the record being built, names its key if it has one. */
   #invalid(
     property: string,
     value: unknown,
     constraint: string,
     message: string,
+    record?: Record<string, unknown>,
   ): StoreValidationError {
-    return invalidField(this.#schema.name, property, value, constraint, message);
+    const key = record?.[this.#schema.key];
+    const valid = typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key));
+    return invalidField(
+      this.#schema.name,
+      property,
+      value,
+      constraint,
+      message,
+      valid ? key : undefined,
+    );
   }
 }
 
@@ -139,11 +151,12 @@ export function invalidField(
   value: unknown,
   constraint: string,
   message: string,
+  key?: RecordKey,
 ): StoreValidationError {
   const error = new ValidationError();
   error.property = property;
   error.value = value;
   error.constraints = { [constraint]: message };
   error.children = [];
-  return new StoreValidationError(table, [error]);
+  return new StoreValidationError(table, [error], undefined, key);
 }

@@ -1,4 +1,6 @@
 import type { ValidationError } from 'class-validator';
+import type { RecordKey } from '../interfaces/table-options.interface.js';
+import { showValue } from './describe-value.js';
 import { MemoryStoreError } from './memory-store.error.js';
 
 /**
@@ -13,9 +15,12 @@ export class StoreValidationError extends MemoryStoreError {
     readonly errors: ValidationError[],
     /** In a batch (`writeMany`, seeds), the index of the invalid record. */
     readonly entry?: number,
+    /** The record's primary key, when it has a valid one (an update's key, say). */
+    readonly key?: RecordKey,
   ) {
     super(
-      `Invalid record${entry === undefined ? '' : ` at index ${entry}`} for table '${table}': ${describe(errors)}`,
+      `Invalid record${key === undefined ? '' : ` ${showValue(key)}`}` +
+        `${entry === undefined ? '' : ` at index ${entry}`} for table '${table}': ${describe(errors)}`,
       table,
     );
   }

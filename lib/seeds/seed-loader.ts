@@ -203,7 +203,7 @@ function explain(table: MemoryTable<object>, entries: SeedEntry[], error: unknow
     return new SeedError(
       table.name,
       at,
-      error.message.replace(/^Invalid record at index \d+ for table '[^']*': /, 'invalid record: '),
+      error.message.replace(/^Invalid record.*? for table '[^']*': /, 'invalid record: '),
       error,
     );
   }

@@ -287,7 +287,7 @@ export class TableTransaction<T extends object> {
         records[i] = this.table.build(inputs[i]);
       } catch (error) {
         if (error instanceof StoreValidationError)
-          throw new StoreValidationError(this.table.name, error.errors, i);
+          throw new StoreValidationError(this.table.name, error.errors, i, error.key);
         throw error;
       }
     }

@@ -52,6 +52,32 @@ describe('validation', () => {
       expect(people.size).toBe(0);
     });
 
+    it("name the record's key: on an update, a write and in a batch", async () => {
+      await people.write(ada);
+      const update = (await rejectionOf(
+        people.update('u-1', { email: 'not-an-email' }),
+      )) as StoreValidationError;
+      expect(update).toBeInstanceOf(StoreValidationError);
+      expect(update.key).toBe('u-1');
+      expect(update.message).toMatch(/^Invalid record 'u-1' for table 'people': /);
+      const value = (await rejectionOf(
+        people.update('u-1', { firstName: (() => 'x') as never }),
+      )) as StoreValidationError;
+      expect(value.key).toBe('u-1');
+      expect(value.message).toMatch(/^Invalid record 'u-1' for table 'people': /);
+      const batch = (await rejectionOf(
+        people.writeMany([
+          { uuid: 'u-2', email: 'b@example.com' },
+          { uuid: 'u-3', email: 'x' },
+        ]),
+      )) as StoreValidationError;
+      expect(batch.key).toBe('u-3');
+      expect(batch.entry).toBe(1);
+      expect(batch.message).toMatch(/^Invalid record 'u-3' at index 1 for table 'people': /);
+      expect(people.get('u-1')?.email).toBe('ada@example.com');
+      expect(people.keys()).toEqual(['u-1']);
+    });
+
     it('report every invalid field', async () => {
       const error = await rejectionOf(people.write({ uuid: 'u-1', email: 'x', age: -1 }));
       const { errors } = error as StoreValidationError;
