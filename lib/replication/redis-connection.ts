@@ -16,6 +16,7 @@ export interface RedisLike {
   quit(): Promise<unknown>;
   disconnect(): void;
   get(key: string): Promise<string | null>;
+  client(subcommand: string, ...args: (string | number)[]): Promise<unknown>;
   time(): Promise<[string, string]>;
   xread(...args: (string | number)[]): Promise<[string, [string, string[]][]][] | null>;
   xrange(key: string, start: string, end: string): Promise<[string, string[]][]>;
@@ -23,11 +24,14 @@ export interface RedisLike {
   defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
   msCommit(...args: (string | number)[]): Promise<string[]>;
   msExpire(...args: (string | number)[]): Promise<number>;
-  msCounter(...args: (string | number)[]): Promise<[string, string, string]>;
+  msCounter(...args: (string | number)[]): Promise<string[]>;
+  msEpoch(base: string, epoch: string): Promise<string>;
 }
 
 export interface RedisMulti {
   get(key: string): RedisMulti;
+  xrange(key: string, start: string, end: string): RedisMulti;
+  xrevrange(key: string, end: string, start: string, count: 'COUNT', n: number): RedisMulti;
   hget(key: string, field: string): RedisMulti;
   hgetall(key: string): RedisMulti;
   zrange(key: string, start: number, stop: number, withScores: 'WITHSCORES'): RedisMulti;
@@ -48,7 +52,7 @@ type RedisConstructor = new (...args: unknown[]) => RedisLike;
 export async function connectRedis(
   options: ReplicationOptions,
   table: string,
-  scripts: { commit: string; expire: string; counter: string },
+  scripts: { commit: string; expire: string; counter: string; epoch: string },
 ): Promise<{ client: RedisLike; reader: RedisLike }> {
   let Redis: RedisConstructor;
   try {
@@ -115,5 +119,6 @@ export async function connectRedis(
   client.defineCommand('msCommit', { numberOfKeys: 1, lua: scripts.commit });
   client.defineCommand('msExpire', { numberOfKeys: 1, lua: scripts.expire });
   client.defineCommand('msCounter', { numberOfKeys: 1, lua: scripts.counter });
+  client.defineCommand('msEpoch', { numberOfKeys: 1, lua: scripts.epoch });
   return { client, reader };
 }

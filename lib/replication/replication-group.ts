@@ -11,7 +11,7 @@ import type { ReplicationOptions } from '../interfaces/memory-store-module-optio
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
 import type { TableTransaction } from '../transactions/transaction.js';
-import { COMMIT_SCRIPT, COUNTER_SCRIPT, EXPIRE_SCRIPT } from './scripts.js';
+import { COMMIT_SCRIPT, COUNTER_SCRIPT, EPOCH_SCRIPT, EXPIRE_SCRIPT } from './scripts.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a group spans tables of every record type
@@ -114,7 +114,10 @@ export class TableReplica {
     for (const [key, , , version] of snapshot.rows) this.versions.set(key, version);
     this.tableVersion = snapshot.tableVersion;
     this.loadedAt = seq;
-    this.table.counters.restore(snapshot.counters);
+    const counters = this.table.counters;
+    const kept = new Set(snapshot.counters.map(([name]) => name));
+    for (const [name] of [...counters.entries()]) if (!kept.has(name)) counters.delete(name);
+    counters.restore(snapshot.counters);
   }
 }
 
@@ -131,8 +134,8 @@ type LogChange =
   | ['n', string, string, number];
 
 interface TableSnapshot {
-  /** Key, fields, deadline, and the log number of the record's last change. */
-  rows: [RecordKey, Record<string, unknown>, number | null, number][];
+  /** Key, fields, deadline, the log number of the record's last change, and its JSON in Redis. */
+  rows: [RecordKey, Record<string, unknown>, number | null, number, string][];
   counters: [string, number][];
   tableVersion: number;
 }
@@ -165,6 +168,18 @@ export class ReplicationGroup {
   #open: (() => void) | undefined;
   #holds = 0;
   #expiring: Promise<number> | undefined;
+  /** The epoch of the data set this instance holds (see scripts.ts); '' before the first load. */
+  #epoch = '';
+  /** The commit id of the last log entry applied (or loaded), to tell the same history from another. */
+  #lastCommit: string | undefined;
+  /** Holds the follower from a disconnect until Redis is found to hold what was applied. */
+  #downHold: (() => void) | undefined;
+  /** The id of the last entry of `{P}:epochs` when the data set loaded ('0-0': none). */
+  #epochMark = '0-0';
+  /** The log connection's client id in Redis (for CLIENT UNBLOCK). */
+  #readerId: number | undefined;
+  /** A reload after Redis lost data, while one runs. */
+  #reloading: Promise<void> | undefined;
   /**
    * Redis's clock minus this machine's, in ms: deadlines are set by Redis's clock (in the
    * scripts) and kept here by this machine's, which the table reads to check them.
@@ -202,9 +217,20 @@ export class ReplicationGroup {
     try {
       // The follower applies nothing while the gate is held, so it stands at or before the
       // snapshot: it will skip this table's changes up to the snapshot and apply the rest.
-      const { seq, tables } = await this.#snapshot([table.name]);
+      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot([table.name]);
+      if (this.#following && epoch !== this.#epoch) {
+        // Redis lost its data since the tables before this one loaded: they reload too
+        release();
+        await this.#reload(`its data set changed while '${table.name}' loaded`);
+        return this.attach(table, maxRecords);
+      }
       this.#load(replica, tables.get(table.name)!, seq);
-      if (!this.#following) this.#applied = seq;
+      if (!this.#following) {
+        this.#applied = seq;
+        this.#epoch = epoch;
+        this.#lastCommit = lastCommit;
+        this.#epochMark = mark;
+      }
       this.#replicas.set(table.name, replica);
       REPLICAS.set(table, replica);
     } finally {
@@ -223,11 +249,19 @@ export class ReplicationGroup {
       commit: COMMIT_SCRIPT,
       expire: EXPIRE_SCRIPT,
       counter: COUNTER_SCRIPT,
+      epoch: EPOCH_SCRIPT,
     });
     this.#client = client;
     this.#reader = reader;
     client.on('close', () => this.#down());
     client.on('ready', () => void this.#up());
+    const identify = () =>
+      reader.client('ID').then(
+        (id) => (this.#readerId = Number(id)),
+        () => (this.#readerId = undefined),
+      );
+    reader.on('ready', () => void identify());
+    await identify();
     await this.#readClock();
   }
 
@@ -269,8 +303,16 @@ export class ReplicationGroup {
   async #snapshot(names: readonly string[]): Promise<{
     seq: number;
     tables: Map<string, TableSnapshot>;
+    epoch: string;
+    lastCommit: string | undefined;
+    mark: string;
   }> {
+    // the first instance to load a data set (a new one, or what is left after a loss) names it
+    await this.#command().msEpoch(this.#base, randomBytes(8).toString('hex'));
     const multi = this.#command().multi();
+    multi.xrevrange(this.#key('epochs'), '+', '-', 'COUNT', 1);
+    multi.get(this.#key('epoch'));
+    multi.xrevrange(this.#key('log'), '+', '-', 'COUNT', 1);
     multi.get(this.#key('seq'));
     for (const name of names) {
       multi.hgetall(this.#table(name, 'rows'));
@@ -285,10 +327,16 @@ export class ReplicationGroup {
       if (error) throw error;
       return value;
     });
-    const seq = Number(values[0] ?? 0);
+    const [mark] = values[0] as [string, string[]][];
+    const epoch = values[1] as string | null;
+    // lost again between naming and reading: read what is there then
+    if (epoch === null) return this.#snapshot(names);
+    const [last] = values[2] as [string, string[]][];
+    const seq = Number(values[3] ?? 0);
+    const lastCommit = last && seqOf(last[0]) === seq ? fieldOf(last[1], 'c') : undefined;
     const tables = new Map<string, TableSnapshot>();
     names.forEach((name, i) => {
-      const [rows, versions, deadlines, counters, tableVersion] = values.slice(1 + 5 * i) as [
+      const [rows, versions, deadlines, counters, tableVersion] = values.slice(4 + 5 * i) as [
         Record<string, string>,
         Record<string, string>,
         string[],
@@ -306,13 +354,14 @@ export class ReplicationGroup {
             fields,
             deadlineOf.get(keyJson) ?? null,
             Number(versions[keyJson] ?? 0),
-          ] as [RecordKey, Record<string, unknown>, number | null, number];
+            recordJson,
+          ] as [RecordKey, Record<string, unknown>, number | null, number, string];
         }),
         counters: Object.entries(counters).map(([n, v]) => [n, Number(v)]),
         tableVersion: Number(tableVersion ?? 0),
       });
     });
-    return { seq, tables };
+    return { seq, tables, epoch, lastCommit, mark: mark?.[0] ?? '0-0' };
   }
 
   // ---- following the log -------------------------------------------------------------
@@ -329,7 +378,9 @@ export class ReplicationGroup {
           XREAD_BLOCK_MS,
           'STREAMS',
           this.#key('log'),
+          this.#key('epochs'),
           `0-${this.#applied}`,
+          this.#epochMark,
         );
       } catch {
         if (this.#ended) return;
@@ -337,10 +388,31 @@ export class ReplicationGroup {
         continue;
       }
       while (this.#gate) await this.#gate;
-      if (!reply || this.#ended) continue;
+      if (this.#ended) continue;
+      if (!reply) {
+        // Nothing new for a while: a data set lost without a disconnect (FLUSHALL) shows here
+        // when no one writes (a write meets the loss in its script, a new entry by its epoch).
+        await this.#checkEpoch(reader);
+        continue;
+      }
+      const named = reply.find(([key]) => key === this.#key('epochs'));
+      if (named) {
+        // another instance named a new data set: Redis lost this one
+        const held = this.#epoch;
+        await this.#checkEpoch(reader);
+        if (this.#epoch === held) this.#epochMark = named[1][named[1].length - 1][0];
+        continue;
+      }
       const entries = reply[0][1];
       for (const entry of entries) {
         const seq = seqOf(entry[0]);
+        const epoch = fieldOf(entry[1], 'e');
+        if (epoch !== undefined && epoch !== this.#epoch) {
+          await this.#reload(
+            `the replication log holds entries of another data set (${epoch})`,
+          ).catch(() => undefined); // Redis went away meanwhile: the reconnect compares again
+          break;
+        }
         if (seq <= this.#applied) continue;
         if (seq !== this.#applied + 1) {
           this.#logger.warn(
@@ -376,6 +448,7 @@ export class ReplicationGroup {
       else if (fields[i] === 'c') commit = fields[i + 1];
       else if (fields[i] === 'd') data = fields[i + 1];
     }
+    if (only === undefined) this.#lastCommit = commit;
     const pending =
       origin === this.instanceId && commit !== undefined ? this.#pending.get(commit) : undefined;
     const byTable = new Map<string, ReplicatedChange<object>[]>();
@@ -403,20 +476,28 @@ export class ReplicationGroup {
     for (const [name, changes] of byTable) this.#replicas.get(name)!.apply(seq, origin, changes);
   }
 
-  /** Reloads every table from Redis, reporting the differences as changes. */
-  async #resync(): Promise<void> {
+  /**
+   * Reloads every table from Redis, reporting the differences as changes. After a loss
+   * (`lost`), log numbers restart or belong to another history, so records are compared by
+   * content rather than by version.
+   */
+  async #resync(lost = false): Promise<void> {
     const release = this.#hold();
     try {
       const names = [...this.#replicas.keys()];
-      const { seq, tables } = await this.#snapshot(names);
+      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot(names);
+      lost ||= epoch !== this.#epoch;
       for (const name of names) {
         const replica = this.#replicas.get(name)!;
         const snapshot = tables.get(name)!;
         const changes: ReplicatedChange<object>[] = [];
         const present = new Set<RecordKey>();
-        for (const [key, fields, deadline, version] of snapshot.rows) {
+        for (const [key, fields, deadline, version, json] of snapshot.rows) {
           present.add(key);
-          if (replica.versions.get(key) === version && replica.table.has(key)) continue;
+          const held = replica.table.get(key) as object | undefined;
+          if (lost) {
+            if (held && JSON.stringify(encodeValue(held)) === json) continue;
+          } else if (replica.versions.get(key) === version && held) continue;
           const record = replica.table.revive(fields) as object;
           changes.push({ key, record, deadline, op: 'update' });
         }
@@ -426,6 +507,9 @@ export class ReplicationGroup {
         replica.adopt(snapshot, seq);
       }
       this.#applied = seq;
+      this.#epoch = epoch;
+      this.#lastCommit = lastCommit;
+      this.#epochMark = mark;
       this.#wake();
     } finally {
       release();
@@ -489,13 +573,108 @@ export class ReplicationGroup {
     // what was applied before asking: the follower may apply newer changes meanwhile
     const applied = this.#applied;
     let seq: number;
+    let lost: string | undefined;
     try {
-      seq = Number((await this.#command().get(this.#key('seq'))) ?? 0);
+      ({ seq, lost } = await this.#compare(this.#command(), applied));
     } catch (error) {
       throw this.#unavailable(table, 'Redis cannot be reached', error);
     }
-    if (seq < applied) await this.#lost(seq, applied);
-    await this.#waitFor(seq, table);
+    if (lost) await this.#reload(lost);
+    this.#downHold?.();
+    this.#downHold = undefined;
+    if (!lost) await this.#waitFor(seq, table);
+  }
+
+  /**
+   * Whether Redis still holds the history this instance applied up to `applied`: the same
+   * epoch, at least as many changes, and the same commit at `applied` (a Redis restarted
+   * with an older data set, or a replica promoted while behind, has fewer changes or, once
+   * written to, other ones under the same numbers). Returns Redis's last change number and,
+   * if the history differs, why.
+   */
+  async #compare(
+    client: RedisLike,
+    applied: number,
+  ): Promise<{ seq: number; lost: string | undefined }> {
+    const commit = this.#lastCommit;
+    const results = await client
+      .multi()
+      .get(this.#key('epoch'))
+      .get(this.#key('seq'))
+      .xrange(this.#key('log'), `0-${applied}`, `0-${applied}`)
+      .exec();
+    if (!results) throw new Error('the check transaction was aborted');
+    const [epoch, seqText, entries] = results.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    }) as [string | null, string | null, [string, string[]][]];
+    const seq = Number(seqText ?? 0);
+    if (epoch !== this.#epoch)
+      return { seq, lost: epoch === null ? 'its data set is gone' : 'it holds another data set' };
+    if (seq < applied)
+      return {
+        seq,
+        lost: `it reports change ${seq} as its last but this instance applied ${applied}`,
+      };
+    const entry = entries[0];
+    if (entry && commit !== undefined && fieldOf(entry[1], 'c') !== commit)
+      return { seq, lost: `its change ${applied} is not the one this instance applied` };
+    return { seq, lost: undefined };
+  }
+
+  /** Reloads if Redis no longer holds this instance's epoch (checked on the log connection). */
+  async #checkEpoch(reader: RedisLike): Promise<void> {
+    let epoch: string | null;
+    try {
+      epoch = await reader.get(this.#key('epoch'));
+    } catch {
+      return; // the connection is down: the reconnect checks
+    }
+    if (epoch !== this.#epoch && !this.#ended)
+      await this.#reload(
+        epoch === null ? 'its data set is gone' : 'it holds another data set',
+      ).catch(
+        () => undefined, // Redis went away meanwhile: the reconnect compares again
+      );
+  }
+
+  /**
+   * Redis lost data this instance applied: writes are refused (\`catching-up\`) while every
+   * table reloads from Redis, its differences reported as changes; writes waiting to be
+   * applied here are refused (Redis may have lost them). One reload at a time.
+   */
+  #reload(why: string): Promise<void> {
+    return (this.#reloading ??= this.#reloadOnce(why).finally(() => (this.#reloading = undefined)));
+  }
+
+  async #reloadOnce(why: string): Promise<void> {
+    this.#logger.error(
+      `Redis lost acknowledged writes (${why}): reloading every replicated store from Redis. ` +
+        'Run Redis with appendonly yes and appendfsync always, and see waitForReplicas for failovers',
+    );
+    const wasReady = this.#state === 'ready';
+    if (wasReady) this.#state = 'catching-up';
+    for (const waiter of this.#waiters) {
+      waiter.reject(
+        this.#unavailable(
+          waiter.table,
+          'Redis lost data before this write was applied here: it may be lost',
+        ),
+      );
+    }
+    this.#waiters.clear();
+    try {
+      await this.#resync(true);
+    } finally {
+      if (wasReady && this.#state === 'catching-up') this.#state = 'ready';
+    }
+    this.#unblockReader();
+  }
+
+  /** Wakes the log reader's blocking read so that it reads from the new position at once. */
+  #unblockReader(): void {
+    if (this.#readerId === undefined) return;
+    this.#client?.client('UNBLOCK', this.#readerId).catch(() => undefined);
   }
 
   // ---- connection state --------------------------------------------------------------
@@ -503,6 +682,9 @@ export class ReplicationGroup {
   #down(): void {
     if (this.#state !== 'ready' && this.#state !== 'catching-up') return;
     this.#state = 'degraded';
+    // the log may come back with another history (a restart with older data, a failover):
+    // nothing of it is applied until the reconnect has compared it with what was applied
+    this.#downHold ??= this.#hold();
     this.#logger.warn(
       'Redis connection lost: replicated stores serve reads from their local copy and refuse writes until it is back',
     );
@@ -532,15 +714,6 @@ export class ReplicationGroup {
       if (this.#state === 'catching-up') this.#state = 'degraded';
       if (this.#client?.status === 'ready') setTimeout(() => void this.#up(), 200).unref();
     }
-  }
-
-  /** Redis holds fewer changes than this instance applied: it lost data; take what it has. */
-  async #lost(seq: number, applied: number): Promise<void> {
-    this.#logger.error(
-      `Redis reports change ${seq} as its last but this instance applied ${applied}: Redis lost ` +
-        'acknowledged writes (is it persisted with appendonly yes, appendfsync always?). Reloading from Redis',
-    );
-    await this.#resync();
   }
 
   /** Refuses a write unless Redis is reachable and this instance is up to date. */
@@ -627,6 +800,7 @@ export class ReplicationGroup {
         commit,
         this.#logLength,
         JSON.stringify(request),
+        this.#epoch,
       );
     } catch (error) {
       this.#pending.delete(commit);
@@ -639,6 +813,11 @@ export class ReplicationGroup {
           return [];
         case 'noop':
           return [];
+        case 'epoch':
+          // Redis lost data: nothing was written; reload, then the write runs again (as after
+          // a conflict) over what Redis holds
+          await this.#reload('its data set is not the one this instance holds');
+          return [name];
         case 'conflict':
           await this.#waitFor(Number(reply[2]), name);
           return [reply[1]];
@@ -656,25 +835,39 @@ export class ReplicationGroup {
 
   /** Hands out the next value of a counter (`next`) or sets it (`reset`), in Redis. */
   async counter(table: AnyTable, counter: string, mode: 'next' | 'reset', to = 0): Promise<number> {
-    this.assertWritable(table.name);
-    let reply: [string, string, string];
-    const commit = `${this.instanceId}#${++this.#commits}`;
-    try {
-      reply = await this.#command().msCounter(
-        this.#base,
-        this.instanceId,
-        commit,
-        this.#logLength,
-        table.name,
-        counter,
-        mode,
-        String(to),
-      );
-    } catch (error) {
-      throw this.#unavailable(table.name, 'Redis cannot be reached', error);
+    for (let attempt = 1; ; attempt++) {
+      this.assertWritable(table.name);
+      let reply: string[];
+      const commit = `${this.instanceId}#${++this.#commits}`;
+      try {
+        reply = await this.#command().msCounter(
+          this.#base,
+          this.instanceId,
+          commit,
+          this.#logLength,
+          table.name,
+          counter,
+          mode,
+          String(to),
+          this.#epoch,
+        );
+      } catch (error) {
+        throw this.#unavailable(table.name, 'Redis cannot be reached', error);
+      }
+      if (reply[0] === 'limit') {
+        throw new MemoryStoreError(
+          `Counter '${counter}' has reached Number.MAX_SAFE_INTEGER and cannot count on exactly`,
+          table.name,
+        );
+      }
+      if (reply[0] === 'epoch') {
+        if (attempt >= 3) throw this.#unavailable(table.name, 'Redis keeps losing its data');
+        await this.#reload('its data set is not the one this instance holds');
+        continue;
+      }
+      await this.#settle(Number(reply[0]), commit, reply[2], table.name);
+      return Number(reply[1]);
     }
-    await this.#settle(Number(reply[0]), commit, reply[2], table.name);
-    return Number(reply[1]);
   }
 
   /**
@@ -696,19 +889,25 @@ export class ReplicationGroup {
       any = true;
     }
     if (!any) return 0;
+    let expired: number;
     try {
-      return Number(
+      expired = Number(
         await this.#command().msExpire(
           this.#base,
           this.instanceId,
           this.#logLength,
           EXPIRE_BATCH,
           JSON.stringify(tables),
+          this.#epoch,
+          `${this.instanceId}#${++this.#commits}`,
         ),
       );
     } catch (error) {
       throw this.#unavailable(Object.keys(tables)[0], 'Redis cannot be reached', error);
     }
+    if (expired >= 0) return expired;
+    await this.#reload('its data set is not the one this instance holds');
+    return 0;
   }
 
   // ---- shutdown ----------------------------------------------------------------------
@@ -716,6 +915,7 @@ export class ReplicationGroup {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#downHold?.();
     for (const waiter of this.#waiters) waiter.reject(this.#closedError(waiter.table));
     this.#waiters.clear();
     this.#reader?.disconnect();
@@ -770,6 +970,12 @@ export class ReplicationGroup {
 function ttlCode(ttl: TtlSetting): number {
   if (typeof ttl === 'number') return Math.max(0, Math.round(ttl));
   return ttl === null ? -1 : -2;
+}
+
+/** A field of a stream entry. */
+function fieldOf(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
 }
 
 /** The log number of a stream entry id `0-<seq>`. */
