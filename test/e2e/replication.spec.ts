@@ -124,6 +124,22 @@ describe('replication over Redis (two instances in one process)', () => {
     await until(() => a.orders.size === 10 && b.orders.size === 10);
   });
 
+  it('refuses nextId past Number.MAX_SAFE_INTEGER, as a memory-only store does, never handing a value out twice', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    await a.orders.resetCounter('big', Number.MAX_SAFE_INTEGER - 2);
+    const handed = [await a.orders.nextId('big'), await b.orders.nextId('big')];
+    expect(handed).toEqual([Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER]);
+    for (const instance of [a, b, a]) {
+      const error = await rejectionOf(instance.orders.nextId('big'));
+      expect(error).toBeInstanceOf(MemoryStoreError);
+      expect((error as MemoryStoreError).table).toBe('orders');
+      expect((error as Error).message).toMatch(/Counter 'big' has reached Number.MAX_SAFE_INTEGER/);
+    }
+    await until(() => b.orders.counter('big') === Number.MAX_SAFE_INTEGER);
+    expect(a.orders.counter('big')).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('keeps money across concurrent transfers on two instances', async () => {
     const a = await start('a');
     const b = await start('b');
