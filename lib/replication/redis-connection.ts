@@ -16,10 +16,17 @@ export interface RedisLike {
   quit(): Promise<unknown>;
   disconnect(): void;
   get(key: string): Promise<string | null>;
+  wait(replicas: number, timeoutMs: number): Promise<number>;
   client(subcommand: string, ...args: (string | number)[]): Promise<unknown>;
   time(): Promise<[string, string]>;
   xread(...args: (string | number)[]): Promise<[string, [string, string[]][]][] | null>;
-  xrange(key: string, start: string, end: string): Promise<[string, string[]][]>;
+  xrange(
+    key: string,
+    start: string,
+    end: string,
+    count?: 'COUNT',
+    n?: number,
+  ): Promise<[string, string[]][]>;
   multi(): RedisMulti;
   defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
   msCommit(...args: (string | number)[]): Promise<string[]>;

@@ -368,6 +368,9 @@ describe('replication options', () => {
     ['a tiny logLength', { redis: REDIS_URL, logLength: 10 }],
     ['a fractional logLength', { redis: REDIS_URL, logLength: 1000.5 }],
     ['a zero connectTimeoutMs', { redis: REDIS_URL, connectTimeoutMs: 0 }],
+    ['a negative waitForReplicas', { redis: REDIS_URL, waitForReplicas: -1 }],
+    ['a fractional waitForReplicas', { redis: REDIS_URL, waitForReplicas: 1.5 }],
+    ['a zero waitTimeoutMs', { redis: REDIS_URL, waitTimeoutMs: 0 }],
     ['an unknown option', { redis: REDIS_URL, prefx: 'p' }],
   ];
 
