@@ -40,7 +40,7 @@ export interface RedisMulti {
   xrange(key: string, start: string, end: string): RedisMulti;
   xrevrange(key: string, end: string, start: string, count: 'COUNT', n: number): RedisMulti;
   hget(key: string, field: string): RedisMulti;
-  hgetall(key: string): RedisMulti;
+  call(command: string, ...args: string[]): RedisMulti;
   zrange(key: string, start: number, stop: number, withScores: 'WITHSCORES'): RedisMulti;
   exec(): Promise<[Error | null, unknown][] | null>;
 }

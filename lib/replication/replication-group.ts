@@ -12,6 +12,7 @@ import type { ReplicationOptions } from '../interfaces/memory-store-module-optio
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
 import type { TableTransaction } from '../transactions/transaction.js';
+import { readTableSnapshot, type TableSnapshot } from './table-snapshot.js';
 import { COMMIT_SCRIPT, COUNTER_SCRIPT, EPOCH_SCRIPT, EXPIRE_SCRIPT } from './scripts.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
 import { fieldOf, findCommit, seqOf } from './commit-outcome.js';
@@ -146,13 +147,6 @@ type LogChange =
   | ['p', string, RecordKey, unknown, number | null]
   | ['d' | 'e', string, RecordKey]
   | ['n', string, string, number];
-
-interface TableSnapshot {
-  /** Key, fields, deadline, the log number of the record's last change, and its JSON in Redis. */
-  rows: [RecordKey, Record<string, unknown>, number | null, number, string][];
-  counters: [string, number][];
-  tableVersion: number;
-}
 
 /**
  * The replicated stores of one application that share a Redis server and key prefix: one
@@ -331,10 +325,11 @@ export class ReplicationGroup {
     multi.xrevrange(this.#key('log'), '+', '-', 'COUNT', 1);
     multi.get(this.#key('seq'));
     for (const name of names) {
-      multi.hgetall(this.#table(name, 'rows'));
-      multi.hgetall(this.#table(name, 'vers'));
+      // flat replies: ioredis would build an object of each (slow for large tables)
+      multi.call('HGETALL', this.#table(name, 'rows'));
+      multi.call('HGETALL', this.#table(name, 'vers'));
       multi.zrange(this.#table(name, 'ttl'), 0, -1, 'WITHSCORES');
-      multi.hgetall(this.#table(name, 'counters'));
+      multi.call('HGETALL', this.#table(name, 'counters'));
       multi.hget(this.#table(name, 'meta'), 'v');
     }
     const results = await multi.exec();
@@ -353,29 +348,18 @@ export class ReplicationGroup {
     const tables = new Map<string, TableSnapshot>();
     names.forEach((name, i) => {
       const [rows, versions, deadlines, counters, tableVersion] = values.slice(4 + 5 * i) as [
-        Record<string, string>,
-        Record<string, string>,
         string[],
-        Record<string, string>,
+        string[],
+        string[],
+        string[],
         string | null,
       ];
-      const deadlineOf = new Map<string, number>();
-      for (let j = 0; j < deadlines.length; j += 2)
-        deadlineOf.set(deadlines[j], this.#localDeadline(Number(deadlines[j + 1]))!);
-      tables.set(name, {
-        rows: Object.entries(rows).map(([keyJson, recordJson]) => {
-          const fields = decodeValue(JSON.parse(recordJson)) as Record<string, unknown>;
-          return [
-            JSON.parse(keyJson) as RecordKey,
-            fields,
-            deadlineOf.get(keyJson) ?? null,
-            Number(versions[keyJson] ?? 0),
-            recordJson,
-          ] as [RecordKey, Record<string, unknown>, number | null, number, string];
-        }),
-        counters: Object.entries(counters).map(([n, v]) => [n, Number(v)]),
-        tableVersion: Number(tableVersion ?? 0),
-      });
+      tables.set(
+        name,
+        readTableSnapshot(rows, versions, deadlines, counters, tableVersion, (deadline) =>
+          this.#localDeadline(deadline)!,
+        ),
+      );
     });
     return { seq, tables, epoch, lastCommit, mark: mark?.[0] ?? '0-0' };
   }
@@ -514,11 +498,11 @@ export class ReplicationGroup {
         const snapshot = tables.get(name)!;
         const changes: ReplicatedChange<object>[] = [];
         const present = new Set<RecordKey>();
-        for (const [key, fields, deadline, version, json] of snapshot.rows) {
+        for (const [key, fields, deadline, version, encoded] of snapshot.rows) {
           present.add(key);
           const held = replica.table.get(key) as object | undefined;
           if (lost) {
-            if (held && JSON.stringify(encodeValue(held)) === json) continue;
+            if (held && JSON.stringify(encodeValue(held)) === JSON.stringify(encoded)) continue;
           } else if (replica.versions.get(key) === version && held) continue;
           const record = replica.table.revive(fields) as object;
           changes.push({ key, record, deadline, op: 'update' });
