@@ -47,9 +47,15 @@ export interface PersistenceOptions {
 /** Options every store takes, from the module or from its own `@Store()`. */
 /**
  * How to reach Redis: a `redis://` URL, or ioredis options (`{ host, port, password, tls, … }`,
- * optionally with a `url`; Sentinel: `{ sentinels: [{ host, port }], name: 'mymaster' }`).
+ * optionally with a `url`; Sentinel: `{ sentinels: [{ host, port }], name: 'mymaster' }`;
+ * a Cluster: `{ cluster: [{ host, port }, …] }` with ioredis `Cluster` options beside it).
  */
-export type RedisConnection = string | ({ url?: string } & Record<string, unknown>);
+export type RedisConnection =
+  | string
+  | ({ url?: string; cluster?: readonly { host: string; port: number }[] } & Record<
+      string,
+      unknown
+    >);
 
 export interface ReplicationOptions {
   /** The Redis server every instance shares. */

@@ -108,6 +108,10 @@ function checkReplication(replication: unknown, fail: (message: string) => Error
   ) {
     throw fail("'replication.redis' must be a redis:// URL or an object of ioredis options");
   }
+  const cluster = (redis as { cluster?: unknown }).cluster;
+  if (cluster !== undefined && !(Array.isArray(cluster) && cluster.length > 0)) {
+    throw fail("'replication.redis.cluster' must be a non-empty array of { host, port } nodes");
+  }
   if (prefix !== undefined && (typeof prefix !== 'string' || !/^[^{}\s]+$/.test(prefix))) {
     throw fail("'replication.prefix' must be a non-empty string without braces or spaces");
   }
