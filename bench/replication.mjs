@@ -14,7 +14,10 @@
 // work. Redis: BENCH_REDIS_URL (default redis://127.0.0.1:6379); records:
 // BENCH_REPLICATION_RECORDS (default 100000).
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -42,6 +45,10 @@ const LAG_WARMUP = 200;
 const LAG_BUDGET_MS = 6000;
 /** How long a lag case waits for B to receive a change before it gives up. */
 const LAG_TIMEOUT_MS = 10_000;
+/** Records of the large batch whose longest Redis stall is measured. */
+const BATCH = Number(process.env.BENCH_REPLICATION_BATCH ?? 700_000);
+/** How long the 50 writers' latency case runs. */
+const LATENCY_MS = 3000;
 const A_ID = 'bench-a';
 const B_ID = 'bench-b';
 
@@ -272,6 +279,97 @@ async function measure(suite, section, prefix, running) {
     `at the end: A and B ${difference === undefined ? 'hold identical contents' : `DIFFER: ${difference}`} ` +
       `(${a.store.size.toLocaleString('en-US')} records, log position ${a.store.replication.appliedSeq} on both)`,
   );
+
+  suite.progress(`replication: ${WRITERS} writers for ${LATENCY_MS} ms, latency of each write...`);
+  collectGarbage();
+  const latency = await writerLatency(a.store, versions);
+  section.lines.push(
+    `${WRITERS} concurrent writers on A for ${formatMs(LATENCY_MS)}: ${latency.count} writes, ` +
+      `${Math.round(latency.count / (LATENCY_MS / 1000)).toLocaleString('en-US')} writes/s, ` +
+      `latency p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms`,
+  );
+
+  if (BATCH > 0) {
+    suite.progress(`replication: writeMany of ${BATCH} records on A, PING from another process...`);
+    collectGarbage();
+    const stall = await batchStall(a.store);
+    section.lines.push(
+      `writeMany of ${BATCH.toLocaleString('en-US')} records on A: ${stall.outcome} in ${formatMs(stall.ms)}; ` +
+        `meanwhile another process's PING: ${stall.pings.count} answered, p50 ${stall.pings.p50.toFixed(1)} ms, ` +
+        `p99 ${stall.pings.p99.toFixed(1)} ms, longest ${stall.pings.max.toFixed(1)} ms (the longest Redis stall, ` +
+        "machine's own pauses included)",
+    );
+  }
+}
+
+/** Each write's latency while WRITERS loops write for LATENCY_MS. */
+async function writerLatency(store, versions) {
+  const times = [];
+  const end = performance.now() + LATENCY_MS;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: WRITERS }, async () => {
+      while (performance.now() < end) {
+        const i = next++;
+        const record = versions[i & 1][i % versions[0].length];
+        const start = performance.now();
+        await store.write(record);
+        times.push(performance.now() - start);
+      }
+    }),
+  );
+  times.sort((x, y) => x - y);
+  return { count: times.length, p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+/** PING round trips measured by a process of its own (this one's work must not count). */
+const PINGER = `
+import { Redis } from 'ioredis';
+const redis = new Redis(process.argv[1]);
+const times = [];
+let running = true;
+process.stdin.on('end', () => (running = false));
+process.stdin.resume();
+while (running) {
+  const sent = performance.now();
+  try { await redis.ping(); } catch {}
+  times.push(performance.now() - sent);
+  await new Promise((resolve) => setTimeout(resolve, 1));
+}
+redis.disconnect();
+times.sort((a, b) => a - b);
+const at = (q) => times[Math.min(times.length - 1, Math.floor(times.length * q))] ?? 0;
+process.stdout.write(JSON.stringify({ count: times.length, p50: at(0.5), p99: at(0.99), max: times.at(-1) ?? 0 }));
+`;
+
+/** Writes a BATCH-record writeMany on A while another process pings Redis. */
+async function batchStall(store) {
+  const records = Array.from({ length: BATCH }, (_, i) => ({
+    id: `batch-${i}`,
+    department: `d${i % 20}`,
+    age: i % 90,
+    active: i % 2 === 0,
+    email: `batch-${i}@example.com`,
+  }));
+  const pinger = spawn(process.execPath, ['--input-type=module', '-e', PINGER, REDIS_URL], {
+    cwd: dirname(fileURLToPath(import.meta.url)),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let report = '';
+  pinger.stdout.on('data', (chunk) => (report += chunk));
+  const exited = new Promise((resolve) => pinger.once('exit', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the pinger connects
+  const start = performance.now();
+  let outcome = 'resolved';
+  try {
+    await store.writeMany(records);
+  } catch (error) {
+    outcome = `rejected (${error.name}: ${error.message})`;
+  }
+  const ms = performance.now() - start;
+  pinger.stdin.end();
+  await exited;
+  return { outcome, ms, pings: JSON.parse(report) };
 }
 
 /** Undefined when both stores hold the same records, else the first difference found. */

@@ -14,6 +14,7 @@ const STORE_OPTION_KEYS = new Set<string>([
   'maxRecords',
   'eviction',
   'persistence',
+  'replication',
   'seedMode',
 ]);
 

@@ -47,9 +47,15 @@ export interface PersistenceOptions {
 /** Options every store takes, from the module or from its own `@Store()`. */
 /**
  * How to reach Redis: a `redis://` URL, or ioredis options (`{ host, port, password, tls, … }`,
- * optionally with a `url`).
+ * optionally with a `url`; Sentinel: `{ sentinels: [{ host, port }], name: 'mymaster' }`;
+ * a Cluster: `{ cluster: [{ host, port }, …] }` with ioredis `Cluster` options beside it).
  */
-export type RedisConnection = string | ({ url?: string } & Record<string, unknown>);
+export type RedisConnection =
+  | string
+  | ({ url?: string; cluster?: readonly { host: string; port: number }[] } & Record<
+      string,
+      unknown
+    >);
 
 export interface ReplicationOptions {
   /** The Redis server every instance shares. */
@@ -73,6 +79,16 @@ export interface ReplicationOptions {
   logLength?: number;
   /** How long start-up waits for Redis, in ms. @default 10000 */
   connectTimeoutMs?: number;
+  /**
+   * Acknowledge a write only once this many Redis replicas hold it (Redis `WAIT` after each
+   * commit), so that it survives a failover to one of them. When fewer confirm within
+   * `waitTimeoutMs`, the write (committed and applied all the same) rejects with
+   * `ReplicationWaitError`.
+   * @default 0 (a write is acknowledged once the master committed it)
+   */
+  waitForReplicas?: number;
+  /** How long a write waits for `waitForReplicas` replicas, in ms. @default 1000 */
+  waitTimeoutMs?: number;
 }
 
 export interface StoreRuntimeOptions {

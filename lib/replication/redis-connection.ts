@@ -16,20 +16,31 @@ export interface RedisLike {
   quit(): Promise<unknown>;
   disconnect(): void;
   get(key: string): Promise<string | null>;
+  wait(replicas: number, timeoutMs: number): Promise<number>;
+  client(subcommand: string, ...args: (string | number)[]): Promise<unknown>;
   time(): Promise<[string, string]>;
   xread(...args: (string | number)[]): Promise<[string, [string, string[]][]][] | null>;
-  xrange(key: string, start: string, end: string): Promise<[string, string[]][]>;
+  xrange(
+    key: string,
+    start: string,
+    end: string,
+    count?: 'COUNT',
+    n?: number,
+  ): Promise<[string, string[]][]>;
   multi(): RedisMulti;
   defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
   msCommit(...args: (string | number)[]): Promise<string[]>;
   msExpire(...args: (string | number)[]): Promise<number>;
-  msCounter(...args: (string | number)[]): Promise<[string, string, string]>;
+  msCounter(...args: (string | number)[]): Promise<string[]>;
+  msEpoch(base: string, epoch: string): Promise<string>;
 }
 
 export interface RedisMulti {
   get(key: string): RedisMulti;
+  xrange(key: string, start: string, end: string): RedisMulti;
+  xrevrange(key: string, end: string, start: string, count: 'COUNT', n: number): RedisMulti;
   hget(key: string, field: string): RedisMulti;
-  hgetall(key: string): RedisMulti;
+  call(command: string, ...args: string[]): RedisMulti;
   zrange(key: string, start: number, stop: number, withScores: 'WITHSCORES'): RedisMulti;
   exec(): Promise<[Error | null, unknown][] | null>;
 }
@@ -38,6 +49,7 @@ export interface RedisMulti {
 const COMMAND_TIMEOUT_MS = 10_000;
 
 type RedisConstructor = new (...args: unknown[]) => RedisLike;
+type ClusterConstructor = new (nodes: unknown[], options: object) => RedisLike;
 
 /**
  * Opens the two connections of a replication group (commands, and the blocking reads of the
@@ -48,15 +60,18 @@ type RedisConstructor = new (...args: unknown[]) => RedisLike;
 export async function connectRedis(
   options: ReplicationOptions,
   table: string,
-  scripts: { commit: string; expire: string; counter: string },
+  scripts: { commit: string; expire: string; counter: string; epoch: string },
 ): Promise<{ client: RedisLike; reader: RedisLike }> {
   let Redis: RedisConstructor;
+  let Cluster: ClusterConstructor;
   try {
     const loaded = (await import('ioredis')) as unknown as {
       default?: RedisConstructor;
       Redis?: RedisConstructor;
+      Cluster: ClusterConstructor;
     };
     Redis = (loaded.Redis ?? loaded.default)!;
+    Cluster = loaded.Cluster;
   } catch (cause) {
     throw new MemoryStoreError(
       "Replication needs the 'ioredis' package: npm install ioredis",
@@ -64,8 +79,9 @@ export async function connectRedis(
       { cause },
     );
   }
-  const { url, ...given } =
-    typeof options.redis === 'string' ? { url: options.redis } : options.redis;
+  const { url, cluster, ...given } = (
+    typeof options.redis === 'string' ? { url: options.redis } : options.redis
+  ) as { url?: string; cluster?: unknown[] } & Record<string, unknown>;
   const settings = {
     retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2_000),
     ...given,
@@ -76,7 +92,11 @@ export async function connectRedis(
   };
   const logger = new Logger('MemoryStoreReplication');
   const open = (role: string, options: object): RedisLike => {
-    const client = url ? new Redis(url, options) : new Redis(options);
+    const client = cluster
+      ? clusterClient(Cluster, cluster, options as Record<string, unknown>)
+      : url
+        ? new Redis(url, options)
+        : new Redis(options);
     let reported = false;
     client.on('error', (error) => {
       if (reported) return;
@@ -101,7 +121,10 @@ export async function connectRedis(
     ]);
   } catch (cause) {
     for (const connection of [client, reader]) {
-      connection.options.retryStrategy = () => null; // no reconnection attempt left behind
+      // no reconnection attempt left behind
+      connection.options.retryStrategy = () => null;
+      (connection.options as { clusterRetryStrategy?: () => null }).clusterRetryStrategy = () =>
+        null;
       connection.disconnect();
     }
     throw new MemoryStoreError(
@@ -115,5 +138,26 @@ export async function connectRedis(
   client.defineCommand('msCommit', { numberOfKeys: 1, lua: scripts.commit });
   client.defineCommand('msExpire', { numberOfKeys: 1, lua: scripts.expire });
   client.defineCommand('msCounter', { numberOfKeys: 1, lua: scripts.counter });
+  client.defineCommand('msEpoch', { numberOfKeys: 1, lua: scripts.epoch });
   return { client, reader };
+}
+
+/**
+ * A Redis Cluster client: `settings` are the Cluster's options, and those of each node's
+ * connection (`redisOptions`) too, so that the same rules hold on every node.
+ */
+function clusterClient(
+  Cluster: ClusterConstructor,
+  nodes: unknown[],
+  settings: Record<string, unknown>,
+): RedisLike {
+  const { retryStrategy, redisOptions, ...rest } = settings as {
+    retryStrategy: (attempt: number) => number | null;
+    redisOptions?: object;
+  } & Record<string, unknown>;
+  return new Cluster(nodes, {
+    clusterRetryStrategy: retryStrategy,
+    ...rest,
+    redisOptions: { ...redisOptions, ...rest, retryStrategy },
+  });
 }

@@ -5,14 +5,17 @@ import type { MemoryTable, ReplicatedChange, TtlSetting } from '../engine/memory
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { ReplicationUnavailableError } from '../errors/replication-unavailable.error.js';
+import { ReplicationWaitError } from '../errors/replication-wait.error.js';
 import { StoreCapacityError } from '../errors/store-capacity.error.js';
 import { fieldValue } from '../indexes/secondary-index.js';
 import type { ReplicationOptions } from '../interfaces/memory-store-module-options.interface.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
 import type { TableTransaction } from '../transactions/transaction.js';
-import { COMMIT_SCRIPT, COUNTER_SCRIPT, EXPIRE_SCRIPT } from './scripts.js';
+import { readTableSnapshot, type TableSnapshot } from './table-snapshot.js';
+import { COMMIT_SCRIPT, COUNTER_SCRIPT, EPOCH_SCRIPT, EXPIRE_SCRIPT } from './scripts.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
+import { fieldOf, findCommit, seqOf } from './commit-outcome.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a group spans tables of every record type
 type AnyTable = MemoryTable<any>;
@@ -53,6 +56,18 @@ const XREAD_BLOCK_MS = 2_000;
 /** Readings of Redis's clock taken to find how far this machine's clock is from it. */
 const CLOCK_READINGS = 3;
 const XREAD_COUNT = 1_000;
+/**
+ * About how many bytes of log one read asks for: entries of large batches (500 records
+ * each) are read fewer at a time, so that Redis does not stall building one huge reply.
+ */
+const XREAD_BYTES = 1 << 20;
+/**
+ * Puts and deletes per script call of a plain `writeMany` (no reads to check): a larger batch
+ * is committed in parts of this many, so that Redis answers others between them (a part of
+ * 500 small records with a unique field: 12-23 ms on a 2-core machine at load average 14,
+ * with and without appendfsync always; a few ms on a quiet one).
+ */
+const BATCH_PART = 500;
 
 const REPLICAS = new WeakMap<object, TableReplica>();
 
@@ -114,7 +129,10 @@ export class TableReplica {
     for (const [key, , , version] of snapshot.rows) this.versions.set(key, version);
     this.tableVersion = snapshot.tableVersion;
     this.loadedAt = seq;
-    this.table.counters.restore(snapshot.counters);
+    const counters = this.table.counters;
+    const kept = new Set(snapshot.counters.map(([name]) => name));
+    for (const [name] of [...counters.entries()]) if (!kept.has(name)) counters.delete(name);
+    counters.restore(snapshot.counters);
   }
 }
 
@@ -129,13 +147,6 @@ type LogChange =
   | ['p', string, RecordKey, unknown, number | null]
   | ['d' | 'e', string, RecordKey]
   | ['n', string, string, number];
-
-interface TableSnapshot {
-  /** Key, fields, deadline, and the log number of the record's last change. */
-  rows: [RecordKey, Record<string, unknown>, number | null, number][];
-  counters: [string, number][];
-  tableVersion: number;
-}
 
 /**
  * The replicated stores of one application that share a Redis server and key prefix: one
@@ -165,6 +176,20 @@ export class ReplicationGroup {
   #open: (() => void) | undefined;
   #holds = 0;
   #expiring: Promise<number> | undefined;
+  /** The epoch of the data set this instance holds (see scripts.ts); '' before the first load. */
+  #epoch = '';
+  /** The commit id of the last log entry applied (or loaded), to tell the same history from another. */
+  #lastCommit: string | undefined;
+  /** Holds the follower from a disconnect until Redis is found to hold what was applied. */
+  #downHold: (() => void) | undefined;
+  /** Entries the next read of the log asks for (fewer when entries are large). */
+  #readCount = XREAD_COUNT;
+  /** The id of the last entry of `{P}:epochs` when the data set loaded ('0-0': none). */
+  #epochMark = '0-0';
+  /** The log connection's client id in Redis (for CLIENT UNBLOCK). */
+  #readerId: number | undefined;
+  /** A reload after Redis lost data, while one runs. */
+  #reloading: Promise<void> | undefined;
   /**
    * Redis's clock minus this machine's, in ms: deadlines are set by Redis's clock (in the
    * scripts) and kept here by this machine's, which the table reads to check them.
@@ -208,9 +233,20 @@ export class ReplicationGroup {
     try {
       // The follower applies nothing while the gate is held, so it stands at or before the
       // snapshot: it will skip this table's changes up to the snapshot and apply the rest.
-      const { seq, tables } = await this.#snapshot([table.name]);
+      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot([table.name]);
+      if (this.#following && epoch !== this.#epoch) {
+        // Redis lost its data since the tables before this one loaded: they reload too
+        release();
+        await this.#reload(`its data set changed while '${table.name}' loaded`);
+        return this.attach(table, maxRecords);
+      }
       this.#load(replica, tables.get(table.name)!, seq);
-      if (!this.#following) this.#applied = seq;
+      if (!this.#following) {
+        this.#applied = seq;
+        this.#epoch = epoch;
+        this.#lastCommit = lastCommit;
+        this.#epochMark = mark;
+      }
       this.#replicas.set(table.name, replica);
       REPLICAS.set(table, replica);
     } finally {
@@ -229,11 +265,19 @@ export class ReplicationGroup {
       commit: COMMIT_SCRIPT,
       expire: EXPIRE_SCRIPT,
       counter: COUNTER_SCRIPT,
+      epoch: EPOCH_SCRIPT,
     });
     this.#client = client;
     this.#reader = reader;
     client.on('close', () => this.#down());
     client.on('ready', () => void this.#up());
+    const identify = () =>
+      reader.client('ID').then(
+        (id) => (this.#readerId = Number(id)),
+        () => (this.#readerId = undefined),
+      );
+    reader.on('ready', () => void identify());
+    await identify();
     await this.#readClock();
   }
 
@@ -275,14 +319,23 @@ export class ReplicationGroup {
   async #snapshot(names: readonly string[]): Promise<{
     seq: number;
     tables: Map<string, TableSnapshot>;
+    epoch: string;
+    lastCommit: string | undefined;
+    mark: string;
   }> {
+    // the first instance to load a data set (a new one, or what is left after a loss) names it
+    await this.#command().msEpoch(this.#base, randomBytes(8).toString('hex'));
     const multi = this.#command().multi();
+    multi.xrevrange(this.#key('epochs'), '+', '-', 'COUNT', 1);
+    multi.get(this.#key('epoch'));
+    multi.xrevrange(this.#key('log'), '+', '-', 'COUNT', 1);
     multi.get(this.#key('seq'));
     for (const name of names) {
-      multi.hgetall(this.#table(name, 'rows'));
-      multi.hgetall(this.#table(name, 'vers'));
+      // flat replies: ioredis would build an object of each (slow for large tables)
+      multi.call('HGETALL', this.#table(name, 'rows'));
+      multi.call('HGETALL', this.#table(name, 'vers'));
       multi.zrange(this.#table(name, 'ttl'), 0, -1, 'WITHSCORES');
-      multi.hgetall(this.#table(name, 'counters'));
+      multi.call('HGETALL', this.#table(name, 'counters'));
       multi.hget(this.#table(name, 'meta'), 'v');
     }
     const results = await multi.exec();
@@ -291,34 +344,30 @@ export class ReplicationGroup {
       if (error) throw error;
       return value;
     });
-    const seq = Number(values[0] ?? 0);
+    const [mark] = values[0] as [string, string[]][];
+    const epoch = values[1] as string | null;
+    // lost again between naming and reading: read what is there then
+    if (epoch === null) return this.#snapshot(names);
+    const [last] = values[2] as [string, string[]][];
+    const seq = Number(values[3] ?? 0);
+    const lastCommit = last && seqOf(last[0]) === seq ? fieldOf(last[1], 'c') : undefined;
     const tables = new Map<string, TableSnapshot>();
     names.forEach((name, i) => {
-      const [rows, versions, deadlines, counters, tableVersion] = values.slice(1 + 5 * i) as [
-        Record<string, string>,
-        Record<string, string>,
+      const [rows, versions, deadlines, counters, tableVersion] = values.slice(4 + 5 * i) as [
         string[],
-        Record<string, string>,
+        string[],
+        string[],
+        string[],
         string | null,
       ];
-      const deadlineOf = new Map<string, number>();
-      for (let j = 0; j < deadlines.length; j += 2)
-        deadlineOf.set(deadlines[j], this.#localDeadline(Number(deadlines[j + 1]))!);
-      tables.set(name, {
-        rows: Object.entries(rows).map(([keyJson, recordJson]) => {
-          const fields = decodeValue(JSON.parse(recordJson)) as Record<string, unknown>;
-          return [
-            JSON.parse(keyJson) as RecordKey,
-            fields,
-            deadlineOf.get(keyJson) ?? null,
-            Number(versions[keyJson] ?? 0),
-          ] as [RecordKey, Record<string, unknown>, number | null, number];
-        }),
-        counters: Object.entries(counters).map(([n, v]) => [n, Number(v)]),
-        tableVersion: Number(tableVersion ?? 0),
-      });
+      tables.set(
+        name,
+        readTableSnapshot(rows, versions, deadlines, counters, tableVersion, (deadline) =>
+          this.#localDeadline(deadline)!,
+        ),
+      );
     });
-    return { seq, tables };
+    return { seq, tables, epoch, lastCommit, mark: mark?.[0] ?? '0-0' };
   }
 
   // ---- following the log -------------------------------------------------------------
@@ -330,12 +379,14 @@ export class ReplicationGroup {
       try {
         reply = await reader.xread(
           'COUNT',
-          XREAD_COUNT,
+          this.#readCount,
           'BLOCK',
           XREAD_BLOCK_MS,
           'STREAMS',
           this.#key('log'),
+          this.#key('epochs'),
           `0-${this.#applied}`,
+          this.#epochMark,
         );
       } catch {
         if (this.#ended) return;
@@ -343,10 +394,37 @@ export class ReplicationGroup {
         continue;
       }
       while (this.#gate) await this.#gate;
-      if (!reply || this.#ended) continue;
+      if (this.#ended) continue;
+      if (!reply) {
+        // Nothing new for a while: a data set lost without a disconnect (FLUSHALL) shows here
+        // when no one writes (a write meets the loss in its script, a new entry by its epoch).
+        await this.#checkEpoch(reader);
+        continue;
+      }
+      const named = reply.find(([key]) => key === this.#key('epochs'));
+      if (named) {
+        // another instance named a new data set: Redis lost this one
+        const held = this.#epoch;
+        await this.#checkEpoch(reader);
+        if (this.#epoch === held) this.#epochMark = named[1][named[1].length - 1][0];
+        continue;
+      }
       const entries = reply[0][1];
+      let bytes = 0;
+      for (const [, fields] of entries) bytes += (fieldOf(fields, 'd') ?? '').length;
+      this.#readCount = Math.max(
+        1,
+        Math.min(XREAD_COUNT, Math.floor((XREAD_BYTES * entries.length) / Math.max(1, bytes))),
+      );
       for (const entry of entries) {
         const seq = seqOf(entry[0]);
+        const epoch = fieldOf(entry[1], 'e');
+        if (epoch !== undefined && epoch !== this.#epoch) {
+          await this.#reload(
+            `the replication log holds entries of another data set (${epoch})`,
+          ).catch(() => undefined); // Redis went away meanwhile: the reconnect compares again
+          break;
+        }
         if (seq <= this.#applied) continue;
         if (seq !== this.#applied + 1) {
           this.#logger.warn(
@@ -382,6 +460,7 @@ export class ReplicationGroup {
       else if (fields[i] === 'c') commit = fields[i + 1];
       else if (fields[i] === 'd') data = fields[i + 1];
     }
+    if (only === undefined) this.#lastCommit = commit;
     const pending =
       origin === this.instanceId && commit !== undefined ? this.#pending.get(commit) : undefined;
     const byTable = new Map<string, ReplicatedChange<object>[]>();
@@ -409,20 +488,28 @@ export class ReplicationGroup {
     for (const [name, changes] of byTable) this.#replicas.get(name)!.apply(seq, origin, changes);
   }
 
-  /** Reloads every table from Redis, reporting the differences as changes. */
-  async #resync(): Promise<void> {
+  /**
+   * Reloads every table from Redis, reporting the differences as changes. After a loss
+   * (`lost`), log numbers restart or belong to another history, so records are compared by
+   * content rather than by version.
+   */
+  async #resync(lost = false): Promise<void> {
     const release = this.#hold();
     try {
       const names = [...this.#replicas.keys()];
-      const { seq, tables } = await this.#snapshot(names);
+      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot(names);
+      lost ||= epoch !== this.#epoch;
       for (const name of names) {
         const replica = this.#replicas.get(name)!;
         const snapshot = tables.get(name)!;
         const changes: ReplicatedChange<object>[] = [];
         const present = new Set<RecordKey>();
-        for (const [key, fields, deadline, version] of snapshot.rows) {
+        for (const [key, fields, deadline, version, encoded] of snapshot.rows) {
           present.add(key);
-          if (replica.versions.get(key) === version && replica.table.has(key)) continue;
+          const held = replica.table.get(key) as object | undefined;
+          if (lost) {
+            if (held && JSON.stringify(encodeValue(held)) === JSON.stringify(encoded)) continue;
+          } else if (replica.versions.get(key) === version && held) continue;
           const record = replica.table.revive(fields) as object;
           changes.push({ key, record, deadline, op: 'update' });
         }
@@ -432,6 +519,9 @@ export class ReplicationGroup {
         replica.adopt(snapshot, seq);
       }
       this.#applied = seq;
+      this.#epoch = epoch;
+      this.#lastCommit = lastCommit;
+      this.#epochMark = mark;
       this.#wake();
     } finally {
       release();
@@ -495,13 +585,108 @@ export class ReplicationGroup {
     // what was applied before asking: the follower may apply newer changes meanwhile
     const applied = this.#applied;
     let seq: number;
+    let lost: string | undefined;
     try {
-      seq = Number((await this.#command().get(this.#key('seq'))) ?? 0);
+      ({ seq, lost } = await this.#compare(this.#command(), applied));
     } catch (error) {
       throw this.#unavailable(table, 'Redis cannot be reached', error);
     }
-    if (seq < applied) await this.#lost(seq, applied);
-    await this.#waitFor(seq, table);
+    if (lost) await this.#reload(lost);
+    this.#downHold?.();
+    this.#downHold = undefined;
+    if (!lost) await this.#waitFor(seq, table);
+  }
+
+  /**
+   * Whether Redis still holds the history this instance applied up to `applied`: the same
+   * epoch, at least as many changes, and the same commit at `applied` (a Redis restarted
+   * with an older data set, or a replica promoted while behind, has fewer changes or, once
+   * written to, other ones under the same numbers). Returns Redis's last change number and,
+   * if the history differs, why.
+   */
+  async #compare(
+    client: RedisLike,
+    applied: number,
+  ): Promise<{ seq: number; lost: string | undefined }> {
+    const commit = this.#lastCommit;
+    const results = await client
+      .multi()
+      .get(this.#key('epoch'))
+      .get(this.#key('seq'))
+      .xrange(this.#key('log'), `0-${applied}`, `0-${applied}`)
+      .exec();
+    if (!results) throw new Error('the check transaction was aborted');
+    const [epoch, seqText, entries] = results.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    }) as [string | null, string | null, [string, string[]][]];
+    const seq = Number(seqText ?? 0);
+    if (epoch !== this.#epoch)
+      return { seq, lost: epoch === null ? 'its data set is gone' : 'it holds another data set' };
+    if (seq < applied)
+      return {
+        seq,
+        lost: `it reports change ${seq} as its last but this instance applied ${applied}`,
+      };
+    const entry = entries[0];
+    if (entry && commit !== undefined && fieldOf(entry[1], 'c') !== commit)
+      return { seq, lost: `its change ${applied} is not the one this instance applied` };
+    return { seq, lost: undefined };
+  }
+
+  /** Reloads if Redis no longer holds this instance's epoch (checked on the log connection). */
+  async #checkEpoch(reader: RedisLike): Promise<void> {
+    let epoch: string | null;
+    try {
+      epoch = await reader.get(this.#key('epoch'));
+    } catch {
+      return; // the connection is down: the reconnect checks
+    }
+    if (epoch !== this.#epoch && !this.#ended)
+      await this.#reload(
+        epoch === null ? 'its data set is gone' : 'it holds another data set',
+      ).catch(
+        () => undefined, // Redis went away meanwhile: the reconnect compares again
+      );
+  }
+
+  /**
+   * Redis lost data this instance applied: writes are refused (\`catching-up\`) while every
+   * table reloads from Redis, its differences reported as changes; writes waiting to be
+   * applied here are refused (Redis may have lost them). One reload at a time.
+   */
+  #reload(why: string): Promise<void> {
+    return (this.#reloading ??= this.#reloadOnce(why).finally(() => (this.#reloading = undefined)));
+  }
+
+  async #reloadOnce(why: string): Promise<void> {
+    this.#logger.error(
+      `Redis lost acknowledged writes (${why}): reloading every replicated store from Redis. ` +
+        'Run Redis with appendonly yes and appendfsync always, and see waitForReplicas for failovers',
+    );
+    const wasReady = this.#state === 'ready';
+    if (wasReady) this.#state = 'catching-up';
+    for (const waiter of this.#waiters) {
+      waiter.reject(
+        this.#unavailable(
+          waiter.table,
+          'Redis lost data before this write was applied here: it may be lost',
+        ),
+      );
+    }
+    this.#waiters.clear();
+    try {
+      await this.#resync(true);
+    } finally {
+      if (wasReady && this.#state === 'catching-up') this.#state = 'ready';
+    }
+    this.#unblockReader();
+  }
+
+  /** Wakes the log reader's blocking read so that it reads from the new position at once. */
+  #unblockReader(): void {
+    if (this.#readerId === undefined) return;
+    this.#client?.client('UNBLOCK', this.#readerId).catch(() => undefined);
   }
 
   // ---- connection state --------------------------------------------------------------
@@ -509,6 +694,9 @@ export class ReplicationGroup {
   #down(): void {
     if (this.#state !== 'ready' && this.#state !== 'catching-up') return;
     this.#state = 'degraded';
+    // the log may come back with another history (a restart with older data, a failover):
+    // nothing of it is applied until the reconnect has compared it with what was applied
+    this.#downHold ??= this.#hold();
     this.#logger.warn(
       'Redis connection lost: replicated stores serve reads from their local copy and refuse writes until it is back',
     );
@@ -538,15 +726,6 @@ export class ReplicationGroup {
       if (this.#state === 'catching-up') this.#state = 'degraded';
       if (this.#client?.status === 'ready') setTimeout(() => void this.#up(), 200).unref();
     }
-  }
-
-  /** Redis holds fewer changes than this instance applied: it lost data; take what it has. */
-  async #lost(seq: number, applied: number): Promise<void> {
-    this.#logger.error(
-      `Redis reports change ${seq} as its last but this instance applied ${applied}: Redis lost ` +
-        'acknowledged writes (is it persisted with appendonly yes, appendfsync always?). Reloading from Redis',
-    );
-    await this.#resync();
   }
 
   /** Refuses a write unless Redis is reachable and this instance is up to date. */
@@ -623,8 +802,28 @@ export class ReplicationGroup {
       }
     }
     if (request.ops.length === 0) return [];
+    if (mode !== 'blind' || request.ops.length <= BATCH_PART)
+      return this.#commitPart(JSON.stringify(request), records, name);
+    // A blind batch reads nothing, so its parts need no common check: each is atomic, in order
+    const ops = request.ops;
+    for (let at = 0; at < ops.length; at += BATCH_PART) {
+      request.ops = ops.slice(at, at + BATCH_PART);
+      const conflicts = await this.#commitPart(JSON.stringify(request), records, name);
+      if (conflicts.length > 0) return conflicts;
+    }
+    return [];
+  }
+
+  /** Commits one request (a script call) and settles its reply. */
+  async #commitPart(
+    request: string,
+    records: Map<AnyTable, Map<RecordKey, object>>,
+    name: string,
+  ): Promise<string[]> {
+    this.assertWritable(name);
     const commit = `${this.instanceId}#${++this.#commits}`;
     this.#pending.set(commit, records);
+    const since = this.#applied;
     let reply: string[];
     try {
       reply = await this.#command().msCommit(
@@ -632,19 +831,37 @@ export class ReplicationGroup {
         this.instanceId,
         commit,
         this.#logLength,
-        JSON.stringify(request),
+        request,
+        this.#epoch,
       );
     } catch (error) {
-      this.#pending.delete(commit);
-      throw this.#unavailable(name, 'Redis cannot be reached', error);
+      // the reply is lost, not the outcome: find it before telling the caller anything
+      const found = await findCommit(this.#command(), this.#key('log'), commit, since);
+      if (!found) {
+        this.#pending.delete(commit);
+        throw this.#unavailable(
+          name,
+          found === null
+            ? 'Redis cannot be reached; the write was not committed'
+            : 'Redis cannot be reached and cannot tell whether the write was committed (if it was, it reaches every instance through the log)',
+          error,
+        );
+      }
+      reply = ['ok', String(found.seq), found.changes];
     }
     try {
       switch (reply[0]) {
         case 'ok':
           await this.#settle(Number(reply[1]), commit, reply[2], name);
+          await this.#replicated(name);
           return [];
         case 'noop':
           return [];
+        case 'epoch':
+          // Redis lost data: nothing was written; reload, then the write runs again (as after
+          // a conflict) over what Redis holds
+          await this.#reload('its data set is not the one this instance holds');
+          return [name];
         case 'conflict':
           await this.#waitFor(Number(reply[2]), name);
           return [reply[1]];
@@ -660,27 +877,59 @@ export class ReplicationGroup {
     }
   }
 
+  /**
+   * With `waitForReplicas`, resolves once that many Redis replicas hold this connection's
+   * writes so far (Redis `WAIT`), else rejects with `ReplicationWaitError` (the write stays).
+   */
+  async #replicated(table: string): Promise<void> {
+    const required = this.#options.waitForReplicas ?? 0;
+    if (required === 0) return;
+    const timeoutMs = this.#options.waitTimeoutMs ?? 1_000;
+    let replicas: number;
+    try {
+      replicas = await this.#command().wait(required, timeoutMs);
+    } catch {
+      replicas = 0; // the connection broke: no replica is known to hold it
+    }
+    if (replicas < required) throw new ReplicationWaitError(table, replicas, required, timeoutMs);
+  }
+
   /** Hands out the next value of a counter (`next`) or sets it (`reset`), in Redis. */
   async counter(table: AnyTable, counter: string, mode: 'next' | 'reset', to = 0): Promise<number> {
-    this.assertWritable(table.name);
-    let reply: [string, string, string];
-    const commit = `${this.instanceId}#${++this.#commits}`;
-    try {
-      reply = await this.#command().msCounter(
-        this.#base,
-        this.instanceId,
-        commit,
-        this.#logLength,
-        table.name,
-        counter,
-        mode,
-        String(to),
-      );
-    } catch (error) {
-      throw this.#unavailable(table.name, 'Redis cannot be reached', error);
+    for (let attempt = 1; ; attempt++) {
+      this.assertWritable(table.name);
+      let reply: string[];
+      const commit = `${this.instanceId}#${++this.#commits}`;
+      try {
+        reply = await this.#command().msCounter(
+          this.#base,
+          this.instanceId,
+          commit,
+          this.#logLength,
+          table.name,
+          counter,
+          mode,
+          String(to),
+          this.#epoch,
+        );
+      } catch (error) {
+        throw this.#unavailable(table.name, 'Redis cannot be reached', error);
+      }
+      if (reply[0] === 'limit') {
+        throw new MemoryStoreError(
+          `Counter '${counter}' has reached Number.MAX_SAFE_INTEGER and cannot count on exactly`,
+          table.name,
+        );
+      }
+      if (reply[0] === 'epoch') {
+        if (attempt >= 3) throw this.#unavailable(table.name, 'Redis keeps losing its data');
+        await this.#reload('its data set is not the one this instance holds');
+        continue;
+      }
+      await this.#settle(Number(reply[0]), commit, reply[2], table.name);
+      await this.#replicated(table.name);
+      return Number(reply[1]);
     }
-    await this.#settle(Number(reply[0]), commit, reply[2], table.name);
-    return Number(reply[1]);
   }
 
   /**
@@ -702,19 +951,25 @@ export class ReplicationGroup {
       any = true;
     }
     if (!any) return 0;
+    let expired: number;
     try {
-      return Number(
+      expired = Number(
         await this.#command().msExpire(
           this.#base,
           this.instanceId,
           this.#logLength,
           EXPIRE_BATCH,
           JSON.stringify(tables),
+          this.#epoch,
+          `${this.instanceId}#${++this.#commits}`,
         ),
       );
     } catch (error) {
       throw this.#unavailable(Object.keys(tables)[0], 'Redis cannot be reached', error);
     }
+    if (expired >= 0) return expired;
+    await this.#reload('its data set is not the one this instance holds');
+    return 0;
   }
 
   // ---- shutdown ----------------------------------------------------------------------
@@ -722,6 +977,7 @@ export class ReplicationGroup {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#downHold?.();
     for (const waiter of this.#waiters) waiter.reject(this.#closedError(waiter.table));
     this.#waiters.clear();
     this.#reader?.disconnect();
@@ -776,11 +1032,6 @@ export class ReplicationGroup {
 function ttlCode(ttl: TtlSetting): number {
   if (typeof ttl === 'number') return Math.max(0, Math.round(ttl));
   return ttl === null ? -1 : -2;
-}
-
-/** The log number of a stream entry id `0-<seq>`. */
-function seqOf(id: string | undefined): number {
-  return id === undefined ? -1 : Number(id.slice(id.indexOf('-') + 1));
 }
 
 function whenReady(client: RedisLike): Promise<void> {

@@ -2,9 +2,16 @@
  * The Lua scripts that decide every change of a replicated store inside Redis, atomically.
  *
  * Keys of a group (prefix P, one Redis hash slot: `{P}`):
+ * - `{P}:epoch` a random token made with the data set (by the first instance to load it): a
+ *   Redis that lost its data (`FLUSHALL`, restarted empty) lacks it, and every script refuses
+ *   to run with another epoch than the caller's (`["epoch"]`), so nothing is written over a
+ *   data set the instances do not hold;
+ * - `{P}:epochs` a Stream with an entry per epoch named, on which the log reader also waits:
+ *   an instance learns at once that another one named a new data set;
  * - `{P}:seq`  the last change number handed out;
  * - `{P}:log`  a Stream of every change, entry id `0-<seq>`, fields `o` (origin instance),
- *   `c` (the commit id the origin gave it) and `d` (the changes, a JSON array);
+ *   `c` (the commit id the origin gave it, unique), `e` (the epoch) and `d` (the changes, a
+ *   JSON array);
  * - per table `{P}:t:<table>:` + `rows` (key → record JSON), `vers` (key → seq of its last
  *   change), `ttl` (sorted set: key → deadline, ms since the epoch), `counters` (name →
  *   value), `meta` (`v`: seq of the table's last change), and per unique field `u:<f>`
@@ -29,6 +36,7 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function int(n) return string.format('%.0f', n) end
+local function epoch_is(e) return redis.call('GET', base .. ':epoch') == e end
 -- forgets a key's version, deadline and unique values (its row is already gone)
 local function forget(t, k, fields)
   redis.call('HDEL', tk(t, 'vers'), k)
@@ -41,28 +49,29 @@ local function forget(t, k, fields)
     end
   end
 end
-local function append(origin, cid, maxlen, out, touched)
+local function append(origin, cid, maxlen, out, touched, epoch)
   if #out == 0 then return nil end
   local seq = redis.call('INCR', base .. ':seq')
   for t in pairs(touched) do redis.call('HSET', tk(t, 'meta'), 'v', seq) end
   redis.call('XADD', base .. ':log', 'MAXLEN', '~', maxlen, '0-' .. seq,
-    'o', origin, 'c', cid, 'd', '[' .. table.concat(out, ',') .. ']')
+    'o', origin, 'c', cid, 'e', epoch, 'd', '[' .. table.concat(out, ',') .. ']')
   return seq
 end
 `;
 
 /**
  * Commits a batch of puts and deletes, all or nothing, after its checks:
- * ARGV = origin, commit id, log length, request JSON:
+ * ARGV = origin, commit id, log length, request JSON, epoch:
  * `{ c: [[table, key, version]], tc: [[table, version]], cap: [[table, max]],
  *    u: { table: [unique fields] }, ai: { table: counter }, ops: [op] }` where op is
  * `["p", table, key, record, ttl, { field: value | false }]` (ttl: ms from now, -1 none,
  * -2 keep the current deadline) or `["d", table, key]`.
  * Returns `["ok", seq, changes]` (the log entry's changes), `["noop", seq]`, `["conflict", table, seq]`,
- * `["duplicate", table, field, value]` or `["capacity", table, max]`.
+ * `["duplicate", table, field, value]`, `["capacity", table, max]` or `["epoch"]`.
  */
 export const COMMIT_SCRIPT = `${PRELUDE}
-local origin, cid, maxlen = ARGV[1], ARGV[2], ARGV[3]
+local origin, cid, maxlen, epoch = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
+if not epoch_is(epoch) then return {'epoch'} end
 local req = cjson.decode(ARGV[4])
 for _, c in ipairs(req.c) do
   local v = tonumber(redis.call('HGET', tk(c[1], 'vers'), c[2]) or '0')
@@ -151,17 +160,19 @@ for _, op in ipairs(req.ops) do
   end
 end
 if #out == 0 then return {'noop', redis.call('GET', base .. ':seq') or '0'} end
-append(origin, cid, maxlen, out, touched)
+append(origin, cid, maxlen, out, touched, epoch)
 return {'ok', tostring(seq), '[' .. table.concat(out, ',') .. ']'}
 `;
 
 /**
  * Expires what is due: ARGV = origin, log length, most records per table, request JSON
- * `{ table: [unique fields] }`. Every record whose deadline (Redis's clock) has passed is
- * removed once, whichever instance asks first. Returns how many expired.
+ * `{ table: [unique fields] }`, epoch, commit id. Every record whose deadline (Redis's clock)
+ * has passed is removed once, whichever instance asks first. Returns how many expired, or -1
+ * for another epoch.
  */
 export const EXPIRE_SCRIPT = `${PRELUDE}
-local origin, maxlen, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local origin, maxlen, limit, epoch, cid = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[6]
+if not epoch_is(epoch) then return -1 end
 local tables = cjson.decode(ARGV[4])
 local now = now_ms()
 local out, touched = {}, {}
@@ -177,24 +188,42 @@ for t, fields in pairs(tables) do
     end
   end
 end
-append(origin, 'expire', maxlen, out, touched)
+append(origin, cid, maxlen, out, touched, epoch)
 return #out
 `;
 
 /**
  * Hands out or sets a counter value: ARGV = origin, commit id, log length, table, counter,
- * mode (`next` or `reset`), value (for reset). Returns `[seq, value, changes]`.
+ * mode (`next` or `reset`), value (for reset), epoch. Returns `[seq, value, changes]`,
+ * `["epoch"]`, or `["limit"]` when the counter stands at 2^53 - 1 (past it, numbers are no
+ * longer exact in JavaScript, nor in Lua).
  */
 export const COUNTER_SCRIPT = `${PRELUDE}
 local origin, cid, maxlen, t, name, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local epoch = ARGV[8]
+if not epoch_is(epoch) then return {'epoch'} end
 local v
 if mode == 'next' then
+  local current = redis.call('HGET', tk(t, 'counters'), name)
+  if current and tonumber(current) >= 9007199254740991 then return {'limit'} end
   v = redis.call('HINCRBY', tk(t, 'counters'), name, 1)
 else
   v = tonumber(ARGV[7])
   redis.call('HSET', tk(t, 'counters'), name, int(v))
 end
 local change = '["n",' .. cjson.encode(t) .. ',' .. cjson.encode(name) .. ',' .. int(v) .. ']'
-local seq = append(origin, cid, maxlen, {change}, {})
+local seq = append(origin, cid, maxlen, {change}, {}, epoch)
 return {tostring(seq), int(v), '[' .. change .. ']'}
+`;
+
+/**
+ * Names the data set if it has no epoch yet (a new one, or what is left after a loss):
+ * ARGV = a new random epoch. Returns the epoch.
+ */
+export const EPOCH_SCRIPT = `
+local current = redis.call('GET', KEYS[1] .. ':epoch')
+if current then return current end
+redis.call('SET', KEYS[1] .. ':epoch', ARGV[1])
+redis.call('XADD', KEYS[1] .. ':epochs', 'MAXLEN', '~', 100, '*', 'e', ARGV[1])
+return ARGV[1]
 `;

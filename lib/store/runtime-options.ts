@@ -79,17 +79,38 @@ function checkReplication(replication: unknown, fail: (message: string) => Error
       "'replication' must be false or { redis: 'redis://host:6379' | ioredis options, prefix?, … }",
     );
   }
-  const known = ['redis', 'prefix', 'instanceId', 'logLength', 'connectTimeoutMs'];
+  const known = [
+    'redis',
+    'prefix',
+    'instanceId',
+    'logLength',
+    'connectTimeoutMs',
+    'waitForReplicas',
+    'waitTimeoutMs',
+  ];
   for (const key of Object.keys(replication)) {
     if (!known.includes(key)) throw fail(`unknown option 'replication.${key}'`);
   }
-  const { redis, prefix, instanceId, logLength, connectTimeoutMs } =
+  const { redis, prefix, instanceId, logLength, connectTimeoutMs, waitForReplicas, waitTimeoutMs } =
     replication as Partial<ReplicationOptions>;
+  if (
+    waitForReplicas !== undefined &&
+    !(Number.isSafeInteger(waitForReplicas) && waitForReplicas >= 0)
+  ) {
+    throw fail("'replication.waitForReplicas' must be a non-negative integer");
+  }
+  if (waitTimeoutMs !== undefined && !(Number.isSafeInteger(waitTimeoutMs) && waitTimeoutMs > 0)) {
+    throw fail("'replication.waitTimeoutMs' must be a positive integer of milliseconds");
+  }
   if (
     !(typeof redis === 'string' && redis !== '') &&
     !(typeof redis === 'object' && redis !== null && !Array.isArray(redis))
   ) {
     throw fail("'replication.redis' must be a redis:// URL or an object of ioredis options");
+  }
+  const cluster = (redis as { cluster?: unknown }).cluster;
+  if (cluster !== undefined && !(Array.isArray(cluster) && cluster.length > 0)) {
+    throw fail("'replication.redis.cluster' must be a non-empty array of { host, port } nodes");
   }
   if (prefix !== undefined && (typeof prefix !== 'string' || !/^[^{}\s]+$/.test(prefix))) {
     throw fail("'replication.prefix' must be a non-empty string without braces or spaces");
