@@ -153,7 +153,11 @@ export class StoreRegistry implements OnApplicationShutdown {
         dir,
         options.fsync ?? 'everysec',
         options.fileSystem ?? NODE_FILE_SYSTEM,
-        options.snapshotEveryBytes,
+        {
+          snapshotEveryBytes: options.snapshotEveryBytes,
+          onCorruption: options.onCorruption,
+          frameBytes: options.frameBytes,
+        },
       );
       this.#journals.set(dir, journal);
     } else if (journal.fsync !== (options.fsync ?? 'everysec')) {

@@ -243,8 +243,12 @@ describe('persistence: damaged files', () => {
 
     it('a crash after a snapshot replaced the old one but before the log it covers was deleted recovers each record once', async () => {
       const dir = await copyOf(twoSegments);
-      const snapshot = (await filesOf(snapshotted)).get(SNAPSHOT)!;
-      await writeFile(join(dir, SNAPSHOT), snapshot);
+      const after = await filesOf(snapshotted);
+      // the log moved to the segment after the snapshot before the snapshot was renamed in
+      const next = (await segmentsOf(snapshotted)).at(-1)!;
+      expect(next).toBe('wal-0000000000000016.log');
+      await writeFile(join(dir, next), after.get(next)!);
+      await writeFile(join(dir, SNAPSHOT), after.get(SNAPSHOT)!);
       const { app } = await start(dir);
       expect(keysOf(app)).toEqual(notesUpTo(15));
       await writeNotes(app, 16, 17);
