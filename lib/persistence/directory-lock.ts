@@ -145,7 +145,11 @@ export class DirectoryLock {
   static async #holder(dir: string): Promise<LockHolder> {
     const text = await fs.readFile(join(dir, LOCK_FILE), 'utf8').catch(() => '');
     return (
-      parseHolder(text) ?? { pid: process.pid, host: hostname(), since: 'its start in this process' }
+      parseHolder(text) ?? {
+        pid: process.pid,
+        host: hostname(),
+        since: 'its start in this process',
+      }
     );
   }
 

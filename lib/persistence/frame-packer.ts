@@ -102,11 +102,18 @@ export class FramePacker {
       return `["@s",${id}]`;
     }
     if (Array.isArray(value)) {
-      return this.#pieces('@a', '[', ']', (value as unknown[]).map((v) => this.#shrink(v, emit)), emit);
+      return this.#pieces(
+        '@a',
+        '[',
+        ']',
+        (value as unknown[]).map((v) => this.#shrink(v, emit)),
+        emit,
+      );
     }
     if (typeof value === 'object' && value !== null) {
       const entries = Object.keys(value).map(
-        (key) => `${JSON.stringify(key)}:${this.#shrink((value as Record<string, unknown>)[key], emit)}`,
+        (key) =>
+          `${JSON.stringify(key)}:${this.#shrink((value as Record<string, unknown>)[key], emit)}`,
       );
       return this.#pieces('@o', '{', '}', entries, emit);
     }
@@ -114,7 +121,13 @@ export class FramePacker {
   }
 
   /** Joins the member texts if they fit one frame, else moves them into chunks by runs. */
-  #pieces(tag: string, open: string, close: string, members: string[], emit: (chunk: string) => void): string {
+  #pieces(
+    tag: string,
+    open: string,
+    close: string,
+    members: string[],
+    emit: (chunk: string) => void,
+  ): string {
     let total = 2;
     for (const member of members) total += bytes(member) + 1;
     if (total <= this.#budget) return open + members.join(',') + close;
@@ -148,7 +161,8 @@ export class ChunkStore {
   add(chunks: unknown): boolean {
     if (!Array.isArray(chunks)) return false;
     for (const chunk of chunks) {
-      if (!Array.isArray(chunk) || chunk.length !== 2 || !Number.isSafeInteger(chunk[0])) return false;
+      if (!Array.isArray(chunk) || chunk.length !== 2 || !Number.isSafeInteger(chunk[0]))
+        return false;
       const id = chunk[0] as number;
       let pieces = this.#chunks.get(id);
       if (!pieces) this.#chunks.set(id, (pieces = []));
@@ -184,7 +198,7 @@ export class ChunkStore {
     switch (tag) {
       case '@s':
         if (!pieces.every((p) => typeof p === 'string')) throw new TypeError('a bad string chunk');
-        return (pieces as string[]).join('');
+        return pieces.join('');
       case '@a':
         if (!pieces.every(Array.isArray)) throw new TypeError('a bad array chunk');
         return (pieces as unknown[][]).flat(1).map((item) => this.resolve(item));

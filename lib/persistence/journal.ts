@@ -439,7 +439,10 @@ export class Journal {
     let n = 0;
     let slicer = new Slicer();
     const push = async (content: SnapshotFrame | string) => {
-      const frame = encodeFrame(++n, typeof content === 'string' ? content : JSON.stringify(content));
+      const frame = encodeFrame(
+        ++n,
+        typeof content === 'string' ? content : JSON.stringify(content),
+      );
       pending.push(frame);
       pendingBytes += frame.length;
       if (pendingBytes >= WRITE_BYTES) {

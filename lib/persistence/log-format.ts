@@ -77,7 +77,8 @@ export function readFrame(data: Buffer, offset: number, expected: number): Frame
   if (offset >= data.length) return { kind: 'end' };
   const bad = (problem: string, torn: boolean): FrameRead => ({ kind: 'bad', problem, torn });
   const left = data.length - offset;
-  if (left < FRAME_HEADER) return bad('a frame header is cut short', !validFrameAfter(data, offset, expected));
+  if (left < FRAME_HEADER)
+    return bad('a frame header is cut short', !validFrameAfter(data, offset, expected));
   if (allZeros(data, offset)) return bad('zeros where a frame should start', true);
   const length = data.readUInt32LE(offset);
   if (length > MAX_PAYLOAD) return bad(`a frame declares ${length} bytes`, false);
@@ -86,7 +87,10 @@ export function readFrame(data: Buffer, offset: number, expected: number): Frame
     if (seq !== expected)
       return bad(`a frame is cut short, and its sequence number ${seq} is not ${expected}`, false);
     if (wholeAtShorterLength(data, offset, expected))
-      return bad(`a frame's length field (${length}) is damaged: the frame is whole at a shorter length`, false);
+      return bad(
+        `a frame's length field (${length}) is damaged: the frame is whole at a shorter length`,
+        false,
+      );
     return bad('a frame is cut short', !validFrameAfter(data, offset, expected));
   }
   const end = offset + FRAME_HEADER + length;
@@ -166,5 +170,7 @@ function wholeFrameAt(data: Buffer, offset: number): boolean {
   if (data.length - offset < FRAME_HEADER) return false;
   const length = data.readUInt32LE(offset);
   const end = offset + FRAME_HEADER + length;
-  return end <= data.length && crc32(data.subarray(offset + 8, end)) === data.readUInt32LE(offset + 4);
+  return (
+    end <= data.length && crc32(data.subarray(offset + 8, end)) === data.readUInt32LE(offset + 4)
+  );
 }

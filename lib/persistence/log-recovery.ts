@@ -116,7 +116,8 @@ export class LogRecovery {
   async #damaged(damage: Damage, aside: readonly string[]): Promise<void> {
     if (this.policy === 'fail')
       throw new CorruptStoreError(this.table, damage.file, damage.offset, damage.reason);
-    for (const name of aside) await this.fs.rename(join(this.dir, name), join(this.dir, `${name}.damaged`));
+    for (const name of aside)
+      await this.fs.rename(join(this.dir, name), join(this.dir, `${name}.damaged`));
     if (aside.length > 0) await this.fs.syncDir(this.dir);
     this.logger.error(
       `Corrupt data in ${damage.file} at byte ${damage.offset}: ${damage.reason}. onCorruption is 'truncate': ` +
@@ -139,7 +140,8 @@ export class LogRecovery {
       if (read.kind === 'end') break;
       let damage: Damage | undefined;
       if (read.kind === 'bad') damage = new Damage(file, offset, read.problem);
-      else if (read.frame.seq !== n) damage = new Damage(file, offset, 'snapshot frames out of order');
+      else if (read.frame.seq !== n)
+        damage = new Damage(file, offset, 'snapshot frames out of order');
       else {
         const outcome = this.#snapshotFrame(file, read.frame, chunks, (s) => (seq = s));
         if (outcome instanceof Damage) damage = outcome;
@@ -235,22 +237,45 @@ export class LogRecovery {
       }
       const { frame } = read;
       if (frame.seq !== expected) {
-        return this.#badTail(file, data, frame.offset, `sequence ${frame.seq} where ${expected} was expected`, false, later);
+        return this.#badTail(
+          file,
+          data,
+          frame.offset,
+          `sequence ${frame.seq} where ${expected} was expected`,
+          false,
+          later,
+        );
       }
       expected++;
       offset = read.next;
       if (frame.seq <= this.seq) continue; // already in the snapshot
       if (frame.seq !== this.seq + 1 && !group) {
-        return this.#badTail(file, data, frame.offset, `a gap in the log: ${frame.seq} follows ${this.seq}`, false, later);
+        return this.#badTail(
+          file,
+          data,
+          frame.offset,
+          `a gap in the log: ${frame.seq} follows ${this.seq}`,
+          false,
+          later,
+        );
       }
       const body = parseJson(frame.payload) as LogPayload | undefined;
       group ??= { offset: frame.offset, ops: [], chunks: new ChunkStore(), refs: false };
       if (
-        typeof body !== 'object' || body === null ||
-        !Array.isArray(body.o) || !body.o.every(isLogOp) ||
+        typeof body !== 'object' ||
+        body === null ||
+        !Array.isArray(body.o) ||
+        !body.o.every(isLogOp) ||
         (body.c !== undefined && !group.chunks.add(body.c))
       ) {
-        return this.#badTail(file, data, frame.offset, 'a log frame does not hold log operations', false, later);
+        return this.#badTail(
+          file,
+          data,
+          frame.offset,
+          'a log frame does not hold log operations',
+          false,
+          later,
+        );
       }
       for (const op of body.o) group.ops.push(op);
       group.refs ||= body.r === 1;
@@ -266,7 +291,15 @@ export class LogRecovery {
     }
     if (!group) return false;
     // a batch whose last frame was never written: never acknowledged, cut off like a torn frame
-    return this.#badTail(file, data, group.offset, 'a batch written in several frames lacks its last one', last, later, offset);
+    return this.#badTail(
+      file,
+      data,
+      group.offset,
+      'a batch written in several frames lacks its last one',
+      last,
+      later,
+      offset,
+    );
   }
 
   /**

@@ -41,9 +41,14 @@ export function checkRuntimeOptions(options: StoreRuntimeOptions, where: string)
     }
     for (const key of Object.keys(persistence)) {
       if (
-        !['dir', 'fsync', 'snapshotEveryBytes', 'fileSystem', 'onCorruption', 'frameBytes'].includes(
-          key,
-        )
+        ![
+          'dir',
+          'fsync',
+          'snapshotEveryBytes',
+          'fileSystem',
+          'onCorruption',
+          'frameBytes',
+        ].includes(key)
       )
         throw fail(`unknown option 'persistence.${key}'`);
     }
