@@ -55,7 +55,7 @@ export interface PersistenceOptions {
    * The most payload bytes of one log or snapshot frame; larger batches and records span
    * several frames. For tests.
    * @internal
-   * @default 4 MiB
+   * @default 1 MiB
    */
   frameBytes?: number;
 }

@@ -11,16 +11,18 @@
  * holds a two-element array starting with "@" (its arrays are tagged `A`, `O`, `D`, …).
  */
 
-/** One frame's worth: item texts, and chunk texts (`[id,piece]`) that items refer to. */
+/** One frame's worth: item texts (comma-joined runs), and chunk texts (`[id,piece]`) items refer to. */
 export interface PackedPart {
   readonly items: string[];
   readonly chunks: string[];
   /** Some item holds a reference to a chunk. */
-  readonly refs: boolean;
+  refs: boolean;
 }
 
 /** Room a payload's wrapping (`{"o":[…],"m":1,…}`) takes beside the items and chunks. */
 const WRAPPING = 96;
+/** Items stringified together when they fit a frame. */
+const WINDOW = 1000;
 
 function tryStringify(value: unknown): string | undefined {
   try {
@@ -45,46 +47,46 @@ export class FramePacker {
 
   /** Packs the items into parts, in order; `valueAt` is the index of each item's value. */
   *pack(items: readonly (readonly unknown[])[], valueAt: number): Generator<PackedPart> {
-    let part: { items: string[]; chunks: string[]; refs: boolean } = {
-      items: [],
-      chunks: [],
-      refs: false,
-    };
-    let size = 0;
     const room = this.#budget;
-    const flush = function* (): Generator<PackedPart> {
-      if (part.items.length > 0 || part.chunks.length > 0) yield part;
-      part = { items: [], chunks: [], refs: false };
-      size = 0;
-    };
-    const addChunk = function* (text: string): Generator<PackedPart> {
+    let part: PackedPart = { items: [], chunks: [], refs: false };
+    let size = 0;
+    /** Adds a text (an item, a run of items, or a chunk), starting a new part when full. */
+    const add = function* (text: string, chunk: boolean, refs = false): Generator<PackedPart> {
       const n = bytes(text) + 1;
-      if (size + n > room) yield* flush();
-      part.chunks.push(text);
-      size += n;
-    };
-    for (const item of items) {
-      let text = tryStringify(item);
-      let n = text === undefined ? Infinity : bytes(text) + 1;
-      let refs = false;
-      if (n > room) {
-        const chunks: string[] = [];
-        const value = this.#shrink(item[valueAt], (chunk) => chunks.push(chunk));
-        const parts = item.map((field, i) => (i === valueAt ? value : tryStringify(field)));
-        if (parts.some((p) => p === undefined)) {
-          throw new RangeError('a log record has a key or name longer than a string can be');
-        }
-        for (const chunk of chunks) yield* addChunk(chunk);
-        text = `[${parts.join(',')}]`;
-        n = bytes(text) + 1;
-        refs = chunks.length > 0;
+      if (size + n > room && size > 0) {
+        yield part;
+        part = { items: [], chunks: [], refs: false };
+        size = 0;
       }
-      if (size + n > room) yield* flush();
-      part.items.push(text!);
+      if (chunk) part.chunks.push(text);
+      else part.items.push(text);
       part.refs ||= refs;
       size += n;
+    };
+    for (let from = 0; from < items.length; from += WINDOW) {
+      const window = items.slice(from, from + WINDOW);
+      // most runs of items fit a frame: one stringify for the run
+      const run = tryStringify(window);
+      if (run !== undefined && bytes(run) <= room) {
+        yield* add(run.slice(1, -1), false);
+        continue;
+      }
+      for (const item of window) {
+        const text = tryStringify(item);
+        if (text !== undefined && bytes(text) < room) {
+          yield* add(text, false);
+          continue;
+        }
+        const chunks: string[] = [];
+        const value = this.#shrink(item[valueAt], (chunk) => chunks.push(chunk));
+        const fields = item.map((field, i) => (i === valueAt ? value : tryStringify(field)));
+        if (fields.some((field) => field === undefined))
+          throw new RangeError('a log record has a key or name longer than a string can be');
+        for (const chunk of chunks) yield* add(chunk, true);
+        yield* add(`[${fields.join(',')}]`, false, chunks.length > 0);
+      }
     }
-    yield* flush();
+    if (size > 0) yield part;
   }
 
   /** The JSON text of `value`, no longer than a frame, with large parts moved into chunks. */

@@ -25,10 +25,14 @@ export type { CorruptionPolicy, PersistedTable } from './log-recovery.js';
 /** When a write's promise resolves: after fsync, after the write (synced each second), or after the write. */
 export type FsyncPolicy = 'always' | 'everysec' | 'no';
 
-/** What a live table hands to a snapshot: its records as they are now, and its counters. */
-export interface TableCapture {
-  readonly rows: readonly (readonly [RecordKey, object, number | undefined])[];
-  readonly counters: readonly [string, number][];
+/**
+ * A live table as a snapshot reads it: its records map itself (read in slices while the
+ * table goes on changing: see `Journal`), their deadlines, its counters and version.
+ */
+export interface TableView {
+  readonly rows: ReadonlyMap<RecordKey, object>;
+  deadline(key: RecordKey): number | undefined;
+  counters(): [string, number][];
   /** The table version the records have. */
   readonly version: number;
 }
@@ -39,7 +43,7 @@ export interface JournalOptions {
   readonly snapshotEveryBytes?: number;
   /** What start-up does with damage a crash cannot explain. @default 'fail' */
   readonly onCorruption?: CorruptionPolicy;
-  /** The most payload bytes of one frame (tests lower it). @default 4 MiB */
+  /** The most payload bytes of one frame (tests lower it). @default 1 MiB */
   readonly frameBytes?: number;
 }
 
@@ -52,12 +56,12 @@ interface Waiter<T = void> {
 type QueueItem =
   | { kind: 'batch'; ops: LogOp[]; waiter: Waiter }
   | { kind: 'rotate'; done: Waiter<number> }
-  | { kind: 'sync' };
+  | { kind: 'sync'; done?: Waiter<number> };
 
 /** Default payload bytes of a frame: parsed on recovery in well under 20 ms. */
-export const DEFAULT_FRAME_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_FRAME_BYTES = 1024 * 1024;
 /** Records per slice of a snapshot (each slice then cut into frames by bytes). */
-const ROWS_PER_SLICE = 5000;
+const ROWS_PER_SLICE = 2000;
 /** Log bytes gathered before they are written, while a large batch is encoded. */
 const WRITE_BYTES = 8 * 1024 * 1024;
 /** A batch with more operations than this is packed operation by operation. */
@@ -91,7 +95,7 @@ const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 export class Journal {
   readonly #logger = new Logger('MemoryStore');
   #recovered = new Map<string, PersistedTable>();
-  readonly #live = new Map<string, () => TableCapture>();
+  readonly #live = new Map<string, TableView>();
   readonly #frameBytes: number;
   readonly #snapshotEveryBytes: number;
   readonly #onCorruption: CorruptionPolicy;
@@ -140,13 +144,13 @@ export class Journal {
   }
 
   /**
-   * From now on, snapshots take the table from `capture` (its live records) instead of the
+   * From now on, snapshots take the table from `view` (its live records) instead of the
    * recovered state: call it once the table has loaded that state, never before, so that a
    * store that fails to load keeps its data on disk.
    */
-  attach(table: string, capture: () => TableCapture): void {
+  attach(table: string, view: TableView): void {
     this.#recovered.delete(table);
-    this.#live.set(table, capture);
+    this.#live.set(table, view);
   }
 
   /** True once the journal is closed: it takes no more changes. */
@@ -327,8 +331,10 @@ export class Journal {
           continue;
         }
         await writeOut();
-        if (item.kind === 'sync') await this.#file!.sync();
-        else {
+        if (item.kind === 'sync') {
+          await this.#file!.sync();
+          item.done?.resolve(this.#seq);
+        } else {
           await this.#rotate(segmentName(this.#seq + 1));
           item.done.resolve(this.#seq);
         }
@@ -374,7 +380,7 @@ export class Journal {
     const failed = this.#failed();
     for (const item of this.#queue.splice(0)) {
       if (item.kind === 'batch') item.waiter.reject(failed);
-      else if (item.kind === 'rotate') item.done.reject(failed);
+      else item.done?.reject(failed);
     }
     for (const w of this.#inFlight) w.reject(failed);
     this.#inFlight.clear();
@@ -395,23 +401,36 @@ export class Journal {
   async #snapshot(): Promise<void> {
     if (this.#failure || !this.#file) return;
     this.#seal();
-    const captured = [...this.#live].map(([table, capture]) => [table, capture()] as const);
-    const carried = [...this.#recovered];
     // The log moves to the segment after the snapshot before the snapshot exists, so that a
-    // snapshot without its next segment is damage. The sequence is the last one written
-    // before the rotation: every change captured above, and none after.
+    // snapshot without its next segment is damage. The snapshot's sequence is the last one
+    // before the rotation. Its records are then read from the live tables in slices while
+    // writes go on (a fuzzy snapshot): a record that changes meanwhile may be read before or
+    // after the change, and the change is in the log after that sequence, so replaying the log
+    // over the snapshot (puts, deletes, clears and counter values, each setting a final state)
+    // gives every record its last value.
     const rotated = waiter<number>();
     this.#queue.push({ kind: 'rotate', done: rotated });
     void this.#flush();
     const seq = await rotated.promise;
+    const live = [...this.#live].map(
+      ([table, view]) => [table, view, view.counters(), view.rows.size] as const,
+    );
+    const carried = [...this.#recovered];
 
     const temporary = join(this.dir, `${SNAPSHOT}.tmp`);
     await this.fs.unlink(temporary).catch(() => undefined); // one a crash left: appending would extend it
     const out = await this.fs.openAppend(temporary);
     try {
-      await this.#writeSnapshot(out, seq, captured, carried);
+      await this.#writeSnapshot(out, seq, live, carried);
       await out.sync();
       await out.close();
+      // Every change the snapshot may have read is made durable in the log before the
+      // snapshot takes effect, so that a crash never leaves part of a batch in it alone.
+      this.#seal();
+      const synced = waiter<number>();
+      this.#queue.push({ kind: 'sync', done: synced });
+      void this.#flush();
+      await synced.promise;
     } catch (error) {
       await out.close().catch(() => undefined);
       await this.fs.unlink(temporary).catch(() => undefined);
@@ -431,7 +450,7 @@ export class Journal {
   async #writeSnapshot(
     out: AppendFile,
     seq: number,
-    captured: readonly (readonly [string, TableCapture])[],
+    live: readonly (readonly [string, TableView, [string, number][], number])[],
     carried: readonly (readonly [string, PersistedTable])[],
   ): Promise<void> {
     let pending: Buffer[] = [SNAPSHOT_MAGIC];
@@ -468,19 +487,25 @@ export class Journal {
       }
     };
     const total =
-      captured.reduce((sum, [, c]) => sum + c.rows.length, 0) +
+      live.reduce((sum, [, , , size]) => sum + size, 0) +
       carried.reduce((sum, [, t]) => sum + t.rows.size, 0);
     await push({ t: 'meta', seq, at: new Date().toISOString(), rows: total });
-    for (const [table, { rows, counters, version }] of captured) {
-      for (let i = 0; i < rows.length; i += ROWS_PER_SLICE) {
+    for (const [table, view, counters] of live) {
+      const entries = view.rows.entries();
+      for (let done = false; !done;) {
         const slice: unknown[][] = [];
-        for (let j = i; j < Math.min(i + ROWS_PER_SLICE, rows.length); j++) {
-          const [key, record, deadline] = rows[j];
-          slice.push([key, encodeValue(record), deadline ?? null, version]);
+        while (slice.length < ROWS_PER_SLICE) {
+          const next = entries.next();
+          if (next.done) {
+            done = true;
+            break;
+          }
+          const [key, record] = next.value;
+          slice.push([key, encodeValue(record), view.deadline(key) ?? null, view.version]);
         }
         await pushRows(table, slice);
       }
-      await push({ t: 'counters', table, counters: [...counters] });
+      await push({ t: 'counters', table, counters });
     }
     for (const [table, { rows, counters }] of carried) {
       let slice: unknown[][] = [];

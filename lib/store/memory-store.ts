@@ -175,7 +175,12 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
           load();
           table.restore([], state.counters);
         }
-        journal.attach(name, () => table.capture());
+        journal.attach(name, {
+          rows: table.rows,
+          deadline: (key) => table.deadlineOf(key),
+          counters: () => [...table.counters.entries()],
+          version: table.schema.version,
+        });
       }
       const replication = registry.replicationFor(this);
       if (replication) {
