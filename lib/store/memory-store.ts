@@ -1,4 +1,4 @@
-import type { OnModuleInit } from '@nestjs/common';
+import { Logger, type OnModuleInit } from '@nestjs/common';
 import {
   MemoryTable,
   type RecordUpdate,
@@ -150,10 +150,16 @@ export class MemoryStore<T extends object = object> implements OnModuleInit {
         const state = journal.recovered(name);
         if (state) {
           // in slices, so that a large table does not stall the event loop while it loads
-          const slicer = new Slicer();
+          let loaded = 0;
+          const slicer = new Slicer((elapsed) =>
+            new Logger('MemoryStore').log(
+              `Loading table '${name}': ${loaded.toLocaleString('en')} of ${state.rows.size.toLocaleString('en')} records after ${(elapsed / 1000).toFixed(1)} s`,
+            ),
+          );
           let slice: [RecordKey, Record<string, unknown>, number | null, number][] = [];
           const load = () => {
             table.restore(slice, []);
+            loaded += slice.length;
             slice = [];
           };
           for (const [key, [record, deadline, version]] of state.rows) {
