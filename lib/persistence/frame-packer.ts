@@ -42,7 +42,7 @@ export class FramePacker {
 
   /** `limit`: the most bytes of one payload. */
   constructor(limit: number) {
-    this.#budget = Math.max(256, limit - WRAPPING);
+    this.#budget = Math.max(64, limit - WRAPPING);
   }
 
   /** Packs the items into parts, in order; `valueAt` is the index of each item's value. */
