@@ -103,8 +103,10 @@ export class DirectoryLock {
   ) {}
 
   /** Takes the directory (which must exist), or throws DirectoryLockedError. */
-  static async acquire(dir: string): Promise<DirectoryLock> {
-    if (HELD.has(dir)) throw new DirectoryLockedError(dir, await DirectoryLock.#holder(dir));
+  static async acquire(named: string): Promise<DirectoryLock> {
+    // one key per directory, however it is named (a symlink, a relative path)
+    const dir = await fs.realpath(named);
+    if (HELD.has(dir)) throw new DirectoryLockedError(named, await DirectoryLock.#holder(dir));
     const holder: LockHolder = {
       pid: process.pid,
       host: hostname(),
@@ -133,7 +135,7 @@ export class DirectoryLock {
         const other = parseHolder(found);
         // An unreadable lock is one written by something else: never guess it is stale.
         if (!other) throw new Error(`its lock file ${path} is not one this library writes`);
-        if (mayBeAlive(dir, other)) throw new DirectoryLockedError(dir, other);
+        if (mayBeAlive(dir, other)) throw new DirectoryLockedError(named, other);
         await DirectoryLock.#takeOver(path, found);
       }
       throw new Error(`its lock file ${path} kept changing while it was taken`);

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { INestApplication } from '@nestjs/common';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { StoreInitializationError } from 'nestjs-memory-store';
@@ -187,6 +187,13 @@ describe('persistence: one owner per data directory', () => {
     await app?.close();
     expect(error).toBeInstanceOf(StoreInitializationError);
     expect((error as Error).message).toContain(`held by process ${process.pid}`);
+    // the same directory under another name
+    const alias = `${on}-alias`;
+    dirs.push(alias);
+    await symlink(on, alias);
+    const aliased = await failedStartUp(PersistenceAppModule.register({ dir: alias }));
+    await aliased.app?.close();
+    expect(aliased.error).toBeInstanceOf(StoreInitializationError);
     await first.get(NotesStore).write({ id: 'after', n: 2 });
 
     apps.delete(first);
