@@ -42,6 +42,22 @@ export interface PersistenceOptions {
   snapshotEveryBytes?: number;
   /** The file operations to use; tests inject failures here. @default node:fs */
   fileSystem?: PersistenceFileSystem;
+  /**
+   * What start-up does with damage a crash cannot explain (a whole frame whose checksum
+   * fails, a damaged length field, a missing log segment): `'fail'` stops start-up with
+   * `CorruptStoreError` and changes no file; `'truncate'` accepts the loss: it starts with
+   * what comes before the damage, moves what follows aside (`*.damaged` files) and logs an
+   * error. A torn last record (a crash while appending) is always cut off with a warning.
+   * @default 'fail'
+   */
+  onCorruption?: 'fail' | 'truncate';
+  /**
+   * The most payload bytes of one log or snapshot frame; larger batches and records span
+   * several frames. For tests.
+   * @internal
+   * @default 1 MiB
+   */
+  frameBytes?: number;
 }
 
 /** Options every store takes, from the module or from its own `@Store()`. */

@@ -1,81 +1,105 @@
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { CorruptStoreError } from '../errors/corrupt-store.error.js';
 import { describeValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
+import { DirectoryLock } from './directory-lock.js';
 import type { PersistenceFileSystem, AppendFile } from './file-system.js';
-import { encodeFrame, LOG_MAGIC, parseFrames, SNAPSHOT_MAGIC } from './log-format.js';
-import { encodeValue, type Encoded } from './value-codec.js';
+import { FramePacker } from './frame-packer.js';
+import { encodeFrame, LOG_MAGIC, SNAPSHOT_MAGIC } from './log-format.js';
+import type { LogOp, SnapshotFrame } from './log-records.js';
+import {
+  LogRecovery,
+  SEGMENT,
+  segmentName,
+  SNAPSHOT,
+  type CorruptionPolicy,
+  type PersistedTable,
+} from './log-recovery.js';
+import { Slicer } from './slicer.js';
+import { encodeValue } from './value-codec.js';
+
+export type { LogOp } from './log-records.js';
+export type { CorruptionPolicy, PersistedTable } from './log-recovery.js';
 
 /** When a write's promise resolves: after fsync, after the write (synced each second), or after the write. */
 export type FsyncPolicy = 'always' | 'everysec' | 'no';
 
-/** One logged change: put a record (with its deadline), delete a key, clear a table, set a counter. */
-export type LogOp =
-  | readonly ['p', string, RecordKey, Encoded, number | null, number?]
-  | readonly ['d', string, RecordKey]
-  | readonly ['x', string]
-  | readonly ['n', string, string, number | null];
-
-/** A table's persisted state: its records (encoded, with deadlines) and counters. */
-export interface PersistedTable {
-  /** Per key: the encoded record, its deadline, and the table version it was written under. */
-  readonly rows: Map<RecordKey, readonly [Encoded, number | null, number]>;
-  readonly counters: Map<string, number>;
-}
-
-/** What a live table hands to a snapshot: its records as they are now, and its counters. */
-export interface TableCapture {
-  readonly rows: readonly (readonly [RecordKey, object, number | undefined])[];
-  readonly counters: readonly [string, number][];
+/**
+ * A live table as a snapshot reads it: its records map itself (read in slices while the
+ * table goes on changing: see `Journal`), their deadlines, its counters and version.
+ */
+export interface TableView {
+  readonly rows: ReadonlyMap<RecordKey, object>;
+  deadline(key: RecordKey): number | undefined;
+  counters(): [string, number][];
   /** The table version the records have. */
   readonly version: number;
 }
 
-interface Waiter {
-  resolve(): void;
+/** How a journal runs, beside its directory and fsync policy. */
+export interface JournalOptions {
+  /** Write a snapshot after this many bytes of log. @default 64 MiB */
+  readonly snapshotEveryBytes?: number;
+  /** What start-up does with damage a crash cannot explain. @default 'fail' */
+  readonly onCorruption?: CorruptionPolicy;
+  /** The most payload bytes of one frame (tests lower it). @default 1 MiB */
+  readonly frameBytes?: number;
+}
+
+interface Waiter<T = void> {
+  resolve(value: T): void;
   reject(error: unknown): void;
-  readonly promise: Promise<void>;
+  readonly promise: Promise<T>;
 }
 
 type QueueItem =
-  | { kind: 'frame'; data: Buffer; waiter: Waiter }
-  | { kind: 'rotate'; segment: string; done: Waiter }
-  | { kind: 'sync' };
+  | { kind: 'batch'; ops: LogOp[]; waiter: Waiter }
+  | { kind: 'rotate'; done: Waiter<number> }
+  | { kind: 'sync'; done?: Waiter<number> };
 
-const SNAPSHOT = 'snapshot';
-const SEGMENT = /^wal-(\d{16})\.log$/;
-const ROWS_PER_FRAME = 5000;
+/** Default payload bytes of a frame: parsed on recovery in well under 20 ms. */
+export const DEFAULT_FRAME_BYTES = 1024 * 1024;
+/** Records per slice of a snapshot (each slice then cut into frames by bytes). */
+const ROWS_PER_SLICE = 2000;
+/** Log bytes gathered before they are written, while a large batch is encoded. */
+const WRITE_BYTES = 8 * 1024 * 1024;
+/** A batch with more operations than this is packed operation by operation. */
+const SMALL_BATCH = 256;
 
-function segmentName(startSeq: number): string {
-  return `wal-${String(startSeq).padStart(16, '0')}.log`;
-}
-
-function waiter(): Waiter {
-  let resolve!: () => void;
+function waiter<T = void>(): Waiter<T> {
+  let resolve!: (value: T) => void;
   let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
   promise.catch(() => undefined); // a rejection is reported to whoever awaits it
   return { resolve, reject, promise };
 }
 
+const nextTick = () => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * The write-ahead log and snapshots of one persistence directory, shared by the stores that
- * use it. Every committed change is appended to the log in frames of length, checksum and
- * sequence number; all changes made in one synchronous stretch of code (one write, one
- * `writeMany`, one transaction's commit, or many concurrent writes) form one frame, applied
- * whole or not at all on recovery. Under `'always'` a write's promise resolves once its frame
- * is fsynced, and writes waiting meanwhile share the next fsync (group commit).
+ * use it, and owned by one process at a time (a lock file). Every committed change is
+ * appended to the log in frames of length, checksum and sequence number; all changes made in
+ * one synchronous stretch of code (one write, one `writeMany`, one transaction's commit, or
+ * many concurrent writes) form one batch, applied whole or not at all on recovery. A batch
+ * larger than a frame spans several frames, each but the last marked "more follows"; its
+ * promise resolves once the last is written. Under `'always'` a write's promise resolves once
+ * its frames are fsynced, and writes waiting meanwhile share the next fsync (group commit).
  *
- * A snapshot is written to a temporary file, synced, renamed over the previous one and the
- * directory synced; only then are the log segments it covers deleted, so a crash at any
- * step leaves a snapshot and the segments needed to replay past it.
+ * A snapshot first moves the log to a new segment, then is written to a temporary file in
+ * frames, synced, renamed over the previous one and the directory synced; only then are the
+ * log segments it covers deleted, so a crash at any step leaves a snapshot and the segments
+ * needed to replay past it.
  */
 export class Journal {
   readonly #logger = new Logger('MemoryStore');
-  readonly #recovered = new Map<string, PersistedTable>();
-  readonly #live = new Map<string, () => TableCapture>();
+  #recovered = new Map<string, PersistedTable>();
+  readonly #live = new Map<string, TableView>();
+  readonly #frameBytes: number;
+  readonly #snapshotEveryBytes: number;
+  readonly #onCorruption: CorruptionPolicy;
+  #lock: DirectoryLock | undefined;
   #opened: Promise<void> | undefined;
   #seq = 0;
   #segment = '';
@@ -84,6 +108,8 @@ export class Journal {
   #batchWaiter: Waiter | undefined;
   #lastWaiter: Waiter | undefined;
   readonly #queue: QueueItem[] = [];
+  /** Batches taken out of the queue and not yet written, to settle if writing fails. */
+  readonly #inFlight = new Set<Waiter>();
   #flushing = false;
   #failure: Error | undefined;
   #bytesSinceSnapshot = 0;
@@ -95,15 +121,19 @@ export class Journal {
     readonly dir: string,
     readonly fsync: FsyncPolicy,
     private readonly fs: PersistenceFileSystem,
-    private readonly snapshotEveryBytes = 64 * 1024 * 1024,
-  ) {}
+    options: JournalOptions = {},
+  ) {
+    this.#snapshotEveryBytes = options.snapshotEveryBytes ?? 64 * 1024 * 1024;
+    this.#onCorruption = options.onCorruption ?? 'fail';
+    this.#frameBytes = options.frameBytes ?? DEFAULT_FRAME_BYTES;
+  }
 
   /** Why the journal stopped accepting writes, if it did. */
   get failure(): Error | undefined {
     return this.#failure;
   }
 
-  /** Recovers the directory (once): the snapshot, then every log frame after it. */
+  /** Takes and recovers the directory (once): the snapshot, then every log frame after it. */
   open(table: string): Promise<void> {
     return (this.#opened ??= this.#open(table));
   }
@@ -114,13 +144,13 @@ export class Journal {
   }
 
   /**
-   * From now on, snapshots take the table from `capture` (its live records) instead of the
+   * From now on, snapshots take the table from `view` (its live records) instead of the
    * recovered state: call it once the table has loaded that state, never before, so that a
    * store that fails to load keeps its data on disk.
    */
-  attach(table: string, capture: () => TableCapture): void {
+  attach(table: string, view: TableView): void {
     this.#recovered.delete(table);
-    this.#live.set(table, capture);
+    this.#live.set(table, view);
   }
 
   /** True once the journal is closed: it takes no more changes. */
@@ -128,14 +158,11 @@ export class Journal {
     return this.#closed;
   }
 
-  /** Adds a change to the frame being gathered. */
+  /** Adds a change to the batch being gathered. */
   log(op: LogOp): void {
     if (this.#failure) return;
-    if (this.#closed) {
-      this.#batch.push(op); // never written: durable() reports it
-      return;
-    }
     this.#batch.push(op);
+    if (this.#closed) return; // never written: durable() reports it
     if (!this.#batchWaiter) {
       this.#batchWaiter = waiter();
       queueMicrotask(() => this.#seal());
@@ -163,7 +190,7 @@ export class Journal {
     ));
   }
 
-  /** Flushes, writes a final snapshot and closes the log. */
+  /** Flushes, writes a final snapshot, closes the log and gives the directory up. */
   async close(): Promise<void> {
     if (this.#closed || !this.#opened) return;
     await this.#opened.catch(() => undefined);
@@ -176,34 +203,36 @@ export class Journal {
     await this.#drained();
     await this.#file?.close().catch(() => undefined);
     this.#file = undefined;
+    await this.#lock?.release();
+    this.#lock = undefined;
   }
 
-  // ---- recovery ----------------------------------------------------------------------
+  // ---- start-up ----------------------------------------------------------------------
 
   async #open(table: string): Promise<void> {
     await this.fs.mkdir(this.dir);
-    const names = await this.fs.readdir(this.dir);
-    let snapshotSeq = 0;
-    const snapshotFile = join(this.dir, SNAPSHOT);
-    const snapshot = names.includes(SNAPSHOT) ? await this.fs.readFile(snapshotFile) : undefined;
-    if (snapshot) snapshotSeq = this.#readSnapshot(table, snapshotFile, snapshot);
-    this.#seq = snapshotSeq;
-    const segments = names
-      .map((name) => [name, SEGMENT.exec(name)] as const)
-      .filter((entry): entry is readonly [string, RegExpExecArray] => entry[1] !== null)
-      .map(([name, match]) => ({ name, start: Number(match[1]) }))
-      .sort((a, b) => a.start - b.start);
-    for (const [i, segment] of segments.entries()) {
-      await this.#replay(table, segment.name, segment.start, i === segments.length - 1);
+    this.#lock = await DirectoryLock.acquire(this.dir);
+    try {
+      const recovery = new LogRecovery(this.dir, this.fs, table, this.#onCorruption, this.#logger);
+      await recovery.run();
+      this.#recovered = recovery.tables;
+      this.#seq = recovery.seq;
+      this.#segment = segmentName(this.#seq + 1);
+      const names = await this.fs.readdir(this.dir);
+      // A segment of that name holds no frame (else the sequence would be past its start):
+      // start it afresh.
+      if (names.includes(this.#segment)) await this.fs.truncate(join(this.dir, this.#segment), 0);
+      this.#file = await this.fs.openAppend(join(this.dir, this.#segment));
+      await this.#file.write(LOG_MAGIC);
+      await this.#file.sync();
+      await this.fs.syncDir(this.dir);
+    } catch (error) {
+      await this.#file?.close().catch(() => undefined);
+      this.#file = undefined;
+      await this.#lock.release();
+      this.#lock = undefined;
+      throw error;
     }
-    this.#segment = segmentName(this.#seq + 1);
-    // A segment of that name holds no frame (else #seq would be past its start): start it afresh.
-    if (segments.some((segment) => segment.name === this.#segment))
-      await this.fs.truncate(join(this.dir, this.#segment), 0);
-    this.#file = await this.fs.openAppend(join(this.dir, this.#segment));
-    await this.#file.write(LOG_MAGIC);
-    await this.#file.sync();
-    await this.fs.syncDir(this.dir);
     if (this.fsync === 'everysec') {
       // through the queue, so that it never meets a file being rotated
       this.#syncTimer = setInterval(() => {
@@ -212,120 +241,6 @@ export class Journal {
       }, 1000);
       this.#syncTimer.unref();
     }
-  }
-
-  #readSnapshot(table: string, file: string, data: Buffer): number {
-    const parsed = parseFrames(data, SNAPSHOT_MAGIC, 1);
-    if (parsed.problem) throw new CorruptStoreError(table, file, parsed.end, parsed.problem);
-    let seq: number | undefined;
-    let ended = false;
-    for (const [i, frame] of parsed.frames.entries()) {
-      if (frame.seq !== i + 1)
-        throw new CorruptStoreError(table, file, frame.offset, 'snapshot frames out of order');
-      const content = parseJson(table, file, frame.offset, frame.payload) as SnapshotFrame;
-      if (!isSnapshotFrame(content)) {
-        throw new CorruptStoreError(
-          table,
-          file,
-          frame.offset,
-          'a snapshot frame has an unknown shape',
-        );
-      }
-      if (content.t === 'meta') seq = content.seq;
-      else if (content.t === 'rows') {
-        const state = this.#state(content.table);
-        for (const [key, record, deadline, version] of content.rows)
-          state.rows.set(key, [record, deadline, version ?? 1]);
-      } else if (content.t === 'counters') {
-        const state = this.#state(content.table);
-        for (const [name, value] of content.counters) state.counters.set(name, value);
-      } else if (content.t === 'end') ended = true;
-    }
-    if (seq === undefined || !ended)
-      throw new CorruptStoreError(table, file, parsed.end, 'the snapshot is incomplete');
-    return seq;
-  }
-
-  async #replay(table: string, name: string, start: number, last: boolean): Promise<void> {
-    const file = join(this.dir, name);
-    const data = (await this.fs.readFile(file)) ?? Buffer.alloc(0);
-    const parsed = parseFrames(data, LOG_MAGIC, start);
-    let expected = start;
-    for (const frame of parsed.frames) {
-      if (frame.seq !== expected) {
-        throw new CorruptStoreError(
-          table,
-          file,
-          frame.offset,
-          `sequence ${frame.seq} where ${expected} was expected`,
-        );
-      }
-      expected++;
-      if (frame.seq <= this.#seq) continue; // already in the snapshot
-      if (frame.seq !== this.#seq + 1) {
-        throw new CorruptStoreError(
-          table,
-          file,
-          frame.offset,
-          `a gap in the log: ${frame.seq} follows ${this.#seq}`,
-        );
-      }
-      const body = parseJson(table, file, frame.offset, frame.payload) as { o?: unknown } | null;
-      const ops = typeof body === 'object' && body !== null ? body.o : undefined;
-      if (!Array.isArray(ops) || !ops.every(isLogOp)) {
-        throw new CorruptStoreError(
-          table,
-          file,
-          frame.offset,
-          'a log frame does not hold log operations',
-        );
-      }
-      for (const op of ops) this.#apply(op);
-      this.#seq = frame.seq;
-    }
-    if (!parsed.problem) return;
-    if (parsed.end === 0 && parsed.tornTail) {
-      // created but its header never fully written (a failure or crash right after creating
-      // it): it holds no record, wherever it is; the sequence check guards what follows
-      this.#logger.warn(
-        `Ignored ${file}: a log segment whose header was never completed holds no record`,
-      );
-      return;
-    }
-    if (!last || !parsed.tornTail)
-      throw new CorruptStoreError(table, file, parsed.end, parsed.problem);
-    this.#logger.warn(
-      `Cut off a torn last record in ${file} at byte ${parsed.end} (${parsed.problem}): a write interrupted by a crash, never acknowledged under fsync 'always'`,
-    );
-    await this.fs.truncate(file, parsed.end);
-    const cut = await this.fs.openAppend(file);
-    await cut.sync();
-    await cut.close();
-  }
-
-  #apply(op: LogOp): void {
-    const state = this.#state(op[1]);
-    switch (op[0]) {
-      case 'p':
-        state.rows.set(op[2], [op[3], op[4], op[5] ?? 1]);
-        break;
-      case 'd':
-        state.rows.delete(op[2]);
-        break;
-      case 'x':
-        state.rows.clear();
-        break;
-      case 'n':
-        if (op[3] === null) state.counters.delete(op[2]);
-        else state.counters.set(op[2], op[3]);
-        break;
-    }
-  }
-
-  #state(table: string): PersistedTable {
-    let state = this.#recovered.get(table);
-    if (!state) this.#recovered.set(table, (state = { rows: new Map(), counters: new Map() }));
-    return state;
   }
 
   // ---- appending ---------------------------------------------------------------------
@@ -341,64 +256,105 @@ export class Journal {
       else batchWaiter.resolve();
       return;
     }
-    this.#seq++;
-    const data = encodeFrame(this.#seq, JSON.stringify({ o: ops }));
     this.#lastWaiter = batchWaiter;
-    this.#queue.push({ kind: 'frame', data, waiter: batchWaiter });
+    this.#queue.push({ kind: 'batch', ops, waiter: batchWaiter });
     void this.#flush();
+  }
+
+  /**
+   * The frames of a batch, numbered in order: one frame for a batch that fits, else frames of
+   * at most `frameBytes` payload bytes, every one but the last marked `"m":1` (more follows).
+   */
+  *#frames(ops: readonly LogOp[]): Generator<Buffer> {
+    if (ops.length <= SMALL_BATCH) {
+      let text: string | undefined;
+      try {
+        text = JSON.stringify({ o: ops });
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+      }
+      if (
+        text !== undefined &&
+        (text.length * 3 <= this.#frameBytes || Buffer.byteLength(text) <= this.#frameBytes)
+      ) {
+        yield encodeFrame(++this.#seq, text);
+        return;
+      }
+    }
+    let previous: string | undefined;
+    for (const part of new FramePacker(this.#frameBytes).pack(ops, 3)) {
+      if (previous !== undefined) yield encodeFrame(++this.#seq, `${previous},"m":1}`);
+      previous =
+        (part.chunks.length > 0 ? `{"c":[${part.chunks.join(',')}],` : '{') +
+        (part.refs ? '"r":1,' : '') +
+        `"o":[${part.items.join(',')}]`;
+    }
+    if (previous !== undefined) yield encodeFrame(++this.#seq, `${previous}}`);
   }
 
   async #flush(): Promise<void> {
     if (this.#flushing) return;
     this.#flushing = true;
-    let items: QueueItem[] = [];
-    try {
-      while (this.#queue.length > 0 && !this.#failure) {
-        items = this.#queue.splice(0);
-        let frames: Extract<QueueItem, { kind: 'frame' }>[] = [];
-        for (const item of items) {
-          if (item.kind === 'frame') {
-            frames.push(item);
-            continue;
-          }
-          await this.#write(frames);
-          frames = [];
-          if (item.kind === 'sync') await this.#file!.sync();
-          else {
-            await this.#rotate(item.segment);
-            item.done.resolve();
-          }
-        }
-        await this.#write(frames);
-        items = [];
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let done: Waiter[] = [];
+    const writeOut = async () => {
+      if (pending.length === 0) return;
+      const data = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      await this.#file!.write(data);
+      if (this.fsync === 'always') await this.#file!.sync();
+      this.#bytesSinceSnapshot += data.length;
+      for (const w of done) {
+        this.#inFlight.delete(w);
+        w.resolve();
       }
+      done = [];
+    };
+    try {
+      let slicer = new Slicer();
+      while (this.#queue.length > 0 && !this.#failure) {
+        const item = this.#queue.shift()!;
+        if (item.kind === 'batch') {
+          this.#inFlight.add(item.waiter);
+          for (const frame of this.#frames(item.ops)) {
+            pending.push(frame);
+            pendingBytes += frame.length;
+            if (pendingBytes >= WRITE_BYTES) await writeOut();
+            if (slicer.due) {
+              await nextTick(); // a large batch is encoded in slices
+              slicer = new Slicer();
+            }
+          }
+          done.push(item.waiter);
+          continue;
+        }
+        await writeOut();
+        if (item.kind === 'sync') {
+          await this.#file!.sync();
+          item.done?.resolve(this.#seq);
+        } else {
+          await this.#rotate(segmentName(this.#seq + 1));
+          item.done.resolve(this.#seq);
+        }
+      }
+      await writeOut();
     } catch (error) {
       this.#fail(error);
-      // what was taken out of the queue but not written settles too (resolving twice is a no-op)
-      const failed = this.#failed();
-      for (const item of items) {
-        if (item.kind === 'frame') item.waiter.reject(failed);
-        else if (item.kind === 'rotate') item.done.reject(failed);
-      }
     } finally {
       this.#flushing = false;
     }
-    if (this.#bytesSinceSnapshot >= this.snapshotEveryBytes && !this.#closed) {
+    if (this.#bytesSinceSnapshot >= this.#snapshotEveryBytes && !this.#closed) {
       this.#bytesSinceSnapshot = 0;
       void this.snapshot().catch((error: unknown) => this.#fail(error));
     }
-  }
-
-  async #write(frames: { data: Buffer; waiter: Waiter }[]): Promise<void> {
-    if (frames.length === 0) return;
-    const data = frames.length === 1 ? frames[0].data : Buffer.concat(frames.map((f) => f.data));
-    await this.#file!.write(data);
-    if (this.fsync === 'always') await this.#file!.sync();
-    this.#bytesSinceSnapshot += data.length;
-    for (const frame of frames) frame.waiter.resolve();
+    // an item queued while the last write was under way
+    if (this.#queue.length > 0 && !this.#failure) void this.#flush();
   }
 
   async #rotate(segment: string): Promise<void> {
+    if (segment === this.#segment) return;
     await this.#file!.sync();
     await this.#file!.close();
     this.#segment = segment;
@@ -411,7 +367,7 @@ export class Journal {
   async #drained(): Promise<void> {
     while (this.#flushing || this.#queue.length > 0) {
       if (!this.#flushing) await this.#flush();
-      else await new Promise((resolve) => setImmediate(resolve));
+      else await nextTick();
     }
   }
 
@@ -423,9 +379,11 @@ export class Journal {
     );
     const failed = this.#failed();
     for (const item of this.#queue.splice(0)) {
-      if (item.kind === 'frame') item.waiter.reject(failed);
-      else if (item.kind === 'rotate') item.done.reject(failed);
+      if (item.kind === 'batch') item.waiter.reject(failed);
+      else item.done?.reject(failed);
     }
+    for (const w of this.#inFlight) w.reject(failed);
+    this.#inFlight.clear();
     this.#batchWaiter?.reject(failed);
     this.#lastWaiter?.reject(failed);
   }
@@ -443,58 +401,43 @@ export class Journal {
   async #snapshot(): Promise<void> {
     if (this.#failure || !this.#file) return;
     this.#seal();
-    const seq = this.#seq;
-    const captured = [...this.#live].map(([table, capture]) => [table, capture()] as const);
+    // The log moves to the segment after the snapshot before the snapshot exists, so that a
+    // snapshot without its next segment is damage. The snapshot's sequence is the last one
+    // before the rotation. Its records are then read from the live tables in slices while
+    // writes go on (a fuzzy snapshot): a record that changes meanwhile may be read before or
+    // after the change, and the change is in the log after that sequence, so replaying the log
+    // over the snapshot (puts, deletes, clears and counter values, each setting a final state)
+    // gives every record its last value.
+    const rotated = waiter<number>();
+    this.#queue.push({ kind: 'rotate', done: rotated });
+    void this.#flush();
+    const seq = await rotated.promise;
+    const live = [...this.#live].map(
+      ([table, view]) => [table, view, view.counters(), view.rows.size] as const,
+    );
     const carried = [...this.#recovered];
-    const next = segmentName(seq + 1);
-    const rotated = waiter();
-    if (next !== this.#segment) {
-      this.#queue.push({ kind: 'rotate', segment: next, done: rotated });
-      void this.#flush();
-    } else rotated.resolve();
-
-    const frames: Buffer[] = [SNAPSHOT_MAGIC];
-    let n = 0;
-    const push = (content: SnapshotFrame) => frames.push(encodeFrame(++n, JSON.stringify(content)));
-    push({ t: 'meta', seq, at: new Date().toISOString() });
-    for (const [table, { rows, counters, version }] of captured) {
-      for (let i = 0; i < rows.length; i += ROWS_PER_FRAME) {
-        push({
-          t: 'rows',
-          table,
-          rows: rows
-            .slice(i, i + ROWS_PER_FRAME)
-            .map(([key, record, deadline]) => [
-              key,
-              encodeValue(record),
-              deadline ?? null,
-              version,
-            ]),
-        });
-        await new Promise((resolve) => setImmediate(resolve)); // let writes and reads through
-      }
-      push({ t: 'counters', table, counters: [...counters] });
-    }
-    for (const [table, { rows, counters }] of carried) {
-      const list = [...rows];
-      for (let i = 0; i < list.length; i += ROWS_PER_FRAME) {
-        push({
-          t: 'rows',
-          table,
-          rows: list
-            .slice(i, i + ROWS_PER_FRAME)
-            .map(([key, [record, deadline, version]]) => [key, record, deadline, version]),
-        });
-      }
-      push({ t: 'counters', table, counters: [...counters] });
-    }
-    push({ t: 'end' });
 
     const temporary = join(this.dir, `${SNAPSHOT}.tmp`);
-    await this.fs.writeFile(temporary, Buffer.concat(frames));
+    await this.fs.unlink(temporary).catch(() => undefined); // one a crash left: appending would extend it
+    const out = await this.fs.openAppend(temporary);
+    try {
+      await this.#writeSnapshot(out, seq, live, carried);
+      await out.sync();
+      await out.close();
+      // Every change the snapshot may have read is made durable in the log before the
+      // snapshot takes effect, so that a crash never leaves part of a batch in it alone.
+      this.#seal();
+      const synced = waiter<number>();
+      this.#queue.push({ kind: 'sync', done: synced });
+      void this.#flush();
+      await synced.promise;
+    } catch (error) {
+      await out.close().catch(() => undefined);
+      await this.fs.unlink(temporary).catch(() => undefined);
+      throw error;
+    }
     await this.fs.rename(temporary, join(this.dir, SNAPSHOT));
     await this.fs.syncDir(this.dir);
-    await rotated.promise;
     for (const name of await this.fs.readdir(this.dir)) {
       const match = SEGMENT.exec(name);
       if (match && Number(match[1]) <= seq && name !== this.#segment)
@@ -502,77 +445,81 @@ export class Journal {
     }
     await this.fs.syncDir(this.dir);
   }
-}
 
-type SnapshotFrame =
-  | { t: 'meta'; seq: number; at: string }
-  | { t: 'rows'; table: string; rows: [RecordKey, Encoded, number | null, number?][] }
-  | { t: 'counters'; table: string; counters: [string, number][] }
-  | { t: 'end' };
-
-function parseJson(table: string, file: string, offset: number, payload: string): unknown {
-  try {
-    return JSON.parse(payload);
-  } catch (error) {
-    throw new CorruptStoreError(
-      table,
-      file,
-      offset,
-      `a frame holds malformed JSON (${(error as Error).message})`,
-    );
-  }
-}
-
-const isKey = (v: unknown): boolean =>
-  typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
-const isDeadline = (v: unknown): boolean =>
-  v === null || (typeof v === 'number' && Number.isFinite(v));
-
-/** A checksummed frame can still hold the wrong shape (a bug, or a file from elsewhere). */
-function isLogOp(op: unknown): op is LogOp {
-  if (!Array.isArray(op) || typeof op[1] !== 'string') return false;
-  switch (op[0]) {
-    case 'p':
-      return (
-        isKey(op[2]) &&
-        op[3] !== undefined &&
-        isDeadline(op[4]) &&
-        (op[5] === undefined || Number.isSafeInteger(op[5]))
+  /** Writes the snapshot's frames, in slices of the event loop, in writes of bounded size. */
+  async #writeSnapshot(
+    out: AppendFile,
+    seq: number,
+    live: readonly (readonly [string, TableView, [string, number][], number])[],
+    carried: readonly (readonly [string, PersistedTable])[],
+  ): Promise<void> {
+    let pending: Buffer[] = [SNAPSHOT_MAGIC];
+    let pendingBytes = SNAPSHOT_MAGIC.length;
+    let n = 0;
+    let slicer = new Slicer();
+    const push = async (content: SnapshotFrame | string) => {
+      const frame = encodeFrame(
+        ++n,
+        typeof content === 'string' ? content : JSON.stringify(content),
       );
-    case 'd':
-      return isKey(op[2]);
-    case 'x':
-      return true;
-    case 'n':
-      return typeof op[2] === 'string' && (op[3] === null || Number.isSafeInteger(op[3]));
-    default:
-      return false;
-  }
-}
-
-function isSnapshotFrame(frame: unknown): frame is SnapshotFrame {
-  if (typeof frame !== 'object' || frame === null) return false;
-  const f = frame as Record<string, unknown>;
-  switch (f.t) {
-    case 'meta':
-      return Number.isSafeInteger(f.seq);
-    case 'rows':
-      return (
-        typeof f.table === 'string' &&
-        Array.isArray(f.rows) &&
-        f.rows.every((r) => Array.isArray(r) && isKey(r[0]) && isDeadline(r[2]))
-      );
-    case 'counters':
-      return (
-        typeof f.table === 'string' &&
-        Array.isArray(f.counters) &&
-        f.counters.every(
-          (c) => Array.isArray(c) && typeof c[0] === 'string' && Number.isSafeInteger(c[1]),
-        )
-      );
-    case 'end':
-      return true;
-    default:
-      return false;
+      pending.push(frame);
+      pendingBytes += frame.length;
+      if (pendingBytes >= WRITE_BYTES) {
+        const data = Buffer.concat(pending);
+        pending = [];
+        pendingBytes = 0;
+        await out.write(data);
+      }
+      if (slicer.due) {
+        await nextTick(); // let writes and reads through
+        slicer = new Slicer();
+      }
+    };
+    const packer = new FramePacker(this.#frameBytes);
+    const pushRows = async (table: string, rows: readonly (readonly unknown[])[]) => {
+      for (const part of packer.pack(rows, 1)) {
+        await push(
+          `{"t":"rows","table":${JSON.stringify(table)},` +
+            (part.chunks.length > 0 ? `"c":[${part.chunks.join(',')}],` : '') +
+            (part.refs ? '"r":1,' : '') +
+            `"rows":[${part.items.join(',')}]}`,
+        );
+      }
+    };
+    const total =
+      live.reduce((sum, [, , , size]) => sum + size, 0) +
+      carried.reduce((sum, [, t]) => sum + t.rows.size, 0);
+    await push({ t: 'meta', seq, at: new Date().toISOString(), rows: total });
+    for (const [table, view, counters] of live) {
+      const entries = view.rows.entries();
+      for (let done = false; !done;) {
+        const slice: unknown[][] = [];
+        while (slice.length < ROWS_PER_SLICE) {
+          const next = entries.next();
+          if (next.done) {
+            done = true;
+            break;
+          }
+          const [key, record] = next.value;
+          slice.push([key, encodeValue(record), view.deadline(key) ?? null, view.version]);
+        }
+        await pushRows(table, slice);
+      }
+      await push({ t: 'counters', table, counters });
+    }
+    for (const [table, { rows, counters }] of carried) {
+      let slice: unknown[][] = [];
+      for (const [key, [record, deadline, version]] of rows) {
+        slice.push([key, record, deadline, version]);
+        if (slice.length === ROWS_PER_SLICE) {
+          await pushRows(table, slice);
+          slice = [];
+        }
+      }
+      await pushRows(table, slice);
+      await push({ t: 'counters', table, counters: [...counters] });
+    }
+    await push({ t: 'end' });
+    await out.write(Buffer.concat(pending));
   }
 }

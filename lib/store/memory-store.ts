@@ -1,4 +1,4 @@
-import type { OnModuleInit } from '@nestjs/common';
+import { Logger, type OnModuleInit } from '@nestjs/common';
 import {
   MemoryTable,
   type RecordUpdate,
@@ -6,6 +6,7 @@ import {
   type TtlSetting,
 } from '../engine/memory-table.js';
 import type { Journal, LogOp } from '../persistence/journal.js';
+import { Slicer } from '../persistence/slicer.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
@@ -155,23 +156,44 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         }
         const state = journal.recovered(name);
         if (state) {
-          table.restore(
-            [...state.rows].map(([key, [record, deadline, version]]) => {
-              let fields: Record<string, unknown>;
-              try {
-                fields = decodeValue(record) as Record<string, unknown>;
-              } catch (error) {
-                throw new MemoryStoreError(
-                  `Table '${name}': the persisted record ${JSON.stringify(key)} cannot be decoded (${(error as Error).message})`,
-                  name,
-                );
-              }
-              return [key, fields, deadline, version] as const;
-            }),
-            state.counters,
+          // in slices, so that a large table does not stall the event loop while it loads
+          let loaded = 0;
+          const slicer = new Slicer((elapsed) =>
+            new Logger('MemoryStore').log(
+              `Loading table '${name}': ${loaded.toLocaleString('en')} of ${state.rows.size.toLocaleString('en')} records after ${(elapsed / 1000).toFixed(1)} s`,
+            ),
           );
+          let slice: [RecordKey, Record<string, unknown>, number | null, number][] = [];
+          const load = () => {
+            table.restore(slice, []);
+            loaded += slice.length;
+            slice = [];
+          };
+          for (const [key, [record, deadline, version]] of state.rows) {
+            let fields: Record<string, unknown>;
+            try {
+              fields = decodeValue(record) as Record<string, unknown>;
+            } catch (error) {
+              throw new MemoryStoreError(
+                `Table '${name}': the persisted record ${JSON.stringify(key)} cannot be decoded (${(error as Error).message})`,
+                name,
+              );
+            }
+            slice.push([key, fields, deadline, version]);
+            if (slice.length >= 1000 && slicer.due) {
+              load();
+              await slicer.tick();
+            }
+          }
+          load();
+          table.restore([], state.counters);
         }
-        journal.attach(name, () => table.capture());
+        journal.attach(name, {
+          rows: table.rows,
+          deadline: (key) => table.deadlineOf(key),
+          counters: () => [...table.counters.entries()],
+          version: table.schema.version,
+        });
       }
       const replication = registry.replicationFor(this);
       if (replication) {

@@ -40,7 +40,16 @@ export function checkRuntimeOptions(options: StoreRuntimeOptions, where: string)
       );
     }
     for (const key of Object.keys(persistence)) {
-      if (!['dir', 'fsync', 'snapshotEveryBytes', 'fileSystem'].includes(key))
+      if (
+        ![
+          'dir',
+          'fsync',
+          'snapshotEveryBytes',
+          'fileSystem',
+          'onCorruption',
+          'frameBytes',
+        ].includes(key)
+      )
         throw fail(`unknown option 'persistence.${key}'`);
     }
     if (
@@ -48,6 +57,17 @@ export function checkRuntimeOptions(options: StoreRuntimeOptions, where: string)
       !['always', 'everysec', 'no'].includes(persistence.fsync)
     ) {
       throw fail("'persistence.fsync' must be 'always', 'everysec' or 'no'");
+    }
+    if (
+      persistence.onCorruption !== undefined &&
+      persistence.onCorruption !== 'fail' &&
+      persistence.onCorruption !== 'truncate'
+    ) {
+      throw fail("'persistence.onCorruption' must be 'fail' or 'truncate'");
+    }
+    const frame = persistence.frameBytes;
+    if (frame !== undefined && !(Number.isSafeInteger(frame) && frame >= 256 && frame <= 1 << 30)) {
+      throw fail("'persistence.frameBytes' must be an integer from 256 to 2^30");
     }
     const every = persistence.snapshotEveryBytes;
     if (every !== undefined && !(Number.isSafeInteger(every) && every > 0)) {

@@ -160,7 +160,11 @@ export class StoreRegistry implements OnApplicationShutdown {
         dir,
         options.fsync ?? 'everysec',
         this.#activityOf(dir).instrument(options.fileSystem ?? NODE_FILE_SYSTEM),
-        options.snapshotEveryBytes,
+        {
+          snapshotEveryBytes: options.snapshotEveryBytes,
+          onCorruption: options.onCorruption,
+          frameBytes: options.frameBytes,
+        },
       );
       this.#journals.set(dir, journal);
     } else if (journal.fsync !== (options.fsync ?? 'everysec')) {

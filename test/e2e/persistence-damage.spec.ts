@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CorruptStoreError, MemoryStoreError } from 'nestjs-memory-store';
 import { encodeFrame, LOG_MAGIC } from '../../lib/persistence/log-format.js';
@@ -55,6 +55,18 @@ describe('persistence: damaged files', () => {
   /** Writes notes n<from>..n<to>, each acknowledged before the next (one frame each). */
   async function writeNotes(app: INestApplication, from: number, to: number): Promise<void> {
     for (let i = from; i <= to; i++) await app.get(NotesStore).write({ id: `n${i}`, n: i });
+  }
+
+  /** Writes n16..n20 into a crash image of `dir` (a snapshot, then a segment of five frames). */
+  async function writeNotesAfter(dir: string): Promise<void> {
+    const gate = new GatedFileSystem();
+    const { app } = await start(dir, gate);
+    await writeNotes(app, 16, 20);
+    const image = await crashImage(dir, gate);
+    await stop(app);
+    await rm(dir, { recursive: true, force: true });
+    await cp(image, dir, { recursive: true });
+    await rm(image, { recursive: true, force: true });
   }
 
   /** n1, n2, … in order, then any other key. */
@@ -243,8 +255,12 @@ describe('persistence: damaged files', () => {
 
     it('a crash after a snapshot replaced the old one but before the log it covers was deleted recovers each record once', async () => {
       const dir = await copyOf(twoSegments);
-      const snapshot = (await filesOf(snapshotted)).get(SNAPSHOT)!;
-      await writeFile(join(dir, SNAPSHOT), snapshot);
+      const after = await filesOf(snapshotted);
+      // the log moved to the segment after the snapshot before the snapshot was renamed in
+      const next = (await segmentsOf(snapshotted)).at(-1)!;
+      expect(next).toBe('wal-0000000000000016.log');
+      await writeFile(join(dir, next), after.get(next)!);
+      await writeFile(join(dir, SNAPSHOT), after.get(SNAPSHOT)!);
       const { app } = await start(dir);
       expect(keysOf(app)).toEqual(notesUpTo(15));
       await writeNotes(app, 16, 17);
@@ -302,16 +318,54 @@ describe('persistence: damaged files', () => {
       frame.end - 1,
     ];
 
-    it('a flipped bit in any frame of the last segment but its last one', async () => {
+    it('a flipped bit in any frame of the last segment, its last one included (a whole frame is no torn write)', async () => {
       const file = 'wal-0000000000000011.log';
       const frames = framesOf((await filesOf(twoSegments)).get(file)!);
-      for (const frame of frames.slice(0, -1))
+      for (const frame of frames)
         for (const byte of bytesOf(frame))
           await expectCorrupt(twoSegments, file, byte, frame.offset);
+      // Every byte of the last frame: the acknowledged write it holds is never dropped.
+      const last = frames.at(-1)!;
+      for (let byte = last.offset; byte < last.end; byte++)
+        await expectCorrupt(twoSegments, file, byte, last.offset);
       // Every byte of the frame just before the last one, the nearest to a torn tail.
       const nextToLast = frames.at(-2)!;
       for (let byte = nextToLast.offset; byte < nextToLast.end; byte++)
         await expectCorrupt(twoSegments, file, byte, nextToLast.offset);
+    });
+
+    it("the last frame's length field damaged to claim more than the file holds (the frame is whole at its true length)", async () => {
+      const file = 'wal-0000000000000011.log';
+      const data = (await filesOf(twoSegments)).get(file)!;
+      const last = framesOf(data).at(-1)!;
+      for (const claimed of [last.end - last.offset - FRAME_HEADER + 1, 0x3fffffff, 1 << 29]) {
+        const dir = await copyOf(twoSegments);
+        const damaged = Buffer.from(data);
+        damaged.writeUInt32LE(claimed, last.offset);
+        await writeFile(join(dir, file), damaged);
+        const before = await filesOf(dir);
+        const { error, app } = await failedStartUp(PersistenceAppModule.register({ dir }));
+        await app?.close();
+        expect({ claimed, error }).toEqual({ claimed, error: expect.any(CorruptStoreError) });
+        expect((error as CorruptStoreError).offset).toBe(last.offset);
+        expect((error as CorruptStoreError).message).toContain('length field');
+        expect(await filesOf(dir)).toEqual(before);
+      }
+    });
+
+    it('the segment after the snapshot deleted: CorruptStoreError, not an empty start', async () => {
+      const dir = await copyOf(snapshotted);
+      await writeNotesAfter(dir);
+      const next = (await segmentsOf(dir)).at(-1)!;
+      await rm(join(dir, next));
+      const before = await filesOf(dir);
+      const { error, app } = await failedStartUp(PersistenceAppModule.register({ dir }));
+      await app?.close();
+      expect(error).toBeInstanceOf(CorruptStoreError);
+      expect((error as CorruptStoreError).file).toBe(join(dir, next));
+      expect((error as CorruptStoreError).offset).toBe(0);
+      expect((error as CorruptStoreError).message).toContain('missing');
+      expect(await filesOf(dir)).toEqual(before);
     });
 
     it('a flipped bit in any frame of an earlier segment, its last one included', async () => {
@@ -380,6 +434,68 @@ describe('persistence: damaged files', () => {
       await missing.app?.close();
       expect(missing.error).toBeInstanceOf(CorruptStoreError);
       expect(basename((missing.error as CorruptStoreError).file)).toBe(file);
+    });
+  });
+
+  describe("onCorruption: 'truncate' accepts the loss", () => {
+    async function startTruncating(dir: string): Promise<PersistedApp> {
+      const started = await startPersistedApp({ dir, fsync: 'always', onCorruption: 'truncate' });
+      apps.add(started.app);
+      return started;
+    }
+
+    it('a damaged last frame: starts with the frames before it, keeps the cut bytes aside, says so loudly', async () => {
+      const file = 'wal-0000000000000011.log';
+      const data = (await filesOf(twoSegments)).get(file)!;
+      const last = framesOf(data).at(-1)!;
+      const dir = await copyOf(twoSegments);
+      const damaged = Buffer.from(data);
+      damaged[last.end - 1] ^= 1;
+      await writeFile(join(dir, file), damaged);
+
+      const { app, logger } = await startTruncating(dir);
+      expect(keysOf(app)).toEqual(notesUpTo(14));
+      const errors = logger.messages('error');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(join(dir, file));
+      expect(errors[0]).toContain(`byte ${last.offset}`);
+      expect(errors[0]).toContain('LOST');
+      expect(await readFile(join(dir, `${file}.damaged`))).toEqual(damaged.subarray(last.offset));
+      await app.get(NotesStore).write({ id: 'after', n: -1 });
+      await stop(app);
+      // the damage is gone from the log: a normal start is clean
+      const { app: again, logger: quiet } = await start(dir);
+      expect(keysOf(again)).toEqual([...notesUpTo(14), 'after']);
+      expect(quiet.messages('error')).toEqual([]);
+    });
+
+    it('a missing segment: starts with what comes before the gap, later segments moved aside', async () => {
+      const gap = await copyOf(twoSegments);
+      await rm(join(gap, 'wal-0000000000000001.log'));
+      const { app, logger } = await startTruncating(gap);
+      expect(keysOf(app)).toEqual([]);
+      expect(logger.messages('error').join()).toContain('missing segment');
+      expect(await segmentsOf(gap)).toEqual(['wal-0000000000000001.log']);
+      expect((await filesOf(gap)).has('wal-0000000000000011.log.damaged')).toBe(true);
+      await stop(app);
+
+      const dir = await copyOf(snapshotted);
+      await writeNotesAfter(dir);
+      await rm(join(dir, (await segmentsOf(dir)).at(-1)!));
+      const { app: second, logger: loud } = await startTruncating(dir);
+      expect(keysOf(second)).toEqual(notesUpTo(15));
+      expect(loud.messages('error').join()).toContain('missing');
+    });
+
+    it('is checked: any other value is refused', async () => {
+      const dir = await copyOf(oneSegment);
+      const { error } = await failedStartUp(
+        PersistenceAppModule.register({ dir, onCorruption: 'drop' as 'fail' }),
+      );
+      expect(error).toBeInstanceOf(MemoryStoreError);
+      expect(String((error as Error).message)).toContain(
+        "'persistence.onCorruption' must be 'fail' or 'truncate'",
+      );
     });
   });
 
