@@ -125,6 +125,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #scan: T[] | undefined;
   /** Counts every change: a transaction that queried the table conflicts if it moved. */
   #version = 0;
+  /**
+   * The write of this table whose user code (an update function, the table class's
+   * constructor, getters, validators) is running now: a write it makes to this table is
+   * refused (see `#assertIdle`), and reads it makes expire nothing.
+   */
+  #busy: string | undefined;
 
   constructor(schema: TableSchema<T>, runtime: TableRuntime<T> = {}) {
     this.schema = schema;
@@ -346,7 +352,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Inserts or replaces a record. */
   write(input: unknown, ttl?: TtlSetting): T {
     this.expire();
-    const record = this.#factory.create(this.#withKey(input));
+    const record = this.#build(input, 'write');
     const key = this.#factory.keyOf(record);
     const setting = ttl === undefined ? (this.#defaultTtl ?? null) : ttl;
     if (setting === null && this.#storesOnly()) this.#store(key, record);
@@ -357,7 +363,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Inserts a record; `DuplicateKeyError` if its key exists. */
   insert(input: unknown, ttl?: TtlSetting): T {
     this.expire();
-    const record = this.#factory.create(this.#withKey(input));
+    const record = this.#build(input, 'insert');
     const key = this.#factory.keyOf(record);
     if (this.rows.has(key)) throw new DuplicateKeyError(this.schema.name, this.keyField, key);
     const setting = ttl === undefined ? (this.#defaultTtl ?? null) : ttl;
@@ -372,6 +378,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    */
   update(key: RecordKey, change: RecordUpdate<T>, ttl?: TtlSetting): T {
     this.expire();
+    this.assertIdle('update');
     const current = this.rows.get(key);
     if (!current) throw new RecordNotFoundError(this.schema.name, key);
     const record = this.#updated(key, current, change);
@@ -382,6 +389,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Deletes the record with this key (or this record's key); returns it, if there was one. */
   delete(keyOrRecord: RecordKey | T): T | undefined {
     this.expire();
+    this.assertIdle('delete');
     const key =
       typeof keyOrRecord === 'object' && keyOrRecord !== null
         ? (fieldValue(keyOrRecord, this.keyField) as RecordKey)
@@ -396,6 +404,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Deletes every record; returns how many there were. */
   deleteAll(): number {
     this.expire();
+    this.assertIdle('deleteAll');
     const n = this.rows.size;
     this.rows.clear();
     for (const index of this.#indexList) index.clear();
@@ -421,7 +430,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const records = new Array<T>(inputs.length);
     for (let i = 0; i < inputs.length; i++) {
       try {
-        records[i] = this.#factory.create(this.#withKey(inputs[i]));
+        records[i] = this.#build(inputs[i], 'writeMany');
       } catch (error) {
         if (error instanceof StoreValidationError)
           throw new StoreValidationError(this.schema.name, error.errors, i);
@@ -444,6 +453,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * checked before any is stored. Returns the new records. Deadlines stay unless `ttl` is given.
    */
   updateWhere(query: unknown, change: RecordUpdate<T>, ttl?: TtlSetting): T[] {
+    this.assertIdle('update');
     const batch = new Map<RecordKey, T>();
     for (const current of this.#matches(query)) {
       const key = this.#factory.keyOf(current);
@@ -455,6 +465,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** Deletes every record matching the query; returns them. */
   deleteMany(query: unknown): T[] {
+    this.assertIdle('deleteMany');
     const matches = this.#matches(query);
     for (const record of matches) {
       const key = this.#factory.keyOf(record);
@@ -604,8 +615,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   /** Builds (and validates) a record to write later, with its key. */
-  build(input: unknown): T {
-    return this.#factory.create(this.#withKey(input));
+  build(input: unknown, operation = 'write'): T {
+    return this.#build(input, operation);
   }
 
   /** The TTL setting a `write` uses: the given one, else the table's default, else none. */
@@ -686,6 +697,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** Applies a staged batch that `checkStaged` accepted, reporting each change. */
   applyStaged(staged: ReadonlyMap<RecordKey, StagedWrite<T>>): void {
+    this.assertIdle('a transaction commit');
     let added = 0;
     for (const [key, { record }] of staged) if (record && !this.rows.has(key)) added++;
     for (const [key, { record }] of staged) if (!record && this.rows.has(key)) added--;
@@ -710,7 +722,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * to the expired records. Returns how many it removed.
    */
   expire(): number {
-    if (this.#nextDeadline === Infinity) return 0;
+    if (this.#nextDeadline === Infinity || this.#busy !== undefined) return 0;
     const now = this.#clock.now();
     if (this.#nextDeadline > now) return 0;
     if (this.#onDue) {
@@ -770,8 +782,15 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   // ---- internals ---------------------------------------------------------------------
 
   #updated(key: RecordKey, current: T, change: RecordUpdate<T>): T {
-    const patch: unknown = typeof change === 'function' ? change(current) : change;
-    const record = this.#factory.merge(current, patch);
+    this.assertIdle('update');
+    let record: T;
+    this.#busy = 'update';
+    try {
+      const patch: unknown = typeof change === 'function' ? change(current) : change;
+      record = this.#factory.merge(current, patch);
+    } finally {
+      this.#busy = undefined;
+    }
     if (this.#factory.keyOf(record) !== key) {
       throw invalidField(
         this.schema.name,
@@ -782,6 +801,38 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       );
     }
     return record;
+  }
+
+  /**
+   * Builds and validates a record from a write's input: the table class's constructor,
+   * getters and validators run here, marked as `operation`'s user code.
+   */
+  #build(input: unknown, operation: string): T {
+    this.assertIdle(operation);
+    this.#busy = operation;
+    try {
+      return this.#factory.create(this.#withKey(input));
+    } finally {
+      this.#busy = undefined;
+    }
+  }
+
+  /**
+   * Refuses a write made by user code that runs inside a write of this table (an update
+   * function, a validator, a getter or the constructor of the table class): applied there,
+   * it would change the table between the outer write's checks and its apply, leaving
+   * indexes that disagree with the records.
+   */
+  assertIdle(operation: string): void {
+    const busy = this.#busy;
+    if (busy === undefined) return;
+    throw new MemoryStoreError(
+      `Table '${this.schema.name}': ${operation}() was called from code running inside ${busy}() of the ` +
+        'same table (an update function, a validator, a getter or the constructor of the table class), ' +
+        `which is refused: it would change the table while ${busy}() is half done. Nothing was changed ` +
+        `by it; make the write after ${busy}() has returned (a listener of its change is one place)`,
+      this.schema.name,
+    );
   }
 
   /** The input with a key from the table's counter, for autoIncrement tables that lack one. */

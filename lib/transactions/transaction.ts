@@ -245,13 +245,13 @@ export class TableTransaction<T extends object> {
   // ---- writes --------------------------------------------------------------------------
 
   write(input: unknown, ttl: TtlSetting): T {
-    const record = this.table.build(input);
+    const record = this.table.build(input, 'write');
     this.#stage(this.table.keyOf(record), record, this.table.writeTtl(ttl));
     return record;
   }
 
   insert(input: unknown, ttl: TtlSetting): T {
-    const record = this.table.build(input);
+    const record = this.table.build(input, 'insert');
     const key = this.table.keyOf(record);
     if (this.get(key)) throw new DuplicateKeyError(this.table.name, this.table.keyField, key);
     this.#stage(key, record, this.table.writeTtl(ttl));
@@ -283,7 +283,7 @@ export class TableTransaction<T extends object> {
     const records = new Array<T>(inputs.length); // (a hole reads as undefined: refused)
     for (let i = 0; i < inputs.length; i++) {
       try {
-        records[i] = this.table.build(inputs[i]);
+        records[i] = this.table.build(inputs[i], 'writeMany');
       } catch (error) {
         if (error instanceof StoreValidationError)
           throw new StoreValidationError(this.table.name, error.errors, i);
@@ -300,12 +300,14 @@ export class TableTransaction<T extends object> {
       typeof keyOrRecord === 'object' && keyOrRecord !== null
         ? (fieldValue(keyOrRecord, this.table.keyField) as RecordKey)
         : keyOrRecord;
+    this.table.assertIdle('delete');
     const current = this.get(key);
     if (current) this.#stage(key, null, undefined);
     return current;
   }
 
   deleteMany(query: unknown): T[] {
+    this.table.assertIdle('deleteMany');
     const matches = this.select(query);
     for (const record of matches) this.#stage(this.table.keyOf(record), null, undefined);
     return matches;
