@@ -10,3 +10,4 @@ export * from './transaction-conflict.error.js';
 export * from './corrupt-store.error.js';
 export * from './import.error.js';
 export * from './replication-unavailable.error.js';
+export * from './transaction-timeout.error.js';
