@@ -194,7 +194,7 @@ export class MemoryStoreService {
   async backup(path: string): Promise<{ tables: number; records: number }> {
     const file = filePath('backup', path, '');
     const stores = this.registry.list();
-    for (const store of stores) tableOf(store).expire(); // no record that has already expired
+    for (const store of stores) tableOf(store).expire(Infinity); // no record that has already expired
     const records = await writeBackup(
       this.#fileSystem(),
       file,

@@ -29,6 +29,12 @@ import { migrateRecord } from '../persistence/migrate.js';
 import { invalidField, RecordFactory } from './record-factory.js';
 import { valuesEqual } from './stored-values.js';
 
+/**
+ * How many expired records one step of expiry removes at most (about 4 ms of work): more
+ * wait, hidden from every read, for the next step, a turn of the event loop later.
+ */
+export const EXPIRY_SLICE = 10_000;
+
 /** A patch of fields, or a function of the current record returning one. */
 export type RecordUpdate<T> = Partial<T> | ((current: T) => Partial<T>);
 
@@ -131,6 +137,19 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * refused (see `#assertIdle`), and reads it makes expire nothing.
    */
   #busy: string | undefined;
+  /**
+   * While expired records wait to be removed (more expired at once than one step removes):
+   * the time up to which deadlines have passed. Reads hide every record whose deadline is at
+   * or before it; writes remove those they touch first. -Infinity when none waits.
+   */
+  #expiredUpTo = -Infinity;
+  /** A next step of expiry is scheduled. */
+  #stepScheduled = false;
+  /**
+   * A scheduled step is removing records that reads already hide: nothing anyone can see
+   * changes, so a transaction that queried the table does not conflict with it.
+   */
+  #removingHidden = false;
 
   constructor(schema: TableSchema<T>, runtime: TableRuntime<T> = {}) {
     this.schema = schema;
@@ -211,20 +230,27 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   get size(): number {
     this.expire();
-    return this.rows.size;
+    const upTo = this.#expiredUpTo;
+    return upTo === -Infinity ? this.rows.size : this.rows.size - this.#expiry.countDue(upTo);
   }
 
   // ---- reads -------------------------------------------------------------------------
 
   get(key: RecordKey): T | undefined {
-    if (this.#nextDeadline !== Infinity) this.expire();
+    if (this.#nextDeadline !== Infinity) {
+      this.expire();
+      if (this.#expiredUpTo !== -Infinity && this.#hidden(key)) return undefined;
+    }
     const record = this.rows.get(key);
     if (record !== undefined && this.#recency) this.#recency.touch(key);
     return record;
   }
 
   has(key: RecordKey): boolean {
-    if (this.#nextDeadline !== Infinity) this.expire();
+    if (this.#nextDeadline !== Infinity) {
+      this.expire();
+      if (this.#expiredUpTo !== -Infinity && this.#hidden(key)) return false;
+    }
     return this.rows.has(key);
   }
 
@@ -232,12 +258,20 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   keys(): RecordKey[] {
     if (this.keyOrder) return this.all().map((r) => this.#factory.keyOf(r));
     this.expire();
+    if (this.#expiredUpTo !== -Infinity)
+      return Array.from(this.rows.keys()).filter((k) => !this.#hidden(k));
     return Array.from(this.rows.keys());
   }
 
   /** Every record, as a frozen array shared by callers until the next change. */
   all(): readonly T[] {
     this.expire();
+    if (this.#expiredUpTo !== -Infinity) {
+      const test = this.#visible(() => true);
+      return Object.freeze(
+        Array.from(this.keyOrder ? this.keyOrder.all() : this.rows.values()).filter(test),
+      );
+    }
     return (this.#all ??= Object.freeze(
       Array.from(this.keyOrder ? this.keyOrder.all() : this.rows.values()),
     ));
@@ -247,7 +281,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   ttl(key: RecordKey): number | undefined {
     this.expire();
     const deadline = this.#expiry.deadline(key);
-    return deadline === undefined ? undefined : Math.max(0, deadline - this.#clock.now());
+    return deadline === undefined || deadline <= this.#expiredUpTo
+      ? undefined
+      : Math.max(0, deadline - this.#clock.now());
   }
 
   compile(query: unknown): CompiledQuery {
@@ -289,8 +325,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (this.keyOrder) return this.select(query, { limit: 1 })[0]; // the first in key order
     const compiled = this.compile(query);
     this.expire();
+    const test = this.#visible(compiled.test);
     for (const record of candidates(this, planQuery(this, compiled).path)) {
-      if (compiled.test(record)) return record;
+      if (test(record)) return record;
     }
     return undefined;
   }
@@ -298,10 +335,11 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   count(query?: unknown): number {
     const compiled = this.compile(query);
     this.expire();
-    if (compiled.matchesAll) return this.rows.size;
+    if (compiled.matchesAll) return this.size;
+    const test = this.#visible(compiled.test);
     let n = 0;
     for (const record of candidates(this, planQuery(this, compiled).path, true))
-      if (compiled.test(record)) n++;
+      if (test(record)) n++;
     return n;
   }
 
@@ -310,13 +348,17 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
     this.expire();
     const plan = planQuery(this, compiled, selectOptions.order);
-    const test = compiled.test;
+    const test = this.#visible(compiled.test);
     const selection = this.#keyOrdered(selectOptions, plan);
     const whole =
       selection.limit === Infinity || (selection.compare !== undefined && !plan.ordered);
     return finishSelection<T>(
       candidates(this, plan.path, whole),
-      counter ? { test: (r) => (counter.examined++, test(r)) } : compiled,
+      counter
+        ? { test: (r) => (counter.examined++, test(r)) }
+        : test === compiled.test
+          ? compiled
+          : { test },
       selection,
       plan.ordered,
     );
@@ -340,9 +382,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #matches(query: unknown): T[] {
     const compiled = this.compile(query);
     this.expire();
+    const test = this.#visible(compiled.test);
     return finishSelection<T>(
       candidates(this, planQuery(this, compiled).path, true),
-      compiled,
+      test === compiled.test ? compiled : { test },
       NO_SELECT_OPTIONS,
     );
   }
@@ -354,6 +397,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.expire();
     const record = this.#build(input, 'write');
     const key = this.#factory.keyOf(record);
+    if (this.#expiredUpTo !== -Infinity) this.#removeWaiting(key, record);
     const setting = ttl === undefined ? (this.#defaultTtl ?? null) : ttl;
     if (setting === null && this.#storesOnly()) this.#store(key, record);
     else this.#put(key, record, this.rows.get(key), setting);
@@ -365,6 +409,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.expire();
     const record = this.#build(input, 'insert');
     const key = this.#factory.keyOf(record);
+    if (this.#expiredUpTo !== -Infinity) this.#removeWaiting(key, record);
     if (this.rows.has(key)) throw new DuplicateKeyError(this.schema.name, this.keyField, key);
     const setting = ttl === undefined ? (this.#defaultTtl ?? null) : ttl;
     if (setting === null && this.#storesOnly()) this.#store(key, record);
@@ -379,9 +424,11 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   update(key: RecordKey, change: RecordUpdate<T>, ttl?: TtlSetting): T {
     this.expire();
     this.assertIdle('update');
+    if (this.#expiredUpTo !== -Infinity) this.#removeWaiting(key);
     const current = this.rows.get(key);
     if (!current) throw new RecordNotFoundError(this.schema.name, key);
     const record = this.#updated(key, current, change);
+    if (this.#expiredUpTo !== -Infinity) this.#removeWaiting(key, record);
     this.#put(key, record, current, ttl);
     return record;
   }
@@ -394,6 +441,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       typeof keyOrRecord === 'object' && keyOrRecord !== null
         ? (fieldValue(keyOrRecord, this.keyField) as RecordKey)
         : keyOrRecord;
+    if (this.#expiredUpTo !== -Infinity) this.#removeWaiting(key);
     const record = this.rows.get(key);
     if (record === undefined) return undefined; // (not `!record`: that reads the record)
     this.#apply(key, undefined, record);
@@ -405,6 +453,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   deleteAll(): number {
     this.expire();
     this.assertIdle('deleteAll');
+    this.#expireWaiting(); // each reported as expired, as it would have been already
     const n = this.rows.size;
     this.rows.clear();
     for (const index of this.#indexList) index.clear();
@@ -643,8 +692,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
     this.expire();
     const records: T[] = [];
+    const waiting = this.#expiredUpTo !== -Infinity;
     for (const [key, record] of this.keyOrder ? this.#keyedEntries() : this.rows) {
-      if (!overlay.has(key)) records.push(record);
+      if (!overlay.has(key) && !(waiting && this.#hidden(key))) records.push(record);
     }
     for (const record of overlay.values()) if (record) records.push(record);
     const key = this.keyField;
@@ -672,6 +722,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    */
   checkStaged(staged: ReadonlyMap<RecordKey, StagedWrite<T>>): void {
     this.expire();
+    if (this.#expiredUpTo !== -Infinity)
+      for (const [key, { record }] of staged) this.#removeWaiting(key, record ?? undefined);
     const puts = new Map<RecordKey, T>();
     const deletes = new Set<RecordKey>();
     for (const [key, { record }] of staged) {
@@ -682,6 +734,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       this.#checkBatch(index as UniqueIndex<T>, puts, undefined, deletes);
     const capacity = this.#capacity;
     if (capacity) {
+      this.#expireWaiting();
       let added = -deletes.size;
       for (const key of puts.keys()) if (!this.rows.has(key)) added++;
       const excess = this.rows.size + added - capacity.maxRecords;
@@ -698,6 +751,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Applies a staged batch that `checkStaged` accepted, reporting each change. */
   applyStaged(staged: ReadonlyMap<RecordKey, StagedWrite<T>>): void {
     this.assertIdle('a transaction commit');
+    if (this.#expiredUpTo !== -Infinity)
+      for (const [key, { record }] of staged) this.#removeWaiting(key, record ?? undefined);
     let added = 0;
     for (const [key, { record }] of staged) if (record && !this.rows.has(key)) added++;
     for (const [key, { record }] of staged) if (!record && this.rows.has(key)) added--;
@@ -721,7 +776,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * Runs before every operation; the store's sweep calls it too. Costs work in proportion
    * to the expired records. Returns how many it removed.
    */
-  expire(): number {
+  expire(limit = EXPIRY_SLICE): number {
     if (this.#nextDeadline === Infinity || this.#busy !== undefined) return 0;
     const now = this.#clock.now();
     if (this.#nextDeadline > now) return 0;
@@ -729,9 +784,82 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       this.#onDue();
       return 0;
     }
-    const expired = this.#expiry.expire(now, this.#removeExpired);
+    if (this.#stepScheduled && limit === EXPIRY_SLICE) {
+      // a step is on its way: hide what has expired since, and leave the work to the steps
+      if (now > this.#expiredUpTo) {
+        this.#expiredUpTo = now;
+        this.#version++; // what queries find has changed
+        this.#all = undefined;
+      }
+      return 0;
+    }
+    return this.#expireStep(now, limit);
+  }
+
+  /**
+   * Removes up to `limit` records whose deadline is at or before `upTo`; if more wait, hides
+   * them (see `#expiredUpTo`) and schedules the next step.
+   */
+  #expireStep(upTo: number, limit: number): number {
+    const expired = this.#expiry.expire(upTo, this.#removeExpired, limit);
     this.#nextDeadline = this.#expiry.next;
+    if (this.#nextDeadline > upTo) {
+      this.#expiredUpTo = -Infinity;
+      return expired;
+    }
+    if (upTo > this.#expiredUpTo) this.#expiredUpTo = upTo;
+    if (!this.#stepScheduled) {
+      this.#stepScheduled = true;
+      setImmediate(this.#nextStep);
+    }
     return expired;
+  }
+
+  readonly #nextStep = (): void => {
+    this.#stepScheduled = false;
+    if (this.#expiredUpTo === -Infinity) return; // removed meanwhile (deleteAll, a full step)
+    this.#removingHidden = true;
+    try {
+      this.#expireStep(this.#expiredUpTo, EXPIRY_SLICE);
+    } finally {
+      this.#removingHidden = false;
+    }
+  };
+
+  /** Removes every record that waits to be removed for its deadline, at once. */
+  #expireWaiting(): void {
+    if (this.#expiredUpTo !== -Infinity) this.#expireStep(this.#expiredUpTo, Infinity);
+  }
+
+  /** True when the record under `key` waits to be removed for its deadline. */
+  #hidden(key: RecordKey): boolean {
+    return (this.#expiry.deadline(key) ?? Infinity) <= this.#expiredUpTo;
+  }
+
+  /** `test`, or while expired records wait to be removed, `test` for records not among them. */
+  #visible(test: (record: object) => boolean): (record: T) => boolean {
+    if (this.#expiredUpTo === -Infinity) return test;
+    return (record) => !this.#hidden(this.#factory.keyOf(record)) && test(record);
+  }
+
+  /**
+   * Removes, as expired, the waiting records a write is about to touch: the one under its key,
+   * and the holders of the unique values of the record it writes.
+   */
+  #removeWaiting(key: RecordKey, record?: T): void {
+    this.#removeIfWaiting(key);
+    if (!record) return;
+    for (const index of this.#uniques) {
+      const owner = (index as UniqueIndex<T>).conflict(record, key);
+      if (owner !== undefined) this.#removeIfWaiting(owner);
+    }
+  }
+
+  #removeIfWaiting(key: RecordKey): void {
+    if (!this.#hidden(key)) return;
+    const record = this.rows.get(key)!;
+    this.#apply(key, undefined, record);
+    this.#emit('expire', key, undefined, record);
   }
 
   /**
@@ -895,6 +1023,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     ttl: TtlSetting,
     entries?: ReadonlyMap<RecordKey, number>,
   ): void {
+    if (this.#expiredUpTo !== -Infinity)
+      for (const [key, record] of batch) this.#removeWaiting(key, record);
     for (const index of this.#uniques) this.#checkBatch(index as UniqueIndex<T>, batch, entries);
     const deadline = this.#deadline(ttl);
     let added = 0;
@@ -921,6 +1051,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #makeRoom(added: number, spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>): void {
     const capacity = this.#capacity;
     if (!capacity || added === 0) return;
+    if (this.rows.size + added <= capacity.maxRecords) return;
+    this.#expireWaiting(); // expired records make room before any is evicted or refused
     const excess = this.rows.size + added - capacity.maxRecords;
     if (excess <= 0) return;
     const victims = capacity.eviction === 'lru' ? this.#recency!.leastRecent(excess, spare) : [];
@@ -980,7 +1112,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #changed(): void {
     this.#all = undefined;
     this.#scan = undefined;
-    this.#version++;
+    if (!this.#removingHidden) this.#version++;
   }
 
   #setDeadline(key: RecordKey, deadline: number): void {

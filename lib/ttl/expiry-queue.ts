@@ -95,12 +95,13 @@ export class ExpiryQueue {
   /**
    * Removes the keys whose deadline is at or before `now`, earliest first (keys with equal
    * deadlines in no set order), handing them to `onExpired` a batch at a time, each batch
-   * right after its keys were removed. Returns how many expired.
+   * right after its keys were removed; stops once `limit` have, so
+   * that a caller can spread a large expiry over several calls. Returns how many expired.
    *
    * Batches because the cost is memory latency: looking up a few dozen keys in a row, the
    * processor overlaps their cache misses, where one key at a time it waits for each.
    */
-  expire(now: number, onExpired: (keys: RecordKey[]) => void): number {
+  expire(now: number, onExpired: (keys: RecordKey[]) => void, limit = Infinity): number {
     if (now > this.#now) this.#now = now;
     const near = this.#near;
     const due = this.#due;
@@ -117,9 +118,10 @@ export class ExpiryQueue {
     const keys = this.#batchKeys;
     const deadlines = this.#batchDeadlines;
     let expired = 0;
-    while (due.size > 0 && due.top <= now) {
+    while (expired < limit && due.size > 0 && due.top <= now) {
       let n = 0;
-      while (n < BATCH && due.size > 0 && due.top <= now) {
+      const most = Math.min(BATCH, limit - expired);
+      while (n < most && due.size > 0 && due.top <= now) {
         deadlines[n] = due.top;
         keys[n++] = due.pop();
       }
@@ -136,6 +138,13 @@ export class ExpiryQueue {
     if (current.size === 0) this.#clearEntries();
     else this.#compactIfStale();
     return expired;
+  }
+
+  /** How many keys have a deadline at or before `time` (a walk over every key's deadline). */
+  countDue(time: number): number {
+    let n = 0;
+    for (const deadline of this.#deadlines.values()) if (deadline <= time) n++;
+    return n;
   }
 
   #add(key: RecordKey, deadline: number): void {
