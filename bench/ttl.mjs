@@ -25,6 +25,9 @@ const HOUR_MS = 3_600_000;
 const SHORT_TTL_MS = 1000;
 const CLOCK_STEP_MS = 2000;
 const SWEEP_TARGET = 10; // a sweep under a tenth of a full scan
+/** Records that expire at once for the pause figure, and the longest pause allowed. */
+const MASS = 100_000;
+const PAUSE_TARGET_MS = 10;
 const GET_TARGET = 1 / 1.2; // get with TTL within 1.2x of get without
 const SWEEP_REPS = { reps: 11, warmup: 2 };
 /** node-cache and lru-cache sweep by visiting every entry (~0.3-0.8 s each): fewer of them. */
@@ -33,7 +36,7 @@ const PEER_SWEEP_REPS = { reps: 5, warmup: 1 };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Patches Date.now to run `offset` ms ahead; `perf` is the same clock for lru-cache. */
-function installFakeClock() {
+export function installFakeClock() {
   const realNow = Date.now;
   let offset = 0;
   Date.now = () => realNow() + offset;
@@ -148,6 +151,7 @@ export async function runTtl(suite) {
       `every sweep removes the ${E} expired records (got ${[...new Set(swept)].join(', ')})`,
     );
     suite.check(withTtl.size === N - E, 'ttl store size after the last sweep');
+    await measureMassExpiry(suite, sweepGroup, withTtl, records, clock, N - E);
     withTtl.dirtyWriteMany(expiring); // back to 1 h, for the get cases
   } finally {
     clock.restore();
@@ -259,6 +263,76 @@ export async function runTtl(suite) {
     if (row === ours || row.label.startsWith('reference')) continue;
     row.note = `${formatRatio(row.nsPerOp / ours.nsPerOp)}x as long as nestjs-memory-store's sweep`;
   }
+}
+
+/**
+ * The longest pause of the event loop when MASS records of the table expire at once: the read
+ * that finds them (timed itself), then every turn of the event loop until they are all gone
+ * (a turn's gap holds whatever ran in it: a step of expiry, change delivery). Once with nobody
+ * listening, once with a changes() observer (every expiry then builds and delivers a change).
+ */
+export async function measureMassExpiry(suite, group, store, records, clock, live) {
+  const mass = records.filter((_, i) => i % 10 === 5).slice(0, MASS); // none of `expiring`
+  const probe = records[1].id; // never expires here
+  const figures = [];
+  for (const observed of [false, true]) {
+    const pauses = [];
+    const cpuPauses = [];
+    for (let rep = 0; rep < 3; rep++) {
+      store.dirtyWriteMany(mass, { ttl: SHORT_TTL_MS });
+      clock.advance(CLOCK_STEP_MS);
+      await sleep(2);
+      collectGarbage();
+      let expired = 0;
+      const subscription = observed
+        ? store.changes({ op: 'expire' }).subscribe(() => expired++)
+        : undefined;
+      const cpuStart = process.cpuUsage();
+      const start = performance.now();
+      sink.value += store.get(probe).age; // the read that finds them all
+      let longest = performance.now() - start;
+      let longestCpu = cpuMs(process.cpuUsage(cpuStart));
+      const size = store.size;
+      let quiet = 0;
+      for (let turn = 0; turn < 10_000 && quiet < 20; turn++) {
+        const cpuBefore = process.cpuUsage();
+        const before = performance.now();
+        await new Promise((resolve) => setImmediate(resolve));
+        const gap = performance.now() - before;
+        if (gap > longest) longest = gap;
+        longestCpu = Math.max(longestCpu, cpuMs(process.cpuUsage(cpuBefore)));
+        quiet = gap < 0.5 && (!observed || expired === mass.length) ? quiet + 1 : 0;
+      }
+      subscription?.unsubscribe();
+      suite.check(size === live - mass.length, `mass expiry: size ${size} right after the read`);
+      if (observed) suite.check(expired === mass.length, `mass expiry: ${expired} expire changes`);
+      pauses.push(longest);
+      cpuPauses.push(longestCpu);
+      store.dirtyWriteMany(mass); // back to the table's 1 h
+    }
+    pauses.sort((a, b) => a - b);
+    cpuPauses.sort((a, b) => a - b);
+    const median = pauses[1];
+    suite.check(
+      median < PAUSE_TARGET_MS,
+      `mass expiry pause ${median.toFixed(1)} ms >= ${PAUSE_TARGET_MS} ms`,
+    );
+    figures.push(
+      `${observed ? 'with a changes() observer' : 'nobody listening'}: ${formatMs(median)} ` +
+        `(median of 3; all: ${pauses.map((p) => p.toFixed(1)).join(', ')} ms; the process's CPU ` +
+        `time in that turn, which leaves out time the OS gave other processes: ${cpuPauses.map((p) => p.toFixed(1)).join(', ')} ms)`,
+    );
+  }
+  group.notes.push(
+    `longest event-loop pause when ${MASS.toLocaleString('en-US')} of the ${N.toLocaleString('en-US')} records ` +
+      `expire at once (the read that finds them, then each turn until they are removed; target < ` +
+      `${PAUSE_TARGET_MS} ms): ${figures.join('; ')}`,
+  );
+}
+
+/** Milliseconds of CPU (user + system, every thread of the process) in a cpuUsage() delta. */
+function cpuMs({ user, system }) {
+  return (user + system) / 1000;
 }
 
 function fillNodeCache(cache, records) {

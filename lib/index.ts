@@ -23,6 +23,7 @@ export { MemoryStoreModule } from './memory-store.module.js';
 export {
   MemoryStoreService,
   DEFAULT_TRANSACTION_RETRIES,
+  DEFAULT_TRANSACTION_TIMEOUT_MS,
   type StoreStats,
   type TransactionOptions,
 } from './memory-store.service.js';

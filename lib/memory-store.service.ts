@@ -31,6 +31,36 @@ export interface StoreStats {
   replication?: ReplicationStatus;
 }
 
+/**
+ * Runs one attempt of a transaction's function, giving the transaction up (timed out) if it
+ * has not returned by `deadline` (a `performance.now()` time): the promise then rejects with
+ * `TransactionTimeoutError`, and the transaction stops counting as live, whatever the
+ * function still does.
+ */
+async function runWithin<R>(
+  transaction: Transaction,
+  fn: () => R | Promise<R>,
+  deadline: number,
+  timeoutMs: number,
+): Promise<R> {
+  const remaining = deadline - performance.now();
+  if (remaining <= 0) throw transaction.timeOut(timeoutMs);
+  const { result, end } = runInTransaction(transaction, fn);
+  if (timeoutMs === Infinity) return result;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<R>((resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(transaction.timeOut(timeoutMs));
+        end();
+      }, remaining);
+      result.then(resolve, reject);
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Options of `MemoryStoreService.transaction()`. */
 export interface TransactionOptions {
   /**
@@ -39,10 +69,29 @@ export interface TransactionOptions {
    * @default 5
    */
   retries?: number;
+  /**
+   * How long the transaction may take, in milliseconds, counted from the call, every retry
+   * included, until its function returns (the commit that follows always runs to its end).
+   * Past it, the transaction fails with `TransactionTimeoutError`, nothing it staged is
+   * applied, and the store calls its function still makes inside it are refused. `Infinity`
+   * waits for ever.
+   * @default 30000
+   */
+  timeoutMs?: number;
 }
 
 /** How many times a conflicting transaction runs again by default. */
 export const DEFAULT_TRANSACTION_RETRIES = 5;
+
+/**
+ * How long a transaction may run by default: far longer than any transaction over memory
+ * takes, short enough that one stuck on a call that never returns is given up (and stops
+ * keeping the process's async-context hooks on) within the time a request would wait.
+ */
+export const DEFAULT_TRANSACTION_TIMEOUT_MS = 30_000;
+
+/** The longest timeout a timer can wait (setTimeout's limit), in milliseconds. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * The module-wide handle on every store of the application. Wherever it asks for a table,
@@ -93,29 +142,41 @@ export class MemoryStoreService {
       );
     }
     for (const key in options) {
-      if (key !== 'retries') {
+      if (key !== 'retries' && key !== 'timeoutMs') {
         throw new MemoryStoreError(
-          `transaction(): unknown option '${key}' (it takes { retries })`,
+          `transaction(): unknown option '${key}' (it takes { retries, timeoutMs })`,
           '',
         );
       }
     }
-    const outer = currentTransaction();
-    if (outer) return outer.nested(fn);
     const retries = options.retries ?? DEFAULT_TRANSACTION_RETRIES;
     if (!Number.isSafeInteger(retries) || retries < 0) {
       throw new MemoryStoreError(`transaction(): 'retries' must be a non-negative integer`, '');
     }
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS;
+    if (
+      typeof timeoutMs !== 'number' ||
+      !(timeoutMs > 0) ||
+      (timeoutMs > MAX_TIMEOUT_MS && timeoutMs !== Infinity)
+    ) {
+      throw new MemoryStoreError(
+        `transaction(): 'timeoutMs' must be a number of milliseconds above 0, at most ${MAX_TIMEOUT_MS}, or Infinity`,
+        '',
+      );
+    }
+    const outer = currentTransaction();
+    if (outer) return outer.nested(fn); // the outer transaction's timeout governs
+    const deadline = performance.now() + timeoutMs;
     const counts = this.registry.transactions;
     for (let attempt = 1; ; attempt++) {
       const transaction = new Transaction();
       let result: R;
       try {
-        result = await runInTransaction(transaction, fn);
+        result = await runWithin(transaction, fn, deadline, timeoutMs);
       } catch (error) {
         transaction.discard();
         // What it read changed under it: the error may come from that; run it again.
-        if (transaction.conflicts()) {
+        if (!transaction.timedOut && transaction.conflicts()) {
           counts.conflicts++;
           if (attempt <= retries) {
             counts.retries++;
@@ -144,7 +205,7 @@ export class MemoryStoreService {
   async backup(path: string): Promise<{ tables: number; records: number }> {
     const file = filePath('backup', path, '');
     const stores = this.registry.list();
-    for (const store of stores) tableOf(store).expire(); // no record that has already expired
+    for (const store of stores) tableOf(store).expire(Infinity); // no record that has already expired
     const records = await writeBackup(
       this.#fileSystem(),
       file,

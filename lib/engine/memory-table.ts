@@ -30,6 +30,12 @@ import { migrateRecord } from '../persistence/migrate.js';
 import { invalidField, RecordFactory } from './record-factory.js';
 import { valuesEqual } from './stored-values.js';
 
+/**
+ * How many expired records one step of expiry removes at most (about 4 ms of work): more
+ * wait, hidden from every read, for the next step, a turn of the event loop later.
+ */
+export const EXPIRY_SLICE = 10_000;
+
 /** A patch of fields, or a function of the current record returning one. */
 export type RecordUpdate<T> = Partial<T> | ((current: T) => Partial<T>);
 
@@ -128,6 +134,25 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #version = 0;
   /** Reads, writes, queries and the like, counted for metrics. */
   readonly activity = new TableActivity();
+  /**
+   * The write of this table whose user code (an update function, the table class's
+   * constructor, getters, validators) is running now: a write it makes to this table is
+   * refused (see `#assertIdle`), and reads it makes expire nothing.
+   */
+  #busy: string | undefined;
+  /**
+   * While expired records wait to be removed (more expired at once than one step removes):
+   * the time up to which deadlines have passed. Reads hide every record whose deadline is at
+   * or before it; writes remove those they touch first. -Infinity when none waits.
+   */
+  #expiredUpTo = -Infinity;
+  /** A next step of expiry is scheduled. */
+  #stepScheduled = false;
+  /**
+   * A scheduled step is removing records that reads already hide: nothing anyone can see
+   * changes, so a transaction that queried the table does not conflict with it.
+   */
+  #removingHidden = false;
 
   constructor(schema: TableSchema<T>, runtime: TableRuntime<T> = {}) {
     this.schema = schema;
@@ -208,21 +233,22 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   get size(): number {
     this.expire();
-    return this.rows.size;
+    const upTo = this.#expiredUpTo;
+    return upTo === -Infinity ? this.rows.size : this.rows.size - this.#expiry.countDue(upTo);
   }
 
   // ---- reads -------------------------------------------------------------------------
 
   get(key: RecordKey): T | undefined {
     this.activity.reads++;
-    if (this.#nextDeadline !== Infinity) this.expire();
+    if (this.#nextDeadline !== Infinity && this.#expiredNow(key)) return undefined;
     const record = this.rows.get(key);
     if (record !== undefined && this.#recency) this.#recency.touch(key);
     return record;
   }
 
   has(key: RecordKey): boolean {
-    if (this.#nextDeadline !== Infinity) this.expire();
+    if (this.#nextDeadline !== Infinity && this.#expiredNow(key)) return false;
     return this.rows.has(key);
   }
 
@@ -230,12 +256,20 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   keys(): RecordKey[] {
     if (this.keyOrder) return this.all().map((r) => this.#factory.keyOf(r));
     this.expire();
+    if (this.#expiredUpTo !== -Infinity)
+      return Array.from(this.rows.keys()).filter((k) => !this.#hidden(k));
     return Array.from(this.rows.keys());
   }
 
   /** Every record, as a frozen array shared by callers until the next change. */
   all(): readonly T[] {
     this.expire();
+    if (this.#expiredUpTo !== -Infinity) {
+      const test = this.#visible(() => true);
+      return Object.freeze(
+        Array.from(this.keyOrder ? this.keyOrder.all() : this.rows.values()).filter(test),
+      );
+    }
     return (this.#all ??= Object.freeze(
       Array.from(this.keyOrder ? this.keyOrder.all() : this.rows.values()),
     ));
@@ -245,7 +279,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   ttl(key: RecordKey): number | undefined {
     this.expire();
     const deadline = this.#expiry.deadline(key);
-    return deadline === undefined ? undefined : Math.max(0, deadline - this.#clock.now());
+    return deadline === undefined || deadline <= this.#expiredUpTo
+      ? undefined
+      : Math.max(0, deadline - this.#clock.now());
   }
 
   compile(query: unknown): CompiledQuery {
@@ -287,8 +323,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (this.keyOrder) return this.select(query, { limit: 1 })[0]; // the first in key order
     const compiled = this.compile(query);
     this.expire();
+    const test = this.#visible(compiled.test);
     for (const record of candidates(this, planQuery(this, compiled).path)) {
-      if (compiled.test(record)) return record;
+      if (test(record)) return record;
     }
     return undefined;
   }
@@ -296,10 +333,11 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   count(query?: unknown): number {
     const compiled = this.compile(query);
     this.expire();
-    if (compiled.matchesAll) return this.rows.size;
+    if (compiled.matchesAll) return this.size;
+    const test = this.#visible(compiled.test);
     let n = 0;
     for (const record of candidates(this, planQuery(this, compiled).path, true))
-      if (compiled.test(record)) n++;
+      if (test(record)) n++;
     return n;
   }
 
@@ -309,13 +347,17 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
     this.expire();
     const plan = planQuery(this, compiled, selectOptions.order);
-    const test = compiled.test;
+    const test = this.#visible(compiled.test);
     const selection = this.#keyOrdered(selectOptions, plan);
     const whole =
       selection.limit === Infinity || (selection.compare !== undefined && !plan.ordered);
     const rows = finishSelection<T>(
       candidates(this, plan.path, whole),
-      counter ? { test: (r) => (counter.examined++, test(r)) } : compiled,
+      counter
+        ? { test: (r) => (counter.examined++, test(r)) }
+        : test === compiled.test
+          ? compiled
+          : { test },
       selection,
       plan.ordered,
     );
@@ -341,9 +383,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #matches(query: unknown): T[] {
     const compiled = this.compile(query);
     this.expire();
+    const test = this.#visible(compiled.test);
     return finishSelection<T>(
       candidates(this, planQuery(this, compiled).path, true),
-      compiled,
+      test === compiled.test ? compiled : { test },
       NO_SELECT_OPTIONS,
     );
   }
@@ -353,8 +396,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Inserts or replaces a record. */
   write(input: unknown, ttl?: TtlSetting): T {
     this.expire();
-    const record = this.#factory.create(this.#withKey(input));
+    const record = this.#build(input, 'write');
     const key = this.#factory.keyOf(record);
+    if (this.#expiredUpTo !== -Infinity) this.#removeWaiting(key, record);
     const setting = ttl === undefined ? (this.#defaultTtl ?? null) : ttl;
     if (setting === null && this.#storesOnly()) this.#store(key, record);
     else this.#put(key, record, this.rows.get(key), setting);
@@ -364,8 +408,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Inserts a record; `DuplicateKeyError` if its key exists. */
   insert(input: unknown, ttl?: TtlSetting): T {
     this.expire();
-    const record = this.#factory.create(this.#withKey(input));
+    const record = this.#build(input, 'insert');
     const key = this.#factory.keyOf(record);
+    if (this.#expiredUpTo !== -Infinity) this.#removeWaiting(key, record);
     if (this.rows.has(key))
       throw new DuplicateKeyError(this.schema.name, this.keyField, key, undefined, key);
     const setting = ttl === undefined ? (this.#defaultTtl ?? null) : ttl;
@@ -380,9 +425,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    */
   update(key: RecordKey, change: RecordUpdate<T>, ttl?: TtlSetting): T {
     this.expire();
+    this.assertIdle('update');
+    if (this.#expiredUpTo !== -Infinity) this.#removeWaiting(key);
     const current = this.rows.get(key);
     if (!current) throw new RecordNotFoundError(this.schema.name, key);
     const record = this.#updated(key, current, change);
+    if (this.#expiredUpTo !== -Infinity) this.#removeWaiting(key, record);
     this.#put(key, record, current, ttl);
     return record;
   }
@@ -390,10 +438,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Deletes the record with this key (or this record's key); returns it, if there was one. */
   delete(keyOrRecord: RecordKey | T): T | undefined {
     this.expire();
+    this.assertIdle('delete');
     const key =
       typeof keyOrRecord === 'object' && keyOrRecord !== null
         ? (fieldValue(keyOrRecord, this.keyField) as RecordKey)
         : keyOrRecord;
+    if (this.#expiredUpTo !== -Infinity) this.#removeWaiting(key);
     const record = this.rows.get(key);
     if (record === undefined) return undefined; // (not `!record`: that reads the record)
     this.#apply(key, undefined, record);
@@ -404,6 +454,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Deletes every record; returns how many there were. */
   deleteAll(): number {
     this.expire();
+    this.assertIdle('deleteAll');
+    this.#expireWaiting(); // each reported as expired, as it would have been already
     const n = this.rows.size;
     this.rows.clear();
     for (const index of this.#indexList) index.clear();
@@ -430,7 +482,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const records = new Array<T>(inputs.length);
     for (let i = 0; i < inputs.length; i++) {
       try {
-        records[i] = this.#factory.create(this.#withKey(inputs[i]));
+        records[i] = this.#build(inputs[i], 'writeMany');
       } catch (error) {
         if (error instanceof StoreValidationError)
           throw new StoreValidationError(this.schema.name, error.errors, i, error.key);
@@ -453,6 +505,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * checked before any is stored. Returns the new records. Deadlines stay unless `ttl` is given.
    */
   updateWhere(query: unknown, change: RecordUpdate<T>, ttl?: TtlSetting): T[] {
+    this.assertIdle('update');
     const batch = new Map<RecordKey, T>();
     for (const current of this.#matches(query)) {
       const key = this.#factory.keyOf(current);
@@ -464,6 +517,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** Deletes every record matching the query; returns them. */
   deleteMany(query: unknown): T[] {
+    this.assertIdle('deleteMany');
     const matches = this.#matches(query);
     for (const record of matches) {
       const key = this.#factory.keyOf(record);
@@ -613,8 +667,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   /** Builds (and validates) a record to write later, with its key. */
-  build(input: unknown): T {
-    return this.#factory.create(this.#withKey(input));
+  build(input: unknown, operation = 'write'): T {
+    return this.#build(input, operation);
   }
 
   /** The TTL setting a `write` uses: the given one, else the table's default, else none. */
@@ -641,8 +695,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
     this.expire();
     const records: T[] = [];
+    const waiting = this.#expiredUpTo !== -Infinity;
     for (const [key, record] of this.keyOrder ? this.#keyedEntries() : this.rows) {
-      if (!overlay.has(key)) records.push(record);
+      if (!overlay.has(key) && !(waiting && this.#hidden(key))) records.push(record);
     }
     for (const record of overlay.values()) if (record) records.push(record);
     const key = this.keyField;
@@ -670,6 +725,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    */
   checkStaged(staged: ReadonlyMap<RecordKey, StagedWrite<T>>): void {
     this.expire();
+    if (this.#expiredUpTo !== -Infinity)
+      for (const [key, { record }] of staged) this.#removeWaiting(key, record ?? undefined);
     const puts = new Map<RecordKey, T>();
     const deletes = new Set<RecordKey>();
     for (const [key, { record }] of staged) {
@@ -680,6 +737,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       this.#checkBatch(index as UniqueIndex<T>, puts, undefined, deletes);
     const capacity = this.#capacity;
     if (capacity) {
+      this.#expireWaiting();
       let added = -deletes.size;
       for (const key of puts.keys()) if (!this.rows.has(key)) added++;
       const excess = this.rows.size + added - capacity.maxRecords;
@@ -695,6 +753,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** Applies a staged batch that `checkStaged` accepted, reporting each change. */
   applyStaged(staged: ReadonlyMap<RecordKey, StagedWrite<T>>): void {
+    this.assertIdle('a transaction commit');
+    if (this.#expiredUpTo !== -Infinity)
+      for (const [key, { record }] of staged) this.#removeWaiting(key, record ?? undefined);
     let added = 0;
     for (const [key, { record }] of staged) if (record && !this.rows.has(key)) added++;
     for (const [key, { record }] of staged) if (!record && this.rows.has(key)) added--;
@@ -718,17 +779,99 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * Runs before every operation; the store's sweep calls it too. Costs work in proportion
    * to the expired records. Returns how many it removed.
    */
-  expire(): number {
-    if (this.#nextDeadline === Infinity) return 0;
+  expire(limit = EXPIRY_SLICE): number {
+    if (this.#nextDeadline === Infinity || this.#busy !== undefined) return 0;
     const now = this.#clock.now();
     if (this.#nextDeadline > now) return 0;
     if (this.#onDue) {
       this.#onDue();
       return 0;
     }
-    const expired = this.#expiry.expire(now, this.#removeExpired);
+    if (this.#stepScheduled && limit === EXPIRY_SLICE) {
+      // a step is on its way: hide what has expired since, and leave the work to the steps
+      if (now > this.#expiredUpTo) {
+        this.#expiredUpTo = now;
+        this.#version++; // what queries find has changed
+        this.#all = undefined;
+      }
+      return 0;
+    }
+    return this.#expireStep(now, limit);
+  }
+
+  /**
+   * Removes up to `limit` records whose deadline is at or before `upTo`; if more wait, hides
+   * them (see `#expiredUpTo`) and schedules the next step.
+   */
+  #expireStep(upTo: number, limit: number): number {
+    const expired = this.#expiry.expire(upTo, this.#removeExpired, limit);
     this.#nextDeadline = this.#expiry.next;
+    if (this.#nextDeadline > upTo) {
+      this.#expiredUpTo = -Infinity;
+      return expired;
+    }
+    if (upTo > this.#expiredUpTo) this.#expiredUpTo = upTo;
+    if (!this.#stepScheduled) {
+      this.#stepScheduled = true;
+      setImmediate(this.#nextStep);
+    }
     return expired;
+  }
+
+  readonly #nextStep = (): void => {
+    this.#stepScheduled = false;
+    if (this.#expiredUpTo === -Infinity) return; // removed meanwhile (deleteAll, a full step)
+    this.#removingHidden = true;
+    try {
+      this.#expireStep(this.#expiredUpTo, EXPIRY_SLICE);
+    } finally {
+      this.#removingHidden = false;
+    }
+  };
+
+  /** Removes every record that waits to be removed for its deadline, at once. */
+  #expireWaiting(): void {
+    if (this.#expiredUpTo !== -Infinity) this.#expireStep(this.#expiredUpTo, Infinity);
+  }
+
+  /**
+   * Expires what is due, then tells whether the record under `key` has expired but waits to
+   * be removed. Apart from `get` and `has`, to keep them small enough for V8 to inline.
+   */
+  #expiredNow(key: RecordKey): boolean {
+    this.expire();
+    return this.#expiredUpTo !== -Infinity && this.#hidden(key);
+  }
+
+  /** True when the record under `key` waits to be removed for its deadline. */
+  #hidden(key: RecordKey): boolean {
+    return (this.#expiry.deadline(key) ?? Infinity) <= this.#expiredUpTo;
+  }
+
+  /** `test`, or while expired records wait to be removed, `test` for records not among them. */
+  #visible(test: (record: object) => boolean): (record: T) => boolean {
+    if (this.#expiredUpTo === -Infinity) return test;
+    return (record) => !this.#hidden(this.#factory.keyOf(record)) && test(record);
+  }
+
+  /**
+   * Removes, as expired, the waiting records a write is about to touch: the one under its key,
+   * and the holders of the unique values of the record it writes.
+   */
+  #removeWaiting(key: RecordKey, record?: T): void {
+    this.#removeIfWaiting(key);
+    if (!record) return;
+    for (const index of this.#uniques) {
+      const owner = (index as UniqueIndex<T>).conflict(record, key);
+      if (owner !== undefined) this.#removeIfWaiting(owner);
+    }
+  }
+
+  #removeIfWaiting(key: RecordKey): void {
+    if (!this.#hidden(key)) return;
+    const record = this.rows.get(key)!;
+    this.#apply(key, undefined, record);
+    this.#emit('expire', key, undefined, record);
   }
 
   /**
@@ -779,8 +922,15 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   // ---- internals ---------------------------------------------------------------------
 
   #updated(key: RecordKey, current: T, change: RecordUpdate<T>): T {
-    const patch: unknown = typeof change === 'function' ? change(current) : change;
-    const record = this.#factory.merge(current, patch);
+    this.assertIdle('update');
+    let record: T;
+    this.#busy = 'update';
+    try {
+      const patch: unknown = typeof change === 'function' ? change(current) : change;
+      record = this.#factory.merge(current, patch);
+    } finally {
+      this.#busy = undefined;
+    }
     if (this.#factory.keyOf(record) !== key) {
       throw invalidField(
         this.schema.name,
@@ -791,6 +941,38 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       );
     }
     return record;
+  }
+
+  /**
+   * Builds and validates a record from a write's input: the table class's constructor,
+   * getters and validators run here, marked as `operation`'s user code.
+   */
+  #build(input: unknown, operation: string): T {
+    this.assertIdle(operation);
+    this.#busy = operation;
+    try {
+      return this.#factory.create(this.#withKey(input));
+    } finally {
+      this.#busy = undefined;
+    }
+  }
+
+  /**
+   * Refuses a write made by user code that runs inside a write of this table (an update
+   * function, a validator, a getter or the constructor of the table class): applied there,
+   * it would change the table between the outer write's checks and its apply, leaving
+   * indexes that disagree with the records.
+   */
+  assertIdle(operation: string): void {
+    const busy = this.#busy;
+    if (busy === undefined) return;
+    throw new MemoryStoreError(
+      `Table '${this.schema.name}': ${operation}() was called from code running inside ${busy}() of the ` +
+        'same table (an update function, a validator, a getter or the constructor of the table class), ' +
+        `which is refused: it would change the table while ${busy}() is half done. Nothing was changed ` +
+        `by it; make the write after ${busy}() has returned (a listener of its change is one place)`,
+      this.schema.name,
+    );
   }
 
   /** The input with a key from the table's counter, for autoIncrement tables that lack one. */
@@ -855,6 +1037,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     ttl: TtlSetting,
     entries?: ReadonlyMap<RecordKey, number>,
   ): void {
+    if (this.#expiredUpTo !== -Infinity)
+      for (const [key, record] of batch) this.#removeWaiting(key, record);
     for (const index of this.#uniques) this.#checkBatch(index as UniqueIndex<T>, batch, entries);
     const deadline = this.#deadline(ttl);
     let added = 0;
@@ -881,6 +1065,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #makeRoom(added: number, spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>): void {
     const capacity = this.#capacity;
     if (!capacity || added === 0) return;
+    if (this.rows.size + added <= capacity.maxRecords) return;
+    this.#expireWaiting(); // expired records make room before any is evicted or refused
     const excess = this.rows.size + added - capacity.maxRecords;
     if (excess <= 0) return;
     const victims = capacity.eviction === 'lru' ? this.#recency!.leastRecent(excess, spare) : [];
@@ -940,7 +1126,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #changed(): void {
     this.#all = undefined;
     this.#scan = undefined;
-    this.#version++;
+    if (!this.#removingHidden) this.#version++;
   }
 
   #setDeadline(key: RecordKey, deadline: number): void {

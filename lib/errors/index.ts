@@ -11,3 +11,4 @@ export * from './corrupt-store.error.js';
 export * from './import.error.js';
 export * from './replication-unavailable.error.js';
 export * from './replication-wait.error.js';
+export * from './transaction-timeout.error.js';

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { TableChange } from '../engine/memory-table.js';
@@ -44,6 +45,10 @@ export const DEFAULT_HIGH_WATER_MARK = 10_000;
  * next turn of the event loop (`setImmediate`), so no listener runs inside a write or delays
  * the code awaiting it. A listener that throws or rejects is logged with the store's name
  * and changes nothing. Nothing queues while nobody listens.
+ *
+ * Deliveries run in the asynchronous context the hub was created in (at start-up), never in
+ * the one of the code that published: a listener's writes do not join a transaction that
+ * happened to publish first in that turn, nor see any other AsyncLocalStorage state of it.
  */
 export class ChangeHub {
   readonly #logger = new Logger('MemoryStore');
@@ -55,6 +60,9 @@ export class ChangeHub {
   /** How many changes were published: an observer gets only those after it subscribed. */
   #published = 0;
   #scheduled = false;
+  /** The context deliveries run in: the hub's own, captured when it is created. */
+  readonly #context = new AsyncResource('MemoryStoreChanges');
+  readonly #drainInContext = () => this.#context.runInAsyncScope(() => this.#drain());
 
   constructor(private readonly highWaterMark = DEFAULT_HIGH_WATER_MARK) {}
 
@@ -90,7 +98,7 @@ export class ChangeHub {
     });
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(() => this.#drain());
+      setImmediate(this.#drainInContext);
     }
   }
 
@@ -153,7 +161,7 @@ export class ChangeHub {
 
   /** Delivers what is queued, then stops: observers complete, listeners are dropped. */
   close(): void {
-    this.#drain();
+    this.#drainInContext();
     for (const subject of this.#subjects.values()) subject.complete();
     this.#subjects.clear();
     for (const listener of this.#listeners) this.interestIn(listener.table).watchers--;

@@ -8,30 +8,48 @@ interface Scope {
 }
 
 const storage = new AsyncLocalStorage<Scope>();
-let running = 0;
+/** Transactions begun and not ended yet (nested ones are part of theirs). */
+let live = 0;
 
 /**
- * The transaction the calling code runs in, if one is open. Free when no transaction runs
- * anywhere: the AsyncLocalStorage lookup only happens while one does.
+ * The transaction the calling code runs in, if one is open or timed out (a timed-out one
+ * refuses every call: see `Transaction.on`). Free when no transaction is live anywhere: the
+ * AsyncLocalStorage lookup only happens while one is.
  */
 export function currentTransaction(): Transaction | undefined {
-  if (running === 0) return undefined;
+  if (live === 0) return undefined;
   const transaction = storage.getStore()?.transaction;
-  return transaction?.open ? transaction : undefined;
+  return transaction?.open || transaction?.timedOut ? transaction : undefined;
 }
 
 /** The innermost nested transaction the calling code runs in, if any. */
 export function currentSavepoint(): Savepoint | undefined {
-  if (running === 0) return undefined;
+  if (live === 0) return undefined;
   return storage.getStore()?.savepoint;
 }
 
-/** Runs `fn` with `transaction` as the current one for every async continuation it makes. */
+/**
+ * Runs `fn` with `transaction` as the current one for every async continuation it makes,
+ * counting the transaction live until it has settled or `end` is called, whichever comes
+ * first (a timed-out transaction ends while its function may still run).
+ */
 export function runInTransaction<R>(
   transaction: Transaction,
   fn: () => R | Promise<R>,
-): Promise<R> {
-  return run({ transaction, savepoint: undefined }, fn);
+): { result: Promise<R>; end: () => void } {
+  live++;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    // Once no transaction is live, nothing reads the storage (see currentTransaction), and an
+    // enabled AsyncLocalStorage keeps Node's promise hooks on: on Node 20 that makes every
+    // await in the process markedly slower. The next run enables it again.
+    if (--live === 0) storage.disable();
+  };
+  const result = run({ transaction, savepoint: undefined }, fn);
+  result.then(end, end);
+  return { result, end };
 }
 
 /** Runs `fn` inside `transaction` as the nested transaction `savepoint`. */
@@ -44,13 +62,5 @@ export function runInSavepoint<R>(
 }
 
 async function run<R>(scope: Scope, fn: () => R | Promise<R>): Promise<R> {
-  running++;
-  try {
-    return await storage.run(scope, fn);
-  } finally {
-    // Once no transaction runs, nothing reads the storage (see currentTransaction), and an
-    // enabled AsyncLocalStorage keeps Node's promise hooks on: on Node 20 that makes every
-    // await in the process several times slower. The next run() enables it again.
-    if (--running === 0) storage.disable();
-  }
+  return await storage.run(scope, fn);
 }

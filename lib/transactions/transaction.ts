@@ -3,6 +3,7 @@ import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
+import { TransactionTimeoutError } from '../errors/transaction-timeout.error.js';
 import { fieldValue } from '../indexes/secondary-index.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { aggregate, type AggregateResult } from '../query/aggregate.js';
@@ -18,6 +19,8 @@ type AnyTable = MemoryTable<any>;
 export class Transaction {
   readonly #tables = new Map<AnyTable, TableTransaction<object>>();
   #open = true;
+  /** The time the transaction was given, once it has timed out. */
+  #timedOutAfter: number | undefined;
   /** A nested transaction that failed after another scope wrote over its writes. */
   #entangled: Savepoint | undefined;
 
@@ -25,8 +28,29 @@ export class Transaction {
     return this.#open;
   }
 
-  /** The transaction's view of a table. */
+  /** True once the transaction was given up for its timeout. */
+  get timedOut(): boolean {
+    return this.#timedOutAfter !== undefined;
+  }
+
+  /**
+   * Gives the transaction up for its timeout: nothing it staged will be applied, and every
+   * later call inside it (a read, a write, a nested transaction) throws the error returned.
+   */
+  timeOut(timeoutMs: number): TransactionTimeoutError {
+    this.#open = false;
+    this.#timedOutAfter = timeoutMs;
+    return new TransactionTimeoutError(timeoutMs, this.#tableNames());
+  }
+
+  #tableNames(): string[] {
+    return [...this.#tables.keys()].map((t) => t.name);
+  }
+
+  /** The transaction's view of a table; throws once the transaction has timed out. */
   on<T extends object>(table: MemoryTable<T>): TableTransaction<T> {
+    if (this.#timedOutAfter !== undefined)
+      throw new TransactionTimeoutError(this.#timedOutAfter, [table.name], true);
     let view = this.#tables.get(table) as TableTransaction<T> | undefined;
     if (!view) {
       view = new TableTransaction(table);
@@ -61,6 +85,8 @@ export class Transaction {
    * two cannot be told apart and the whole transaction fails at commit.
    */
   async nested<R>(fn: () => R | Promise<R>): Promise<R> {
+    if (this.#timedOutAfter !== undefined)
+      throw new TransactionTimeoutError(this.#timedOutAfter, this.#tableNames(), true);
     const savepoint = new Savepoint(currentSavepoint());
     let result: R;
     try {
@@ -245,13 +271,13 @@ export class TableTransaction<T extends object> {
   // ---- writes --------------------------------------------------------------------------
 
   write(input: unknown, ttl: TtlSetting): T {
-    const record = this.table.build(input);
+    const record = this.table.build(input, 'write');
     this.#stage(this.table.keyOf(record), record, this.table.writeTtl(ttl));
     return record;
   }
 
   insert(input: unknown, ttl: TtlSetting): T {
-    const record = this.table.build(input);
+    const record = this.table.build(input, 'insert');
     const key = this.table.keyOf(record);
     if (this.get(key))
       throw new DuplicateKeyError(this.table.name, this.table.keyField, key, undefined, key);
@@ -284,7 +310,7 @@ export class TableTransaction<T extends object> {
     const records = new Array<T>(inputs.length); // (a hole reads as undefined: refused)
     for (let i = 0; i < inputs.length; i++) {
       try {
-        records[i] = this.table.build(inputs[i]);
+        records[i] = this.table.build(inputs[i], 'writeMany');
       } catch (error) {
         if (error instanceof StoreValidationError)
           throw new StoreValidationError(this.table.name, error.errors, i, error.key);
@@ -301,12 +327,14 @@ export class TableTransaction<T extends object> {
       typeof keyOrRecord === 'object' && keyOrRecord !== null
         ? (fieldValue(keyOrRecord, this.table.keyField) as RecordKey)
         : keyOrRecord;
+    this.table.assertIdle('delete');
     const current = this.get(key);
     if (current) this.#stage(key, null, undefined);
     return current;
   }
 
   deleteMany(query: unknown): T[] {
+    this.table.assertIdle('deleteMany');
     const matches = this.select(query);
     for (const record of matches) this.#stage(this.table.keyOf(record), null, undefined);
     return matches;

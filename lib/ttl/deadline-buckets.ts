@@ -7,6 +7,8 @@ export interface DeadlineBucket {
   readonly deadlines: number[];
   /** The least deadline in the bucket. */
   min: number;
+  /** True while every deadline was added in order (none before the one added last). */
+  ordered: boolean;
 }
 
 /**
@@ -40,10 +42,12 @@ export class DeadlineBuckets {
     const id = Math.floor(deadline / this.#width);
     let bucket = id === this.#lastId ? this.#last : this.#buckets.get(id);
     if (!bucket) {
-      bucket = { keys: [], deadlines: [], min: deadline };
+      bucket = { keys: [], deadlines: [], min: deadline, ordered: true };
       this.#buckets.set(id, bucket);
       this.#order.push(id, bucket);
     }
+    if (bucket.ordered && deadline < bucket.deadlines[bucket.deadlines.length - 1])
+      bucket.ordered = false;
     bucket.keys.push(key);
     bucket.deadlines.push(deadline);
     if (deadline < bucket.min) bucket.min = deadline;

@@ -12,6 +12,11 @@ const NEAR_WIDTH = 2 ** 10;
 const FAR_WIDTH = 2 ** 20;
 /** Keys looked up together when expiring (see `expire`). */
 const BATCH = 64;
+/**
+ * A taken bucket at least this large, its deadlines in order, is read in place (a run)
+ * rather than pushed into the due heap: few runs at once, so merging them stays cheap.
+ */
+const RUN_MIN = 1024;
 /** Stale entries tolerated beyond one per live key before everything is rebuilt. */
 const SLACK = 64;
 
@@ -37,6 +42,12 @@ export class ExpiryQueue {
   readonly #far = new DeadlineBuckets(FAR_WIDTH);
   /** Keys by deadline, from the near buckets whose time has come. */
   readonly #due = new MinHeap<RecordKey>();
+  /**
+   * Near buckets whose time has come and whose deadlines were added in order (records
+   * written over time with one time to live): read in place from `at`, merged with the due
+   * heap, rather than pushed into it, so that a bucket of any size costs nothing to take.
+   */
+  readonly #runs: Run[] = [];
   /** Entries in the buckets and the due heap, stale ones included. */
   #entries = 0;
   /** The latest time the queue was told of: where a rebuild puts the near/far boundary. */
@@ -65,7 +76,21 @@ export class ExpiryQueue {
       due.pop();
       this.#entries--;
     }
-    return Math.min(due.top, this.#near.earliest, this.#far.earliest);
+    let next = Math.min(due.top, this.#near.earliest, this.#far.earliest);
+    const runs = this.#runs;
+    for (let r = runs.length - 1; r >= 0; r--) {
+      const run = runs[r];
+      while (
+        run.at < run.keys.length &&
+        this.#deadlines.get(run.keys[run.at]) !== run.deadlines[run.at]
+      ) {
+        run.at++;
+        this.#entries--;
+      }
+      if (run.at === run.keys.length) runs.splice(r, 1);
+      else if (run.deadlines[run.at] < next) next = run.deadlines[run.at];
+    }
+    return next;
   }
 
   deadline(key: RecordKey): number | undefined {
@@ -95,12 +120,13 @@ export class ExpiryQueue {
   /**
    * Removes the keys whose deadline is at or before `now`, earliest first (keys with equal
    * deadlines in no set order), handing them to `onExpired` a batch at a time, each batch
-   * right after its keys were removed. Returns how many expired.
+   * right after its keys were removed; stops once `limit` have, so
+   * that a caller can spread a large expiry over several calls. Returns how many expired.
    *
    * Batches because the cost is memory latency: looking up a few dozen keys in a row, the
    * processor overlaps their cache misses, where one key at a time it waits for each.
    */
-  expire(now: number, onExpired: (keys: RecordKey[]) => void): number {
+  expire(now: number, onExpired: (keys: RecordKey[]) => void, limit = Infinity): number {
     if (now > this.#now) this.#now = now;
     const near = this.#near;
     const due = this.#due;
@@ -110,19 +136,39 @@ export class ExpiryQueue {
       for (let i = 0; i < keys.length; i++) near.add(keys[i], deadlines[i]);
     }
     while (near.size > 0 && near.earliest <= now) {
-      const { keys, deadlines } = near.takeEarliest();
-      for (let i = 0; i < keys.length; i++) due.push(deadlines[i], keys[i]);
+      const { keys, deadlines, ordered } = near.takeEarliest();
+      if (ordered && keys.length >= RUN_MIN) this.#runs.push({ keys, deadlines, at: 0 });
+      else for (let i = 0; i < keys.length; i++) due.push(deadlines[i], keys[i]);
     }
+    const runs = this.#runs;
     const current = this.#deadlines;
     const keys = this.#batchKeys;
     const deadlines = this.#batchDeadlines;
     let expired = 0;
-    while (due.size > 0 && due.top <= now) {
+    while (expired < limit) {
       let n = 0;
-      while (n < BATCH && due.size > 0 && due.top <= now) {
-        deadlines[n] = due.top;
-        keys[n++] = due.pop();
+      const most = Math.min(BATCH, limit - expired);
+      while (n < most) {
+        // the earliest of the due heap's top and each run's next entry
+        let top = due.top;
+        let from = -1;
+        for (let r = 0; r < runs.length; r++) {
+          const run = runs[r];
+          if (run.deadlines[run.at] < top) {
+            top = run.deadlines[run.at];
+            from = r;
+          }
+        }
+        if (top > now || top === Infinity) break; // (Infinity: nothing left, even at now = Infinity)
+        deadlines[n] = top;
+        if (from < 0) keys[n++] = due.pop();
+        else {
+          const run = runs[from];
+          keys[n++] = run.keys[run.at++];
+          if (run.at === run.keys.length) runs.splice(from, 1);
+        }
       }
+      if (n === 0) break;
       this.#entries -= n;
       const live: RecordKey[] = [];
       for (let i = 0; i < n; i++) if (current.get(keys[i]) === deadlines[i]) live.push(keys[i]);
@@ -136,6 +182,13 @@ export class ExpiryQueue {
     if (current.size === 0) this.#clearEntries();
     else this.#compactIfStale();
     return expired;
+  }
+
+  /** How many keys have a deadline at or before `time` (a walk over every key's deadline). */
+  countDue(time: number): number {
+    let n = 0;
+    for (const deadline of this.#deadlines.values()) if (deadline <= time) n++;
+    return n;
   }
 
   #add(key: RecordKey, deadline: number): void {
@@ -152,9 +205,17 @@ export class ExpiryQueue {
   }
 
   #clearEntries(): void {
+    this.#runs.length = 0;
     this.#near.clear();
     this.#far.clear();
     this.#due.clear();
     this.#entries = 0;
   }
+}
+
+/** A taken near bucket whose deadlines are in order, read from `at` on. */
+interface Run {
+  readonly keys: RecordKey[];
+  readonly deadlines: number[];
+  at: number;
 }

@@ -243,6 +243,36 @@ describe('ExpiryQueue', () => {
     expect(queue.size).toBe(0);
   });
 
+  it('reads a large bucket written in deadline order in place, merged in order with the rest', () => {
+    const queue = new ExpiryQueue();
+    // 3,000 keys in deadline order (as records written over time with one TTL)…
+    for (let i = 0; i < 3_000; i++) queue.set(`o${i}`, 10_000 + Math.floor(i / 3), 0);
+    // …some of them re-set or deleted (stale entries in that bucket, read in place), and keys
+    // out of order in the bucket before it (pushed into the heap)
+    queue.set('o2000', 10_100, 0);
+    queue.delete('o2500');
+    const extra = [
+      ['u1', 10_050],
+      ['u2', 10_001],
+      ['u3', 10_999],
+    ] as const;
+    for (const [key, deadline] of extra) queue.set(key, deadline, 0);
+    const expected = [...Array(3_000).keys()]
+      .filter((i) => i !== 2500)
+      .map((i): [RecordKey, number] => [`o${i}`, i === 2000 ? 10_100 : 10_000 + Math.floor(i / 3)])
+      .concat(extra.map(([key, deadline]): [RecordKey, number] => [key, deadline]));
+    const taken: RecordKey[] = [];
+    // in limited steps, as a table removes a mass expiry
+    while (queue.expire(20_000, (keys) => taken.push(...keys), 700) > 0);
+    expect(taken).toHaveLength(expected.length);
+    const deadlineOf = new Map(expected);
+    const deadlines = taken.map((key) => deadlineOf.get(key)!);
+    expect(deadlines).toEqual([...deadlines].sort((a, b) => a - b));
+    expect(new Set(taken).size).toBe(expected.length);
+    expect(queue.size).toBe(0);
+    expect(queue.next).toBe(Infinity);
+  });
+
   describe('against a naive model (fast-check)', () => {
     type Op =
       | { kind: 'set'; key: RecordKey; ahead: number }
