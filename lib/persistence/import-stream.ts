@@ -60,20 +60,22 @@ export async function readImportEntries(
       raw.push({ value, line: lineNo });
     };
     const decoder = new StringDecoder('utf8');
-    let rest = '';
+    let partial: string[] = []; // the pieces of a line that spans chunks
     for await (const chunk of chunks) {
-      const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
       let from = 0;
       for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', from)) {
-        onLine(text.slice(from, at));
+        const piece = text.slice(from, at);
+        onLine(partial.length === 0 ? piece : partial.join('') + piece);
+        partial = [];
         from = at + 1;
         await slicer.tick();
       }
-      rest = text.slice(from);
+      if (from < text.length) partial.push(text.slice(from));
       if (slicer.due) await slicer.pause();
     }
-    rest += decoder.end();
-    if (rest !== '') onLine(rest);
+    const last = partial.join('') + decoder.end();
+    if (last !== '') onLine(last);
   } else {
     const splitter = new JsonSplitter((text) => {
       let value: unknown;
