@@ -1,7 +1,4 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { parse } from 'csv-parse';
 import type { MemoryTable } from '../engine/memory-table.js';
 import { TimeSlicer } from '../engine/time-slicer.js';
 import { ImportError } from '../errors/import.error.js';
@@ -9,7 +6,8 @@ import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { reviveJsonDates } from '../seeds/revive-dates.js';
 import { JsonSplitter } from './json-splitter.js';
 import { migrateRecord } from './migrate.js';
-import { checkHeader, csvValue, HeaderProblem, type TransferFormat } from './transfer.js';
+import { CsvReader, CsvSyntaxError } from './csv-reader.js';
+import { checkHeader, csvValue, type TransferFormat } from './transfer.js';
 
 /** One record read from an import, with where it came from. */
 export interface ImportEntry {
@@ -139,36 +137,47 @@ async function readCsv(
   fail: (reason: string, line?: number, entry?: number, cause?: unknown) => ImportError,
 ): Promise<void> {
   const defaults = new Map(table.schema.defaults);
-  let first: string | undefined;
-  async function* remember(): AsyncGenerator<Buffer | string> {
-    for await (const chunk of chunks) {
-      first ??= chunk.toString().slice(0, 64 * 1024);
-      yield chunk;
-    }
-  }
-  const parser = parse({ columns: checkHeader, info: true, skip_empty_lines: true, bom: true });
-  try {
-    await pipeline(Readable.from(remember()), parser, async (rows: AsyncIterable<CsvRow>) => {
-      for await (const { record, info } of rows) {
-        const value: Record<string, unknown> = {};
-        for (const [column, text] of Object.entries(record)) {
-          if (text === '') continue;
-          try {
-            value[column] = csvValue(table, column, text, defaults.get(column));
-          } catch (error) {
-            throw fail(`column '${column}': ${(error as Error).message}`, info.lines);
-          }
-        }
-        raw.push({ value, line: info.lines });
-        await slicer.tick();
+  let columns: string[] | undefined;
+  const reader = new CsvReader((fields, line) => {
+    if (!columns) {
+      try {
+        columns = checkHeader(fields);
+      } catch (error) {
+        throw fail((error as Error).message, line, undefined, error);
       }
-    });
+      return;
+    }
+    if (fields.length !== columns.length) {
+      throw new CsvSyntaxError(
+        `Invalid Record Length: the header has ${columns.length} columns, got ${fields.length} on line ${line}`,
+        line,
+      );
+    }
+    const value: Record<string, unknown> = {};
+    for (let i = 0; i < fields.length; i++) {
+      const text = fields[i];
+      if (text === '') continue;
+      const column = columns[i];
+      try {
+        value[column] = csvValue(table, column, text, defaults.get(column));
+      } catch (error) {
+        throw fail(`column '${column}': ${(error as Error).message}`, line, undefined, error);
+      }
+    }
+    raw.push({ value, line });
+  });
+  const decoder = new StringDecoder('utf8');
+  try {
+    for await (const chunk of chunks) {
+      reader.write(typeof chunk === 'string' ? chunk : decoder.write(chunk));
+      slicer.done = raw.length;
+      if (slicer.due) await slicer.pause();
+    }
+    reader.write(decoder.end());
+    reader.end();
   } catch (error) {
-    if (error instanceof ImportError) throw error;
-    if (error instanceof HeaderProblem)
-      throw fail(error.message, headerLine(first ?? ''), undefined, error);
-    const line = (error as { lines?: number }).lines;
-    throw fail(`malformed CSV: ${(error as Error).message}`, line, undefined, error);
+    if (!(error instanceof CsvSyntaxError)) throw error;
+    throw fail(`malformed CSV: ${error.message}`, error.lines, undefined, error);
   }
 }
 
@@ -198,16 +207,4 @@ async function* guarded(
   } finally {
     await iterator.return?.(); // closes the file (or stops the stream) when reading stops early
   }
-}
-
-interface CsvRow {
-  record: Record<string, string>;
-  info: { lines: number };
-}
-
-/** The 1-based line of the header row: the first line that is not empty. */
-function headerLine(text: string): number {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const index = lines.findIndex((line) => line !== '');
-  return index < 0 ? 1 : index + 1;
 }
