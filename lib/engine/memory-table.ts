@@ -545,62 +545,6 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.counters.restore(counters);
   }
 
-  /**
-   * Prepares replacing every record and counter with the given ones (a restore): every
-   * record is migrated if older, validated and checked against the unique indexes and the
-   * capacity now; the returned function applies the replacement (reported as a `clear`
-   * followed by an `insert` per record) and cannot fail. Nothing changes until it is called.
-   */
-  prepareReplace(
-    rows: Iterable<readonly [RecordKey, Record<string, unknown>, number | null, number]>,
-    counters: Iterable<[string, number]>,
-  ): () => number {
-    this.expire();
-    const batch = new Map<RecordKey, T>();
-    const deadlines = new Map<RecordKey, number | null>();
-    let i = 0;
-    const now = this.#clock.now();
-    for (const [key, fields, deadline, version] of rows) {
-      if (deadline !== null && deadline <= now) continue; // expired since it was saved
-      let record: T;
-      try {
-        record = this.#factory.create(migrateRecord(this.schema, key, fields, version));
-      } catch (error) {
-        if (error instanceof StoreValidationError)
-          throw new StoreValidationError(this.schema.name, error.errors, i);
-        throw error;
-      }
-      batch.set(this.#factory.keyOf(record), record);
-      deadlines.set(this.#factory.keyOf(record), deadline);
-      i++;
-    }
-    const everyone = new Set(this.rows.keys());
-    for (const index of this.#uniques)
-      this.#checkBatch(index as UniqueIndex<T>, batch, undefined, everyone);
-    if (this.#capacity && batch.size > this.#capacity.maxRecords) {
-      throw new StoreCapacityError(this.schema.name, this.#capacity.maxRecords);
-    }
-    const counterList = [...counters];
-    for (const [name, value] of counterList) {
-      if (typeof name !== 'string' || name === '' || !Number.isSafeInteger(value) || value < 0) {
-        throw new MemoryStoreError(
-          `Table '${this.schema.name}': counter ${JSON.stringify(name)} = ${String(value)} is not a counter value`,
-          this.schema.name,
-        );
-      }
-    }
-    return () => {
-      this.deleteAll();
-      for (const [key, record] of batch) {
-        this.#apply(key, record, undefined, deadlines.get(key) ?? null);
-        this.#emit('insert', key, record, undefined);
-      }
-      for (const [name] of [...this.counters.entries()]) this.counters.delete(name);
-      for (const [name, value] of counterList) this.counters.reset(name, value);
-      return batch.size;
-    };
-  }
-
   // ---- staged changes (transactions) -------------------------------------------------
 
   /** How many changes the table has made; it only grows. */

@@ -81,7 +81,7 @@ export function readImport(
 }
 
 /** A header row the import refuses. */
-export class HeaderProblem extends Error {}
+class HeaderProblem extends Error {}
 
 /**
  * The header row's column names, refused where a record could not hold them as written: a
