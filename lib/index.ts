@@ -22,6 +22,8 @@ export { MemoryStoreModule } from './memory-store.module.js';
 export {
   MemoryStoreService,
   DEFAULT_TRANSACTION_RETRIES,
+  type ExportStreamOptions,
+  type ImportStreamOptions,
   type StoreStats,
   type TransactionOptions,
 } from './memory-store.service.js';

@@ -48,6 +48,30 @@ export interface TransactionOptions {
   retries?: number;
 }
 
+/** Options of `MemoryStoreService.exportStream()`. */
+export interface ExportStreamOptions {
+  /**
+   * The format of the text.
+   * @default 'ndjson'
+   */
+  format?: TransferFormat;
+}
+
+/** Options of `MemoryStoreService.importStream()`. */
+export interface ImportStreamOptions {
+  /**
+   * The format of the text.
+   * @default 'ndjson'
+   */
+  format?: TransferFormat;
+  /**
+   * The table version the records were written under, when the text does not say (CSV):
+   * older records are migrated.
+   * @default the version a JSON or NDJSON export records, else the table's current one
+   */
+  version?: number;
+}
+
 /** How many times a conflicting transaction runs again by default. */
 export const DEFAULT_TRANSACTION_RETRIES = 5;
 
@@ -270,7 +294,7 @@ export class MemoryStoreService {
    * await pipeline(memory.exportStream(Person, { format: 'csv' }), createWriteStream('people.csv'));
    * ```
    */
-  exportStream(table: StoreReference, options: { format?: TransferFormat } = {}): Readable {
+  exportStream(table: StoreReference, options: ExportStreamOptions = {}): Readable {
     const target = tableOf(this.registry.get(table));
     return exportReadable(
       target,
@@ -316,7 +340,7 @@ export class MemoryStoreService {
   async importStream(
     table: StoreReference,
     readable: AsyncIterable<Buffer | string> | Readable,
-    options: { format?: TransferFormat; version?: number } = {},
+    options: ImportStreamOptions = {},
   ): Promise<number> {
     const store = this.registry.get(table);
     const target = tableOf(store);

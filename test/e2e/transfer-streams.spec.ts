@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -238,6 +238,26 @@ describe('streamed transfers and bulk operations in slices', () => {
       expect(members.size).toBe(50_000);
       await delay(20);
       expect(changes).toHaveLength(50_000);
+    });
+
+    it("logs a long bulk write's progress through Nest's Logger: records done, total, elapsed", async () => {
+      const { members, logger } = await boot();
+      // a clock that runs 20 ms each time it is read: the write seems to take seconds
+      let clock = performance.now();
+      jest.spyOn(performance, 'now').mockImplementation(() => (clock += 20));
+      try {
+        await members.writeMany(membersOf(6_000));
+      } finally {
+        jest.restoreAllMocks();
+      }
+      const progress = logger.at('log').filter((line) => line.context === 'MemoryStore');
+      expect(progress.length).toBeGreaterThan(1);
+      expect(progress[0].message).toMatch(
+        /^writeMany into 'members': [\d,]+ of 6,000 records, \d+\.\d s elapsed$/,
+      );
+      expect(progress.at(-1)!.message).toMatch(
+        /^writeMany into 'members': done, applying 6,000 of 6,000 records/,
+      );
     });
 
     it('writeMany in slices is all or nothing: an invalid last record, or a unique clash far apart', async () => {
