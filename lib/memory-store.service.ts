@@ -256,9 +256,25 @@ export class MemoryStoreService {
         throw new ImportError(name, file, (error as Error).message, undefined, at, error);
       }
     }
+    // Every table's changes are logged together once all are applied: one journal entry
+    // for the whole restore, as when it was one synchronous step.
+    const releases: (() => void)[] = [];
     let records = 0;
-    for (const [name, replacement] of tables)
-      records += await replacement.replace(bulkOptionsOf(this.registry.get(name)));
+    try {
+      for (const [name, replacement] of tables) {
+        const options = bulkOptionsOf(this.registry.get(name));
+        records += await replacement.replace({
+          ...options,
+          hold: () => {
+            const release = options.hold?.();
+            if (release) releases.push(release);
+            return () => undefined;
+          },
+        });
+      }
+    } finally {
+      for (const release of releases) release();
+    }
     slicer.finish();
     await Promise.all(tables.map(([name]) => tableOf(this.registry.get(name)).durable()));
     return { tables: tables.map(([name]) => name), records };

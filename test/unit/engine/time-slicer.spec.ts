@@ -3,7 +3,9 @@ import { SLICE_CHECK, TimeSlicer } from '../../../lib/engine/time-slicer.js';
 
 describe('TimeSlicer', () => {
   let now = 0;
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   /** Counts `SLICE_CHECK` records at the time `at`; resolves once any pause is over. */
   async function batchAt(slicer: TimeSlicer, at: number): Promise<boolean> {
