@@ -9,6 +9,12 @@ import { migrateRecord } from './migrate.js';
 import { CsvReader, CsvSyntaxError } from './csv-reader.js';
 import { checkHeader, csvValue, type TransferFormat } from './transfer.js';
 
+/**
+ * Text parsed between two looks at the clock (a chunk read is about a megabyte: parsed whole,
+ * its thousands of small records would hold the event loop for tens of milliseconds).
+ */
+const PIECE = 64 * 1024;
+
 /** One record read from an import, with where it came from. */
 export interface ImportEntry {
   readonly value: Record<string, unknown>;
@@ -87,9 +93,12 @@ export async function readImportEntries(
     const decoder = new StringDecoder('utf8');
     try {
       for await (const chunk of chunks) {
-        splitter.write(typeof chunk === 'string' ? chunk : decoder.write(chunk));
-        slicer.done = raw.length;
-        if (slicer.due) await slicer.pause();
+        const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+        for (let at = 0; at < text.length; at += PIECE) {
+          splitter.write(text.slice(at, at + PIECE));
+          slicer.done = raw.length;
+          if (slicer.due) await slicer.pause();
+        }
       }
       splitter.write(decoder.end());
       splitter.end();
@@ -169,9 +178,12 @@ async function readCsv(
   const decoder = new StringDecoder('utf8');
   try {
     for await (const chunk of chunks) {
-      reader.write(typeof chunk === 'string' ? chunk : decoder.write(chunk));
-      slicer.done = raw.length;
-      if (slicer.due) await slicer.pause();
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      for (let at = 0; at < text.length; at += PIECE) {
+        reader.write(text.slice(at, at + PIECE));
+        slicer.done = raw.length;
+        if (slicer.due) await slicer.pause();
+      }
     }
     reader.write(decoder.end());
     reader.end();
