@@ -1,5 +1,6 @@
 // Persistence benchmark: write throughput under each fsync policy with 1 and 100 concurrent
-// writers, against a memory-only store, and the time to recover 1,000,000 records.
+// writers, against a memory-only store, the time to recover 1,000,000 records, and the
+// longest event-loop pauses of long operations at 1,000,000 records (persistence-stalls.mjs).
 // Run: `npm run build && node --expose-gc bench/persistence.mjs` (also `node bench/run.mjs --only=persistence`).
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MemoryStore, MemoryStoreModule, Store, Table } from 'nestjs-memory-store';
+import { runStalls } from './persistence-stalls.mjs';
 
 class Row {
   id;
@@ -103,6 +105,8 @@ export async function runPersistence() {
   console.log(
     `recovered ${size.toLocaleString('en')} records (snapshot of 1,000,001 + 10,001 in the log) in ${seconds.toFixed(2)} s`,
   );
+  global.gc?.();
+  await runStalls();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

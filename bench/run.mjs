@@ -11,7 +11,10 @@
 //   events   change events (changes(), @OnStoreEvent, EventEmitter2) and transactions
 //            (events.mjs)
 //   persistence  write throughput per fsync policy and recovery time (persistence.mjs, which
-//            prints its own lines: they are collected and printed in the section's place)
+//            prints its own lines: they are collected and printed in the section's place);
+//            the longest event-loop pause of writeMany, snapshot, backup, restore, export,
+//            import, update/deleteMany and recovery at 1,000,000 records, with peak RSS growth
+//            of export and backup (persistence-stalls.mjs; BENCH_STALL_RECORDS)
 //   replication  issue 7: replication over Redis with two instances in one process: get
 //            against memory-only, awaited write throughput at 1 and 50 writers, replication
 //            lag (replication.mjs; needs Redis, BENCH_REDIS_URL, default redis://127.0.0.1:6379)
@@ -39,7 +42,10 @@ import { Suite } from './suite.mjs';
 
 /** persistence.mjs prints as it goes: its lines are kept for the section's place in the report. */
 async function persistenceSection(suite) {
-  const section = suite.section('persistence', 'write throughput per fsync policy, and recovery');
+  const section = suite.section(
+    'persistence',
+    'write throughput per fsync policy, recovery, and event-loop pauses at 1,000,000 records',
+  );
   const log = console.log;
   section.lines = [];
   console.log = (...args) => section.lines.push(args.join(' '));

@@ -24,6 +24,8 @@ export {
   MemoryStoreService,
   DEFAULT_TRANSACTION_RETRIES,
   DEFAULT_TRANSACTION_TIMEOUT_MS,
+  type ExportStreamOptions,
+  type ImportStreamOptions,
   type StoreStats,
   type TransactionOptions,
 } from './memory-store.service.js';

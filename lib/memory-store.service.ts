@@ -2,10 +2,17 @@ import { resolve } from 'node:path';
 import { Inject, Injectable, Logger, type Type } from '@nestjs/common';
 import { describeValue } from './errors/describe-value.js';
 import { ImportError } from './errors/import.error.js';
-import { readBackup, writeBackup } from './persistence/backup.js';
+import type { Readable } from 'node:stream';
+import { TableReplacement } from './engine/bulk-write.js';
+import { TimeSlicer } from './engine/time-slicer.js';
+import { CorruptStoreError } from './errors/corrupt-store.error.js';
+import { readBackup, writeBackup, type BackupFrame } from './persistence/backup.js';
+import { exportReadable } from './persistence/export-stream.js';
+import { readImportEntries, type ImportEntry } from './persistence/import-stream.js';
 import { NODE_FILE_SYSTEM, type PersistenceFileSystem } from './persistence/file-system.js';
 import { exportTable, formatOf, readImport, type TransferFormat } from './persistence/transfer.js';
-import { tableOf } from './store/memory-store.js';
+import { decodeValue } from './persistence/value-codec.js';
+import { bulkOptionsOf, tableOf } from './store/memory-store.js';
 import type { StoreReference } from './store/store-registry.js';
 import type { TableClass } from './interfaces/table-options.interface.js';
 import { MEMORY_STORE_REGISTRY } from './memory-store.constants.js';
@@ -78,6 +85,30 @@ export interface TransactionOptions {
    * @default 30000
    */
   timeoutMs?: number;
+}
+
+/** Options of `MemoryStoreService.exportStream()`. */
+export interface ExportStreamOptions {
+  /**
+   * The format of the text.
+   * @default 'ndjson'
+   */
+  format?: TransferFormat;
+}
+
+/** Options of `MemoryStoreService.importStream()`. */
+export interface ImportStreamOptions {
+  /**
+   * The format of the text.
+   * @default 'ndjson'
+   */
+  format?: TransferFormat;
+  /**
+   * The table version the records were written under, when the text does not say (CSV):
+   * older records are migrated.
+   * @default the version a JSON or NDJSON export records, else the table's current one
+   */
+  version?: number;
 }
 
 /** How many times a conflicting transaction runs again by default. */
@@ -185,6 +216,13 @@ export class MemoryStoreService {
         }
         throw error;
       }
+      // a bulk operation applying to a table it wrote goes first (see writeMany)
+      for (;;) {
+        const busy: Promise<void>[] = [];
+        for (const view of transaction.views()) if (view.table.bulk) busy.push(view.table.bulk);
+        if (busy.length === 0) break;
+        await Promise.all(busy);
+      }
       const conflicts = await commitTransaction(transaction);
       if (conflicts.length === 0) {
         counts.commits++;
@@ -199,8 +237,10 @@ export class MemoryStoreService {
 
   /**
    * Writes every store's records and counters to one file, atomically (a temporary file,
-   * synced, then renamed over `path`). A file that cannot be written rejects with a
-   * `MemoryStoreError` naming it, the system's error as `cause`.
+   * synced, then renamed over `path`), streamed in bounded memory and in slices that let the
+   * event loop run (see `README`, Backup: what a backup taken while writes go on holds). A
+   * file that cannot be written rejects with a `MemoryStoreError` naming it, the system's
+   * error as `cause`.
    */
   async backup(path: string): Promise<{ tables: number; records: number }> {
     const file = filePath('backup', path, '');
@@ -210,59 +250,145 @@ export class MemoryStoreService {
       this.#fileSystem(),
       file,
       stores.map((store) => tableOf(store)),
+      this.#report,
     );
     return { tables: stores.length, records };
   }
 
   /**
    * Replaces the records and counters of every store the backup holds with the backup's,
-   * all or none: every record is migrated if older and validated first. Tables the backup
-   * holds that no store has are skipped with a warning; stores it does not hold are left as
-   * they are. A file that cannot be read is an `ImportError`, a damaged one a
-   * `CorruptStoreError`.
+   * all or none: the file is read a chunk at a time and every record is migrated if older
+   * and validated first; then each store is replaced in slices (its other writes wait
+   * meanwhile). Tables the backup holds that no store has are skipped with a warning; stores
+   * it does not hold are left as they are. A file that cannot be read is an `ImportError`, a
+   * damaged one a `CorruptStoreError`.
    */
   async restore(path: string): Promise<{ tables: string[]; records: number }> {
     const file = filePath('restore', path, '');
-    const backup = await readBackup(this.#fileSystem(), file);
-    const applies: (() => number)[] = [];
-    const tables: string[] = [];
-    for (const [name, data] of backup) {
-      const store = this.registry.find(name);
-      if (!store) {
-        this.#logger.warn(
-          `The backup ${file} holds table '${name}', which no store of this application has: skipped`,
-        );
-        continue;
+    const replacements = new Map<string, TableReplacement<object> | null>();
+    const slicer = new TimeSlicer(`restore of ${file}`, this.#report);
+    const onFrame = async (frame: BackupFrame): Promise<void> => {
+      if (frame.t === 'meta' || frame.t === 'end') return;
+      const name = frame.table;
+      let replacement = replacements.get(name);
+      if (replacement === undefined) {
+        const store = this.registry.find(name);
+        if (!store) {
+          this.#logger.warn(
+            `The backup ${file} holds table '${name}', which no store of this application has: skipped`,
+          );
+          replacements.set(name, null);
+          return;
+        }
+        if (store.replication) {
+          throw new ImportError(
+            name,
+            file,
+            'restoring a backup into a replicated store is not supported: import its records with import() instead',
+          );
+        }
+        replacement = new TableReplacement(tableOf(store), slicer);
+        replacements.set(name, replacement);
       }
-      if (store.replication) {
-        throw new ImportError(
-          name,
-          file,
-          'restoring a backup into a replicated store is not supported: import its records with import() instead',
-        );
-      }
+      if (replacement === null) return;
       try {
-        applies.push(tableOf(store).prepareReplace(data.rows, data.counters));
+        if (frame.t === 'counters') replacement.counters(frame.counters);
+        else if (frame.t === 'rows') {
+          for (const [key, encoded, deadline, version] of frame.rows) {
+            let fields: Record<string, unknown>;
+            try {
+              fields = decodeValue(encoded) as Record<string, unknown>;
+            } catch (error) {
+              throw new CorruptStoreError(
+                '',
+                file,
+                0,
+                `record ${JSON.stringify(key)} of table '${name}' cannot be decoded (${(error as Error).message})`,
+                'Nothing was restored',
+              );
+            }
+            await replacement.add([key, fields, deadline, version]);
+          }
+        }
       } catch (error) {
-        const entry = (error as { entry?: number }).entry;
-        throw new ImportError(name, file, (error as Error).message, undefined, entry, error);
+        if (error instanceof ImportError || error instanceof CorruptStoreError) throw error;
+        const at = (error as { entry?: number }).entry;
+        throw new ImportError(name, file, (error as Error).message, undefined, at, error);
       }
-      tables.push(name);
+    };
+    await readBackup(this.#fileSystem(), file, onFrame);
+    const tables = [...replacements].filter(
+      (entry): entry is [string, TableReplacement<object>] => entry[1] !== null,
+    );
+    for (const [name, replacement] of tables) {
+      try {
+        await replacement.check();
+      } catch (error) {
+        const at = (error as { entry?: number }).entry;
+        throw new ImportError(name, file, (error as Error).message, undefined, at, error);
+      }
     }
-    const records = applies.reduce((n, apply) => n + apply(), 0);
-    await Promise.all(tables.map((name) => tableOf(this.registry.get(name)).durable()));
-    return { tables, records };
+    // Every table's changes are logged together once all are applied: one journal entry
+    // for the whole restore, as when it was one synchronous step.
+    const releases: (() => void)[] = [];
+    let records = 0;
+    try {
+      for (const [name, replacement] of tables) {
+        const options = bulkOptionsOf(this.registry.get(name));
+        records += await replacement.replace({
+          ...options,
+          hold: () => {
+            const release = options.hold?.();
+            if (release) releases.push(release);
+            return () => undefined;
+          },
+        });
+      }
+    } finally {
+      for (const release of releases) release();
+    }
+    slicer.finish();
+    await Promise.all(tables.map(([name]) => tableOf(this.registry.get(name)).durable()));
+    return { tables: tables.map(([name]) => name), records };
   }
 
   /**
    * Writes a store's records to a file: `'json'`, `'ndjson'` or `'csv'` (by default, from the
-   * extension), atomically. Resolves to how many. A file that cannot be written rejects with a
-   * `MemoryStoreError` naming it, the system's error as `cause`.
+   * extension), atomically, streamed in bounded memory (see `exportStream`). Resolves to how
+   * many. A file that cannot be written rejects with a `MemoryStoreError` naming it, the
+   * system's error as `cause`.
    */
   async export(table: StoreReference, path: string, format?: TransferFormat): Promise<number> {
     const target = tableOf(this.registry.get(table));
     const file = filePath('export', path, target.name);
-    return exportTable(this.#fileSystem(), target, file, formatOf(target.name, file, format));
+    return exportTable(
+      this.#fileSystem(),
+      target,
+      file,
+      formatOf(target.name, file, format),
+      this.#report,
+    );
+  }
+
+  /**
+   * A store's records as a byte stream in a format (`'ndjson'` by default; the same text
+   * `export()` writes), made a chunk at a time as the reader asks for more: memory stays
+   * bounded, whatever the table's size, and the work pauses for the event loop every few
+   * milliseconds. The records are those of the moment the stream starts. Pipe it to a file,
+   * an HTTP response (`new StreamableFile(stream)` in a controller), or anywhere.
+   *
+   * @example
+   * ```ts
+   * await pipeline(memory.exportStream(Person, { format: 'csv' }), createWriteStream('people.csv'));
+   * ```
+   */
+  exportStream(table: StoreReference, options: ExportStreamOptions = {}): Readable {
+    const target = tableOf(this.registry.get(table));
+    return exportReadable(
+      target,
+      formatOf(target.name, 'stream.ndjson', streamFormat(target.name, options, 'exportStream')),
+      this.#report,
+    );
   }
 
   /**
@@ -270,7 +396,8 @@ export class MemoryStoreService {
    * an invalid record rejects the whole import with an `ImportError` naming its line.
    * Records of an older table version (as the file says, or `options.version`) are
    * migrated. CSV values take the type of the table's defaults (numbers, booleans, dates,
-   * objects as JSON); other columns are strings; empty cells are absent.
+   * objects as JSON); other columns are strings; empty cells are absent. The file is read a
+   * chunk at a time, and a large import is written in slices (see `writeMany`).
    */
   async import(
     table: StoreReference,
@@ -287,19 +414,66 @@ export class MemoryStoreService {
       file,
       formatOf(target.name, file, format),
       options.version,
+      this.#report,
     );
+    return this.#write(store as MemoryStore<object>, entries, file);
+  }
+
+  /**
+   * `import()` from a stream of bytes or text (an HTTP request, a file stream…) in a format
+   * (`'ndjson'` by default): read a chunk at a time, then written all or none as `import()`
+   * does. A stream that is not of the format, or that fails, rejects with an `ImportError`
+   * naming `importStream()` (and the line), the parser's or the stream's error as `cause`.
+   */
+  async importStream(
+    table: StoreReference,
+    readable: AsyncIterable<Buffer | string> | Readable,
+    options: ImportStreamOptions = {},
+  ): Promise<number> {
+    const store = this.registry.get(table);
+    const target = tableOf(store);
+    const format = streamFormat(target.name, options, 'importStream');
+    if (
+      typeof readable !== 'object' ||
+      readable === null ||
+      typeof (readable as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function'
+    ) {
+      throw new MemoryStoreError(
+        `importStream() takes a readable stream, got ${describeValue(readable)}`,
+        target.name,
+      );
+    }
+    const entries = await readImportEntries(
+      target,
+      readable as AsyncIterable<Buffer | string>,
+      format,
+      options.version,
+      STREAM,
+      this.#report,
+    );
+    return this.#write(store as MemoryStore<object>, entries, STREAM);
+  }
+
+  /** Writes imported records, all or none, in slices when many. */
+  async #write(
+    store: MemoryStore<object>,
+    entries: ImportEntry[],
+    source: string,
+  ): Promise<number> {
+    const target = tableOf(store);
     try {
       const values = entries.map((e) => e.value);
-      if (store.replication) await store.writeMany(values);
-      else store.dirtyWriteMany(values);
+      await store.writeMany(values);
     } catch (error) {
       const entry = (error as { entry?: number }).entry;
       const line = entry === undefined ? undefined : entries[entry]?.line;
-      throw new ImportError(target.name, file, (error as Error).message, line, entry, error);
+      throw new ImportError(target.name, source, (error as Error).message, line, entry, error);
     }
     await target.durable();
     return entries.length;
   }
+
+  readonly #report = (line: string): void => this.#logger.log(line);
 
   #fileSystem(): PersistenceFileSystem {
     const persistence = this.registry.options.persistence;
@@ -333,4 +507,18 @@ function filePath(method: string, path: unknown, table: string): string {
   if (typeof path !== 'string' || path === '')
     throw new MemoryStoreError(`${method}() takes a file path, got ${describeValue(path)}`, table);
   return resolve(path);
+}
+
+/** How an `ImportError` names a stream given to `importStream()`. */
+const STREAM = 'the stream given to importStream()';
+
+/** The format of `exportStream()` / `importStream()` options: `'ndjson'` by default. */
+function streamFormat(table: string, options: unknown, method: string): TransferFormat {
+  if (typeof options !== 'object' || options === null)
+    throw new MemoryStoreError(
+      `${method}(): options must be an object such as { format: 'csv' }`,
+      table,
+    );
+  const { format } = options as { format?: unknown };
+  return formatOf(table, 'stream.ndjson', format);
 }

@@ -153,6 +153,11 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * changes, so a transaction that queried the table does not conflict with it.
    */
   #removingHidden = false;
+  /**
+   * Set while a bulk operation (see `bulk-write.ts`) works on the table in slices: other
+   * writes wait for it (acknowledged ones) or are refused (synchronous ones).
+   */
+  bulk: Promise<void> | undefined;
 
   constructor(schema: TableSchema<T>, runtime: TableRuntime<T> = {}) {
     this.schema = schema;
@@ -603,62 +608,6 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.counters.restore(counters);
   }
 
-  /**
-   * Prepares replacing every record and counter with the given ones (a restore): every
-   * record is migrated if older, validated and checked against the unique indexes and the
-   * capacity now; the returned function applies the replacement (reported as a `clear`
-   * followed by an `insert` per record) and cannot fail. Nothing changes until it is called.
-   */
-  prepareReplace(
-    rows: Iterable<readonly [RecordKey, Record<string, unknown>, number | null, number]>,
-    counters: Iterable<[string, number]>,
-  ): () => number {
-    this.expire();
-    const batch = new Map<RecordKey, T>();
-    const deadlines = new Map<RecordKey, number | null>();
-    let i = 0;
-    const now = this.#clock.now();
-    for (const [key, fields, deadline, version] of rows) {
-      if (deadline !== null && deadline <= now) continue; // expired since it was saved
-      let record: T;
-      try {
-        record = this.#factory.create(migrateRecord(this.schema, key, fields, version));
-      } catch (error) {
-        if (error instanceof StoreValidationError)
-          throw new StoreValidationError(this.schema.name, error.errors, i, error.key);
-        throw error;
-      }
-      batch.set(this.#factory.keyOf(record), record);
-      deadlines.set(this.#factory.keyOf(record), deadline);
-      i++;
-    }
-    const everyone = new Set(this.rows.keys());
-    for (const index of this.#uniques)
-      this.#checkBatch(index as UniqueIndex<T>, batch, undefined, everyone);
-    if (this.#capacity && batch.size > this.#capacity.maxRecords) {
-      throw new StoreCapacityError(this.schema.name, this.#capacity.maxRecords);
-    }
-    const counterList = [...counters];
-    for (const [name, value] of counterList) {
-      if (typeof name !== 'string' || name === '' || !Number.isSafeInteger(value) || value < 0) {
-        throw new MemoryStoreError(
-          `Table '${this.schema.name}': counter ${JSON.stringify(name)} = ${String(value)} is not a counter value`,
-          this.schema.name,
-        );
-      }
-    }
-    return () => {
-      this.deleteAll();
-      for (const [key, record] of batch) {
-        this.#apply(key, record, undefined, deadlines.get(key) ?? null);
-        this.#emit('insert', key, record, undefined);
-      }
-      for (const [name] of [...this.counters.entries()]) this.counters.delete(name);
-      for (const [name, value] of counterList) this.counters.reset(name, value);
-      return batch.size;
-    };
-  }
-
   // ---- staged changes (transactions) -------------------------------------------------
 
   /** How many changes the table has made; it only grows. */
@@ -735,20 +684,105 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     }
     for (const index of this.#uniques)
       this.#checkBatch(index as UniqueIndex<T>, puts, undefined, deletes);
-    const capacity = this.#capacity;
-    if (capacity) {
+    if (this.#capacity) {
       this.#expireWaiting();
       let added = -deletes.size;
       for (const key of puts.keys()) if (!this.rows.has(key)) added++;
-      const excess = this.rows.size + added - capacity.maxRecords;
-      if (
-        excess > 0 &&
-        (capacity.eviction === 'reject' ||
-          this.#recency!.leastRecent(excess, staged).length < excess)
-      ) {
-        throw new StoreCapacityError(this.schema.name, capacity.maxRecords);
-      }
+      this.checkRoom(added, staged);
     }
+  }
+
+  /**
+   * Checks that `added` more records fit (evicting records not in `spare` under `'lru'`);
+   * `StoreCapacityError` if they do not. Changes nothing.
+   */
+  checkRoom(added: number, spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>): void {
+    const capacity = this.#capacity;
+    if (!capacity) return;
+    const excess = this.rows.size + added - capacity.maxRecords;
+    if (
+      excess > 0 &&
+      (capacity.eviction === 'reject' || this.#recency!.leastRecent(excess, spare).length < excess)
+    ) {
+      throw new StoreCapacityError(this.schema.name, capacity.maxRecords);
+    }
+  }
+
+  // ---- bulk operations in slices (see bulk-write.ts) ----------------------------------
+
+  /** The table clock's time. */
+  clockNow(): number {
+    return this.#clock.now();
+  }
+
+  /** The capacity's `maxRecords`, if the table has one. */
+  get capacityLimit(): number | undefined {
+    return this.#capacity?.maxRecords;
+  }
+
+  /** The unique indexes, for a bulk operation's own check. */
+  get uniqueIndexes(): readonly UniqueIndex<T>[] {
+    return this.#uniques as UniqueIndex<T>[];
+  }
+
+  /** The deadline a write with this TTL setting sets (see `#deadline`). */
+  deadlineFor(ttl: TtlSetting): number | null | undefined {
+    return this.#deadline(ttl);
+  }
+
+  /**
+   * Stores checked records `from` to `to` of a bulk write, reporting each; makes room first,
+   * never evicting a record of the batch (`spare`). `deadlines` is one for all or one each.
+   */
+  applyBulk(
+    keys: readonly RecordKey[],
+    records: readonly T[],
+    from: number,
+    to: number,
+    deadlines: number | null | undefined | readonly (number | null)[],
+    spare: ReadonlyMap<RecordKey, unknown>,
+  ): void {
+    if (this.#capacity) {
+      let added = 0;
+      for (let i = from; i < to; i++) if (!this.rows.has(keys[i])) added++;
+      this.#makeRoom(added, spare);
+    }
+    const each = Array.isArray(deadlines);
+    for (let i = from; i < to; i++) {
+      const key = keys[i];
+      const record = records[i];
+      const previous = this.rows.get(key);
+      const deadline = each ? (deadlines as readonly (number | null)[])[i] : deadlines;
+      this.#apply(key, record, previous, deadline as number | null | undefined);
+      this.#emit(previous === undefined ? 'insert' : 'update', key, record, previous);
+    }
+  }
+
+  /** Deletes records `from` to `to` of a bulk delete (those still stored), reporting each. */
+  deleteBulk(records: readonly T[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const key = this.#factory.keyOf(records[i]);
+      const current = this.rows.get(key);
+      if (current === undefined) continue; // expired meanwhile
+      this.#apply(key, undefined, current);
+      this.#emit('delete', key, undefined, current);
+    }
+  }
+
+  /** Every record matching the query, as a list (safe to change the table while walking it). */
+  matches(query: unknown): T[] {
+    return this.#matches(query);
+  }
+
+  /** A record from persisted fields (migrated if older), validated, as a restore builds it. */
+  buildRestored(key: RecordKey, fields: Record<string, unknown>, version: number): T {
+    return this.#factory.create(migrateRecord(this.schema, key, fields, version));
+  }
+
+  /** Replaces every counter with the given ones (a restore). */
+  replaceCounters(counters: readonly [string, number][]): void {
+    for (const [name] of [...this.counters.entries()]) this.counters.delete(name);
+    for (const [name, value] of counters) this.counters.reset(name, value);
   }
 
   /** Applies a staged batch that `checkStaged` accepted, reporting each change. */

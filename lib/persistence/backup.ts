@@ -1,63 +1,95 @@
+import type { MemoryTable } from '../engine/memory-table.js';
+import { TimeSlicer } from '../engine/time-slicer.js';
 import { CorruptStoreError } from '../errors/corrupt-store.error.js';
+import { showValue } from '../errors/describe-value.js';
 import { ImportError } from '../errors/import.error.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
-import type { MemoryTable } from '../engine/memory-table.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
-import { writeFileAtomically, type PersistenceFileSystem } from './file-system.js';
-import { encodeFrame, parseFrames } from './log-format.js';
-import { decodeValue, encodeValue, type Encoded } from './value-codec.js';
+import type { PersistenceFileSystem } from './file-system.js';
+import { encodeFrame, FRAME_HEADER, MAX_PAYLOAD, parseFrames } from './log-format.js';
+import { readChunks, writeStreamAtomically } from './stream-file.js';
+import { encodeValue, type Encoded } from './value-codec.js';
 
 export const BACKUP_MAGIC = Buffer.from('NMSBAK1\n');
+/** A rows frame holds at most this many rows, and stops growing past `FRAME_CHARS` of text. */
 const ROWS_PER_FRAME = 5000;
+const FRAME_CHARS = 1 << 20;
 /** What a damaged backup means for `restore()`, which is not a start-up. */
 const NOTHING_RESTORED = 'Nothing was restored';
 
-type BackupFrame =
+/** One frame of a backup. */
+export type BackupFrame =
   | { t: 'meta'; at: string }
   | { t: 'table'; table: string; version: number }
   | { t: 'rows'; table: string; rows: [RecordKey, Encoded, number | null, number][] }
   | { t: 'counters'; table: string; counters: [string, number][] }
   | { t: 'end'; tables: number };
 
-/** One table as a backup holds it. */
-export interface BackedUpTable {
-  readonly rows: [RecordKey, Record<string, unknown>, number | null, number][];
-  readonly counters: [string, number][];
-}
-
 /**
- * Writes every table to one file atomically: a temporary file, synced, renamed over the
- * target, and the directory synced. The format is the snapshot's: checksummed frames.
+ * Writes every table to one file atomically (a temporary file, synced, renamed over the
+ * target, the directory synced), streamed: frames of at most about a megabyte, made while
+ * the file is written, the work pausing for the event loop every few milliseconds. The
+ * format is the snapshot's: checksummed frames. Each table's records are those it held
+ * when its turn came; a record changed while the backup runs is saved as it is when its
+ * frame is made, one deleted meanwhile is left out.
  */
 export async function writeBackup(
   fs: PersistenceFileSystem,
   path: string,
   tables: readonly MemoryTable<object>[],
+  report?: (line: string) => void,
 ): Promise<number> {
-  const frames: Buffer[] = [BACKUP_MAGIC];
-  let n = 0;
-  const push = (frame: BackupFrame) => frames.push(encodeFrame(++n, JSON.stringify(frame)));
-  push({ t: 'meta', at: new Date().toISOString() });
   let records = 0;
-  for (const table of tables) {
-    const { rows, counters, version } = table.capture();
-    push({ t: 'table', table: table.name, version });
-    for (let i = 0; i < rows.length; i += ROWS_PER_FRAME) {
-      push({
-        t: 'rows',
-        table: table.name,
-        rows: rows
-          .slice(i, i + ROWS_PER_FRAME)
-          .map(([key, record, deadline]) => [key, encodeValue(record), deadline ?? null, version]),
-      });
+  async function* chunks(): AsyncGenerator<Buffer> {
+    let n = 0;
+    const frame = (payload: string) => encodeFrame(++n, payload);
+    yield BACKUP_MAGIC;
+    yield frame(JSON.stringify({ t: 'meta', at: new Date().toISOString() }));
+    for (const table of tables) {
+      const { version } = table.schema;
+      yield frame(JSON.stringify({ t: 'table', table: table.name, version }));
+      const list = table.all();
+      const slicer = new TimeSlicer(`backup of table '${table.name}'`, report, list.length);
+      const prefix = `{"t":"rows","table":${JSON.stringify(table.name)},"rows":[`;
+      let rows: string[] = [];
+      let size = 0;
+      for (const record of list) {
+        const key = table.keyOf(record);
+        const current = table.rows.get(key);
+        if (current !== undefined) {
+          const deadline = table.deadlineOf(key) ?? null;
+          let row: string;
+          try {
+            row = JSON.stringify([key, encodeValue(current), deadline, version]);
+          } catch (error) {
+            throw new MemoryStoreError(
+              `Cannot back up record ${showValue(key)} of table '${table.name}': ${(error as Error).message}`,
+              table.name,
+              { cause: error },
+            );
+          }
+          rows.push(row);
+          size += row.length;
+          records++;
+        }
+        if (rows.length >= ROWS_PER_FRAME || size >= FRAME_CHARS) {
+          yield frame(`${prefix}${rows.join(',')}]}`);
+          rows = [];
+          size = 0;
+        }
+        await slicer.tick();
+      }
+      if (rows.length > 0) yield frame(`${prefix}${rows.join(',')}]}`);
+      const counters = [...table.counters.entries()];
+      yield frame(JSON.stringify({ t: 'counters', table: table.name, counters }));
+      slicer.finish();
     }
-    push({ t: 'counters', table: table.name, counters });
-    records += rows.length;
+    yield frame(JSON.stringify({ t: 'end', tables: tables.length }));
   }
-  push({ t: 'end', tables: tables.length });
   try {
-    await writeFileAtomically(fs, path, Buffer.concat(frames));
+    await writeStreamAtomically(fs, path, chunks());
   } catch (error) {
+    if (error instanceof MemoryStoreError) throw error;
     throw new MemoryStoreError(`Cannot write the backup ${path}: ${(error as Error).message}`, '', {
       cause: error,
     });
@@ -66,59 +98,77 @@ export async function writeBackup(
 }
 
 /**
- * Reads a backup whole, checking every frame; damage is a `CorruptStoreError`, a file that
- * cannot be read (missing, a directory) an `ImportError`.
+ * Reads a backup a chunk at a time, checking every frame, and hands each frame's content to
+ * `onFrame` in order (awaited). Damage, wherever it is, is a `CorruptStoreError` (thrown once
+ * found: `onFrame` must only stage what it is given); a file that cannot be read (missing, a
+ * directory) is an `ImportError`.
  */
 export async function readBackup(
   fs: PersistenceFileSystem,
   path: string,
-): Promise<Map<string, BackedUpTable>> {
-  let data: Buffer | undefined;
-  try {
-    data = await fs.readFile(path);
-  } catch (error) {
-    throw new ImportError(
-      '',
-      path,
-      `cannot read it: ${(error as Error).message}`,
-      undefined,
-      undefined,
-      error,
-    );
-  }
-  if (!data) throw new ImportError('', path, 'the file does not exist');
+  onFrame: (frame: BackupFrame) => Promise<void> | void,
+): Promise<void> {
   const damaged = (offset: number, reason: string) =>
     new CorruptStoreError('', path, offset, reason, NOTHING_RESTORED);
-  const parsed = parseFrames(data, BACKUP_MAGIC, 1);
-  if (parsed.problem) throw damaged(parsed.end, parsed.problem);
-  const tables = new Map<string, BackedUpTable>();
+  const unreadable = (reason: string, error?: unknown) =>
+    new ImportError('', path, reason, undefined, undefined, error);
+  let pending: Buffer = Buffer.alloc(0);
+  let offset = 0; // of `pending` in the file
+  let seq = 0;
+  let magic = false;
   let ended = false;
-  for (const [i, frame] of parsed.frames.entries()) {
-    if (frame.seq !== i + 1) throw damaged(frame.offset, 'frames out of order');
-    let content: BackupFrame;
-    try {
-      content = JSON.parse(frame.payload) as BackupFrame;
-    } catch {
-      throw damaged(frame.offset, 'a frame holds malformed JSON');
-    }
-    const table = (name: string) => {
-      let entry = tables.get(name);
-      if (!entry) tables.set(name, (entry = { rows: [], counters: [] }));
-      return entry;
-    };
-    if (content.t === 'rows') {
-      for (const [key, record, deadline, version] of content.rows) {
-        table(content.table).rows.push([
-          key,
-          decodeValue(record) as Record<string, unknown>,
-          deadline,
-          version,
-        ]);
+  const chunks = readChunks(fs, path);
+  try {
+    for (;;) {
+      let next: IteratorResult<Buffer | undefined>;
+      try {
+        next = await chunks.next();
+      } catch (error) {
+        throw unreadable(`cannot read it: ${(error as Error).message}`, error);
       }
-    } else if (content.t === 'counters') table(content.table).counters.push(...content.counters);
-    else if (content.t === 'table') table(content.table);
-    else if (content.t === 'end') ended = true;
+      if (next.done) break;
+      if (next.value === undefined) throw unreadable('the file does not exist');
+      pending = pending.length === 0 ? next.value : Buffer.concat([pending, next.value]);
+      if (!magic) {
+        if (pending.length < BACKUP_MAGIC.length) continue;
+        if (!pending.subarray(0, BACKUP_MAGIC.length).equals(BACKUP_MAGIC))
+          throw damaged(0, 'not a file of this kind (bad header)');
+        magic = true;
+        pending = pending.subarray(BACKUP_MAGIC.length);
+        offset = BACKUP_MAGIC.length;
+      }
+      let at = 0;
+      while (pending.length - at >= FRAME_HEADER) {
+        const length = pending.readUInt32LE(at);
+        if (length > MAX_PAYLOAD) throw damaged(offset + at, `a frame declares ${length} bytes`);
+        const size = FRAME_HEADER + length;
+        if (pending.length - at < size) break;
+        if (ended) throw damaged(offset + at, 'frames follow the end of the backup');
+        const parsed = parseFrames(
+          Buffer.concat([BACKUP_MAGIC, pending.subarray(at, at + size)]),
+          BACKUP_MAGIC,
+          seq + 1,
+        );
+        if (parsed.problem) throw damaged(offset + at, parsed.problem);
+        const frame = parsed.frames[0];
+        if (frame.seq !== ++seq) throw damaged(offset + at, 'frames out of order');
+        let content: BackupFrame;
+        try {
+          content = JSON.parse(frame.payload) as BackupFrame;
+        } catch {
+          throw damaged(offset + at, 'a frame holds malformed JSON');
+        }
+        if (content.t === 'end') ended = true;
+        else await onFrame(content);
+        at += size;
+      }
+      pending = pending.subarray(at);
+      offset += at;
+    }
+  } finally {
+    await chunks.return(undefined); // closes the file when reading stops early
   }
-  if (!ended) throw damaged(parsed.end, 'the backup is incomplete');
-  return tables;
+  if (!magic) throw damaged(0, 'the file header is cut short');
+  if (pending.length > 0) throw damaged(offset, 'a frame is cut short');
+  if (!ended) throw damaged(offset, 'the backup is incomplete');
 }

@@ -1,5 +1,12 @@
 import { Logger, type OnModuleInit } from '@nestjs/common';
 import {
+  BULK_THRESHOLD,
+  bulkDelete,
+  bulkUpdate,
+  bulkWrite,
+  type BulkOptions,
+} from '../engine/bulk-write.js';
+import {
   MemoryTable,
   type RecordUpdate,
   type TableChange,
@@ -54,6 +61,10 @@ export type Selected<T, F extends DataKeys<T>> = [DataKeys<T>] extends [F] ? T :
 
 type Phase = 'new' | 'starting' | 'ready' | 'failed';
 
+/** How a store's bulk operations report and log (for the module's own services). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
+export let bulkOptionsOf: (store: MemoryStore<any>) => BulkOptions;
+
 /**
  * A store of one table's records. Extend it in a class decorated with `@Store()`; Nest
  * creates, starts and injects it like any provider. Reads are synchronous and return the
@@ -64,6 +75,9 @@ type Phase = 'new' | 'starting' | 'ready' | 'failed';
  * A subclass that defines `onModuleInit()` must call `await super.onModuleInit()`.
  */
 export class MemoryStore<T extends object = object, S = unknown> implements OnModuleInit {
+  static {
+    bulkOptionsOf = (store) => store.#bulkOptions();
+  }
   readonly #table: MemoryTable<T>;
   #phase: Phase = 'new';
   #starting: Promise<void> | undefined;
@@ -71,6 +85,8 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   #replica: TableReplica | undefined;
   #state: unknown;
   readonly #options: StoreOptions;
+  /** Log records of a bulk operation's changes, held to be logged together when it ends. */
+  #held: LogOp[] | undefined;
 
   constructor() {
     const options = STORE_METADATA.get(new.target);
@@ -222,7 +238,11 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         onFirstDeadline: () => registry.scheduleSweep(this),
         wantsChanges: journal ? undefined : () => interest.active,
         onChange: (change) => {
-          journal?.log(logOp(table, change));
+          if (journal) {
+            const op = logOp(table, change);
+            if (this.#held) this.#held.push(op);
+            else journal.log(op);
+          }
           registry.hub.publish(name, change, replica?.origin);
         },
         onDue: replica ? () => replica.due() : undefined,
@@ -470,7 +490,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   write(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
     if (this.#replica && this.#lacksKeys([record]))
       return this.#keyed([record]).then(([keyed]) => this.write(keyed, options));
-    if (this.#replica || currentTransaction()) {
+    if (this.#replica || currentTransaction() || this.#table.bulk) {
       return this.#write(
         (tx) => tx.write(record, this.#ttlOf(options)),
         () => this.dirtyWrite(record, options),
@@ -488,7 +508,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   insert(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
     if (this.#replica && this.#lacksKeys([record]))
       return this.#keyed([record]).then(([keyed]) => this.insert(keyed, options));
-    if (this.#replica || currentTransaction()) {
+    if (this.#replica || currentTransaction() || this.#table.bulk) {
       return this.#write(
         (tx) => tx.insert(record, this.#ttlOf(options)),
         () => this.dirtyInsert(record, options),
@@ -517,7 +537,22 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     change: Change<T>,
     options?: WriteOptions,
   ): Promise<T | T[]> {
-    if (this.#replica || currentTransaction()) {
+    if (!isKey(target) && this.#sliceable() && isQuery(target) && this.#isBulk(target)) {
+      try {
+        this.#assertWritable();
+        const ttl = this.#ttlOf(options);
+        return bulkUpdate(
+          this.#table,
+          target,
+          change as RecordUpdate<T>,
+          ttl,
+          this.#bulkOptions(),
+        ).then((updated) => this.#acknowledged(updated));
+      } catch (error) {
+        return rejected(error);
+      }
+    }
+    if (this.#replica || currentTransaction() || this.#table.bulk) {
       return this.#write(
         (tx) => {
           this.#target(target, 'update');
@@ -543,7 +578,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   delete(keyOrRecord: RecordKey | T): Promise<T | undefined>;
   delete(query: Query<T>): Promise<T[]>;
   delete(target: RecordKey | T | Query<T>): Promise<T | T[] | undefined> {
-    if (this.#replica || currentTransaction()) {
+    if (this.#replica || currentTransaction() || this.#table.bulk) {
       return this.#write(
         (tx) => {
           this.#target(target, 'delete');
@@ -572,6 +607,17 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   writeMany(records: readonly RecordInput<T>[], options?: WriteOptions): Promise<T[]> {
     if (Array.isArray(records) && this.#lacksKeys(records))
       return this.#keyed(records).then((keyed) => this.writeMany(keyed, options));
+    if (Array.isArray(records) && records.length >= BULK_THRESHOLD && this.#sliceable()) {
+      try {
+        this.#assertWritable();
+        const ttl = this.#ttlOf(options);
+        return bulkWrite(this.#table, records, ttl, this.#bulkOptions()).then((written) =>
+          this.#acknowledged(written),
+        );
+      } catch (error) {
+        return rejected(error);
+      }
+    }
     return this.#write(
       (tx) => tx.writeMany(records, this.#ttlOf(options)),
       () => this.dirtyWriteMany(records, options),
@@ -581,6 +627,16 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
 
   /** Deletes every record matching the query; resolves to how many. */
   deleteMany(query: Query<T>): Promise<number> {
+    if (this.#sliceable() && query !== undefined && query !== null && this.#isBulk(query)) {
+      try {
+        this.#assertWritable();
+      } catch (error) {
+        return rejected(error);
+      }
+      return bulkDelete(this.#table, query, this.#bulkOptions()).then((deleted) =>
+        this.#acknowledged(deleted.length),
+      );
+    }
     return this.#write(
       (tx) => {
         this.#target(query, 'deleteMany');
@@ -620,7 +676,46 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     const tx = currentTransaction();
     if (tx) return this.#staged(tx, inTransaction);
     if (this.#replica) return this.#replicated(inTransaction, blind);
+    const bulk = this.#table.bulk;
+    if (bulk) return bulk.then(() => this.#write(inTransaction, now, blind));
     return this.#durable(now);
+  }
+
+  /** True when a bulk operation may run in slices here: not replicated, not in a transaction. */
+  #sliceable(): boolean {
+    return this.#replica === undefined && currentTransaction() === undefined;
+  }
+
+  /** True when a query matches enough records (or a bulk operation runs) to work in slices. */
+  #isBulk(query: Query<T>): boolean {
+    const table = this.#table;
+    if (table.bulk !== undefined) return true;
+    if (table.rows.size < BULK_THRESHOLD) return false;
+    try {
+      return table.matches(query).length >= BULK_THRESHOLD;
+    } catch {
+      return false; // a bad query: the usual path reports it
+    }
+  }
+
+  /**
+   * How this store's bulk operations report progress (to Nest's Logger) and log their
+   * changes: held while they apply, then logged as one journal entry, so that recovery
+   * finds all of a batch or none of it.
+   */
+  #bulkOptions(): BulkOptions {
+    return {
+      report: (line) => BULK_LOGGER.log(line),
+      hold: () => {
+        const journal = this.#journal;
+        if (!journal) return () => undefined;
+        const held: LogOp[] = (this.#held = []);
+        return () => {
+          this.#held = undefined;
+          for (const op of held) journal.log(op);
+        };
+      },
+    };
   }
 
   /** Stages a write in a transaction; the promise settles with its outcome. */
@@ -857,6 +952,14 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
    * isolation, and a replicated store decides every write in Redis.
    */
   #assertDirty(operation: string): void {
+    if (this.#table.bulk) {
+      throw new MemoryStoreError(
+        `${operation}() applies at once, but a bulk operation (a large writeMany, update or deleteMany, an ` +
+          `import or a restore) is being applied to '${this.#table.name}' in slices: use ` +
+          `${operation.replace(/^dirty(.)/, (_, c: string) => c.toLowerCase())}(), which waits for it`,
+        this.#table.name,
+      );
+    }
     if (this.#replica) {
       throw new MemoryStoreError(
         `${operation}() applies synchronously on this instance alone, which a replicated store cannot do: ` +
@@ -916,6 +1019,8 @@ export interface WriteOptions {
 }
 
 const TABLES = new WeakMap<object, MemoryTable<object>>();
+
+const BULK_LOGGER = new Logger('MemoryStore');
 
 /** The engine table behind a store (for the module's own services, not for applications). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records

@@ -445,15 +445,23 @@ describe('backup, restore, export, import and migrations', () => {
       const folder = await newDir('backups');
       const file = join(folder, 'today.bak');
       let failWrites = false;
+      // A backup is streamed into a temporary file opened with openAppend.
       const faulty: PersistenceFileSystem = {
         ...NODE_FILE_SYSTEM,
-        writeFile: async (path, data) => {
-          if (failWrites && path.startsWith(folder)) {
-            // Half the bytes reach the disk, then the disk is full.
-            await NODE_FILE_SYSTEM.writeFile(path, data.subarray(0, data.length >> 1));
-            throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-          }
-          return NODE_FILE_SYSTEM.writeFile(path, data);
+        openAppend: async (path) => {
+          const file = await NODE_FILE_SYSTEM.openAppend(path);
+          if (!path.startsWith(folder)) return file;
+          return {
+            ...file,
+            write: async (data) => {
+              if (!failWrites) return file.write(data);
+              // Half the bytes reach the disk, then the disk is full.
+              await file.write(data.subarray(0, data.length >> 1));
+              throw Object.assign(new Error('ENOSPC: no space left on device'), {
+                code: 'ENOSPC',
+              });
+            },
+          };
         },
       };
       const booted = await boot([MembersStore, SessionsStore], dir, faulty);

@@ -149,6 +149,52 @@ describe('sample-app over HTTP', () => {
     });
   });
 
+  describe('GET /people/export', () => {
+    /** The whole body of a streamed answer, as text. */
+    const text = (res: request.Response) => res.text ?? '';
+
+    it('streams every person as NDJSON by default: a header line, then a person a line', async () => {
+      const people = (await http().get('/people').expect(200)).body as { uuid: string }[];
+      const res = await http().get('/people/export').expect(200);
+      expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
+      expect(res.headers['content-disposition']).toBe('attachment; filename="people.ndjson"');
+      const lines = text(res)
+        .split('\n')
+        .filter((line) => line !== '');
+      expect(JSON.parse(lines[0])).toMatchObject({ $export: { table: 'people' } });
+      const exported = lines.slice(1).map((line) => JSON.parse(line) as { uuid: string });
+      expect(exported.map((p) => p.uuid).sort()).toEqual(people.map((p) => p.uuid).sort());
+      expect(exported.find((p) => p.uuid === ADA)).toMatchObject({ uuid: ADA });
+    });
+
+    it('streams CSV and JSON when asked', async () => {
+      const people = (await http().get('/people').expect(200)).body as { uuid: string }[];
+      const csv = await http().get('/people/export?format=csv').expect(200);
+      expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+      const rows = text(csv)
+        .split('\n')
+        .filter((line) => line !== '');
+      expect(rows[0].split(',')[0]).toBe('uuid');
+      expect(rows).toHaveLength(people.length + 1);
+      const json = await http()
+        .get('/people/export?format=json')
+        .buffer(true)
+        .parse((res, done) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => done(null, body));
+        })
+        .expect(200);
+      expect(json.headers['content-type']).toMatch(/^application\/json/);
+      const parsed = JSON.parse(json.body as string) as { records: { uuid: string }[] };
+      expect(parsed.records.map((p) => p.uuid).sort()).toEqual(people.map((p) => p.uuid).sort());
+    });
+
+    it('answers 400 for an unknown format', async () => {
+      await http().get('/people/export?format=xml').expect(400);
+    });
+  });
+
   describe('GET /people/:uuid', () => {
     it('returns one person', async () => {
       const res = await http().get(`/people/${ADA}`).expect(200);

@@ -11,9 +11,12 @@ import {
   Patch,
   Post,
   Query,
+  StreamableFile,
 } from '@nestjs/common';
+import { MemoryStoreService } from 'nestjs-memory-store';
 import { definedFields } from '../common/defined-fields.js';
 import { CreatePersonDto } from './dto/create-person.dto.js';
+import { ExportPeopleQuery } from './dto/export-people.query.js';
 import { ListPeopleQuery } from './dto/list-people.query.js';
 import { MovePersonDto } from './dto/move-person.dto.js';
 import { UpdatePersonDto } from './dto/update-person.dto.js';
@@ -32,6 +35,7 @@ export class PeopleController {
   constructor(
     private readonly people: PeopleStore,
     private readonly service: PeopleService,
+    private readonly memory: MemoryStoreService,
   ) {}
 
   @Get()
@@ -42,6 +46,18 @@ export class PeopleController {
   @Get('admins')
   admins(): Person[] {
     return this.people.admins();
+  }
+
+  /**
+   * Every person, streamed as NDJSON (the default), CSV or JSON: the store makes the text a
+   * chunk at a time as the client reads it, so the table is never built as one string.
+   */
+  @Get('export')
+  export(@Query() { format = 'ndjson' }: ExportPeopleQuery): StreamableFile {
+    return new StreamableFile(this.memory.exportStream(PeopleStore, { format }), {
+      type: CONTENT_TYPES[format],
+      disposition: `attachment; filename="people.${format}"`,
+    });
   }
 
   @Get(':uuid')
@@ -86,3 +102,9 @@ export class PeopleController {
     return this.service.move(uuid, department);
   }
 }
+
+const CONTENT_TYPES = {
+  ndjson: 'application/x-ndjson',
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json',
+} as const;

@@ -1,0 +1,132 @@
+// Event-loop pauses and memory of long persistence operations at 1,000,000 records (issue 13):
+// the longest pause (monitorEventLoopDelay, 5 ms resolution) during writeMany of every record
+// in one call, a snapshot, backup, export and import in each format, restore, and recovery at
+// start-up; how long each took; peak RSS growth during export and backup.
+// BENCH_STALL_RECORDS sets the count (default 1,000,000).
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  MemoryStore,
+  MemoryStoreModule,
+  MemoryStoreService,
+  Store,
+  Table,
+} from 'nestjs-memory-store';
+import { registryOf } from '../dist/store/store-registry.js';
+
+class Person {
+  id;
+  n = 0;
+  dept = '';
+  label = '';
+  active = false;
+}
+Table({ name: 'people', indexes: ['dept'] })(Person);
+class People extends MemoryStore {}
+Store({ table: Person })(People);
+
+const RESOLUTION_MS = 5;
+const record = (i) => ({
+  id: `r${i}`,
+  n: i,
+  dept: `d${i % 50}`,
+  label: 'some text value',
+  active: i % 2 === 0,
+});
+
+async function boot(persistence) {
+  class App {}
+  Module({ imports: [MemoryStoreModule.forRoot({ stores: [People], persistence })] })(App);
+  const app = await NestFactory.createApplicationContext(App, { logger: false });
+  return { app, people: app.get(People), memory: app.get(MemoryStoreService) };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+/**
+ * Runs `work`, measuring the longest event-loop pause, the time taken and (with `rss`) the
+ * peak resident memory above what it was at the start.
+ */
+async function measure(label, work, { rss = false } = {}) {
+  global.gc?.();
+  await settle();
+  const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  const baseline = process.memoryUsage.rss();
+  let peak = baseline;
+  const sampler = rss
+    ? setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10)
+    : undefined;
+  delay.enable();
+  const started = performance.now();
+  let outcome = '';
+  try {
+    await work();
+  } catch (error) {
+    outcome = `  FAILED: ${error?.constructor?.name}: ${String(error?.message).slice(0, 100)}`;
+  }
+  const took = performance.now() - started;
+  await settle();
+  delay.disable();
+  clearInterval(sampler);
+  const pause = Math.max(0, delay.max / 1e6 - RESOLUTION_MS);
+  const memory = rss ? `  peak RSS +${Math.round((peak - baseline) / 2 ** 20)} MB` : '';
+  console.log(
+    `${label.padEnd(34)} ${took.toFixed(0).padStart(7)} ms  longest pause ${pause.toFixed(0).padStart(5)} ms${memory}${outcome}`,
+  );
+}
+
+export async function runStalls(count = Number(process.env.BENCH_STALL_RECORDS ?? 1_000_000)) {
+  console.log(
+    `\n== persistence: longest event-loop pause at ${count.toLocaleString('en')} records (monitorEventLoopDelay, ${RESOLUTION_MS} ms resolution; target < 50 ms, goal 20 ms)`,
+  );
+  const scratch = mkdtempSync(join(tmpdir(), 'nms-bench-stalls-'));
+  const dir = join(scratch, 'data');
+  const records = Array.from({ length: count }, (_, i) => record(i));
+  try {
+    {
+      const { app, people } = await boot(undefined);
+      await measure('writeMany, memory only', () => people.writeMany(records));
+      await app.close();
+    }
+    let { app, people, memory } = await boot({ dir, fsync: 'everysec', snapshotEveryBytes: 1e12 });
+    await measure("writeMany, fsync 'everysec'", () => people.writeMany(records));
+    const journal = registryOf(people).journalFor(people);
+    await measure('snapshot', () => journal.snapshot());
+    const backup = join(scratch, 'all.bak');
+    await measure('backup()', () => memory.backup(backup), { rss: true });
+    for (const format of ['ndjson', 'csv', 'json'])
+      await measure(
+        `export ${format}`,
+        () => memory.export(People, join(scratch, `people.${format}`)),
+        {
+          rss: true,
+        },
+      );
+    await measure('restore()', () => memory.restore(backup));
+    for (const format of ['ndjson', 'csv', 'json'])
+      await measure(`import ${format}`, () =>
+        memory.import(People, join(scratch, `people.${format}`)),
+      );
+    await measure('update(query) of half', () => people.update({ active: true }, { label: 'x' }));
+    await measure('deleteMany of half', () => people.deleteMany({ active: true }));
+    await people.writeMany(records.filter((r) => r.active));
+    await measure('close() (final snapshot)', () => app.close());
+    await measure(`recovery of ${count.toLocaleString('en')} at start-up`, async () => {
+      ({ app, people } = await boot({ dir, fsync: 'everysec' }));
+      if (people.size !== count) throw new Error(`recovered ${people.size}`);
+    });
+    await app.close();
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(`node ${process.version}, ${new Date().toISOString()}`);
+  await runStalls();
+}
