@@ -35,6 +35,11 @@ export interface TableView {
   counters(): [string, number][];
   /** The table version the records have. */
   readonly version: number;
+  /**
+   * The bulk operation applying to the table now, if any: it holds its log records until it
+   * has applied every change (so that recovery finds all of a batch or none).
+   */
+  bulk?(): Promise<void> | undefined;
 }
 
 /** How a journal runs, beside its directory and fsync policy. */
@@ -424,6 +429,10 @@ export class Journal {
       await this.#writeSnapshot(out, seq, live, carried);
       await out.sync();
       await out.close();
+      // The snapshot may have read part of a bulk operation whose log records are still held:
+      // wait for those that run now (one starting later was not read) to log them.
+      const bulks = live.map(([, view]) => view.bulk?.()).filter((bulk) => bulk !== undefined);
+      await Promise.all(bulks);
       // Every change the snapshot may have read is made durable in the log before the
       // snapshot takes effect, so that a crash never leaves part of a batch in it alone.
       this.#seal();

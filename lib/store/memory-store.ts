@@ -209,6 +209,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
           deadline: (key) => table.deadlineOf(key),
           counters: () => [...table.counters.entries()],
           version: table.schema.version,
+          bulk: () => table.bulk,
         });
       }
       const replication = registry.replicationFor(this);
