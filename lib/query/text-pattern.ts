@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { rewritePattern } from './pattern-rewrite.js';
 
 /** What a `$regex` condition tests a string with. */
 export interface TextPattern {
@@ -224,14 +225,20 @@ class Translator {
 }
 
 /**
- * A pattern to test strings with in time linear in their length. A pattern that neither
- * repeats nor alternates cannot backtrack, and runs on V8's RegExp; any other runs on RE2
- * (re2js), translated so that it matches what the RegExp would.
+ * A pattern to test strings with in time linear in their length. It is first rewritten into
+ * the cheapest pattern `test()` cannot tell from it (see pattern-rewrite.ts); one that cannot
+ * backtrack runs on V8's RegExp, any other on RE2 (re2js), translated so that it matches what
+ * the RegExp would.
  */
 export function compileTextPattern(source: string, flags: string): TextPattern {
-  const translator = new Translator(source, flags.includes('u'), flags.includes('s'));
-  const re2Source = translator.run();
-  if (!translator.branches) return new RegExp(source, flags);
+  const unicode = flags.includes('u');
+  const dotAll = flags.includes('s');
+  const original = new Translator(source, unicode, dotAll);
+  original.run(); // refuses what RE2 cannot run, even in a part the rewrite drops
+  const rewritten = rewritePattern(source, flags);
+  if (rewritten.v8Source !== undefined) return new RegExp(rewritten.v8Source, flags);
+  if (rewritten.source === source && !original.branches) return new RegExp(source, flags);
+  const re2Source = new Translator(rewritten.source, unicode, dotAll).run();
   const re2Flags =
     (flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0) |
     (flags.includes('m') ? RE2JS.MULTILINE : 0);

@@ -1,0 +1,94 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { rewritePattern } from '../../../lib/query/pattern-rewrite.js';
+import { compileTextPattern } from '../../../lib/query/text-pattern.js';
+
+/** Atoms to repeat at the ends of a pattern, and alternations of single characters. */
+const ATOMS = [
+  ...['a', 'b', '.', '\\s', '\\S', '\\d', '\\w', '[ab]', '[^a]', '[a-c]', '-', '\\-', ']', '{'],
+  ...[
+    '(?:a|b)',
+    '(ab|a)',
+    '(?:a|\\s|[b-d])',
+    '(?:-|a)',
+    '(?:a|-|c)',
+    '(?:^|a)',
+    '(?:a|$)',
+    '(?:\\b|a)',
+  ],
+  ...['(?:\\d|x|[^b])', '(?<n>a|b)', '(?:a|)', '(?:ab)', '(?:a*)', '(?:\\u0041|\\x62|\\cJ)'],
+];
+const QUANTIFIERS = ['', '', '*', '+', '?', '{2}', '{0,2}', '{1,}', '{2,3}', '*?', '+?', '{0}'];
+const ASSERTIONS = ['', '^', '$', '\\b', '\\B'];
+const TERM = fc
+  .tuple(fc.constantFrom(...ATOMS), fc.constantFrom(...QUANTIFIERS))
+  .map(([a, q]) => a + q);
+const BRANCH = fc
+  .tuple(
+    fc.constantFrom(...ASSERTIONS),
+    fc.array(TERM, { maxLength: 4 }),
+    fc.constantFrom(...ASSERTIONS),
+  )
+  .map(([start, terms, end]) => start + terms.join('') + end);
+const PATTERN = fc.array(BRANCH, { minLength: 1, maxLength: 2 }).map((b) => b.join('|'));
+const SUBJECT = fc.string({ unit: fc.constantFrom(...'aab-b c\n1A{]x'.split('')), maxLength: 8 });
+const FLAGS = fc.constantFrom('', 'i', 'm', 's', 'u', 'mu', 'is');
+
+describe('rewritePattern', () => {
+  it('answers test() as the pattern as written does, on V8 and through the store', () => {
+    let compared = 0;
+    fc.assert(
+      fc.property(
+        PATTERN,
+        FLAGS,
+        fc.array(SUBJECT, { minLength: 4, maxLength: 4 }),
+        (source, flags, subjects) => {
+          let regex: RegExp;
+          try {
+            regex = new RegExp(source, flags);
+          } catch {
+            return; // not JavaScript
+          }
+          const rewritten = rewritePattern(source, flags);
+          const forms = [new RegExp(rewritten.source, flags), compileTextPattern(source, flags)];
+          if (rewritten.v8Source !== undefined) forms.push(new RegExp(rewritten.v8Source, flags));
+          for (const subject of subjects) {
+            compared++;
+            const expected = regex.test(subject);
+            for (const form of forms) {
+              expect([source, flags, subject, rewritten, form.test(subject)]).toEqual([
+                source,
+                flags,
+                subject,
+                rewritten,
+                expected,
+              ]);
+            }
+          }
+        },
+      ),
+      { numRuns: 4000 },
+    );
+    expect(compared).toBeGreaterThan(10000);
+  });
+
+  it('rewrites the issue 14 patterns into ones V8 cannot backtrack on', () => {
+    expect(rewritePattern('(?:a|b)*a(?:a|b){20}$', '')).toEqual({
+      source: 'a[ab]{20}$',
+      v8Source: `a${'[ab]'.repeat(20)}$`,
+    });
+    expect(rewritePattern('\\s+$', '')).toEqual({ source: '\\s$', v8Source: '\\s$' });
+    expect(rewritePattern('(ab|a)*c', '')).toEqual({ source: 'c', v8Source: 'c' });
+    expect(rewritePattern('a|b+', '')).toEqual({ source: 'a|b', v8Source: 'a|b' });
+  });
+
+  it('leaves on RE2 what V8 could backtrack on, and what it does not reason about', () => {
+    expect(rewritePattern('^(a+)+$', '').v8Source).toBeUndefined();
+    expect(rewritePattern('^a*b$', '').v8Source).toBeUndefined();
+    expect(rewritePattern('x(?:ab|a){20}y', '').v8Source).toBeUndefined(); // nested alternation
+    expect(rewritePattern('x(?:a{40}){30}y', '').v8Source).toBeUndefined(); // 1,200 per position
+    expect(rewritePattern('x(?:[^a]|b)y', '').v8Source).toBeUndefined(); // no class union
+    expect(rewritePattern('a{1,30000}b', '')).toEqual({ source: 'a{1,30000}b' }); // RE2 refuses
+    expect(rewritePattern('\\c*', '')).toEqual({ source: '\\c*' }); // a backslash, then c*
+  });
+});
