@@ -20,135 +20,25 @@
  * expanded size is bounded here. Anything else stays on RE2.
  */
 
-/** A repetition `{min,max}`, `max` Infinity when open. */
-interface Quantifier {
-  min: number;
-  max: number;
-  lazy: boolean;
-}
-type Atom =
-  { kind: 'char' | 'set' | 'dot' | 'assert'; text: string } | { kind: 'group'; branches: Term[][] };
-interface Term {
-  atom: Atom;
-  q?: Quantifier;
-}
+import { NotRewritable, PatternParser, type Atom, type Term } from './pattern-syntax.js';
 
 /** A pattern as the store runs it: `source` for RE2, `v8Source` when V8 may run it. */
 export interface RewrittenPattern {
   source: string;
   /** Set when the pattern cannot backtrack beyond its bounded size: V8 runs it linearly. */
   v8Source?: string;
+  /** Set when only the subject's last `tail` code units can hold a match (see `tailLength`). */
+  tail?: number;
 }
 
-/** RE2's limit on a repetition count; a pattern past it is left for RE2 to refuse. */
-const MAX_COUNT = 1000;
 /** The most characters V8 may compare at one start position (fixed counts multiplied out). */
 const MAX_V8_SIZE = 1000;
 /** Fixed counts are written out for V8 (which optimises `aaa$` but not `a{3}$`) up to this length. */
 const MAX_EXPANDED_TEXT = 2000;
 
-/** A construct the rewrite does not reason about: the pattern is run as written. */
-class NotRewritable extends Error {}
-
-const QUANTIFIER = /(?:([*+?])|\{(\d+)(?:(,)(\d*))?\})(\??)/y;
-const ESCAPE_U =
-  /\\(?:u\{[0-9A-Fa-f]+\}|u[dD][89abAB][0-9A-Fa-f]{2}\\u[dD][c-fC-F][0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|c[A-Za-z]|[pP]\{[^}]*\}|[^])/y;
-const ESCAPE = /\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|c[A-Za-z]|[^])/y;
-const GROUP_OPEN = /\((?:\?:|\?<(?![=!])[^>]*>)?/y;
 /** Escapes that mean the same one character (or set) inside a class as outside it. */
 const CLASS_SAFE_ESCAPE =
   /^\\(?:[dDwWsStnvfr]|0|x[0-9A-Fa-f]{2}|u(?![dD][89a-fA-F])[0-9A-Fa-f]{4}|u\{[0-9A-Fa-f]+\}|c[A-Za-z]|[pP]\{[^}]*\}|[^0-9A-Za-z])$/;
-
-function sticky(regex: RegExp, s: string, at: number): RegExpExecArray | null {
-  regex.lastIndex = at;
-  return regex.exec(s);
-}
-
-/** Reads a JavaScript pattern (already accepted by `new RegExp`) into terms. */
-class PatternParser {
-  #i = 0;
-
-  constructor(
-    private readonly s: string,
-    private readonly unicode: boolean,
-  ) {}
-
-  parse(): Term[][] {
-    const branches = this.#alternation();
-    if (this.#i !== this.s.length) throw new NotRewritable();
-    return branches;
-  }
-
-  #alternation(): Term[][] {
-    const branches = [this.#sequence()];
-    while (this.s[this.#i] === '|') {
-      this.#i++;
-      branches.push(this.#sequence());
-    }
-    return branches;
-  }
-
-  #sequence(): Term[] {
-    const terms: Term[] = [];
-    while (this.#i < this.s.length && this.s[this.#i] !== '|' && this.s[this.#i] !== ')') {
-      const atom = this.#atom();
-      const q = this.#quantifier();
-      if (q && atom.kind === 'assert') throw new NotRewritable();
-      terms.push(q ? { atom, q } : { atom });
-    }
-    return terms;
-  }
-
-  #atom(): Atom {
-    const s = this.s;
-    const start = this.#i;
-    const c = s[start];
-    if (c === '(') {
-      const open = sticky(GROUP_OPEN, s, start)![0];
-      if (open === '(' && s[start + 1] === '?') throw new NotRewritable(); // lookaround
-      this.#i += open.length;
-      const branches = this.#alternation();
-      if (s[this.#i++] !== ')') throw new NotRewritable();
-      return { kind: 'group', branches };
-    }
-    if (c === '[') {
-      this.#i++;
-      while (this.#i < s.length && s[this.#i] !== ']') this.#i += s[this.#i] === '\\' ? 2 : 1;
-      this.#i++;
-      return { kind: 'set', text: s.slice(start, this.#i) };
-    }
-    if (c === '\\') {
-      const text = sticky(this.unicode ? ESCAPE_U : ESCAPE, s, start)![0];
-      // `\c` without a letter is a backslash then a c; digits are backreferences or octal.
-      if (text === '\\c' || /^\\[0-9]$/.test(text)) throw new NotRewritable();
-      this.#i += text.length;
-      if (text === '\\b' || text === '\\B') return { kind: 'assert', text };
-      const isSet = /^\\[dDwWsS]$/.test(text) || (this.unicode && /^\\[pP]/.test(text));
-      return { kind: isSet ? 'set' : 'char', text };
-    }
-    if (c === '^' || c === '$') {
-      this.#i++;
-      return { kind: 'assert', text: c };
-    }
-    const text = this.unicode ? String.fromCodePoint(s.codePointAt(start)!) : c;
-    this.#i += text.length;
-    return { kind: c === '.' ? 'dot' : 'char', text };
-  }
-
-  #quantifier(): Quantifier | undefined {
-    const m = sticky(QUANTIFIER, this.s, this.#i);
-    if (!m) return undefined;
-    this.#i += m[0].length;
-    const [, symbol, low, comma, high, lazy] = m;
-    if (symbol) {
-      return { min: symbol === '+' ? 1 : 0, max: symbol === '?' ? 1 : Infinity, lazy: !!lazy };
-    }
-    const min = Number(low);
-    const max = comma ? (high ? Number(high) : Infinity) : min;
-    if (min > MAX_COUNT || (max !== Infinity && max > MAX_COUNT)) throw new NotRewritable();
-    return { min, max, lazy: !!lazy };
-  }
-}
 
 /** Drops the repetitions a search cannot tell apart at both ends of a top-level branch. */
 function trimEnds(terms: Term[]): Term[] {
@@ -217,6 +107,48 @@ function fixedSize(terms: Term[]): number | undefined {
   return size;
 }
 
+/** The most characters a match of the terms spans: Infinity when unbounded. */
+function maxLength(terms: Term[]): number {
+  let length = 0;
+  for (const { atom, q } of terms) {
+    const one =
+      atom.kind === 'group'
+        ? Math.max(0, ...atom.branches.map(maxLength))
+        : atom.kind === 'assert'
+          ? 0
+          : 1;
+    if (one > 0) length += one * (q ? q.max : 1);
+  }
+  return length;
+}
+
+function looksBehind(terms: Term[]): boolean {
+  return terms.some(({ atom }) =>
+    atom.kind === 'group'
+      ? atom.branches.some(looksBehind)
+      : atom.kind === 'assert' && atom.text !== '$',
+  );
+}
+
+/**
+ * How many code units at the end of a subject decide the answer, when every branch ends with
+ * `$`, the `m` flag is off, no `^`, `\b` or `\B` looks before a match, and a match spans at most
+ * M characters. Then `$` holds only at the end, so every match ends there and starts in the
+ * last 2M code units (a character is at most two); searching that tail finds the same matches,
+ * as nothing looks before them. A tail cut inside a surrogate pair starts with a lone trail
+ * surrogate, where no match can start: it would span 2M units with at most M characters, the
+ * first of them a single unit.
+ */
+function tailLength(branches: Term[][], flags: string): number | undefined {
+  if (flags.includes('m')) return undefined;
+  const anchored = branches.every((t) => {
+    const last = t[t.length - 1];
+    return last?.atom.kind === 'assert' && last.atom.text === '$' && !looksBehind(t);
+  });
+  const length = Math.max(...branches.map(maxLength));
+  return anchored && length !== Infinity ? 2 * length : undefined;
+}
+
 function emit(branches: Term[][], expand: boolean): string {
   return branches.map((terms) => terms.map((t) => emitTerm(t, expand)).join('')).join('|');
 }
@@ -269,5 +201,7 @@ export function rewritePattern(source: string, flags: string): RewrittenPattern 
   } catch {
     return { source }; // a rewrite V8 would not read: run the pattern as written
   }
-  return { source: rewritten, v8Source };
+  return v8Source !== undefined
+    ? { source: rewritten, v8Source }
+    : { source: rewritten, tail: tailLength(branches, flags) };
 }

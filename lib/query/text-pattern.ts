@@ -224,6 +224,19 @@ class Translator {
   }
 }
 
+/** RE2 run on the end of the subject only, where every match lies (see pattern-rewrite.ts). */
+class TailPattern implements TextPattern {
+  constructor(
+    private readonly re2: RE2JS,
+    private readonly tail: number,
+  ) {}
+
+  test(subject: string): boolean {
+    const start = subject.length - this.tail;
+    return this.re2.test(start > 0 ? subject.slice(start) : subject);
+  }
+}
+
 /**
  * A pattern to test strings with in time linear in their length. It is first rewritten into
  * the cheapest pattern `test()` cannot tell from it (see pattern-rewrite.ts); one that cannot
@@ -243,7 +256,8 @@ export function compileTextPattern(source: string, flags: string): TextPattern {
     (flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0) |
     (flags.includes('m') ? RE2JS.MULTILINE : 0);
   try {
-    return RE2JS.compile(re2Source, re2Flags);
+    const re2 = RE2JS.compile(re2Source, re2Flags);
+    return rewritten.tail === undefined ? re2 : new TailPattern(re2, rewritten.tail);
   } catch (error) {
     throw new UnsupportedPatternError(`RE2 refuses it (${(error as Error).message})`);
   }

@@ -91,4 +91,16 @@ describe('rewritePattern', () => {
     expect(rewritePattern('a{1,30000}b', '')).toEqual({ source: 'a{1,30000}b' }); // RE2 refuses
     expect(rewritePattern('\\c*', '')).toEqual({ source: '\\c*' }); // a backslash, then c*
   });
+
+  it('has RE2 search only the end of the subject for a bounded pattern anchored there', () => {
+    expect(rewritePattern('(a|aa)+$', '')).toEqual({ source: '(?:a|aa)$', tail: 4 });
+    expect(rewritePattern('(?:ab|b)*a(?:ab|b){20}$', '').tail).toBe(82);
+    expect(rewritePattern('(a|aa)+$', 'm').tail).toBeUndefined(); // $ at every line end
+    expect(rewritePattern('^(a|aa)+$', '').tail).toBeUndefined();
+    expect(rewritePattern('\\b(a|aa)$', '').tail).toBeUndefined(); // looks before the match
+    expect(rewritePattern('x|(a|aa)$', '').tail).toBeUndefined();
+    const pattern = compileTextPattern('(?:ab|b)*a(?:ab|b){3}$', '');
+    expect(pattern.test(`${'x'.repeat(50)}abbab`)).toBe(true);
+    expect(pattern.test(`${'ab'.repeat(50)}a`)).toBe(false);
+  });
 });
