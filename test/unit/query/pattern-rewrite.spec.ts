@@ -34,42 +34,77 @@ const PATTERN = fc.array(BRANCH, { minLength: 1, maxLength: 2 }).map((b) => b.jo
 const SUBJECT = fc.string({ unit: fc.constantFrom(...'aab-b c\n1A{]x'.split('')), maxLength: 8 });
 const FLAGS = fc.constantFrom('', 'i', 'm', 's', 'u', 'mu', 'is');
 
+/** Checks that the rewritten pattern, and the store's, answer test() as the pattern does. */
+function sameAnswers(
+  pattern: fc.Arbitrary<string>,
+  flags: fc.Arbitrary<string>,
+  subject: fc.Arbitrary<string>,
+  numRuns: number,
+) {
+  let compared = 0;
+  fc.assert(
+    fc.property(
+      pattern,
+      flags,
+      fc.array(subject, { minLength: 4, maxLength: 4 }),
+      (source, flagText, subjects) => {
+        let regex: RegExp;
+        try {
+          regex = new RegExp(source, flagText);
+        } catch {
+          return; // not JavaScript
+        }
+        const rewritten = rewritePattern(source, flagText);
+        const forms = [
+          new RegExp(rewritten.source, flagText),
+          compileTextPattern(source, flagText),
+        ];
+        if (rewritten.v8Source !== undefined) forms.push(new RegExp(rewritten.v8Source, flagText));
+        for (const text of subjects) {
+          compared++;
+          const expected = regex.test(text);
+          for (const form of forms) {
+            expect([source, flagText, text, rewritten, form.test(text)]).toEqual([
+              source,
+              flagText,
+              text,
+              rewritten,
+              expected,
+            ]);
+          }
+        }
+      },
+    ),
+    { numRuns },
+  );
+  expect(compared).toBeGreaterThan(numRuns);
+}
+
 describe('rewritePattern', () => {
   it('answers test() as the pattern as written does, on V8 and through the store', () => {
-    let compared = 0;
-    fc.assert(
-      fc.property(
-        PATTERN,
-        FLAGS,
-        fc.array(SUBJECT, { minLength: 4, maxLength: 4 }),
-        (source, flags, subjects) => {
-          let regex: RegExp;
-          try {
-            regex = new RegExp(source, flags);
-          } catch {
-            return; // not JavaScript
-          }
-          const rewritten = rewritePattern(source, flags);
-          const forms = [new RegExp(rewritten.source, flags), compileTextPattern(source, flags)];
-          if (rewritten.v8Source !== undefined) forms.push(new RegExp(rewritten.v8Source, flags));
-          for (const subject of subjects) {
-            compared++;
-            const expected = regex.test(subject);
-            for (const form of forms) {
-              expect([source, flags, subject, rewritten, form.test(subject)]).toEqual([
-                source,
-                flags,
-                subject,
-                rewritten,
-                expected,
-              ]);
-            }
-          }
-        },
-      ),
-      { numRuns: 4000 },
+    sameAnswers(PATTERN, FLAGS, SUBJECT, 4000);
+  });
+
+  it('keeps characters outside the BMP whole under the u flag', () => {
+    const astral = fc.constantFrom(
+      '😀',
+      '\\u{1F600}',
+      '\\uD83D\\uDE00',
+      '(?:😀|a)',
+      '[😀a]',
+      '\\uD83D',
     );
-    expect(compared).toBeGreaterThan(10000);
+    const term = fc
+      .tuple(fc.oneof(astral, fc.constantFrom(...ATOMS)), fc.constantFrom(...QUANTIFIERS))
+      .map(([a, q]) => a + q);
+    const pattern = fc
+      .tuple(fc.array(term, { maxLength: 4 }), fc.constantFrom('', '$'))
+      .map(([t, end]) => t.join('') + end);
+    const subject = fc.string({
+      unit: fc.constantFrom('😀', '\ud83d', '\ude00', 'a', 'b', ' '),
+      maxLength: 8,
+    });
+    sameAnswers(pattern, fc.constantFrom('u', 'iu'), subject, 1500);
   });
 
   it('rewrites the issue 14 patterns into ones V8 cannot backtrack on', () => {
