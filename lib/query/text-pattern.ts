@@ -148,8 +148,12 @@ class Translator {
     }
     if (c === 'k' && s[this.#i] === '<')
       throw new UnsupportedPatternError('backreferences are not supported');
-    if (c === 'c' && /[A-Za-z]/.test(s[this.#i] ?? '')) {
-      return hex(s.charCodeAt(this.#i++) % 32);
+    if (c === 'c') {
+      // a control letter; in a class also a digit or _; otherwise a backslash, then the c
+      if (/[A-Za-z]/.test(s[this.#i] ?? '') || (inClass && /[0-9_]/.test(s[this.#i] ?? '')))
+        return hex(s.charCodeAt(this.#i++) % 32);
+      this.#i--;
+      return '\\\\';
     }
     if (c === 'x' && /^[0-9A-Fa-f]{2}$/.test(s.slice(this.#i, this.#i + 2))) {
       this.#i += 2;

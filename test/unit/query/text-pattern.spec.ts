@@ -7,7 +7,7 @@ const PIECES = [
   ...'ab.^$|*+?()[]{}-,:x1A é'.split(''),
   ...['\\s', '\\S', '\\d', '\\D', '\\w', '\\W', '\\b', '\\B', '\\n', '\\t', '\\.', '\\-', '\\/'],
   ...['(?:', '(?<n>', '[^', '[]', '[^]', '{2}', '{1,3}', '{2,}', '*?', '+?', '??'],
-  ...['\\u0041', '\\x61', '\\u{e9}', '\\p{L}', '\\P{L}', '\\cJ', '\\0', '\\e', '\\k'],
+  ...['\\u0041', '\\x61', '\\u{e9}', '\\p{L}', '\\P{L}', '\\cJ', '\\c', '\\0', '\\e', '\\k'],
 ];
 /**
  * Subjects: no characters where RE2 is documented to differ (line ends other than \n
@@ -85,6 +85,9 @@ describe('compileTextPattern', () => {
     expect(re2('\\uD83D\\uDE00').test('😀')).toBe(true);
     expect(re2('[\\d-z]').test('-')).toBe(true); // a class next to - makes - a character
     expect(re2('\\p{Script=Greek}', 'u').test('λ')).toBe(true);
+    expect(re2('\\c1').test('\\c1')).toBe(true); // \c without a letter: a backslash, then c
+    expect(re2('[\\c1]').test('\u0011')).toBe(true); // in a class, a digit or _ is a control too
+    expect(re2('[\\c-]').test('\\')).toBe(true);
   });
 
   it('refuses backreferences, lookaround and repetition counts RE2 does not take', () => {
