@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { rewritePattern } from './pattern-rewrite.js';
 
 /** What a `$regex` condition tests a string with. */
 export interface TextPattern {
@@ -147,8 +148,12 @@ class Translator {
     }
     if (c === 'k' && s[this.#i] === '<')
       throw new UnsupportedPatternError('backreferences are not supported');
-    if (c === 'c' && /[A-Za-z]/.test(s[this.#i] ?? '')) {
-      return hex(s.charCodeAt(this.#i++) % 32);
+    if (c === 'c') {
+      // a control letter; in a class also a digit or _; otherwise a backslash, then the c
+      if (/[A-Za-z]/.test(s[this.#i] ?? '') || (inClass && /[0-9_]/.test(s[this.#i] ?? '')))
+        return hex(s.charCodeAt(this.#i++) % 32);
+      this.#i--;
+      return '\\\\';
     }
     if (c === 'x' && /^[0-9A-Fa-f]{2}$/.test(s.slice(this.#i, this.#i + 2))) {
       this.#i += 2;
@@ -223,20 +228,40 @@ class Translator {
   }
 }
 
+/** RE2 run on the end of the subject only, where every match lies (see pattern-rewrite.ts). */
+class TailPattern implements TextPattern {
+  constructor(
+    private readonly re2: RE2JS,
+    private readonly tail: number,
+  ) {}
+
+  test(subject: string): boolean {
+    const start = subject.length - this.tail;
+    return this.re2.test(start > 0 ? subject.slice(start) : subject);
+  }
+}
+
 /**
- * A pattern to test strings with in time linear in their length. A pattern that neither
- * repeats nor alternates cannot backtrack, and runs on V8's RegExp; any other runs on RE2
- * (re2js), translated so that it matches what the RegExp would.
+ * A pattern to test strings with in time linear in their length. It is first rewritten into
+ * the cheapest pattern `test()` cannot tell from it (see pattern-rewrite.ts); one that cannot
+ * backtrack runs on V8's RegExp, any other on RE2 (re2js), translated so that it matches what
+ * the RegExp would.
  */
 export function compileTextPattern(source: string, flags: string): TextPattern {
-  const translator = new Translator(source, flags.includes('u'), flags.includes('s'));
-  const re2Source = translator.run();
-  if (!translator.branches) return new RegExp(source, flags);
+  const unicode = flags.includes('u');
+  const dotAll = flags.includes('s');
+  const original = new Translator(source, unicode, dotAll);
+  original.run(); // refuses what RE2 cannot run, even in a part the rewrite drops
+  const rewritten = rewritePattern(source, flags);
+  if (rewritten.v8Source !== undefined) return new RegExp(rewritten.v8Source, flags);
+  if (rewritten.source === source && !original.branches) return new RegExp(source, flags);
+  const re2Source = new Translator(rewritten.source, unicode, dotAll).run();
   const re2Flags =
     (flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0) |
     (flags.includes('m') ? RE2JS.MULTILINE : 0);
   try {
-    return RE2JS.compile(re2Source, re2Flags);
+    const re2 = RE2JS.compile(re2Source, re2Flags);
+    return rewritten.tail === undefined ? re2 : new TailPattern(re2, rewritten.tail);
   } catch (error) {
     throw new UnsupportedPatternError(`RE2 refuses it (${(error as Error).message})`);
   }
