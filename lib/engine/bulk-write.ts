@@ -159,7 +159,7 @@ export async function bulkWrite<T extends object>(
         built[i] = table.build(inputs[i]);
       } catch (error) {
         if (error instanceof StoreValidationError)
-          throw new StoreValidationError(table.name, error.errors, i);
+          throw new StoreValidationError(table.name, error.errors, i, error.key);
         throw error;
       }
       batch.add(table.keyOf(built[i]), built[i], i);
@@ -266,7 +266,7 @@ export class TableReplacement<T extends object> {
       record = this.table.buildRestored(key, fields, version);
     } catch (error) {
       if (error instanceof StoreValidationError)
-        throw new StoreValidationError(this.table.name, error.errors, entry);
+        throw new StoreValidationError(this.table.name, error.errors, entry, error.key);
       throw error;
     }
     this.#batch.add(this.table.keyOf(record), record, entry, deadline);

@@ -257,7 +257,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         table,
         this.#options,
         journal !== undefined || replica !== undefined,
-        replica ? (records) => this.#seed(records) : undefined,
+        replica ? (records) => this.#seed(records) : (records) => this.#seedLocal(records),
       );
       this.#phase = 'ready';
     } catch (error) {
@@ -801,6 +801,16 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
    * is there at every start; else only into a table empty in Redis (once, however many
    * instances start together).
    */
+  /**
+   * Writes seed records into a store that is not replicated: a large seed file goes in slices
+   * (a bulk write, which logs its progress past a second), so that start-up does not hold the
+   * event loop; a small one at once.
+   */
+  async #seedLocal(records: readonly unknown[]): Promise<void> {
+    if (records.length < BULK_THRESHOLD) this.#table.writeMany(records);
+    else await bulkWrite(this.#table, records, undefined, this.#bulkOptions());
+  }
+
   async #seed(records: readonly unknown[]): Promise<void> {
     const replica = this.#replica!;
     if (this.#options.seedMode === 'always') {

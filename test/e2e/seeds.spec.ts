@@ -108,6 +108,37 @@ describe('seed files', () => {
     expect(second.size).toBe(2);
   });
 
+  it('loads a large seed file in slices, letting the event loop run while it writes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'seed-large-'));
+    try {
+      const file = join(dir, 'many.ndjson');
+      const count = 30_000;
+      const lines = Array.from({ length: count }, (_, i) =>
+        JSON.stringify({ code: `c${i}`, title: `meetup ${i}`, slug: `s${i}` }),
+      );
+      await writeFile(file, lines.join('\n'));
+      const fixture = SeedAppModule.register(file);
+      app = await createApp(fixture.module);
+      const store = app.get(fixture.MeetupStore);
+      // What other work sees of the table while the application starts: in one turn, the
+      // table would go from empty to full.
+      const seen = new Set<number>();
+      let watching = true;
+      const watch = () => {
+        seen.add(store.size);
+        if (watching) setImmediate(watch);
+      };
+      watch();
+      await app.init();
+      watching = false;
+      expect(store.size).toBe(count);
+      expect(store.one({ slug: 's29999' })?.code).toBe('c29999');
+      expect([...seen].some((size) => size > 0 && size < count)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   describe('an export as a seed file', () => {
     let dir: string;
 
