@@ -12,7 +12,7 @@ import type { ReplicationOptions } from '../interfaces/memory-store-module-optio
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
 import type { TableTransaction } from '../transactions/transaction.js';
-import type { TableSnapshot } from './table-snapshot.js';
+import type { Revive, TableSnapshot } from './table-snapshot.js';
 import { readSnapshot, type Snapshot } from './snapshot-read.js';
 import {
   COMMIT_SCRIPT,
@@ -242,7 +242,7 @@ export class ReplicationGroup {
     try {
       // The follower applies nothing while the gate is held, so it stands at or before the
       // snapshot: it will skip this table's changes up to the snapshot and apply the rest.
-      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot([table.name]);
+      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot([table]);
       if (this.#following && epoch !== this.#epoch) {
         // Redis lost its data since the tables before this one loaded: they reload too
         release();
@@ -317,11 +317,7 @@ export class ReplicationGroup {
   }
 
   #load(replica: TableReplica, snapshot: TableSnapshot, seq: number): void {
-    const version = replica.table.schema.version;
-    replica.table.restore(
-      snapshot.rows.map(([key, fields, deadline]) => [key, fields, deadline, version] as const),
-      [],
-    );
+    replica.table.restoreBuilt(snapshot.rows, []);
     replica.adopt(snapshot, seq);
   }
 
@@ -330,7 +326,13 @@ export class ReplicationGroup {
    * (see `readSnapshot`): no command holds Redis longer than a part. Read again when Redis
    * lost its data or trimmed the log meanwhile, SNAPSHOT_ATTEMPTS times at most.
    */
-  async #snapshot(names: readonly string[]): Promise<Snapshot> {
+  async #snapshot(tables: readonly AnyTable[]): Promise<Snapshot> {
+    const revivers = new Map<string, Revive>(
+      tables.map((table) => [
+        table.name,
+        (key, fields) => table.reviveStored(key, fields) as object,
+      ]),
+    );
     for (let attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt++) {
       // the first instance to load a data set (a new one, or what is left after a loss) names it
       await this.#command().msEpoch(this.#base, randomBytes(8).toString('hex'));
@@ -341,13 +343,13 @@ export class ReplicationGroup {
           key: (name) => this.#key(name),
           table: (t, name) => this.#table(t, name),
         },
-        names,
+        revivers,
         (deadline) => this.#localDeadline(deadline)!,
       );
       if (snapshot) return snapshot;
     }
     throw this.#unavailable(
-      names[0] ?? '',
+      tables[0]?.name ?? '',
       `no consistent snapshot in ${SNAPSHOT_ATTEMPTS} reads: Redis lost its data or trimmed ` +
         'the replication log (logLength) while the tables loaded, each time',
     );
@@ -480,20 +482,21 @@ export class ReplicationGroup {
     const release = this.#hold();
     try {
       const names = [...this.#replicas.keys()];
-      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot(names);
+      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot(
+        names.map((name) => this.#replicas.get(name)!.table),
+      );
       lost ||= epoch !== this.#epoch;
       for (const name of names) {
         const replica = this.#replicas.get(name)!;
         const snapshot = tables.get(name)!;
         const changes: ReplicatedChange<object>[] = [];
         const present = new Set<RecordKey>();
-        for (const [key, fields, deadline, version, encoded] of snapshot.rows) {
+        for (const [key, record, deadline, version, encoded] of snapshot.rows) {
           present.add(key);
           const held = replica.table.get(key) as object | undefined;
           if (lost) {
             if (held && JSON.stringify(encodeValue(held)) === JSON.stringify(encoded)) continue;
           } else if (replica.versions.get(key) === version && held) continue;
-          const record = replica.table.revive(fields) as object;
           changes.push({ key, record, deadline, op: 'update' });
         }
         for (const key of replica.table.keys())

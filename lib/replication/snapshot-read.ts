@@ -1,7 +1,7 @@
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { RedisLike } from './redis-connection.js';
 import { fieldOf, seqOf } from './commit-outcome.js';
-import { readCounters, SnapshotRows, type TableSnapshot } from './table-snapshot.js';
+import { readCounters, type Revive, SnapshotRows, type TableSnapshot } from './table-snapshot.js';
 
 /** Records per part a new instance reads (one script call): about 1 ms of Redis's time. */
 const PART = 1_000;
@@ -52,20 +52,22 @@ type LoggedChange =
 export async function readSnapshot(
   client: RedisLike,
   keys: SnapshotKeys,
-  names: readonly string[],
+  tables: ReadonlyMap<string, Revive>,
   localDeadline: (deadline: number) => number,
 ): Promise<Snapshot | undefined> {
+  const names = [...tables.keys()];
   const start = await readHead(client, keys, names);
   if (start?.epoch == null) return undefined;
   const read = new Map<string, SnapshotRows>();
-  for (const name of names) read.set(name, await readRows(client, keys, name, localDeadline));
+  for (const [name, revive] of tables)
+    read.set(name, await readRows(client, keys, name, new SnapshotRows(revive, localDeadline)));
   const end = await readHead(client, keys, names);
   if (end?.epoch !== start.epoch) return undefined;
   if (end.seq > start.seq && !(await replayLog(client, keys, read, start.seq, end.seq)))
     return undefined;
-  const tables = new Map<string, TableSnapshot>();
+  const snapshots = new Map<string, TableSnapshot>();
   names.forEach((name, i) =>
-    tables.set(name, {
+    snapshots.set(name, {
       rows: read.get(name)!.rows(),
       counters: readCounters(end.counters[i]),
       tableVersion: Number(end.tableVersions[i] ?? 0),
@@ -73,7 +75,7 @@ export async function readSnapshot(
   );
   return {
     seq: end.seq,
-    tables,
+    tables: snapshots,
     epoch: start.epoch,
     lastCommit: end.lastCommit,
     mark: end.mark,
@@ -118,9 +120,8 @@ async function readRows(
   client: RedisLike,
   keys: SnapshotKeys,
   name: string,
-  localDeadline: (deadline: number) => number,
+  rows: SnapshotRows,
 ): Promise<SnapshotRows> {
-  const rows = new SnapshotRows(localDeadline);
   let pending = client.msScan(keys.base, name, '0', PART);
   for (;;) {
     const [next, text] = await pending;

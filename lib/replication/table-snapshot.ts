@@ -1,8 +1,11 @@
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { decodeValue } from '../persistence/value-codec.js';
 
-/** A record as a snapshot holds it: key, fields, deadline, its last change's log number, its encoded form. */
-export type SnapshotRow = [RecordKey, Record<string, unknown>, number | null, number, unknown];
+/** A record as a snapshot holds it: key, record, deadline, its last change's log number, its encoded form. */
+export type SnapshotRow = [RecordKey, object, number | null, number, unknown];
+
+/** Builds a table's record from stored fields (`MemoryTable.reviveStored`). */
+export type Revive = (key: RecordKey, fields: Record<string, unknown>) => object;
 
 /** One table as Redis holds it at a log position. */
 export interface TableSnapshot {
@@ -16,13 +19,15 @@ export interface TableSnapshot {
  * is as Redis held it when that part was read. Replaying the log's changes from before the
  * first part to after the last one, each skipped when the row read already holds it (its
  * version is at least the change's number), brings every row to the log position of the
- * last change replayed.
+ * last change replayed. Records are built as their part arrives (while Redis reads the next).
  */
 export class SnapshotRows {
   readonly #rows = new Map<RecordKey, SnapshotRow>();
+  readonly #revive: Revive;
   readonly #localDeadline: (deadline: number) => number;
 
-  constructor(localDeadline: (deadline: number) => number) {
+  constructor(revive: Revive, localDeadline: (deadline: number) => number) {
+    this.#revive = revive;
     this.#localDeadline = localDeadline;
   }
 
@@ -59,7 +64,7 @@ export class SnapshotRows {
 
   #put(key: RecordKey, encoded: unknown, deadline: number | null, version: number): void {
     const local = deadline === null ? null : this.#localDeadline(deadline);
-    this.#rows.set(key, [key, decodeRecord(encoded), local, version, encoded]);
+    this.#rows.set(key, [key, this.#revive(key, decodeRecord(encoded)), local, version, encoded]);
   }
 }
 
