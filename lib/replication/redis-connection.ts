@@ -33,7 +33,12 @@ export interface RedisLike {
   msExpire(...args: (string | number)[]): Promise<number>;
   msCounter(...args: (string | number)[]): Promise<string[]>;
   msEpoch(base: string, epoch: string): Promise<string>;
-  msScan(base: string, table: string, cursor: string, count: number): Promise<[string, string]>;
+  msScan(
+    base: string,
+    table: string,
+    cursor: string,
+    count: number,
+  ): Promise<[string, number, string]>;
 }
 
 export interface RedisMulti {

@@ -3,8 +3,14 @@ import type { RedisLike } from './redis-connection.js';
 import { fieldOf, seqOf } from './commit-outcome.js';
 import { readCounters, type Revive, SnapshotRows, type TableSnapshot } from './table-snapshot.js';
 
-/** Records per part a new instance reads (one script call): about 1 ms of Redis's time. */
-const PART = 1_000;
+/**
+ * Records per part a new instance reads (one script call) at most: about 2 ms of Redis's
+ * time for small records. Parts are also kept near PART_BYTES of text (large records come
+ * fewer per part), from the size of the part before; the first one asks for FIRST_PART.
+ */
+const PART = 500;
+const PART_BYTES = 64 * 1024;
+const FIRST_PART = 100;
 /** Log entries per read of the changes made while the parts were read. */
 const LOG_PAGE = 1_000;
 
@@ -122,11 +128,12 @@ async function readRows(
   name: string,
   rows: SnapshotRows,
 ): Promise<SnapshotRows> {
-  let pending = client.msScan(keys.base, name, '0', PART);
+  let pending = client.msScan(keys.base, name, '0', FIRST_PART);
   for (;;) {
-    const [next, text] = await pending;
+    const [next, count, text] = await pending;
     if (next !== '0') {
-      pending = client.msScan(keys.base, name, next, PART);
+      const size = Math.floor((PART_BYTES * Number(count)) / Math.max(1, text.length));
+      pending = client.msScan(keys.base, name, next, Math.max(1, Math.min(PART, size)));
       pending.catch(() => undefined); // awaited next turn, unless this part cannot be parsed
     }
     rows.addPart(text);
