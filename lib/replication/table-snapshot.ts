@@ -23,6 +23,8 @@ export interface TableSnapshot {
  */
 export class SnapshotRows {
   readonly #rows = new Map<RecordKey, SnapshotRow>();
+  /** Rows set by a replayed change: a later change of the same log entry applies over them. */
+  readonly #replayed = new WeakSet<SnapshotRow>();
   readonly #revive: Revive;
   readonly #localDeadline: (deadline: number) => number;
 
@@ -48,23 +50,36 @@ export class SnapshotRows {
 
   /** Replays a put logged at `seq` (deadline by Redis's clock). */
   replayPut(key: RecordKey, encoded: unknown, deadline: number | null, seq: number): void {
-    const held = this.#rows.get(key);
-    if (!held || held[3] < seq) this.#put(key, encoded, deadline, seq);
+    if (!this.#holds(key, seq)) this.#replayed.add(this.#put(key, encoded, deadline, seq));
   }
 
   /** Replays a delete or expiry logged at `seq`. */
   replayDelete(key: RecordKey, seq: number): void {
-    const held = this.#rows.get(key);
-    if (held && held[3] < seq) this.#rows.delete(key);
+    if (!this.#holds(key, seq)) this.#rows.delete(key);
   }
 
+  /** The rows, at the position of the last change replayed. */
   rows(): SnapshotRow[] {
     return [...this.#rows.values()];
   }
 
-  #put(key: RecordKey, encoded: unknown, deadline: number | null, version: number): void {
+  /** True when the row read holds the change logged at `seq` (its version is at least that). */
+  #holds(key: RecordKey, seq: number): boolean {
+    const held = this.#rows.get(key);
+    return held !== undefined && held[3] >= seq && !(held[3] === seq && this.#replayed.has(held));
+  }
+
+  #put(key: RecordKey, encoded: unknown, deadline: number | null, version: number): SnapshotRow {
     const local = deadline === null ? null : this.#localDeadline(deadline);
-    this.#rows.set(key, [key, this.#revive(key, decodeRecord(encoded)), local, version, encoded]);
+    const row: SnapshotRow = [
+      key,
+      this.#revive(key, decodeRecord(encoded)),
+      local,
+      version,
+      encoded,
+    ];
+    this.#rows.set(key, row);
+    return row;
   }
 }
 

@@ -66,6 +66,20 @@ describe('SnapshotRows (a table read in parts, then the log replayed)', () => {
     ]);
   });
 
+  it('applies every change of one log entry to a key, in order, when the row read is older', () => {
+    const rows = new SnapshotRows(revive, localDeadline);
+    rows.addPart(part(['a', 1, 2, null], ['b', 1, 7, null]));
+    rows.replayPut('a', ['O', { id: 'a', balance: 3 }], null, 7);
+    rows.replayPut('a', ['O', { id: 'a', balance: 4 }], null, 7);
+    rows.replayPut('c', ['O', { id: 'c', balance: 5 }], null, 7);
+    rows.replayDelete('c', 7);
+    rows.replayDelete('b', 7); // read at 7: it already holds every change of entry 7
+    expect(rowsOf(rows)).toEqual([
+      ['a', { id: 'a', balance: 4 }, null, 7],
+      ['b', { id: 'b', balance: 1 }, null, 7],
+    ]);
+  });
+
   it('keeps the newer read of a row that two parts returned (HSCAN may return a row twice)', () => {
     const rows = new SnapshotRows(revive, localDeadline);
     rows.addPart(part(['a', 1, 4, null]));
