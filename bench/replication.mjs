@@ -205,12 +205,17 @@ async function measure(suite, section, prefix, running) {
       await a.store.writeMany(records.slice(i, i + LOAD_BATCH));
   });
   suite.progress('replication: booting instance B (loads the store from Redis)...');
+  collectGarbage();
+  const cpuBefore = process.cpuUsage();
   const [b, bootMs] = await timeOnce(() => bootInstance(replication(B_ID)));
+  const cpu = process.cpuUsage(cpuBefore);
+  const bootCpuMs = (cpu.user + cpu.system) / 1000;
   running.push(b.app);
   suite.check(b.store.size === N, `replication: B loaded ${b.store.size} of ${N} records`);
   getGroup.notes.push(
     `A loaded ${size} records with awaited writeMany() of ${LOAD_BATCH.toLocaleString('en-US')} ` +
-      `in ${formatMs(loadMs)}; B booted and loaded them from Redis in ${formatMs(bootMs)}`,
+      `in ${formatMs(loadMs)}; B booted and loaded them from Redis in ${formatMs(bootMs)} ` +
+      `(CPU time of this process meanwhile: ${formatMs(bootCpuMs)})`,
   );
 
   await suite.measure([

@@ -578,29 +578,48 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     counters: Iterable<[string, number]>,
   ): void {
     const built: [RecordKey, T, number | null][] = [];
-    for (const [key, fields, deadline, version] of rows) {
-      let record: T;
-      try {
-        if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
-          throw new TypeError(`it is ${fields === null ? 'null' : typeof fields}, not a record`);
-        const current = migrateRecord(this.schema, key, fields, version);
-        record = current === fields ? this.#factory.restore(fields) : this.#factory.create(current);
-      } catch (error) {
-        if (error instanceof MemoryStoreError) throw error;
-        throw new MemoryStoreError(
-          `The stored record ${showValue(key)} of table '${this.schema.name}' cannot be loaded: ${(error as Error).message}`,
-          this.schema.name,
-        );
-      }
-      if (this.#factory.keyOf(record) !== key) {
-        throw new MemoryStoreError(
-          `The stored record under key ${showValue(key)} of table '${this.schema.name}' holds ` +
-            `${showValue(this.#factory.keyOf(record))} in its key field '${this.keyField}'`,
-          this.schema.name,
-        );
-      }
-      built.push([key, record, deadline]);
+    for (const [key, fields, deadline, version] of rows)
+      built.push([key, this.reviveStored(key, fields, version), deadline]);
+    this.restoreBuilt(built, counters);
+  }
+
+  /**
+   * A persisted record rebuilt: copied and frozen, not validated again when of the current
+   * `version` (else migrated and validated). Refused, naming the table, when it is not a
+   * record or its key field does not hold `key`.
+   */
+  reviveStored(key: RecordKey, fields: unknown, version = this.schema.version): T {
+    let record: T;
+    try {
+      if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
+        throw new TypeError(`it is ${fields === null ? 'null' : typeof fields}, not a record`);
+      const current = migrateRecord(this.schema, key, fields as Record<string, unknown>, version);
+      record = current === fields ? this.#factory.restore(fields) : this.#factory.create(current);
+    } catch (error) {
+      if (error instanceof MemoryStoreError) throw error;
+      throw new MemoryStoreError(
+        `The stored record ${showValue(key)} of table '${this.schema.name}' cannot be loaded: ${(error as Error).message}`,
+        this.schema.name,
+      );
     }
+    if (this.#factory.keyOf(record) !== key) {
+      throw new MemoryStoreError(
+        `The stored record under key ${showValue(key)} of table '${this.schema.name}' holds ` +
+          `${showValue(this.#factory.keyOf(record))} in its key field '${this.keyField}'`,
+        this.schema.name,
+      );
+    }
+    return record;
+  }
+
+  /**
+   * Loads records built by `reviveStored` and counters into the table, reporting no change:
+   * nothing is stored unless every unique value has one owner.
+   */
+  restoreBuilt(
+    built: readonly (readonly [RecordKey, T, number | null, ...unknown[]])[],
+    counters: Iterable<[string, number]>,
+  ): void {
     this.#checkRestored(built);
     for (const [key, record, deadline] of built) {
       this.#apply(key, record, this.rows.get(key), deadline ?? null);
@@ -1194,7 +1213,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * since can find two holding one value. Loading them would leave the index answering for
    * one record where a scan finds both, so loading stops, before any is stored, naming them.
    */
-  #checkRestored(built: readonly (readonly [RecordKey, T, unknown])[]): void {
+  #checkRestored(built: readonly (readonly [RecordKey, T, ...unknown[]])[]): void {
     if (this.#uniques.length === 0) return;
     const batch = new Map(built.map(([key, record]) => [key, record]));
     for (const index of this.#uniques) {

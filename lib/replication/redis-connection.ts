@@ -33,6 +33,12 @@ export interface RedisLike {
   msExpire(...args: (string | number)[]): Promise<number>;
   msCounter(...args: (string | number)[]): Promise<string[]>;
   msEpoch(base: string, epoch: string): Promise<string>;
+  msScan(
+    base: string,
+    table: string,
+    cursor: string,
+    count: number,
+  ): Promise<[string, number, string]>;
 }
 
 export interface RedisMulti {
@@ -60,7 +66,7 @@ type ClusterConstructor = new (nodes: unknown[], options: object) => RedisLike;
 export async function connectRedis(
   options: ReplicationOptions,
   table: string,
-  scripts: { commit: string; expire: string; counter: string; epoch: string },
+  scripts: { commit: string; expire: string; counter: string; epoch: string; scan: string },
 ): Promise<{ client: RedisLike; reader: RedisLike }> {
   let Redis: RedisConstructor;
   let Cluster: ClusterConstructor;
@@ -139,6 +145,7 @@ export async function connectRedis(
   client.defineCommand('msExpire', { numberOfKeys: 1, lua: scripts.expire });
   client.defineCommand('msCounter', { numberOfKeys: 1, lua: scripts.counter });
   client.defineCommand('msEpoch', { numberOfKeys: 1, lua: scripts.epoch });
+  client.defineCommand('msScan', { numberOfKeys: 1, lua: scripts.scan });
   return { client, reader };
 }
 

@@ -12,8 +12,15 @@ import type { ReplicationOptions } from '../interfaces/memory-store-module-optio
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
 import type { TableTransaction } from '../transactions/transaction.js';
-import { readTableSnapshot, type TableSnapshot } from './table-snapshot.js';
-import { COMMIT_SCRIPT, COUNTER_SCRIPT, EPOCH_SCRIPT, EXPIRE_SCRIPT } from './scripts.js';
+import type { Revive, TableSnapshot } from './table-snapshot.js';
+import { readSnapshot, type Snapshot } from './snapshot-read.js';
+import {
+  COMMIT_SCRIPT,
+  COUNTER_SCRIPT,
+  EPOCH_SCRIPT,
+  EXPIRE_SCRIPT,
+  SCAN_SCRIPT,
+} from './scripts.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
 import { fieldOf, findCommit, seqOf } from './commit-outcome.js';
 
@@ -53,6 +60,8 @@ const EXPIRE_BATCH = 10_000;
 /** The least time between two expiries asked for by reads that found a record due. */
 const DUE_INTERVAL_MS = 50;
 const XREAD_BLOCK_MS = 2_000;
+/** Reads of a snapshot before a load gives up (each one met a loss or a trimmed log). */
+const SNAPSHOT_ATTEMPTS = 5;
 /** Readings of Redis's clock taken to find how far this machine's clock is from it. */
 const CLOCK_READINGS = 3;
 const XREAD_COUNT = 1_000;
@@ -233,7 +242,7 @@ export class ReplicationGroup {
     try {
       // The follower applies nothing while the gate is held, so it stands at or before the
       // snapshot: it will skip this table's changes up to the snapshot and apply the rest.
-      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot([table.name]);
+      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot([table]);
       if (this.#following && epoch !== this.#epoch) {
         // Redis lost its data since the tables before this one loaded: they reload too
         release();
@@ -266,6 +275,7 @@ export class ReplicationGroup {
       expire: EXPIRE_SCRIPT,
       counter: COUNTER_SCRIPT,
       epoch: EPOCH_SCRIPT,
+      scan: SCAN_SCRIPT,
     });
     this.#client = client;
     this.#reader = reader;
@@ -307,67 +317,42 @@ export class ReplicationGroup {
   }
 
   #load(replica: TableReplica, snapshot: TableSnapshot, seq: number): void {
-    const version = replica.table.schema.version;
-    replica.table.restore(
-      snapshot.rows.map(([key, fields, deadline]) => [key, fields, deadline, version] as const),
-      [],
-    );
+    replica.table.restoreBuilt(snapshot.rows, []);
     replica.adopt(snapshot, seq);
   }
 
-  /** Every named table as Redis holds it, and the log number it holds them at (atomically). */
-  async #snapshot(names: readonly string[]): Promise<{
-    seq: number;
-    tables: Map<string, TableSnapshot>;
-    epoch: string;
-    lastCommit: string | undefined;
-    mark: string;
-  }> {
-    // the first instance to load a data set (a new one, or what is left after a loss) names it
-    await this.#command().msEpoch(this.#base, randomBytes(8).toString('hex'));
-    const multi = this.#command().multi();
-    multi.xrevrange(this.#key('epochs'), '+', '-', 'COUNT', 1);
-    multi.get(this.#key('epoch'));
-    multi.xrevrange(this.#key('log'), '+', '-', 'COUNT', 1);
-    multi.get(this.#key('seq'));
-    for (const name of names) {
-      // flat replies: ioredis would build an object of each (slow for large tables)
-      multi.call('HGETALL', this.#table(name, 'rows'));
-      multi.call('HGETALL', this.#table(name, 'vers'));
-      multi.zrange(this.#table(name, 'ttl'), 0, -1, 'WITHSCORES');
-      multi.call('HGETALL', this.#table(name, 'counters'));
-      multi.hget(this.#table(name, 'meta'), 'v');
-    }
-    const results = await multi.exec();
-    if (!results) throw this.#unavailable(names[0] ?? '', 'the snapshot transaction was aborted');
-    const values = results.map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    });
-    const [mark] = values[0] as [string, string[]][];
-    const epoch = values[1] as string | null;
-    // lost again between naming and reading: read what is there then
-    if (epoch === null) return this.#snapshot(names);
-    const [last] = values[2] as [string, string[]][];
-    const seq = Number(values[3] ?? 0);
-    const lastCommit = last && seqOf(last[0]) === seq ? fieldOf(last[1], 'c') : undefined;
-    const tables = new Map<string, TableSnapshot>();
-    names.forEach((name, i) => {
-      const [rows, versions, deadlines, counters, tableVersion] = values.slice(4 + 5 * i) as [
-        string[],
-        string[],
-        string[],
-        string[],
-        string | null,
-      ];
-      tables.set(
-        name,
-        readTableSnapshot(rows, versions, deadlines, counters, tableVersion, (deadline) =>
-          this.#localDeadline(deadline)!,
-        ),
+  /**
+   * Every named table as Redis holds it, and the log number it holds them at, read in parts
+   * (see `readSnapshot`): no command holds Redis longer than a part. Read again when Redis
+   * lost its data or trimmed the log meanwhile, SNAPSHOT_ATTEMPTS times at most.
+   */
+  async #snapshot(tables: readonly AnyTable[]): Promise<Snapshot> {
+    const revivers = new Map<string, Revive>(
+      tables.map((table) => [
+        table.name,
+        (key, fields) => table.reviveStored(key, fields) as object,
+      ]),
+    );
+    for (let attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt++) {
+      // the first instance to load a data set (a new one, or what is left after a loss) names it
+      await this.#command().msEpoch(this.#base, randomBytes(8).toString('hex'));
+      const snapshot = await readSnapshot(
+        this.#command(),
+        {
+          base: this.#base,
+          key: (name) => this.#key(name),
+          table: (t, name) => this.#table(t, name),
+        },
+        revivers,
+        (deadline) => this.#localDeadline(deadline)!,
       );
-    });
-    return { seq, tables, epoch, lastCommit, mark: mark?.[0] ?? '0-0' };
+      if (snapshot) return snapshot;
+    }
+    throw this.#unavailable(
+      tables[0]?.name ?? '',
+      `no consistent snapshot in ${SNAPSHOT_ATTEMPTS} reads: Redis lost its data or trimmed ` +
+        'the replication log (logLength) while the tables loaded, each time',
+    );
   }
 
   // ---- following the log -------------------------------------------------------------
@@ -497,20 +482,21 @@ export class ReplicationGroup {
     const release = this.#hold();
     try {
       const names = [...this.#replicas.keys()];
-      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot(names);
+      const { seq, tables, epoch, lastCommit, mark } = await this.#snapshot(
+        names.map((name) => this.#replicas.get(name)!.table),
+      );
       lost ||= epoch !== this.#epoch;
       for (const name of names) {
         const replica = this.#replicas.get(name)!;
         const snapshot = tables.get(name)!;
         const changes: ReplicatedChange<object>[] = [];
         const present = new Set<RecordKey>();
-        for (const [key, fields, deadline, version, encoded] of snapshot.rows) {
+        for (const [key, record, deadline, version, encoded] of snapshot.rows) {
           present.add(key);
           const held = replica.table.get(key) as object | undefined;
           if (lost) {
             if (held && JSON.stringify(encodeValue(held)) === JSON.stringify(encoded)) continue;
           } else if (replica.versions.get(key) === version && held) continue;
-          const record = replica.table.revive(fields) as object;
           changes.push({ key, record, deadline, op: 'update' });
         }
         for (const key of replica.table.keys())
