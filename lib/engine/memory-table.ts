@@ -31,10 +31,10 @@ import { invalidField, RecordFactory } from './record-factory.js';
 import { valuesEqual } from './stored-values.js';
 
 /**
- * How many expired records one step of expiry removes at most (about 4 ms of work): more
+ * How many expired records one step of expiry removes at most (a few milliseconds of work): more
  * wait, hidden from every read, for the next step, a turn of the event loop later.
  */
-export const EXPIRY_SLICE = 10_000;
+export const EXPIRY_SLICE = 2_000;
 
 /** A patch of fields, or a function of the current record returning one. */
 export type RecordUpdate<T> = Partial<T> | ((current: T) => Partial<T>);
