@@ -345,6 +345,7 @@ export class ReplicationGroup {
         },
         revivers,
         (deadline) => this.#localDeadline(deadline)!,
+        (line) => this.#logger.log(line),
       );
       if (snapshot) return snapshot;
     }

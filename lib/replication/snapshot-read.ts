@@ -1,3 +1,4 @@
+import { TimeSlicer } from '../engine/time-slicer.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { RedisLike } from './redis-connection.js';
 import { fieldOf, seqOf } from './commit-outcome.js';
@@ -39,6 +40,8 @@ interface Head {
   mark: string;
   counters: string[][];
   tableVersions: (string | null)[];
+  /** How many rows each table holds (for progress). */
+  sizes: number[];
 }
 
 type LoggedChange =
@@ -60,13 +63,19 @@ export async function readSnapshot(
   keys: SnapshotKeys,
   tables: ReadonlyMap<string, Revive>,
   localDeadline: (deadline: number) => number,
+  /** Where progress lines go when a table takes longer than a second to load. */
+  report?: (line: string) => void,
 ): Promise<Snapshot | undefined> {
   const names = [...tables.keys()];
   const start = await readHead(client, keys, names);
   if (start?.epoch == null) return undefined;
   const read = new Map<string, SnapshotRows>();
-  for (const [name, revive] of tables)
-    read.set(name, await readRows(client, keys, name, new SnapshotRows(revive, localDeadline)));
+  for (const [i, [name, revive]] of [...tables].entries()) {
+    const progress = new TimeSlicer(`loading table '${name}' from Redis`, report, start.sizes[i]);
+    const rows = new SnapshotRows(revive, localDeadline);
+    read.set(name, await readRows(client, keys, name, rows, progress));
+    progress.finish();
+  }
   const end = await readHead(client, keys, names);
   if (end?.epoch !== start.epoch) return undefined;
   if (end.seq > start.seq && !(await replayLog(client, keys, read, start.seq, end.seq)))
@@ -102,6 +111,7 @@ async function readHead(
   for (const name of names) {
     multi.call('HGETALL', keys.table(name, 'counters'));
     multi.hget(keys.table(name, 'meta'), 'v');
+    multi.call('HLEN', keys.table(name, 'rows'));
   }
   const results = await multi.exec();
   if (!results) return undefined;
@@ -117,8 +127,9 @@ async function readHead(
     epoch: values[1] as string | null,
     lastCommit: last && seqOf(last[0]) === seq ? fieldOf(last[1], 'c') : undefined,
     mark: mark?.[0] ?? '0-0',
-    counters: names.map((_, i) => values[4 + 2 * i] as string[]),
-    tableVersions: names.map((_, i) => values[5 + 2 * i] as string | null),
+    counters: names.map((_, i) => values[4 + 3 * i] as string[]),
+    tableVersions: names.map((_, i) => values[5 + 3 * i] as string | null),
+    sizes: names.map((_, i) => Number(values[6 + 3 * i] ?? 0)),
   };
 }
 
@@ -127,6 +138,7 @@ async function readRows(
   keys: SnapshotKeys,
   name: string,
   rows: SnapshotRows,
+  progress: TimeSlicer,
 ): Promise<SnapshotRows> {
   let pending = client.msScan(keys.base, name, '0', FIRST_PART);
   for (;;) {
@@ -137,6 +149,8 @@ async function readRows(
       pending.catch(() => undefined); // awaited next turn, unless this part cannot be parsed
     }
     rows.addPart(text);
+    progress.done += Number(count);
+    if (progress.due) await progress.pause();
     if (next === '0') return rows;
   }
 }
