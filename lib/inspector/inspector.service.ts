@@ -1,5 +1,11 @@
-import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { merge, map, type Observable } from 'rxjs';
+import {
+  BadRequestException,
+  Inject,
+  Injectable,
+  NotFoundException,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
+import { merge, map, ReplaySubject, takeUntil, type Observable } from 'rxjs';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { QueryError } from '../errors/query.error.js';
 import { eventBacklog } from '../health/store-health.js';
@@ -59,8 +65,23 @@ export interface InspectedChange {
 
 /** Reads the stores for the inspector: read-only, through their public API. */
 @Injectable()
-export class InspectorService {
+export class InspectorService implements BeforeApplicationShutdown {
+  /** Emits once the application starts to close: ends every live feed, and those opened later. */
+  readonly #closing = new ReplaySubject<void>(1);
+
   constructor(@Inject(MEMORY_STORE_REGISTRY) private readonly registry: StoreRegistry) {}
+
+  /**
+   * Ends the live feeds before the HTTP server closes: the server waits for open
+   * connections, and a feed would otherwise keep `app.close()` waiting forever.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.#closing.next();
+    this.#closing.complete();
+    // Lets the ended responses go out: the server then finds their connections idle and
+    // closes them, rather than waiting out their keep-alive timeout.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 
   stores(): InspectedStore[] {
     return this.registry.list().map((store) => {
@@ -143,7 +164,7 @@ export class InspectorService {
           })),
         ),
       ),
-    );
+    ).pipe(takeUntil(this.#closing));
   }
 
   #store(name: string): MemoryStore<object> {

@@ -1,0 +1,77 @@
+import 'reflect-metadata';
+import { get, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { MemoryStoreInspectorModule } from 'nestjs-memory-store';
+import request from 'supertest';
+import { MEMORY_STORE_REGISTRY } from '../../lib/memory-store.constants.js';
+import type { StoreRegistry } from '../../lib/store/store-registry.js';
+import { createApp } from './fixtures/app.factory.js';
+import { BooksStore, OperationsAppModule, PagesStore } from './fixtures/operations-app.module.js';
+
+/** The inspector's JSON API and live feed, used the way a careless or hostile client would. */
+describe('inspector under hostile use', () => {
+  const apps: INestApplication[] = [];
+
+  async function start() {
+    const app = await createApp(
+      OperationsAppModule.register(
+        {},
+        [BooksStore, PagesStore],
+        [MemoryStoreInspectorModule.forRoot({ enabled: true })],
+      ),
+    );
+    apps.push(app);
+    await app.init();
+    const books = app.get(BooksStore);
+    for (let i = 0; i < 5; i++)
+      await books.write({ isbn: `b${i}`, title: `Book ${i}`, author: `A${i}`, year: 2000 + i });
+    return { app, books, http: () => request(app.getHttpServer()) };
+  }
+
+  /** Opens the live feed on a listening app. */
+  async function openFeed(app: INestApplication): Promise<IncomingMessage> {
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      get({ host: '127.0.0.1', port, path: '/_stores/api/changes' }, resolve).on('error', reject);
+    });
+  }
+
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+  });
+
+  it('app.close() ends open live feeds instead of waiting for their clients forever', async () => {
+    const { app } = await start();
+    await app.listen(0, '127.0.0.1');
+    const feeds = [await openFeed(app), await openFeed(app)];
+    const ended = feeds.map(
+      (feed) =>
+        new Promise<void>((resolve) => {
+          feed.resume();
+          feed.on('end', resolve);
+        }),
+    );
+    apps.length = 0;
+    await app.close(); // waited for the feeds' clients to leave: the test timed out
+    await Promise.all(ended);
+  });
+
+  it('a client that disconnects leaves no subscription behind', async () => {
+    const { app, books } = await start();
+    await app.listen(0, '127.0.0.1');
+    const hub = app.get<StoreRegistry>(MEMORY_STORE_REGISTRY).hub;
+    const feeds = await Promise.all(Array.from({ length: 20 }, () => openFeed(app)));
+    expect(hub.interestIn('books').watchers).toBe(20);
+    const closed = feeds.map(
+      (feed) => new Promise((resolve) => feed.socket.once('close', resolve)),
+    );
+    for (const feed of feeds) feed.destroy();
+    await Promise.all(closed);
+    await books.write({ isbn: 'after', title: 'x', author: 'x' });
+    for (let i = 0; i < 100 && hub.interestIn('books').watchers > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(hub.interestIn('books').watchers).toBe(0);
+  });
+});
