@@ -107,7 +107,7 @@ export class InspectorService implements BeforeApplicationShutdown {
     const store = this.#store(name);
     const offset = integer(query.offset, 'offset', 0);
     const limit = Math.min(integer(query.limit, 'limit', DEFAULT_LIMIT), INSPECTOR_MAX_LIMIT);
-    const field = typeof query.sort === 'string' && query.sort !== '' ? query.sort : undefined;
+    const field = text(query.sort, 'sort');
     const order = query.order === 'desc' ? 'desc' : 'asc';
     if (query.order !== undefined && query.order !== 'asc' && query.order !== 'desc')
       throw new BadRequestException(`'order' must be 'asc' or 'desc'`);
@@ -126,11 +126,12 @@ export class InspectorService implements BeforeApplicationShutdown {
 
   query(name: string, filter: unknown, limitParam: unknown): QueryAnswer {
     const store = this.#store(name);
+    const given = text(filter, 'filter');
     let parsed: unknown;
-    if (typeof filter !== 'string' || filter.trim() === '') parsed = {};
+    if (given === undefined || given.trim() === '') parsed = {};
     else {
       try {
-        parsed = JSON.parse(filter);
+        parsed = JSON.parse(given);
       } catch (error) {
         throw new BadRequestException(`'filter' is not JSON: ${(error as Error).message}`);
       }
@@ -145,8 +146,9 @@ export class InspectorService implements BeforeApplicationShutdown {
   }
 
   /** Every change of every store (or of one), as it commits. */
-  changes(name?: string): Observable<InspectedChange> {
-    const stores = name ? [this.#store(name)] : this.registry.list();
+  changes(name?: unknown): Observable<InspectedChange> {
+    const table = text(name, 'table');
+    const stores = table ? [this.#store(table)] : this.registry.list();
     return merge(
       ...stores.map((store: MemoryStore<object>) =>
         store.changes().pipe(
@@ -190,6 +192,18 @@ function pick(record: object, diff: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of Object.keys(diff)) out[field] = (record as Record<string, unknown>)[field];
   return out;
+}
+
+/**
+ * A query parameter given once as text, or undefined when absent or empty. Given twice
+ * (`?sort=a&sort=b`), or as an object by an extended query parser (`?filter[a]=1`), it is refused: ignoring it would
+ * answer another question than the one asked (every record instead of those filtered).
+ */
+function text(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string')
+    throw new BadRequestException(`'${name}' must be given once, as a string`);
+  return value;
 }
 
 function integer(value: unknown, name: string, fallback: number): number {

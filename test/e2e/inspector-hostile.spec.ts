@@ -74,4 +74,45 @@ describe('inspector under hostile use', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     expect(hub.interestIn('books').watchers).toBe(0);
   });
+  it('refuses a parameter given twice, rather than answering for every record', async () => {
+    const { http } = await start();
+    for (const path of [
+      '/_stores/api/stores/books/query?filter={"author":"A1"}&filter={"author":"A2"}',
+      '/_stores/api/stores/books/records?sort=year&sort=title',
+      '/_stores/api/changes?table=books&table=pages',
+    ]) {
+      const res = await http().get(path);
+      expect([path, res.status]).toEqual([path, 400]);
+      expect((res.body as { message: string }).message).toMatch(/must be given once, as a string/);
+    }
+    // Given once, as text, they are read as before.
+    const one = await http()
+      .get('/_stores/api/stores/books/query')
+      .query({ filter: '{"author":"A1"}' })
+      .expect(200);
+    expect((one.body as { count: number }).count).toBe(1);
+    await http().get('/_stores/api/stores/books/records?sort=year').expect(200);
+  });
+
+  it('answers prototype names as fields or tables with a 400 or 404, never a 500', async () => {
+    const { http } = await start();
+    for (const field of ['__proto__', 'constructor'])
+      await http().get(`/_stores/api/stores/books/records?sort=${field}`).expect(400);
+    await http()
+      .get('/_stores/api/stores/books/query')
+      .query({ filter: '{"__proto__":{"x":1}}' })
+      .expect(400);
+    for (const table of ['__proto__', 'constructor', 'toString'])
+      await http().get(`/_stores/api/stores/${table}/records`).expect(404);
+    await http().get('/_stores/api/changes?table=constructor').expect(404);
+  });
+
+  it('writes nothing: other methods find no route, and paths outside its files are not served', async () => {
+    const { http, books } = await start();
+    for (const method of ['post', 'put', 'patch', 'delete'] as const)
+      await http()[method]('/_stores/api/stores/books/records').send({ isbn: 'x' }).expect(404);
+    await http().get('/_stores/..%2f..%2fpackage.json').expect(404);
+    await http().get('/_stores/assets%2f..%2f..%2fpackage.json').expect(404);
+    expect(books.size).toBe(5);
+  });
 });
