@@ -9,6 +9,8 @@ export interface MemoryStoreInspectorOptions {
   path?: string;
   /**
    * Serve it at all. Off unless set: mount it outside production only, or behind a guard.
+   * Only `true` or `false`: anything else (the string `'false'` of an environment variable)
+   * is refused with a `MemoryStoreError` rather than read as on.
    * @default false
    */
   enabled?: boolean;

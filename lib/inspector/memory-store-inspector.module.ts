@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { describeValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { createInspectorController } from './inspector.controller.js';
 import type { MemoryStoreInspectorOptions } from './inspector-options.interface.js';
@@ -26,6 +27,12 @@ export class MemoryStoreInspectorModule {
     if (typeof path !== 'string' || !path.startsWith('/'))
       throw new MemoryStoreError(
         `MemoryStoreInspectorModule: 'path' must be a string starting with '/', got ${JSON.stringify(path)}`,
+        '',
+      );
+    if (options.enabled !== undefined && typeof options.enabled !== 'boolean')
+      throw new MemoryStoreError(
+        `MemoryStoreInspectorModule: 'enabled' must be true or false, got ${describeValue(options.enabled)}` +
+          ` (an environment variable is a string: compare it, e.g. process.env.INSPECTOR === 'true')`,
         '',
       );
     if (!options.enabled) return { module: MemoryStoreInspectorModule };

@@ -3,7 +3,7 @@ import { get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { MemoryStoreInspectorModule } from 'nestjs-memory-store';
+import { MemoryStoreError, MemoryStoreInspectorModule } from 'nestjs-memory-store';
 import request from 'supertest';
 import { MEMORY_STORE_REGISTRY } from '../../lib/memory-store.constants.js';
 import type { StoreRegistry } from '../../lib/store/store-registry.js';
@@ -114,5 +114,16 @@ describe('inspector under hostile use', () => {
     await http().get('/_stores/..%2f..%2fpackage.json').expect(404);
     await http().get('/_stores/assets%2f..%2f..%2fpackage.json').expect(404);
     expect(books.size).toBe(5);
+  });
+  it("refuses an 'enabled' that is not a boolean: the string 'false' of an environment variable mounted it", () => {
+    for (const enabled of ['false', '0', 1, 'true'])
+      expect(() =>
+        MemoryStoreInspectorModule.forRoot({ enabled: enabled as unknown as boolean }),
+      ).toThrow(MemoryStoreError);
+    expect(() => MemoryStoreInspectorModule.forRoot({ enabled: 'false' as never })).toThrow(
+      /'enabled' must be true or false, got the string "false"/,
+    );
+    expect(MemoryStoreInspectorModule.forRoot({ enabled: false }).controllers).toBeUndefined();
+    expect(MemoryStoreInspectorModule.forRoot({}).controllers).toBeUndefined();
   });
 });
