@@ -1,4 +1,4 @@
-import type { CanActivate, Type } from '@nestjs/common';
+import type { CanActivate, ModuleMetadata, Type } from '@nestjs/common';
 
 /** Options of `MemoryStoreInspectorModule.forRoot()`. */
 export interface MemoryStoreInspectorOptions {
@@ -19,4 +19,11 @@ export interface MemoryStoreInspectorOptions {
    * Never expose the inspector publicly without one: it shows every record.
    */
   guard?: Type<CanActivate> | CanActivate;
+  /**
+   * Modules that export what a `guard` class injects (an `AuthModule` with its `AuthService`,
+   * a `JwtModule`…): the guard is resolved in the inspector's module, which sees only these
+   * and global modules.
+   * @default []
+   */
+  imports?: ModuleMetadata['imports'];
 }

@@ -38,6 +38,7 @@ export class MemoryStoreInspectorModule {
     if (!options.enabled) return { module: MemoryStoreInspectorModule };
     return {
       module: MemoryStoreInspectorModule,
+      imports: options.imports ?? [],
       controllers: [createInspectorController(path, options.guard)],
       providers: [InspectorService],
     };

@@ -2,13 +2,39 @@ import 'reflect-metadata';
 import { get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import {
+  Injectable,
+  Module,
+  type CanActivate,
+  type ExecutionContext,
+  type INestApplication,
+} from '@nestjs/common';
 import { MemoryStoreError, MemoryStoreInspectorModule } from 'nestjs-memory-store';
 import request from 'supertest';
 import { MEMORY_STORE_REGISTRY } from '../../lib/memory-store.constants.js';
 import type { StoreRegistry } from '../../lib/store/store-registry.js';
 import { createApp } from './fixtures/app.factory.js';
 import { BooksStore, OperationsAppModule, PagesStore } from './fixtures/operations-app.module.js';
+
+/** What an application's admin guard depends on, from a module of its own. */
+@Injectable()
+class AdminTokens {
+  readonly token = 'admin-token';
+}
+
+@Module({ providers: [AdminTokens], exports: [AdminTokens] })
+class AuthModule {}
+
+/** A guard as applications write them: it injects a provider of another module. */
+@Injectable()
+class AdminGuard implements CanActivate {
+  constructor(private readonly tokens: AdminTokens) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<IncomingMessage>();
+    return request.headers['x-admin'] === this.tokens.token;
+  }
+}
 
 /** The inspector's JSON API and live feed, used the way a careless or hostile client would. */
 describe('inspector under hostile use', () => {
@@ -125,5 +151,28 @@ describe('inspector under hostile use', () => {
     );
     expect(MemoryStoreInspectorModule.forRoot({ enabled: false }).controllers).toBeUndefined();
     expect(MemoryStoreInspectorModule.forRoot({}).controllers).toBeUndefined();
+  });
+  it('resolves a guard class that injects a provider of a module given in imports', async () => {
+    const app = await createApp(
+      OperationsAppModule.register(
+        {},
+        [BooksStore],
+        [
+          MemoryStoreInspectorModule.forRoot({
+            enabled: true,
+            guard: AdminGuard,
+            imports: [AuthModule],
+          }),
+        ],
+      ),
+    );
+    apps.push(app);
+    await app.init(); // could not resolve AdminGuard's AdminTokens: no way to give its module
+    const http = () => request(app.getHttpServer());
+    for (const path of ['/_stores', '/_stores/inspector.css', '/_stores/api/stores']) {
+      await http().get(path).expect(403);
+      await http().get(path).set('x-admin', 'admin-token').expect(200);
+    }
+    await http().get('/_stores/api/changes').expect(403);
   });
 });
