@@ -9,6 +9,7 @@ import { merge, map, ReplaySubject, takeUntil, type Observable } from 'rxjs';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { QueryError } from '../errors/query.error.js';
 import { eventBacklog } from '../health/store-health.js';
+import { jsonReplacer } from '../persistence/export-stream.js';
 import { MEMORY_STORE_REGISTRY } from '../memory-store.constants.js';
 import type { QueryExplanation } from '../query/query.types.js';
 import { tableOf, type MemoryStore } from '../store/memory-store.js';
@@ -120,7 +121,7 @@ export class InspectorService implements BeforeApplicationShutdown {
       offset,
       limit,
       ...(field ? { sort: { field, order } } : {}),
-      items,
+      items: plain(items),
     };
   }
 
@@ -140,7 +141,7 @@ export class InspectorService implements BeforeApplicationShutdown {
     return this.#run(() => ({
       table: store.tableName,
       count: store.count(parsed as object),
-      items: store.select(parsed as object, { limit }),
+      items: plain(store.select(parsed as object, { limit })),
       explain: store.explain(parsed as object, { limit }),
     }));
   }
@@ -152,18 +153,20 @@ export class InspectorService implements BeforeApplicationShutdown {
     return merge(
       ...stores.map((store: MemoryStore<object>) =>
         store.changes().pipe(
-          map((change) => ({
-            table: change.table,
-            op: change.op,
-            ...(change.key !== undefined ? { key: change.key } : {}),
-            ...(change.diff ? { diff: change.diff as Record<string, unknown> } : {}),
-            ...(change.diff && change.previous
-              ? { previous: pick(change.previous, change.diff) }
-              : {}),
-            ...(change.record ? { record: change.record } : {}),
-            ...(change.origin ? { origin: change.origin } : {}),
-            at: new Date(change.at).toISOString(),
-          })),
+          map((change) =>
+            plain<InspectedChange>({
+              table: change.table,
+              op: change.op,
+              ...(change.key !== undefined ? { key: change.key } : {}),
+              ...(change.diff ? { diff: change.diff as Record<string, unknown> } : {}),
+              ...(change.diff && change.previous
+                ? { previous: pick(change.previous, change.diff) }
+                : {}),
+              ...(change.record ? { record: change.record } : {}),
+              ...(change.origin ? { origin: change.origin } : {}),
+              at: new Date(change.at).toISOString(),
+            }),
+          ),
         ),
       ),
     ).pipe(takeUntil(this.#closing));
@@ -185,6 +188,14 @@ export class InspectorService implements BeforeApplicationShutdown {
       throw error;
     }
   }
+}
+
+/**
+ * What is sent, as JSON can carry it: a bigint field becomes its digits (as in `export()`),
+ * where it made the answer a 500 and ended the live feed of everyone watching the table.
+ */
+function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value, jsonReplacer)) as T;
 }
 
 /** The fields of `record` that `diff` names: what they were before the change. */

@@ -175,4 +175,36 @@ describe('inspector under hostile use', () => {
     }
     await http().get('/_stores/api/changes').expect(403);
   });
+  it('sends a record holding a bigint (as its digits) in pages, queries and the live feed', async () => {
+    const { app, books, http } = await start();
+    await app.listen(0, '127.0.0.1');
+    const feed = await openFeed(app);
+    let text = '';
+    feed.setEncoding('utf8');
+    const arrived = new Promise<void>((resolve) => {
+      feed.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes('"key":"after"')) resolve();
+      });
+      feed.on('end', resolve);
+    });
+    await books.write({ isbn: 'big', title: 't', author: 'A1', balance: 10n } as never);
+    await books.write({ isbn: 'after', title: 't', author: 'A1' });
+    await arrived;
+    feed.destroy();
+    expect(text).not.toMatch(/^event: error$/m); // it sent one and ended at the bigint
+    expect(text).toContain('"balance":"10"');
+
+    const page = await http().get('/_stores/api/stores/books/records').expect(200); // was 500
+    expect((page.body as { items: object[] }).items).toContainEqual(
+      expect.objectContaining({ isbn: 'big', balance: '10' }),
+    );
+    const found = await http()
+      .get('/_stores/api/stores/books/query')
+      .query({ filter: '{"isbn":"big"}' })
+      .expect(200); // was 500
+    expect((found.body as { items: object[] }).items).toEqual([
+      expect.objectContaining({ balance: '10' }),
+    ]);
+  });
 });
