@@ -174,6 +174,8 @@ describe('inspector under hostile use', () => {
       await http().get(path).set('x-admin', 'admin-token').expect(200);
     }
     await http().get('/_stores/api/changes').expect(403);
+    await http().head('/_stores/api/stores').expect(403); // HEAD runs the GET route's guard
+    await http().head('/_stores/api/stores').set('x-admin', 'admin-token').expect(200);
   });
   it('sends a record holding a bigint (as its digits) in pages, queries and the live feed', async () => {
     const { app, books, http } = await start();
