@@ -2,7 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { MEMORY_STORE_REGISTRY } from '../memory-store.constants.js';
 import type { MemoryStore } from '../store/memory-store.js';
 import type { StoreRegistry } from '../store/store-registry.js';
-import { storeHealth, type HealthThresholds, type StoreHealth } from './store-health.js';
+import {
+  checkThresholds,
+  storeHealth,
+  type HealthThresholds,
+  type StoreHealth,
+} from './store-health.js';
 
 /**
  * What `isHealthy(key)` resolves to, in `@nestjs/terminus`' result shape: the indicator's
@@ -35,11 +40,16 @@ export type MemoryStoreHealthResult<K extends string = string> = Record<
 export class MemoryStoreHealthIndicator {
   constructor(@Inject(MEMORY_STORE_REGISTRY) private readonly registry: StoreRegistry) {}
 
-  /** Checks every store of the application (or those named in `options.stores`). */
+  /**
+   * Checks every store of the application (or those named in `options.stores`).
+   * Rejects with a `MemoryStoreError` when a threshold is not a number in its range, or a
+   * named store does not exist: a mistyped limit would otherwise never be passed.
+   */
   async isHealthy<const K extends string>(
     key: K,
     thresholds: HealthThresholds & { stores?: readonly string[] } = {},
   ): Promise<MemoryStoreHealthResult<K>> {
+    checkThresholds(thresholds);
     const stores = thresholds.stores
       ? thresholds.stores.map((name) => this.registry.get(name))
       : this.registry.list();

@@ -1,3 +1,5 @@
+import { describeValue } from '../errors/describe-value.js';
+import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { MemoryStore } from '../store/memory-store.js';
 import type { StoreRegistry } from '../store/store-registry.js';
 import type { ReplicationState } from '../replication/replication-group.js';
@@ -19,6 +21,27 @@ export interface HealthThresholds {
    * @default 0.9
    */
   maxCapacityUsed?: number;
+}
+
+/**
+ * Refuses thresholds that could never be passed or always are: not a number (`'90%'`, NaN),
+ * negative, or a capacity share outside 0 to 1 (`90` meant as a percentage).
+ */
+export function checkThresholds(thresholds: HealthThresholds): void {
+  const limits: [keyof HealthThresholds, number][] = [
+    ['maxReplicationLag', Infinity],
+    ['maxEventBacklog', Infinity],
+    ['maxCapacityUsed', 1],
+  ];
+  for (const [name, max] of limits) {
+    const value: unknown = thresholds[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || value > max)
+      throw new MemoryStoreError(
+        `MemoryStoreHealthIndicator: '${name}' must be a number from 0 to ${max === 1 ? 1 : 'Infinity'}, got ${describeValue(value)}`,
+        '',
+      );
+  }
 }
 
 /** How long the health check waits for Redis to say how far behind an instance is. */

@@ -1,4 +1,4 @@
-import type { CanActivate, Type } from '@nestjs/common';
+import type { CanActivate, ModuleMetadata, Type } from '@nestjs/common';
 
 /** Options of `MemoryStoreInspectorModule.forRoot()`. */
 export interface MemoryStoreInspectorOptions {
@@ -9,6 +9,8 @@ export interface MemoryStoreInspectorOptions {
   path?: string;
   /**
    * Serve it at all. Off unless set: mount it outside production only, or behind a guard.
+   * Only `true` or `false`: anything else (the string `'false'` of an environment variable)
+   * is refused with a `MemoryStoreError` rather than read as on.
    * @default false
    */
   enabled?: boolean;
@@ -17,4 +19,11 @@ export interface MemoryStoreInspectorOptions {
    * Never expose the inspector publicly without one: it shows every record.
    */
   guard?: Type<CanActivate> | CanActivate;
+  /**
+   * Modules that export what a `guard` class injects (an `AuthModule` with its `AuthService`,
+   * a `JwtModule`…): the guard is resolved in the inspector's module, which sees only these
+   * and global modules.
+   * @default []
+   */
+  imports?: ModuleMetadata['imports'];
 }

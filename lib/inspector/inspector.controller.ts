@@ -76,9 +76,9 @@ export function createInspectorController(
 
     /** Server-Sent Events: one `change` event per committed change, with its diff. */
     @Sse('api/changes')
-    changes(@Query('table') table?: string): Observable<MessageEvent> {
+    changes(@Query('table') table?: unknown): Observable<MessageEvent> {
       return this.inspector
-        .changes(typeof table === 'string' && table !== '' ? table : undefined)
+        .changes(table)
         .pipe(map((change) => ({ type: 'change', data: change })));
     }
   }

@@ -1,8 +1,15 @@
-import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { merge, map, type Observable } from 'rxjs';
+import {
+  BadRequestException,
+  Inject,
+  Injectable,
+  NotFoundException,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
+import { merge, map, ReplaySubject, takeUntil, type Observable } from 'rxjs';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { QueryError } from '../errors/query.error.js';
 import { eventBacklog } from '../health/store-health.js';
+import { jsonReplacer } from '../persistence/export-stream.js';
 import { MEMORY_STORE_REGISTRY } from '../memory-store.constants.js';
 import type { QueryExplanation } from '../query/query.types.js';
 import { tableOf, type MemoryStore } from '../store/memory-store.js';
@@ -59,8 +66,23 @@ export interface InspectedChange {
 
 /** Reads the stores for the inspector: read-only, through their public API. */
 @Injectable()
-export class InspectorService {
+export class InspectorService implements BeforeApplicationShutdown {
+  /** Emits once the application starts to close: ends every live feed, and those opened later. */
+  readonly #closing = new ReplaySubject<void>(1);
+
   constructor(@Inject(MEMORY_STORE_REGISTRY) private readonly registry: StoreRegistry) {}
+
+  /**
+   * Ends the live feeds before the HTTP server closes: the server waits for open
+   * connections, and a feed would otherwise keep `app.close()` waiting forever.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.#closing.next();
+    this.#closing.complete();
+    // Lets the ended responses go out: the server then finds their connections idle and
+    // closes them, rather than waiting out their keep-alive timeout.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 
   stores(): InspectedStore[] {
     return this.registry.list().map((store) => {
@@ -86,7 +108,7 @@ export class InspectorService {
     const store = this.#store(name);
     const offset = integer(query.offset, 'offset', 0);
     const limit = Math.min(integer(query.limit, 'limit', DEFAULT_LIMIT), INSPECTOR_MAX_LIMIT);
-    const field = typeof query.sort === 'string' && query.sort !== '' ? query.sort : undefined;
+    const field = text(query.sort, 'sort');
     const order = query.order === 'desc' ? 'desc' : 'asc';
     if (query.order !== undefined && query.order !== 'asc' && query.order !== 'desc')
       throw new BadRequestException(`'order' must be 'asc' or 'desc'`);
@@ -99,17 +121,18 @@ export class InspectorService {
       offset,
       limit,
       ...(field ? { sort: { field, order } } : {}),
-      items,
+      items: plain(items),
     };
   }
 
   query(name: string, filter: unknown, limitParam: unknown): QueryAnswer {
     const store = this.#store(name);
+    const given = text(filter, 'filter');
     let parsed: unknown;
-    if (typeof filter !== 'string' || filter.trim() === '') parsed = {};
+    if (given === undefined || given.trim() === '') parsed = {};
     else {
       try {
-        parsed = JSON.parse(filter);
+        parsed = JSON.parse(given);
       } catch (error) {
         throw new BadRequestException(`'filter' is not JSON: ${(error as Error).message}`);
       }
@@ -118,32 +141,35 @@ export class InspectorService {
     return this.#run(() => ({
       table: store.tableName,
       count: store.count(parsed as object),
-      items: store.select(parsed as object, { limit }),
+      items: plain(store.select(parsed as object, { limit })),
       explain: store.explain(parsed as object, { limit }),
     }));
   }
 
   /** Every change of every store (or of one), as it commits. */
-  changes(name?: string): Observable<InspectedChange> {
-    const stores = name ? [this.#store(name)] : this.registry.list();
+  changes(name?: unknown): Observable<InspectedChange> {
+    const table = text(name, 'table');
+    const stores = table ? [this.#store(table)] : this.registry.list();
     return merge(
       ...stores.map((store: MemoryStore<object>) =>
         store.changes().pipe(
-          map((change) => ({
-            table: change.table,
-            op: change.op,
-            ...(change.key !== undefined ? { key: change.key } : {}),
-            ...(change.diff ? { diff: change.diff as Record<string, unknown> } : {}),
-            ...(change.diff && change.previous
-              ? { previous: pick(change.previous, change.diff) }
-              : {}),
-            ...(change.record ? { record: change.record } : {}),
-            ...(change.origin ? { origin: change.origin } : {}),
-            at: new Date(change.at).toISOString(),
-          })),
+          map((change) =>
+            plain<InspectedChange>({
+              table: change.table,
+              op: change.op,
+              ...(change.key !== undefined ? { key: change.key } : {}),
+              ...(change.diff ? { diff: change.diff as Record<string, unknown> } : {}),
+              ...(change.diff && change.previous
+                ? { previous: pick(change.previous, change.diff) }
+                : {}),
+              ...(change.record ? { record: change.record } : {}),
+              ...(change.origin ? { origin: change.origin } : {}),
+              at: new Date(change.at).toISOString(),
+            }),
+          ),
         ),
       ),
-    );
+    ).pipe(takeUntil(this.#closing));
   }
 
   #store(name: string): MemoryStore<object> {
@@ -164,11 +190,31 @@ export class InspectorService {
   }
 }
 
+/**
+ * What is sent, as JSON can carry it: a bigint field becomes its digits (as in `export()`),
+ * where it made the answer a 500 and ended the live feed of everyone watching the table.
+ */
+function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value, jsonReplacer)) as T;
+}
+
 /** The fields of `record` that `diff` names: what they were before the change. */
 function pick(record: object, diff: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of Object.keys(diff)) out[field] = (record as Record<string, unknown>)[field];
   return out;
+}
+
+/**
+ * A query parameter given once as text, or undefined when absent or empty. Given twice
+ * (`?sort=a&sort=b`), or as an object by an extended query parser (`?filter[a]=1`), it is refused: ignoring it would
+ * answer another question than the one asked (every record instead of those filtered).
+ */
+function text(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string')
+    throw new BadRequestException(`'${name}' must be given once, as a string`);
+  return value;
 }
 
 function integer(value: unknown, name: string, fallback: number): number {

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { describeValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { createInspectorController } from './inspector.controller.js';
 import type { MemoryStoreInspectorOptions } from './inspector-options.interface.js';
@@ -28,9 +29,16 @@ export class MemoryStoreInspectorModule {
         `MemoryStoreInspectorModule: 'path' must be a string starting with '/', got ${JSON.stringify(path)}`,
         '',
       );
+    if (options.enabled !== undefined && typeof options.enabled !== 'boolean')
+      throw new MemoryStoreError(
+        `MemoryStoreInspectorModule: 'enabled' must be true or false, got ${describeValue(options.enabled)}` +
+          ` (an environment variable is a string: compare it, e.g. process.env.INSPECTOR === 'true')`,
+        '',
+      );
     if (!options.enabled) return { module: MemoryStoreInspectorModule };
     return {
       module: MemoryStoreInspectorModule,
+      imports: options.imports ?? [],
       controllers: [createInspectorController(path, options.guard)],
       providers: [InspectorService],
     };

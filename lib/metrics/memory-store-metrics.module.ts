@@ -48,6 +48,12 @@ const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN: METRICS_OPTIONS } =
     .setClassMethodName('forRoot')
     .build();
 
+/**
+ * The applications' registries something records: a second module would take over the
+ * timing recorders of the tables, and the first one's histograms would silently stay empty.
+ */
+const metered = new WeakSet<StoreRegistry>();
+
 /** Creates the instruments once the stores have started, and removes them at shutdown. */
 @Injectable()
 export class MemoryStoreMetrics implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -59,6 +65,13 @@ export class MemoryStoreMetrics implements OnApplicationBootstrap, OnApplication
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    if (metered.has(this.registry))
+      throw new MemoryStoreError(
+        'MemoryStoreMetricsModule is imported more than once with different options: import it ' +
+          'once (a meter provider with several readers exports to several places)',
+        '',
+      );
+    metered.add(this.registry);
     const name = this.options?.meterName ?? 'nestjs-memory-store';
     let provider: MeterProviderLike | undefined = this.options?.meterProvider;
     let timed = true;
@@ -74,8 +87,10 @@ export class MemoryStoreMetrics implements OnApplicationBootstrap, OnApplication
   }
 
   onApplicationShutdown(): void {
-    this.#stop?.();
+    if (!this.#stop) return;
+    this.#stop();
     this.#stop = undefined;
+    metered.delete(this.registry);
   }
 }
 

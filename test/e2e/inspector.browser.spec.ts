@@ -128,4 +128,39 @@ describe('inspector in headless Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'inspector-phone.png'), fullPage: true });
     expect(existsSync(join(SHOTS, 'inspector-phone.png'))).toBe(true);
   }, 30_000);
+  it('shows markup held in keys, values and field names as text: nothing of it runs', async () => {
+    const hostile = {
+      isbn: '<img src=x onerror="window.__xss=1">',
+      title: '<script>window.__xss=2</script>',
+      author: '"><img src=x onerror=window.__xss=3>',
+      year: 2025,
+      '<img src=x onerror="window.__xss=4">': '<svg onload="window.__xss=5">',
+    };
+    await books.write(hostile);
+    const change = page.locator('.change[data-op="insert"]', {
+      hasText: 'onerror="window.__xss=1"',
+    });
+    await change.waitFor();
+    expect(await change.locator('.change-key').textContent()).toBe(hostile.isbn);
+    expect(await change.locator('.diff').textContent()).toContain(
+      '<script>window.__xss=2</script>',
+    );
+
+    await page.fill('#filter', JSON.stringify({ author: hostile.author }));
+    await page.click('#query-form button[type="submit"]');
+    await page.locator('#results tbody tr', { hasText: '<script>' }).waitFor();
+    expect(await page.locator('#explain').textContent()).toContain('index lookup');
+    const results = (await page.locator('#results').textContent()) ?? '';
+    expect(results).toContain(hostile.author);
+    expect(await page.locator('#results thead').textContent()).toContain(
+      '<img src=x onerror="window.__xss=4">',
+    );
+
+    await page.click('#refresh');
+    await page.click('#next');
+    await page.locator('#records tbody tr', { hasText: '<script>' }).waitFor();
+
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
+    expect(await page.locator('img, script:not([src]), svg[onload]').count()).toBe(0);
+  }, 30_000);
 });
