@@ -134,6 +134,11 @@ function startTiming(
   const fsync = histogram('wal.fsync.duration', 'Log fsync latency, per data directory', 's');
   const group = histogram('wal.fsync.bytes', 'Bytes made durable by one log fsync', 'By');
   const snapshot = histogram('snapshot.duration', 'Snapshot write duration', 's');
+  const applied = histogram(
+    'replication.apply_latency',
+    'Time from a change committed in Redis to its being applied here',
+    's',
+  );
   const tables = registry.list().map((store) => tableOf(store));
   for (const table of tables) {
     const at = { table: table.name };
@@ -160,9 +165,13 @@ function startTiming(
       snapshot: (ms) => snapshot.record(ms / 1000, at),
     };
   }
+  const groups = [...registry.replicationGroups];
+  for (const replication of groups)
+    replication.applyRecorder = (seconds) => applied.record(seconds);
   return () => {
     for (const table of tables) table.activity.recorder = undefined;
     for (const [, activity] of dirs) activity.recorder = undefined;
+    for (const replication of groups) replication.applyRecorder = undefined;
   };
 }
 

@@ -220,6 +220,12 @@ export class ReplicationGroup {
     return { state: this.#state, instanceId: this.instanceId, appliedSeq: this.#applied };
   }
 
+  /**
+   * Told, while metrics are timed, how long each log entry took from its commit in Redis to
+   * being applied here, in seconds (by Redis's clock, through the offset read at connect).
+   */
+  applyRecorder: ((seconds: number) => void) | undefined;
+
   /** How many changes of the replication log this instance has yet to apply (asks Redis). */
   async lag(): Promise<number> {
     const head = Number((await this.#command().get(this.#key('seq'))) ?? 0);
@@ -441,10 +447,12 @@ export class ReplicationGroup {
     let origin: string | undefined;
     let commit: string | undefined;
     let data = '[]';
+    let committedAt: string | undefined;
     for (let i = 0; i < fields.length; i += 2) {
       if (fields[i] === 'o') origin = fields[i + 1];
       else if (fields[i] === 'c') commit = fields[i + 1];
       else if (fields[i] === 'd') data = fields[i + 1];
+      else if (fields[i] === 't') committedAt = fields[i + 1];
     }
     if (only === undefined) this.#lastCommit = commit;
     const pending =
@@ -472,6 +480,11 @@ export class ReplicationGroup {
       }
     }
     for (const [name, changes] of byTable) this.#replicas.get(name)!.apply(seq, origin, changes);
+    if (this.applyRecorder && committedAt !== undefined && only === undefined) {
+      // Redis's clock at the commit (µs), against this machine's read as Redis's
+      const seconds = (Date.now() + this.#clockOffset) / 1000 - Number(committedAt) / 1e6;
+      this.applyRecorder(Math.max(0, seconds));
+    }
   }
 
   /**

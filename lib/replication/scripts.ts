@@ -53,8 +53,10 @@ local function append(origin, cid, maxlen, out, touched, epoch)
   if #out == 0 then return nil end
   local seq = redis.call('INCR', base .. ':seq')
   for t in pairs(touched) do redis.call('HSET', tk(t, 'meta'), 'v', seq) end
+  local now = redis.call('TIME')
   redis.call('XADD', base .. ':log', 'MAXLEN', '~', maxlen, '0-' .. seq,
-    'o', origin, 'c', cid, 'e', epoch, 'd', '[' .. table.concat(out, ',') .. ']')
+    'o', origin, 'c', cid, 'e', epoch, 't', now[1] .. string.format('%06d', now[2]),
+    'd', '[' .. table.concat(out, ',') .. ']')
   return seq
 end
 `;

@@ -186,6 +186,11 @@ export class StoreRegistry implements OnApplicationShutdown {
    * The replication group of a store (shared by the stores that use the same Redis and
    * prefix), if the store is replicated.
    */
+  /** The application's replication groups (one per Redis server and prefix). */
+  get replicationGroups(): Iterable<ReplicationGroup> {
+    return this.#replication.values();
+  }
+
   replicationFor(store: AnyStore): ReplicationGroup | undefined {
     const options = this.runtimeFor(store).replication;
     if (!options) return undefined;

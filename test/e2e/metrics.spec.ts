@@ -247,7 +247,7 @@ describe('metrics (OpenTelemetry, exported for Prometheus)', () => {
     expect(value(samples, 'memory_store_transaction_retries_total')).toBe(1);
   });
 
-  it('reports the applied replication log position and the lag of a replicated store', async () => {
+  it('reports the applied replication log position, the lag and the apply latency of a replicated store', async () => {
     const prefix = freshPrefix();
     prefixes.push(prefix);
     const { app, scrape } = await start({ replication: { redis: REDIS_URL, prefix } });
@@ -258,5 +258,18 @@ describe('metrics (OpenTelemetry, exported for Prometheus)', () => {
     expect(value(samples, 'memory_store_replication_applied_seq{table="books"}')).toBe(2);
     expect(value(samples, 'memory_store_replication_lag{table="books"}')).toBe(0);
     expect(value(samples, 'memory_store_writes_total{table="books"}')).toBe(2);
+
+    // Another instance applies both entries from the log: from its commit in Redis to its
+    // being applied there.
+    const other = await start({ replication: { redis: REDIS_URL, prefix } });
+    const copy = other.app.get(BooksStore);
+    await books.write({ isbn: '3', title: 'Ulysses', author: 'Joyce' });
+    for (let i = 0; i < 200 && copy.size < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(copy.size).toBe(3);
+    const seen = await other.scrape();
+    expect(value(seen, 'memory_store_replication_apply_latency_count')).toBe(1);
+    const latency = value(seen, 'memory_store_replication_apply_latency_sum');
+    expect(latency).toBeGreaterThanOrEqual(0);
+    expect(latency).toBeLessThan(10); // seconds, by Redis's clock (the offset to it applied)
   });
 });
