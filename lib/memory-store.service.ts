@@ -285,6 +285,10 @@ export class MemoryStoreService {
             name,
             file,
             'restoring a backup into a replicated store is not supported: import its records with import() instead',
+            undefined,
+            undefined,
+            undefined,
+            'restore',
           );
         }
         replacement = new TableReplacement(tableOf(store), slicer);
@@ -313,7 +317,15 @@ export class MemoryStoreService {
       } catch (error) {
         if (error instanceof ImportError || error instanceof CorruptStoreError) throw error;
         const at = (error as { entry?: number }).entry;
-        throw new ImportError(name, file, (error as Error).message, undefined, at, error);
+        throw new ImportError(
+          name,
+          file,
+          (error as Error).message,
+          undefined,
+          at,
+          error,
+          'restore',
+        );
       }
     };
     await readBackup(this.#fileSystem(), file, onFrame);
@@ -325,7 +337,15 @@ export class MemoryStoreService {
         await replacement.check();
       } catch (error) {
         const at = (error as { entry?: number }).entry;
-        throw new ImportError(name, file, (error as Error).message, undefined, at, error);
+        throw new ImportError(
+          name,
+          file,
+          (error as Error).message,
+          undefined,
+          at,
+          error,
+          'restore',
+        );
       }
     }
     // Every table's changes are logged together once all are applied: one journal entry

@@ -111,7 +111,7 @@ export async function readBackup(
   const damaged = (offset: number, reason: string) =>
     new CorruptStoreError('', path, offset, reason, NOTHING_RESTORED);
   const unreadable = (reason: string, error?: unknown) =>
-    new ImportError('', path, reason, undefined, undefined, error);
+    new ImportError('', path, reason, undefined, undefined, error, 'restore');
   let pending: Buffer = Buffer.alloc(0);
   let offset = 0; // of `pending` in the file
   let seq = 0;

@@ -988,7 +988,7 @@ describe('backup, restore, export, import and migrations', () => {
       expect(await readdir(folder)).toEqual([]);
     });
 
-    it('import or restore of a directory, or of a missing backup: ImportError naming the path', async () => {
+    it('import or restore of a directory, or of a missing backup: ImportError naming the operation and the path', async () => {
       const folder = await newDir('export');
       const booted = await boot([MembersStore]);
       const members = booted.app.get(MembersStore);
@@ -1006,13 +1006,16 @@ describe('backup, restore, export, import and migrations', () => {
 
       const restored = await rejectionOf(booted.memory.restore(directory));
       expect(restored).toBeInstanceOf(ImportError);
-      expect(restored).toMatchObject({ file: directory });
+      expect(restored).toMatchObject({ file: directory, operation: 'restore' });
+      expect((restored as Error).message).toMatch(
+        new RegExp(`^Cannot restore ${directory}: cannot read it: EISDIR`),
+      );
       expect((restored as Error).cause).toMatchObject({ code: 'EISDIR' });
 
       const missing = join(folder, 'missing.bak');
       const absent = await rejectionOf(booted.memory.restore(missing));
       expect(absent).toBeInstanceOf(ImportError);
-      expect((absent as Error).message).toBe(`Cannot import ${missing}: the file does not exist`);
+      expect((absent as Error).message).toBe(`Cannot restore ${missing}: the file does not exist`);
       expect(members.all()).toBe(before);
     });
   });
