@@ -38,6 +38,7 @@ export type MemoryStoreHealthResult<K extends string = string> = Record<
  */
 @Injectable()
 export class MemoryStoreHealthIndicator {
+  /** @internal Nest creates the indicator: inject it. */
   constructor(@Inject(MEMORY_STORE_REGISTRY) private readonly registry: StoreRegistry) {}
 
   /**
