@@ -59,6 +59,7 @@ const metered = new WeakSet<StoreRegistry>();
 export class MemoryStoreMetrics implements OnApplicationBootstrap, OnApplicationShutdown {
   #stop: (() => void) | undefined;
 
+  /** @internal Nest creates it when the module is imported. */
   constructor(
     @Inject(MEMORY_STORE_REGISTRY) private readonly registry: StoreRegistry,
     @Inject(METRICS_OPTIONS) private readonly options: MemoryStoreMetricsOptions | undefined,
