@@ -715,7 +715,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         const held: LogOp[] = (this.#held = []);
         return () => {
           this.#held = undefined;
-          for (const op of held) journal.log(op);
+          journal.logAll(held);
         };
       },
     };
