@@ -47,6 +47,18 @@ export class FramePacker {
 
   /** Packs the items into parts, in order; `valueAt` is the index of each item's value. */
   *pack(items: readonly (readonly unknown[])[], valueAt: number): Generator<PackedPart> {
+    for (const part of this.packInSteps(items, valueAt)) if (part !== null) yield part;
+  }
+
+  /**
+   * As `pack`, also yielding `null` after every run of items stringified, so that a caller
+   * working in slices can yield to the event loop inside a frame (a frame of 1 MB takes
+   * tens of ms to build).
+   */
+  *packInSteps(
+    items: readonly (readonly unknown[])[],
+    valueAt: number,
+  ): Generator<PackedPart | null> {
     const room = this.#budget;
     let part: PackedPart = { items: [], chunks: [], refs: false };
     let size = 0;
@@ -69,6 +81,7 @@ export class FramePacker {
       const run = tryStringify(window);
       if (run !== undefined && bytes(run) <= room) {
         yield* add(run.slice(1, -1), false);
+        yield null;
         continue;
       }
       for (const item of window) {
@@ -85,6 +98,7 @@ export class FramePacker {
         for (const chunk of chunks) yield* add(chunk, true);
         yield* add(`[${fields.join(',')}]`, false, chunks.length > 0);
       }
+      yield null;
     }
     if (size > 0) yield part;
   }

@@ -174,6 +174,21 @@ export class Journal {
     }
   }
 
+  /**
+   * Adds changes to the batch being gathered, in order, as `log` does one by one; the journal
+   * takes `ops` over (a bulk operation's held records: a million pushes were one long step).
+   */
+  logAll(ops: LogOp[]): void {
+    if (this.#failure || ops.length === 0) return;
+    if (this.#batch.length === 0) this.#batch = ops;
+    else for (const op of ops) this.#batch.push(op);
+    if (this.#closed) return; // never written: durable() reports it
+    if (!this.#batchWaiter) {
+      this.#batchWaiter = waiter();
+      queueMicrotask(() => this.#seal());
+    }
+  }
+
   /** Resolves when every change logged so far is as durable as the policy promises. */
   durable(): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failed());
@@ -270,7 +285,7 @@ export class Journal {
    * The frames of a batch, numbered in order: one frame for a batch that fits, else frames of
    * at most `frameBytes` payload bytes, every one but the last marked `"m":1` (more follows).
    */
-  *#frames(ops: readonly LogOp[]): Generator<Buffer> {
+  *#frames(ops: readonly LogOp[]): Generator<Buffer | null> {
     if (ops.length <= SMALL_BATCH) {
       let text: string | undefined;
       try {
@@ -287,7 +302,11 @@ export class Journal {
       }
     }
     let previous: string | undefined;
-    for (const part of new FramePacker(this.#frameBytes).pack(ops, 3)) {
+    for (const part of new FramePacker(this.#frameBytes).packInSteps(ops, 3)) {
+      if (part === null) {
+        yield null; // a run of operations encoded: a place to yield to the event loop
+        continue;
+      }
       if (previous !== undefined) yield encodeFrame(++this.#seq, `${previous},"m":1}`);
       previous =
         (part.chunks.length > 0 ? `{"c":[${part.chunks.join(',')}],` : '{') +
@@ -324,9 +343,11 @@ export class Journal {
         if (item.kind === 'batch') {
           this.#inFlight.add(item.waiter);
           for (const frame of this.#frames(item.ops)) {
-            pending.push(frame);
-            pendingBytes += frame.length;
-            if (pendingBytes >= WRITE_BYTES) await writeOut();
+            if (frame !== null) {
+              pending.push(frame);
+              pendingBytes += frame.length;
+              if (pendingBytes >= WRITE_BYTES) await writeOut();
+            }
             if (slicer.due) {
               await nextTick(); // a large batch is encoded in slices
               slicer = new Slicer();
@@ -486,7 +507,14 @@ export class Journal {
     };
     const packer = new FramePacker(this.#frameBytes);
     const pushRows = async (table: string, rows: readonly (readonly unknown[])[]) => {
-      for (const part of packer.pack(rows, 1)) {
+      for (const part of packer.packInSteps(rows, 1)) {
+        if (part === null) {
+          if (slicer.due) {
+            await nextTick(); // inside a frame: let writes and reads through
+            slicer = new Slicer();
+          }
+          continue;
+        }
         await push(
           `{"t":"rows","table":${JSON.stringify(table)},` +
             (part.chunks.length > 0 ? `"c":[${part.chunks.join(',')}],` : '') +

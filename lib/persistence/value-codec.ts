@@ -27,7 +27,7 @@ export function encodeValue(value: unknown): Encoded {
   if (Array.isArray(value)) return ['A', ...value.map(encodeValue)];
   const fields: Record<string, Encoded> = {};
   for (const key of Object.keys(value as object))
-    fields[key] = encodeValue((value as Record<string, unknown>)[key]);
+    setOwn(fields, key, encodeValue((value as Record<string, unknown>)[key]));
   return ['O', fields];
 }
 
@@ -46,34 +46,45 @@ export function decodeValue(encoded: unknown): unknown {
   }
   if (!Array.isArray(encoded) || typeof encoded[0] !== 'string')
     throw new TypeError('not an encoded value');
-  const [tag, ...rest] = encoded as [string, ...unknown[]];
-  switch (tag) {
-    case 'A':
-      return rest.map(decodeValue);
+  // read by index (no rest array) and objects filled by assignment: recovery decodes every
+  // record of every table, and this is most of its time for large tables
+  switch (encoded[0]) {
+    case 'A': {
+      const out: unknown[] = new Array<unknown>(encoded.length - 1);
+      for (let i = 1; i < encoded.length; i++) out[i - 1] = decodeValue(encoded[i]);
+      return out;
+    }
     case 'O': {
-      const source = rest[0];
+      const source: unknown = encoded[1];
       if (typeof source !== 'object' || source === null || Array.isArray(source))
         throw new TypeError('bad object');
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(source)) {
-        Object.defineProperty(out, key, {
-          value: decodeValue((source as Record<string, unknown>)[key]),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+        setOwn(out, key, decodeValue((source as Record<string, unknown>)[key]));
       }
       return out;
     }
     case 'D':
-      return new Date(rest[0] as number);
+      return new Date(encoded[1] as number);
     case 'B':
-      return BigInt(rest[0] as string);
+      return BigInt(encoded[1] as string);
     case 'N':
-      return rest[0] === '-0' ? -0 : Number(rest[0]);
+      return encoded[1] === '-0' ? -0 : Number(encoded[1]);
     case 'U':
       return undefined;
     default:
-      throw new TypeError(`unknown tag '${tag}'`);
+      throw new TypeError(`unknown tag '${String(encoded[0])}'`);
   }
+}
+
+/** Sets an own field; assigning '__proto__' would set the prototype, so that key is defined. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  else target[key] = value;
 }

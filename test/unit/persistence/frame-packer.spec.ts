@@ -88,3 +88,17 @@ describe('readFrame: a torn append or damage', () => {
     expect(readFrame(cut, lastAt, 4)).toMatchObject({ kind: 'bad', torn: false });
   });
 });
+
+describe('FramePacker.packInSteps', () => {
+  it('yields between runs of items inside one frame, and packs the same parts as pack', () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => [
+      `k${i}`,
+      encodeValue({ id: `k${i}`, n: i }),
+    ]);
+    const parts = [...new FramePacker(1 << 20).pack(rows, 1)];
+    const steps = [...new FramePacker(1 << 20).packInSteps(rows, 1)];
+    expect(parts).toHaveLength(1); // all 5,000 fit one frame
+    expect(steps.filter((step) => step === null).length).toBeGreaterThanOrEqual(5); // one per run of 1,000
+    expect(steps.filter((step) => step !== null)).toEqual(parts);
+  });
+});
