@@ -316,16 +316,7 @@ export class MemoryStoreService {
         }
       } catch (error) {
         if (error instanceof ImportError || error instanceof CorruptStoreError) throw error;
-        const at = (error as { entry?: number }).entry;
-        throw new ImportError(
-          name,
-          file,
-          (error as Error).message,
-          undefined,
-          at,
-          error,
-          'restore',
-        );
+        throw restoreError(name, file, error);
       }
     };
     await readBackup(this.#fileSystem(), file, onFrame);
@@ -336,16 +327,7 @@ export class MemoryStoreService {
       try {
         await replacement.check();
       } catch (error) {
-        const at = (error as { entry?: number }).entry;
-        throw new ImportError(
-          name,
-          file,
-          (error as Error).message,
-          undefined,
-          at,
-          error,
-          'restore',
-        );
+        throw restoreError(name, file, error);
       }
     }
     // Every table's changes are logged together once all are applied: one journal entry
@@ -541,4 +523,10 @@ function streamFormat(table: string, options: unknown, method: string): Transfer
     );
   const { format } = options as { format?: unknown };
   return formatOf(table, 'stream.ndjson', format);
+}
+
+/** A table of a backup that cannot be restored: the error names the record (`entry`) at fault. */
+function restoreError(table: string, file: string, error: unknown): ImportError {
+  const entry = (error as { entry?: number }).entry;
+  return new ImportError(table, file, (error as Error).message, undefined, entry, error, 'restore');
 }
