@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { StoreChange } from 'nestjs-memory-store';
-import { createApp } from './fixtures/app.factory.js';
+import { createApp, fakeDateOnly } from './fixtures/app.factory.js';
 import { MassExpiryAppModule, TokensStore } from './fixtures/mass-expiry-app.module.js';
 
 /** Many more records than one step of expiry removes. */
@@ -18,24 +18,7 @@ describe('a mass expiry', () => {
 
   beforeEach(() => {
     // only the date is faked: the test moves it past the deadlines when it wants
-    jest.useFakeTimers({
-      doNotFake: [
-        'hrtime',
-        'nextTick',
-        'performance',
-        'queueMicrotask',
-        'requestAnimationFrame',
-        'cancelAnimationFrame',
-        'requestIdleCallback',
-        'cancelIdleCallback',
-        'setImmediate',
-        'clearImmediate',
-        'setInterval',
-        'clearInterval',
-        'setTimeout',
-        'clearTimeout',
-      ],
-    });
+    fakeDateOnly();
   });
 
   afterEach(async () => {

@@ -21,7 +21,7 @@ import {
   Table,
 } from 'nestjs-memory-store';
 import type { Subscription } from 'rxjs';
-import { createApp } from '../e2e/fixtures/app.factory.js';
+import { createApp, fakeDateOnly } from '../e2e/fixtures/app.factory.js';
 
 @Table({ name: 'model_people', indexes: ['team'] })
 class Person {
@@ -132,7 +132,7 @@ describe('a store against a model (fast-check)', () => {
   const listenerErrors: unknown[] = [];
 
   beforeAll(async () => {
-    jest.useFakeTimers({ now: 1_000_000_000, doNotFake: [...ALL_BUT_DATE] });
+    fakeDateOnly(1_000_000_000);
     app = await createApp(ModelAppModule);
     await app.init();
     people = app.get(PeopleStore);
@@ -317,21 +317,3 @@ describe('a store against a model (fast-check)', () => {
     );
   });
 });
-
-/** Every timer API jest can fake except Date: the test moves the date by hand. */
-const ALL_BUT_DATE = [
-  'hrtime',
-  'nextTick',
-  'performance',
-  'queueMicrotask',
-  'requestAnimationFrame',
-  'cancelAnimationFrame',
-  'requestIdleCallback',
-  'cancelIdleCallback',
-  'setImmediate',
-  'clearImmediate',
-  'setInterval',
-  'clearInterval',
-  'setTimeout',
-  'clearTimeout',
-] as const;
