@@ -19,6 +19,8 @@ export { MAX_REGEX_LENGTH } from './query/query-values.js';
 export { MAX_REPEATED_VALUES } from './engine/copy-scope.js';
 export { MAX_QUERY_DEPTH } from './query/filter-parser.js';
 export type { AggregateSpec, AggregateResult } from './query/aggregate.js';
+export type * from './query/join.types.js';
+export type { WatchOptions } from './query/live-query.js';
 export { MemoryStoreModule } from './memory-store.module.js';
 export {
   MemoryStoreService,

@@ -21,6 +21,12 @@ export interface AggregateSpec<F extends string = string, N extends string = F> 
   min?: F | readonly F[];
   /** Largest value of a field (or fields); missing values and NaN skipped. */
   max?: F | readonly F[];
+  /**
+   * How many distinct values a field (or fields) holds, compared as equality queries compare
+   * them (dates by time, objects and arrays by content); missing and `null` values are not
+   * counted (as SQL's `COUNT(DISTINCT x)`).
+   */
+  countDistinct?: F | readonly F[];
 }
 
 /** One result of `aggregate()`. */
@@ -32,9 +38,10 @@ export interface AggregateResult {
   avg?: Record<string, number | null>;
   min?: Record<string, unknown>;
   max?: Record<string, unknown>;
+  countDistinct?: Record<string, number>;
 }
 
-const SPEC_KEYS = new Set(['groupBy', 'count', 'sum', 'avg', 'min', 'max']);
+const SPEC_KEYS = new Set(['groupBy', 'count', 'sum', 'avg', 'min', 'max', 'countDistinct']);
 
 interface Accumulator {
   group: unknown[];
@@ -44,6 +51,7 @@ interface Accumulator {
   avgCounts: number[];
   mins: unknown[];
   maxes: unknown[];
+  distinct: ValueMap<true>[];
 }
 
 /** Groups matching records and computes the requested figures in one pass. */
@@ -55,7 +63,7 @@ export function aggregate(
   if (!isPlainObject(spec))
     throw new QueryError(
       table,
-      'aggregate() takes an object such as { groupBy, count, sum, avg, min, max }',
+      'aggregate() takes an object such as { groupBy, count, sum, avg, min, max, countDistinct }',
     );
   for (const key of Object.keys(spec))
     if (!SPEC_KEYS.has(key)) throw new QueryError(table, `unknown aggregate option '${key}'`);
@@ -66,8 +74,16 @@ export function aggregate(
   const avg = fieldList(table, 'avg', spec.avg);
   const min = fieldList(table, 'min', spec.min);
   const max = fieldList(table, 'max', spec.max);
+  const distinct = fieldList(table, 'countDistinct', spec.countDistinct);
   const read = (fields: string[]) => fields.map((f) => reader(parsePath(table, f)));
-  const [readGroup, readSum, readAvg, readMin, readMax] = [groupBy, sum, avg, min, max].map(read);
+  const [readGroup, readSum, readAvg, readMin, readMax, readDistinct] = [
+    groupBy,
+    sum,
+    avg,
+    min,
+    max,
+    distinct,
+  ].map(read);
 
   const groups = new ValueMap<Accumulator>();
   const order: Accumulator[] = [];
@@ -84,6 +100,7 @@ export function aggregate(
         avgCounts: avg.map(() => 0),
         mins: min.map(() => undefined),
         maxes: max.map(() => undefined),
+        distinct: distinct.map(() => new ValueMap<true>()),
       };
       groups.set(groupKey, acc);
       order.push(acc);
@@ -114,6 +131,10 @@ export function aggregate(
       )
         acc.maxes[i] = v;
     });
+    readDistinct.forEach((r, i) => {
+      const v = r(record);
+      if (v !== undefined && v !== null) acc.distinct[i].set(v, true);
+    });
   }
 
   if (groupBy.length === 0 && order.length === 0) {
@@ -125,6 +146,7 @@ export function aggregate(
       avgCounts: avg.map(() => 0),
       mins: [],
       maxes: [],
+      distinct: distinct.map(() => new ValueMap<true>()),
     });
   }
   order.sort((a, b) => {
@@ -146,6 +168,8 @@ export function aggregate(
       );
     if (min.length) result.min = Object.fromEntries(min.map((f, i) => [f, acc.mins[i]]));
     if (max.length) result.max = Object.fromEntries(max.map((f, i) => [f, acc.maxes[i]]));
+    if (distinct.length)
+      result.countDistinct = Object.fromEntries(distinct.map((f, i) => [f, acc.distinct[i].size]));
     return result;
   });
 }

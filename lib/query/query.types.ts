@@ -143,4 +143,6 @@ export interface QueryExplanation {
   returnedRows: number;
   /** The planner's access path in full. */
   path: import('./planner.js').AccessPath;
+  /** With `join`: how each join reached the other store, by alias. */
+  joins?: Record<string, import('./join.types.js').JoinExplanation>;
 }

@@ -27,7 +27,10 @@ import type { StoreOptions } from '../interfaces/store-options.interface.js';
 import type { RecordKey, TableClass } from '../interfaces/table-options.interface.js';
 import { STORE_METADATA } from '../metadata/store-metadata.storage.js';
 import { getTableSchema } from '../metadata/table-schema.js';
-import type { AggregateResult, AggregateSpec } from '../query/aggregate.js';
+import { aggregate, type AggregateResult, type AggregateSpec } from '../query/aggregate.js';
+import { selectJoined, type JoinSide } from '../query/join.js';
+import type { JoinExplanation, JoinedPaths, JoinMap, Joined } from '../query/join.types.js';
+import { liveQuery, type WatchOptions } from '../query/live-query.js';
 import { MatchQuery } from '../query/match.js';
 import type { AccessPath } from '../query/planner.js';
 import type {
@@ -39,7 +42,7 @@ import type {
   SelectOptions,
 } from '../query/query.types.js';
 import { startStore } from './store-lifecycle.js';
-import { registryOf } from './store-registry.js';
+import { registryOf, type StoreReference } from './store-registry.js';
 import { filter as filterChanges, type Observable } from 'rxjs';
 import { compileChangeFilter } from '../events/change-filter.js';
 import type { ChangeFilter, StoreChange } from '../events/store-change.interface.js';
@@ -343,13 +346,67 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     return tx ? tx.on(this.#table).select(query, { limit: 1 })[0] : this.#table.one(query);
   }
 
-  /** The records matching the query, ordered, paged and projected as the options say. */
+  /**
+   * The records matching the query, ordered, paged and projected as the options say. With
+   * `join`, each record comes with the related records of other stores attached (see `Join`).
+   *
+   * @example
+   * ```ts
+   * people.select({ active: true }, { join: { dept: { store: DepartmentsStore, on: 'department' } } });
+   * // [{ uuid: 'u-1', department: 'sales', …, dept: { name: 'sales', floor: 3 } }, …]
+   * ```
+   */
+  select<const J extends JoinMap<T, J>, F extends DataKeys<T> = DataKeys<T>>(
+    query: Query<T> | undefined,
+    options: SelectOptions<T, F> & { join: J },
+  ): (Selected<T, F> & Joined<J>)[];
   select<F extends DataKeys<T> = DataKeys<T>>(
     query?: Query<T>,
     options?: SelectOptions<T, F>,
-  ): Selected<T, F>[] {
+  ): Selected<T, F>[];
+  select(query?: Query<T>, options?: SelectOptions<T>): object[] {
+    if ((options as { join?: unknown } | undefined)?.join !== undefined)
+      return this.#joined(query, options as Record<string, unknown>);
     const tx = currentTransaction();
     return tx ? tx.on(this.#table).select(query, options) : this.#table.select(query, options);
+  }
+
+  /**
+   * The current result of `select(query, { orderBy, limit })` as an RxJS Observable: emitted
+   * at subscription, then after each commit that changes it (never for one that does not),
+   * kept up to date from the changed records alone. Without `orderBy`, in key order.
+   *
+   * @example
+   * ```ts
+   * people.watch({ active: true }, { orderBy: { visits: 'desc' }, limit: 20 }).subscribe(render);
+   * ```
+   */
+  watch(query?: Query<T>, options?: WatchOptions<T>): Observable<T[]> {
+    const registry = registryOf(this);
+    if (!registry) {
+      throw new MemoryStoreError(
+        `${this.constructor.name} is not managed by MemoryStoreModule`,
+        this.#table.name,
+      );
+    }
+    return liveQuery(this.#table, registry.hub.changes(this.#table.name), query, options);
+  }
+
+  /** A select with joins; `explanations` receives each join's access path. */
+  #joined(
+    query: unknown,
+    options: Record<string, unknown>,
+    explanations?: Record<string, JoinExplanation>,
+  ): object[] {
+    const view = currentTransaction()?.on(this.#table);
+    return selectJoined(
+      this.#table as unknown as MemoryTable<object>,
+      view ? (q, o) => view.select(q, o) : (q, o) => this.#table.select(q, o),
+      query,
+      options,
+      (store, alias) => joinSide(this, store, alias),
+      explanations,
+    );
   }
 
   /** How many records match the query (all of them without one). */
@@ -367,9 +424,15 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     query?: Query<T>,
     options?: SelectOptions<T, F>,
   ): QueryExplanation {
-    const { plan, examinedRows, returnedRows } = this.#table.explain(query, options);
+    const { join, ...rest } = (options ?? {}) as Record<string, unknown>;
+    const joins: Record<string, JoinExplanation> | undefined = join === undefined ? undefined : {};
+    const joined = joins && this.#joined(query, options as Record<string, unknown>, joins);
+    const explained = this.#table.explain(query, joins ? rest : options);
+    const { plan, examinedRows } = explained;
+    const returnedRows = joined ? joined.length : explained.returnedRows;
     const path = plan.path;
     return {
+      ...(joins ? { joins } : {}),
       strategy: STRATEGIES[path.kind],
       ...('field' in path ? { field: path.field } : {}),
       estimatedRows: plan.estimatedRows,
@@ -393,12 +456,27 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   aggregate<S extends AggregateSpec<DataKeys<T> | NestedPaths<T>, NumericKeys<T>>>(
     query: Query<T> | undefined,
     spec: S,
-  ): AggregateOutput<S> {
+  ): AggregateOutput<S>;
+  /** Aggregates over a join: group by, count or sum the joined fields too (`'dept.region'`). */
+  aggregate<
+    const J extends JoinMap<T, J>,
+    S extends AggregateSpec<
+      DataKeys<T> | NestedPaths<T> | JoinedPaths<J>,
+      NumericKeys<T> | JoinedPaths<J>
+    >,
+  >(query: Query<T> | undefined, spec: S, options: { join: J }): AggregateOutput<S>;
+  aggregate(
+    query: Query<T> | undefined,
+    spec: AggregateSpec,
+    options?: { join: unknown },
+  ): AggregateResult | AggregateResult[] {
     const tx = currentTransaction();
-    const results = tx
-      ? tx.on(this.#table).aggregate(query, spec)
-      : this.#table.aggregate(query, spec);
-    return (spec.groupBy === undefined ? results[0] : results) as AggregateOutput<S>;
+    const results = options
+      ? aggregate(this.#table.name, this.#joined(query, { join: options.join }), spec)
+      : tx
+        ? tx.on(this.#table).aggregate(query, spec)
+        : this.#table.aggregate(query, spec);
+    return spec.groupBy === undefined ? results[0] : results;
   }
 
   // ---- writes: synchronous -----------------------------------------------------------
@@ -1111,6 +1189,28 @@ function logOp<T extends object>(table: MemoryTable<T>, change: TableChange<T>):
     default:
       return ['d', table.name, change.key!];
   }
+}
+
+/** The other side of a join from `store`: the store given, or the one of the class given. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
+function joinSide(from: MemoryStore<any>, store: unknown, alias: string): JoinSide {
+  const other =
+    store instanceof MemoryStore
+      ? store
+      : typeof store === 'function'
+        ? registryOf(from)?.find(store as StoreReference)
+        : undefined;
+  if (!other) {
+    throw new QueryError(
+      from.tableName,
+      `join '${alias}' names no store of this application: give a store (or its class) listed in MemoryStoreModule`,
+    );
+  }
+  const table = TABLES.get(other)!;
+  const view = currentTransaction()?.on(table);
+  return view
+    ? { table, get: (key) => view.get(key), select: () => view.select(), staged: true }
+    : { table, get: (key) => table.get(key), select: () => table.select(), staged: false };
 }
 
 /** A promise rejected with what a synchronous operation threw. */
