@@ -418,12 +418,13 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   /**
    * Runs the select and tells how: the access path the planner chose (key lookup, index
    * lookup, index range, index order, index union or full scan), the rows it expected, the
-   * rows it examined and the rows it returned.
+   * rows it examined and the rows it returned. With `join`, also how each join reached the
+   * other store (`joins`: key lookup, index lookup, or a hash map built by one scan of it).
    */
-  explain<F extends DataKeys<T> = DataKeys<T>>(
-    query?: Query<T>,
-    options?: SelectOptions<T, F>,
-  ): QueryExplanation {
+  explain<
+    const J extends JoinMap<T, J> = Record<never, never>,
+    F extends DataKeys<T> = DataKeys<T>,
+  >(query?: Query<T>, options?: SelectOptions<T, F> & { join?: J }): QueryExplanation {
     const { join, ...rest } = (options ?? {}) as Record<string, unknown>;
     const joins: Record<string, JoinExplanation> | undefined = join === undefined ? undefined : {};
     const joined = joins && this.#joined(query, options as Record<string, unknown>, joins);
