@@ -61,14 +61,18 @@ export function liveQuery<T extends object>(
       last = result.slice();
       subscriber.next(result.slice());
     };
-    const subscription = changes.subscribe((change) => {
-      window.apply(change as StoreChange<T>);
-      if (!scheduled) {
-        scheduled = true;
-        queueMicrotask(() => {
-          if (!subscriber.closed) emit();
-        });
-      }
+    const subscription = changes.subscribe({
+      next: (change) => {
+        window.apply(change as StoreChange<T>);
+        if (!scheduled) {
+          scheduled = true;
+          queueMicrotask(() => {
+            if (!subscriber.closed) emit();
+          });
+        }
+      },
+      // the application shuts down: what is delivered first is emitted first
+      complete: () => queueMicrotask(() => subscriber.complete()),
     });
     window.reset();
     emit();

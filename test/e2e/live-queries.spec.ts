@@ -180,6 +180,16 @@ describe('live queries: watch()', () => {
     expect(seen).toEqual([[]]);
   });
 
+  it('completes when the application shuts down', async () => {
+    const { players, app } = await start();
+    let completed = false;
+    subscriptions.push(players.watch().subscribe({ complete: () => (completed = true) }));
+    await app.close();
+    running.length = 0;
+    await delivered();
+    expect(completed).toBe(true);
+  });
+
   it('refuses a malformed query or an unknown option at watch(), before anyone subscribes', async () => {
     const { players } = await start();
     expect(thrownBy(() => players.watch({ score: { $bogus: 1 } } as never))).toBeInstanceOf(
