@@ -48,7 +48,7 @@ export function selectJoined(
 ): object[] {
   const name = table.name;
   const { join, ...rest } = options;
-  const joins = compileJoins(name, join, resolve);
+  const joins = compileJoins(name, table.schema.fields, join, resolve);
   const selection = compileSelectOptions(name, table.keyField, rest);
   const filtering = joins.some((j) => j.inner);
   const { orderBy, limit, offset } = rest;
@@ -100,7 +100,12 @@ function attach(record: object, joins: readonly CompiledJoin[], attached: unknow
   return Object.freeze(out);
 }
 
-function compileJoins(name: string, join: unknown, resolve: JoinResolver): CompiledJoin[] {
+function compileJoins(
+  name: string,
+  fields: readonly string[],
+  join: unknown,
+  resolve: JoinResolver,
+): CompiledJoin[] {
   if (!isPlainObject(join) || Object.keys(join).length === 0)
     throw new QueryError(
       name,
@@ -109,6 +114,11 @@ function compileJoins(name: string, join: unknown, resolve: JoinResolver): Compi
   return Object.entries(join).map(([alias, spec]) => {
     if (alias === '' || alias.includes('.') || RESERVED_FIELD_NAMES.has(alias))
       throw new QueryError(name, `'${alias}' cannot be a join alias`);
+    if (fields.includes(alias))
+      throw new QueryError(
+        name,
+        `join alias '${alias}' is a field of '${name}': name the joined record otherwise`,
+      );
     if (!isPlainObject(spec))
       throw new QueryError(name, `join '${alias}' must be an object such as { store, on }`);
     for (const key of Object.keys(spec))

@@ -40,9 +40,14 @@ export interface Join<T, D extends object = object> {
   many?: boolean;
 }
 
-/** Joins by alias, each checked against this store's fields and the other store's. */
+/**
+ * Joins by alias, each checked against this store's fields and the other store's; an alias
+ * must not be a field of this store's records.
+ */
 export type JoinMap<T, J> = {
-  [A in keyof J]: Join<T, J[A] extends { store: infer S } ? JoinRecord<S> : object>;
+  [A in keyof J]: A extends DataKeys<T>
+    ? never
+    : Join<T, J[A] extends { store: infer S } ? JoinRecord<S> : object>;
 };
 
 /** What the joins of a select attach, by alias. */

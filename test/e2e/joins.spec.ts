@@ -106,7 +106,7 @@ describe('joins: select(query, { join })', () => {
       {
         join: {
           roster: { store: PlayersStore, on: 'code', by: 'team', many: true },
-          region: { store: TeamsStore, on: 'region', by: 'region' },
+          sameRegion: { store: TeamsStore, on: 'region', by: 'region' },
           self: { store: TeamsStore, on: 'code' },
         },
       },
@@ -115,7 +115,7 @@ describe('joins: select(query, { join })', () => {
     expect(explained.returnedRows).toBe(2);
     expect(explained.joins).toEqual({
       roster: { table: 'players', strategy: 'index lookup', field: 'team', lookups: 2, matched: 2 },
-      region: { table: 'teams', strategy: 'hash map', field: 'region', lookups: 2, matched: 2 },
+      sameRegion: { table: 'teams', strategy: 'hash map', field: 'region', lookups: 2, matched: 2 },
       self: { table: 'teams', strategy: 'key lookup', field: 'code', lookups: 2, matched: 2 },
     });
   });
@@ -199,5 +199,9 @@ describe('joins: select(query, { join })', () => {
         players.select(undefined, { join: { 'a.b': { store: TeamsStore, on: 'team' } } } as never),
       ),
     ).toBeInstanceOf(QueryError);
+    const shadowing = thrownBy(() =>
+      players.select(undefined, { join: { team: { store: TeamsStore, on: 'team' } } } as never),
+    );
+    expect((shadowing as Error).message).toMatch(/join alias 'team' is a field of 'players'/);
   });
 });

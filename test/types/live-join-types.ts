@@ -85,6 +85,9 @@ export function joining(people: PeopleStore, departments: DepartmentsStore): voi
     { join: { dept: { store: DepartmentsStore, on: 'department', type: 'outer' } } },
   );
 
+  // @ts-expect-error an alias cannot be a field of Person
+  people.select({}, { join: { department: { store: DepartmentsStore, on: 'department' } } });
+
   people.explain({}, { join: { dept: { store: DepartmentsStore, on: 'department' } } });
 }
 
