@@ -445,8 +445,8 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
 
   /**
    * Groups the records matching the query and computes figures per group: `count`, and
-   * `sum`/`avg` of numeric fields, `min`/`max` of any field. Without `groupBy`, one result
-   * covers every match.
+   * `sum`/`avg` of numeric fields, `min`/`max` and `countDistinct` of any field. Without
+   * `groupBy`, one result covers every match.
    *
    * @example
    * ```ts
