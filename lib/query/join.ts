@@ -50,17 +50,23 @@ export function selectJoined(
   const { join, ...rest } = options;
   const joins = compileJoins(name, table.schema.fields, join, resolve);
   const selection = compileSelectOptions(name, table.keyField, rest);
-  const filtering = joins.some((j) => j.inner);
   const { orderBy, limit, offset } = rest;
+  // An order on a joined field (`'dept.floor'`) sorts the joined records.
+  const aliases = new Set(joins.map((j) => j.alias));
+  const joinedOrder =
+    isPlainObject(orderBy) && Object.keys(orderBy).some((f) => aliases.has(f.split('.')[0]));
+  const filtering = joinedOrder || joins.some((j) => j.inner);
   const records = select(
     query,
-    filtering
-      ? { orderBy }
-      : {
-          orderBy,
-          ...(limit === undefined ? {} : { limit }),
-          ...(offset === undefined ? {} : { offset }),
-        },
+    joinedOrder
+      ? undefined
+      : filtering
+        ? { orderBy }
+        : {
+            orderBy,
+            ...(limit === undefined ? {} : { limit }),
+            ...(offset === undefined ? {} : { offset }),
+          },
   );
   let out: object[] = [];
   const attached: unknown[] = new Array<unknown>(joins.length);
@@ -76,6 +82,7 @@ export function selectJoined(
     }
     out.push(attach(record, joins, attached));
   }
+  if (joinedOrder) out.sort(selection.compare);
   if (filtering && (selection.offset > 0 || selection.limit < out.length))
     out = out.slice(selection.offset, selection.offset + selection.limit);
   if (explanations) for (const j of joins) explanations[j.alias] = j.explanation;

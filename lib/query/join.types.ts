@@ -1,5 +1,5 @@
 import type { MemoryStore } from '../store/memory-store.js';
-import type { DataKeys, NestedPaths } from './query.types.js';
+import type { DataKeys, NestedPaths, SelectOptions, SortDirection } from './query.types.js';
 
 /** The other side of a join: a store, or its class (resolved in the same application). */
 export type JoinStore<D extends object> =
@@ -61,7 +61,7 @@ export type Joined<J> = {
     : never;
 };
 
-/** The dotted paths a join adds, for `aggregate()` over it: `'dept.name'`. */
+/** The dotted paths a join adds, for `orderBy` and `aggregate()` over it: `'dept.name'`. */
 export type JoinedPaths<J> = {
   [A in keyof J & string]: J[A] extends { store: infer S }
     ? `${A}.${DataKeys<JoinRecord<S>>}`
@@ -81,3 +81,15 @@ export interface JoinExplanation {
   /** Records of this side that found at least one related record. */
   matched: number;
 }
+
+/**
+ * Options of `select()` with `join`: those of a select, the joins, and an order that may name
+ * joined fields (`orderBy: { 'dept.floor': 'asc' }`).
+ */
+export type JoinSelectOptions<T, F extends DataKeys<T>, J> = Omit<
+  SelectOptions<T, F>,
+  'orderBy'
+> & {
+  join: J;
+  orderBy?: { [K in DataKeys<T> | NestedPaths<T> | JoinedPaths<J>]?: SortDirection };
+};

@@ -29,7 +29,13 @@ import { STORE_METADATA } from '../metadata/store-metadata.storage.js';
 import { getTableSchema } from '../metadata/table-schema.js';
 import { aggregate, type AggregateResult, type AggregateSpec } from '../query/aggregate.js';
 import { selectJoined, type JoinSide } from '../query/join.js';
-import type { JoinExplanation, JoinedPaths, JoinMap, Joined } from '../query/join.types.js';
+import type {
+  JoinExplanation,
+  JoinedPaths,
+  JoinMap,
+  Joined,
+  JoinSelectOptions,
+} from '../query/join.types.js';
 import { liveQuery, type WatchOptions } from '../query/live-query.js';
 import { MatchQuery } from '../query/match.js';
 import type { AccessPath } from '../query/planner.js';
@@ -358,7 +364,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
    */
   select<const J extends JoinMap<T, J>, F extends DataKeys<T> = DataKeys<T>>(
     query: Query<T> | undefined,
-    options: SelectOptions<T, F> & { join: J },
+    options: JoinSelectOptions<T, F, J>,
   ): (Selected<T, F> & Joined<J>)[];
   select<F extends DataKeys<T> = DataKeys<T>>(
     query?: Query<T>,
@@ -424,7 +430,10 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   explain<
     const J extends JoinMap<T, J> = Record<never, never>,
     F extends DataKeys<T> = DataKeys<T>,
-  >(query?: Query<T>, options?: SelectOptions<T, F> & { join?: J }): QueryExplanation {
+  >(
+    query?: Query<T>,
+    options?: SelectOptions<T, F> | JoinSelectOptions<T, F, J>,
+  ): QueryExplanation {
     const { join, ...rest } = (options ?? {}) as Record<string, unknown>;
     const joins: Record<string, JoinExplanation> | undefined = join === undefined ? undefined : {};
     const joined = joins && this.#joined(query, options as Record<string, unknown>, joins);

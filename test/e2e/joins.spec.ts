@@ -120,6 +120,20 @@ describe('joins: select(query, { join })', () => {
     });
   });
 
+  it('orders by a joined field, then pages', async () => {
+    const { players } = await start();
+    const rows = players.select(
+      { team: { $exists: true } },
+      {
+        join: { club: { store: TeamsStore, on: 'team' } },
+        orderBy: { 'club.name': 'desc', score: 'asc' },
+        limit: 3,
+      },
+    );
+    // Reds, Reds, then Blues; Dee's team 'none' has no club (missing sorts last in desc)
+    expect(rows.map((r) => r.id)).toEqual(['p3', 'p1', 'p2']);
+  });
+
   it('projects fields and keeps the joined aliases', async () => {
     const { players } = await start();
     const rows = players.select(

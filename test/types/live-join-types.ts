@@ -75,6 +75,23 @@ export function joining(people: PeopleStore, departments: DepartmentsStore): voi
   );
   is<(Pick<Person, 'name'> & { dept: Department | undefined })[]>()(projected);
 
+  // an order may name joined fields, checked against the joined store
+  people.select(
+    {},
+    {
+      join: { dept: { store: DepartmentsStore, on: 'department' } },
+      orderBy: { 'dept.floor': 'asc' },
+    },
+  );
+  people.select(
+    {},
+    {
+      join: { dept: { store: DepartmentsStore, on: 'department' } },
+      // @ts-expect-error budget is not a field of Department
+      orderBy: { 'dept.budget': 'asc' },
+    },
+  );
+
   // @ts-expect-error on names a field of this store
   people.select({}, { join: { dept: { store: DepartmentsStore, on: 'dept' } } });
   // @ts-expect-error by names a field of the other store
