@@ -441,7 +441,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     this.#assertWritable();
     this.#assertDirty('dirtyUpdate');
     this.#target(target, 'dirtyUpdate');
-    const ttl = this.#ttlOf(options);
+    const ttl = this.#ttlOf(options, true);
     change = mergedChange(this.#table.name, change, options?.merge);
     if (isKey(target)) return this.#table.update(target, change as RecordUpdate<T>, ttl);
     return this.#table.updateWhere(target, change as RecordUpdate<T>, ttl);
@@ -565,7 +565,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     if (!isKey(target) && this.#sliceable() && isQuery(target) && this.#isBulk(target)) {
       try {
         this.#assertWritable();
-        const ttl = this.#ttlOf(options);
+        const ttl = this.#ttlOf(options, true);
         return bulkUpdate(
           this.#table,
           target,
@@ -582,8 +582,8 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         (tx) => {
           this.#target(target, 'update');
           return isKey(target)
-            ? tx.update(target, change as RecordUpdate<T>, this.#ttlOf(options))
-            : tx.updateWhere(target, change as RecordUpdate<T>, this.#ttlOf(options));
+            ? tx.update(target, change as RecordUpdate<T>, this.#ttlOf(options, true))
+            : tx.updateWhere(target, change as RecordUpdate<T>, this.#ttlOf(options, true));
         },
         () => this.dirtyUpdate(target as Query<T>, change as Change<T>, options),
       );
@@ -941,7 +941,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     return this.#table.counters.has(name);
   }
 
-  #ttlOf(options: WriteOptions | undefined): TtlSetting {
+  #ttlOf(options: UpdateOptions | undefined, update = false): TtlSetting {
     if (options === undefined) return undefined;
     if (typeof options !== 'object' || options === null) {
       throw new MemoryStoreError(
@@ -950,9 +950,9 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
       );
     }
     for (const key in options) {
-      if (key !== 'ttl') {
+      if (key !== 'ttl' && !(update && key === 'merge')) {
         throw new MemoryStoreError(
-          `unknown write option '${key}' (a write takes { ttl })`,
+          `unknown write option '${key}' (${update ? 'an update takes { ttl, merge }' : 'a write takes { ttl }'})`,
           this.#table.name,
         );
       }
