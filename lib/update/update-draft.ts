@@ -31,14 +31,13 @@ export class UpdateApplyError extends Error {
   }
 }
 
-/** What a path leads to in the draft: the value, if present, and whether it crossed an array. */
+/** What a path leads to in the draft: the value, if present. */
 export interface Found {
   readonly found: boolean;
   readonly value: unknown;
-  readonly throughArray: boolean;
 }
 
-const NOT_FOUND: Found = { found: false, value: undefined, throughArray: false };
+const NOT_FOUND: Found = { found: false, value: undefined };
 
 export class UpdateDraft {
   /** New values of top-level fields (a null-prototype object: any field name is data). */
@@ -57,11 +56,9 @@ export class UpdateDraft {
   read(path: readonly string[]): Found {
     if (!this.#hasTop(path[0])) return NOT_FOUND;
     let value = this.#top(path[0]);
-    let throughArray = false;
     for (let i = 1; i < path.length; i++) {
       if (!isContainer(value)) return NOT_FOUND;
       if (Array.isArray(value)) {
-        throughArray = true;
         const index = arrayIndex(path[i]);
         if (index === undefined || index >= value.length) return NOT_FOUND;
         value = value[index];
@@ -70,7 +67,20 @@ export class UpdateDraft {
         value = (value as Record<string, unknown>)[path[i]];
       }
     }
-    return { found: true, value, throughArray };
+    return { found: true, value };
+  }
+
+  /** Whether the walk along `path`, as far as it goes, meets an array before its end. */
+  reachesIntoArray(path: readonly string[]): boolean {
+    if (!this.#hasTop(path[0])) return false;
+    let value = this.#top(path[0]);
+    for (let i = 1; i < path.length; i++) {
+      if (Array.isArray(value)) return true;
+      if (!isContainer(value) || !Object.prototype.hasOwnProperty.call(value, path[i]))
+        return false;
+      value = (value as Record<string, unknown>)[path[i]];
+    }
+    return false;
   }
 
   /**

@@ -78,7 +78,7 @@ function applyStep(draft: UpdateDraft, step: UpdateStep): void {
     case '$rename': {
       const found = draft.read(segments);
       if (!found.found) return;
-      if (found.throughArray || draft.read(step.to.segments).throughArray) {
+      if (draft.reachesIntoArray(segments) || draft.reachesIntoArray(step.to.segments)) {
         throw new UpdateApplyError(
           text,
           found.value,

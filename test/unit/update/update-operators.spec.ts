@@ -225,6 +225,8 @@ describe('update operators', () => {
       thrown(StoreValidationError, () =>
         updated({ $rename: { 'lines.0.sku': 'code' } }, { lines: [{ sku: 'a', qty: 1 }] }),
       );
+      // even to a position past the array's end
+      thrown(StoreValidationError, () => updated({ $rename: { owner: 'tags.2' } }, { owner: 'x' }));
     });
   });
 
