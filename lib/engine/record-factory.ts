@@ -69,7 +69,8 @@ export class RecordFactory<T extends object> {
     }
     const record = new this.#shape.Record();
     const fields = base as Record<string, unknown>;
-    for (const key of Object.keys(fields)) if (!draft.unset.has(key)) record[key] = fields[key];
+    const unset = draft.unset;
+    for (const key of Object.keys(fields)) if (unset?.has(key) !== true) record[key] = fields[key];
     return this.#build(record, draft.fields, true);
   }
 

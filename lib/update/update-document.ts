@@ -228,43 +228,59 @@ function typeName(value: unknown): string {
 
 /**
  * The paths an update has named so far: a path may be named once, and never beside a path
- * inside it (`'a'` and `'a.b'`), as MongoDB refuses.
+ * inside it (`'a'` and `'a.b'`), as MongoDB refuses. (A list, not a map: an update names a
+ * few paths, and most name one.)
  */
 class PathClaims {
-  readonly #full = new Map<string, string>();
-  readonly #prefixes = new Map<string, string>();
+  readonly #claimed: Path[] = [];
+  readonly #by: string[] = [];
 
   constructor(readonly table: string) {}
 
   claim(op: string, field: string): Path {
-    const segments = field.split('.');
-    for (const segment of segments) {
-      if (segment === '') throw new QueryError(this.table, `${op}: '${field}' is not a valid path`);
-      if (FORBIDDEN_KEYS.has(segment))
-        throw new QueryError(this.table, `${op}: '${segment}' cannot be used as a field name`);
-      if (segment.startsWith('$'))
+    const path = parsedPath(this.table, op, field);
+    for (let i = 0; i < this.#claimed.length; i++) {
+      const other = this.#claimed[i].text;
+      if (other === field || nests(other, field) || nests(field, other)) {
         throw new QueryError(
           this.table,
-          `${op}: '${field}' holds '${segment}': positional operators ($, $[], $[id]) are not supported; name the array position ('items.0.qty')`,
+          `the update names '${field}' where ${this.#by[i]} '${other}' already changes it or a path inside it: each path may be changed by one operator`,
         );
+      }
     }
-    const other = this.#full.get(field) ?? this.#prefixes.get(field);
-    if (other !== undefined) throw this.#conflict(field, other);
-    let prefix = segments[0];
-    for (let i = 1; i < segments.length; i++) {
-      const at = this.#full.get(prefix);
-      if (at !== undefined) throw this.#conflict(field, at);
-      this.#prefixes.set(prefix, `${op} '${field}'`);
-      prefix += `.${segments[i]}`;
-    }
-    this.#full.set(field, `${op} '${field}'`);
-    return { segments, text: field };
+    this.#claimed.push(path);
+    this.#by.push(op);
+    return path;
   }
+}
 
-  #conflict(field: string, other: string): QueryError {
-    return new QueryError(
-      this.table,
-      `the update names '${field}' where ${other} already changes it or a path inside it: each path may be changed by one operator`,
-    );
+/** True when `inner` is a path inside `outer` (`'a.b'` inside `'a'`). */
+function nests(outer: string, inner: string): boolean {
+  return (
+    inner.length > outer.length && inner.charCodeAt(outer.length) === 46 && inner.startsWith(outer)
+  );
+}
+
+const MAX_CACHED_PATHS = 1024;
+/** Paths already checked and split: updates name the same few paths again and again. */
+const PATHS = new Map<string, Path>();
+
+function parsedPath(table: string, op: string, field: string): Path {
+  const cached = PATHS.get(field);
+  if (cached !== undefined) return cached;
+  const segments = field.split('.');
+  for (const segment of segments) {
+    if (segment === '') throw new QueryError(table, `${op}: '${field}' is not a valid path`);
+    if (FORBIDDEN_KEYS.has(segment))
+      throw new QueryError(table, `${op}: '${segment}' cannot be used as a field name`);
+    if (segment.startsWith('$'))
+      throw new QueryError(
+        table,
+        `${op}: '${field}' holds '${segment}': positional operators ($, $[], $[id]) are not supported; name the array position ('items.0.qty')`,
+      );
   }
+  const path: Path = Object.freeze({ segments: Object.freeze(segments), text: field });
+  if (PATHS.size >= MAX_CACHED_PATHS) PATHS.clear();
+  PATHS.set(field, path);
+  return path;
 }

@@ -40,12 +40,12 @@ export interface Found {
 const NOT_FOUND: Found = { found: false, value: undefined };
 
 export class UpdateDraft {
-  /** New values of top-level fields (a null-prototype object: any field name is data). */
-  readonly fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  /** Top-level fields the update removes. */
-  readonly unset = new Set<string>();
+  /** New values of top-level fields (own properties; the update refuses reserved names). */
+  readonly fields: Record<string, unknown> = {};
+  /** Top-level fields the update removes, if any. */
+  unset: Set<string> | undefined;
   /** The containers this draft made, which it may change in place. */
-  readonly #fresh = new Set<object>();
+  readonly #fresh: object[] = [];
   readonly #base: Record<string, unknown>;
 
   constructor(base: object) {
@@ -92,10 +92,10 @@ export class UpdateDraft {
     if (path.length === 1) {
       if (value === REMOVE) {
         delete this.fields[first];
-        this.unset.add(first);
+        (this.unset ??= new Set()).add(first);
       } else {
         this.fields[first] = value;
-        this.unset.delete(first);
+        this.unset?.delete(first);
       }
       return;
     }
@@ -105,7 +105,7 @@ export class UpdateDraft {
     if (container === undefined) return;
     if (container !== top) {
       this.fields[first] = container;
-      this.unset.delete(first);
+      this.unset?.delete(first);
     }
     for (let i = 1; i < path.length - 1; i++) {
       const parent = container;
@@ -120,7 +120,9 @@ export class UpdateDraft {
 
   #hasTop(field: string): boolean {
     if (Object.prototype.hasOwnProperty.call(this.fields, field)) return true;
-    return !this.unset.has(field) && Object.prototype.hasOwnProperty.call(this.#base, field);
+    return (
+      this.unset?.has(field) !== true && Object.prototype.hasOwnProperty.call(this.#base, field)
+    );
   }
 
   #top(field: string): unknown {
@@ -138,14 +140,14 @@ export class UpdateDraft {
     operator: string,
   ): object | undefined {
     if (isContainer(value)) {
-      if (this.#fresh.has(value)) return value;
+      if (this.#fresh.includes(value)) return value;
       const copy = Array.isArray(value)
         ? value.slice()
         : (Object.assign(
             Object.create(Object.getPrototypeOf(value) as object | null),
             value,
           ) as object);
-      this.#fresh.add(copy);
+      this.#fresh.push(copy);
       return copy;
     }
     if (!create) return undefined;
@@ -158,7 +160,7 @@ export class UpdateDraft {
       );
     }
     const created = {};
-    this.#fresh.add(created);
+    this.#fresh.push(created);
     return created;
   }
 }
