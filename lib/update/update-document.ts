@@ -64,7 +64,6 @@ export function isUpdateDocument(patch: object): boolean {
  */
 export function parseUpdate(table: string, doc: object): UpdateStep[] {
   const steps: UpdateStep[] = [];
-  const claimed = new PathClaims(table);
   for (const op of Object.keys(doc)) {
     if (op.charCodeAt(0) !== 36) {
       throw new QueryError(
@@ -91,8 +90,8 @@ export function parseUpdate(table: string, doc: object): UpdateStep[] {
     for (const field of Object.keys(operand)) {
       const value = operand[field];
       if (value === undefined) continue;
-      const path = claimed.claim(op, field);
-      steps.push(step(table, op as UpdateOperator, path, value, claimed));
+      const path = claim(table, steps, op, field);
+      steps.push(step(table, op as UpdateOperator, path, value, steps));
     }
   }
   return steps;
@@ -103,7 +102,7 @@ function step(
   op: UpdateOperator,
   path: Path,
   value: unknown,
-  claimed: PathClaims,
+  steps: readonly UpdateStep[],
 ): UpdateStep {
   switch (op) {
     case '$set':
@@ -126,7 +125,7 @@ function step(
           table,
           `$rename takes the new path as a string: '${path.text}' is given ${typeName(value)}`,
         );
-      return { op, path, to: claimed.claim(op, value) };
+      return { op, path, to: claim(table, steps, op, value, path) };
     case '$push':
       return { op, path, push: pushSpec(table, path, value) };
     case '$addToSet':
@@ -227,31 +226,32 @@ function typeName(value: unknown): string {
 }
 
 /**
- * The paths an update has named so far: a path may be named once, and never beside a path
- * inside it (`'a'` and `'a.b'`), as MongoDB refuses. (A list, not a map: an update names a
- * few paths, and most name one.)
+ * Checks a path an update names against those it named before (and `also`): a path may be
+ * named once, and never beside a path inside it (`'a'` and `'a.b'`), as MongoDB refuses.
  */
-class PathClaims {
-  readonly #claimed: Path[] = [];
-  readonly #by: string[] = [];
-
-  constructor(readonly table: string) {}
-
-  claim(op: string, field: string): Path {
-    const path = parsedPath(this.table, op, field);
-    for (let i = 0; i < this.#claimed.length; i++) {
-      const other = this.#claimed[i].text;
-      if (other === field || nests(other, field) || nests(field, other)) {
-        throw new QueryError(
-          this.table,
-          `the update names '${field}' where ${this.#by[i]} '${other}' already changes it or a path inside it: each path may be changed by one operator`,
-        );
-      }
-    }
-    this.#claimed.push(path);
-    this.#by.push(op);
-    return path;
+function claim(
+  table: string,
+  steps: readonly UpdateStep[],
+  op: string,
+  field: string,
+  also?: Path,
+): Path {
+  const path = parsedPath(table, op, field);
+  for (const earlier of steps) {
+    refuseOverlap(table, path, earlier.path, earlier.op);
+    if (earlier.op === '$rename') refuseOverlap(table, path, earlier.to, earlier.op);
   }
+  if (also) refuseOverlap(table, path, also, op);
+  return path;
+}
+
+function refuseOverlap(table: string, path: Path, other: Path, by: string): void {
+  const [a, b] = [path.text, other.text];
+  if (a !== b && !nests(a, b) && !nests(b, a)) return;
+  throw new QueryError(
+    table,
+    `the update names '${a}' where ${by} '${b}' already changes it or a path inside it: each path may be changed by one operator`,
+  );
 }
 
 /** True when `inner` is a path inside `outer` (`'a.b'` inside `'a'`). */

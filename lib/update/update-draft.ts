@@ -45,7 +45,7 @@ export class UpdateDraft {
   /** Top-level fields the update removes, if any. */
   unset: Set<string> | undefined;
   /** The containers this draft made, which it may change in place. */
-  readonly #fresh: object[] = [];
+  #fresh: object[] | undefined;
   readonly #base: Record<string, unknown>;
 
   constructor(base: object) {
@@ -140,14 +140,14 @@ export class UpdateDraft {
     operator: string,
   ): object | undefined {
     if (isContainer(value)) {
-      if (this.#fresh.includes(value)) return value;
+      if (this.#fresh?.includes(value)) return value;
       const copy = Array.isArray(value)
         ? value.slice()
         : (Object.assign(
             Object.create(Object.getPrototypeOf(value) as object | null),
             value,
           ) as object);
-      this.#fresh.push(copy);
+      (this.#fresh ??= []).push(copy);
       return copy;
     }
     if (!create) return undefined;
@@ -160,7 +160,7 @@ export class UpdateDraft {
       );
     }
     const created = {};
-    this.#fresh.push(created);
+    (this.#fresh ??= []).push(created);
     return created;
   }
 }
