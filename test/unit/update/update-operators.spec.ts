@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
 import { IsInt, Min } from 'class-validator';
 import { Table } from '../../../lib/decorators/table.decorator.js';
+import { bulkUpdate } from '../../../lib/engine/bulk-write.js';
 import { MemoryTable } from '../../../lib/engine/memory-table.js';
 import { QueryError } from '../../../lib/errors/query.error.js';
 import { StoreValidationError } from '../../../lib/errors/store-validation.error.js';
@@ -286,6 +287,25 @@ describe('update operators', () => {
       table.updateWhere({ id: { $in: ['a', 'c'] } }, { $inc: { owner: 1 } } as never),
     );
     expect(table.get('a')!.visits).toBe(11);
+  });
+
+  it('applies to a bulk update in slices, all or none', async () => {
+    const table = new MemoryTable(getTableSchema(Cart));
+    table.writeMany(Array.from({ length: 6_000 }, (_, i) => ({ id: `c${i}`, visits: i % 3 })));
+    const everyCart = { id: { $exists: true } };
+    const updated = await bulkUpdate(
+      table,
+      everyCart,
+      { $inc: { visits: 1 } } as never,
+      undefined,
+      {},
+    );
+    expect(updated).toHaveLength(6_000);
+    expect(table.get('c4')!.visits).toBe(2);
+    await expect(
+      bulkUpdate(table, everyCart, { $inc: { visits: -2 } } as never, undefined, {}),
+    ).rejects.toBeInstanceOf(StoreValidationError); // visits 1 would go below @Min(0)
+    expect(table.get('c4')!.visits).toBe(2);
   });
 
   it('keeps every untouched value shared with the previous record', () => {
