@@ -25,6 +25,8 @@
 //            patterns compiled (regex.mjs)
 //   querylive  issue 18: a watched top-20 updated by one write against re-running the query, a
 //            join of 10,000 people to 100 departments against Map.get (query-live.mjs)
+//   update-operators  issue 18: update(k, { $inc }) against get + spread + dirtyWrite and a
+//            Map floor (update-operators.mjs)
 // Environment: BENCH_ROUND_MS, BENCH_ROUNDS, BENCH_WARMUP_MS (harness.mjs);
 // BENCH_QUERY_SIZES (default 100000,1000000); BENCH_TINYBASE_MAX (largest table TinyBase
 // is run on, default 100000: see queries.mjs); BENCH_REPLICATION_RECORDS (default 100000).
@@ -39,6 +41,7 @@ import { runReplication } from './replication.mjs';
 import { runMetrics } from './metrics.mjs';
 import { runRegex } from './regex.mjs';
 import { runQueryLive } from './query-live.mjs';
+import { runUpdateOperators } from './update-operators.mjs';
 import { collectGarbage, sink } from './harness.mjs';
 import { printHeader, printSection, printTargets } from './report.mjs';
 import { Suite } from './suite.mjs';
@@ -69,6 +72,7 @@ const SECTIONS = {
   metrics: runMetrics,
   regex: runRegex,
   querylive: runQueryLive,
+  'update-operators': runUpdateOperators,
 };
 
 /** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */

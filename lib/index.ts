@@ -7,10 +7,15 @@ export {
   MemoryStore,
   type AggregateOutput,
   type Change,
+  type DeepChange,
+  type Patch,
   type RecordInput,
   type Selected,
+  type UpdateOptions,
   type WriteOptions,
 } from './store/memory-store.js';
+export type * from './update/update.types.js';
+export type { MergeMode } from './update/deep-merge.js';
 export { getSweepName } from './memory-store.utils.js';
 export type { Duration } from './ttl/duration.js';
 export type { EvictionPolicy } from './engine/capacity.js';

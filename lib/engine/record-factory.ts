@@ -5,6 +5,9 @@ import type { TableSchema } from '../metadata/table-schema.js';
 import { recordShape, type RecordShape } from './record-shape.js';
 import { beginRecordCopy, endRecordCopy } from './copy-scope.js';
 import { RecordShapeError, unreadable, unstorableKind } from './stored-values.js';
+import { isUpdateDocument, parseUpdate } from '../update/update-document.js';
+import { UpdateApplyError, type UpdateDraft } from '../update/update-draft.js';
+import { applyUpdate } from '../update/update-operators.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -33,12 +36,42 @@ export class RecordFactory<T extends object> {
 
   /** A record from `base`'s fields overlaid with `patch`'s (base's values are shared). */
   merge(base: T, patch: unknown): T {
+    if (typeof patch === 'object' && patch !== null && isUpdateDocument(patch)) {
+      return this.#applyOperators(base, patch);
+    }
     // Records hold the defaults first, in order, so overwriting a fresh record's defaults
     // with base's fields keeps base's key order, and every record gets the same hidden class.
     const record = new this.#shape.Record();
     const fields = base as Record<string, unknown>;
     for (const key of Object.keys(fields)) record[key] = fields[key];
     return this.#build(record, patch, true);
+  }
+
+  /**
+   * A record from `base` changed by an update operator document (`{ $inc: { visits: 1 } }`).
+   * A top-level field the update removes goes back to what a record written without it has:
+   * the class's default, if it has one, else nothing.
+   */
+  #applyOperators(base: T, doc: object): T {
+    const steps = parseUpdate(this.#schema.name, doc);
+    let draft: UpdateDraft;
+    try {
+      draft = applyUpdate(base, steps);
+    } catch (error) {
+      if (!(error instanceof UpdateApplyError)) throw error;
+      throw this.#invalid(
+        error.path,
+        error.value,
+        error.operator,
+        error.message,
+        base as Record<string, unknown>,
+      );
+    }
+    const record = new this.#shape.Record();
+    const fields = base as Record<string, unknown>;
+    const unset = draft.unset;
+    for (const key of Object.keys(fields)) if (unset?.has(key) !== true) record[key] = fields[key];
+    return this.#build(record, draft.fields, true);
   }
 
   /** The primary key of a record the factory built. */
@@ -53,7 +86,6 @@ export class RecordFactory<T extends object> {
     }
     if (patch) {
       this.assertStorable(input);
-      this.#refuseOperators(input, record);
     }
     const outer = beginRecordCopy();
     try {
@@ -103,24 +135,6 @@ export class RecordFactory<T extends object> {
         ? 'a record or patch must be an object, not a promise (an update function must return its patch, not a promise of it)'
         : `a record or patch must be a plain object, not ${kind}`,
     );
-  }
-
-  /**
-   * Refuses a patch key starting with `$` (`{ $inc: { age: 1 } }`): it reads as an update
-   * operator, which would otherwise be stored as a literal field. A field so named is
-   * written whole with `write()`.
-   */
-  #refuseOperators(patch: object, record: Record<string, unknown>): void {
-    for (const key in patch) {
-      if (key.charCodeAt(0) !== 36 || !Object.prototype.hasOwnProperty.call(patch, key)) continue;
-      throw this.#invalid(
-        key,
-        undefined,
-        'noUpdateOperators',
-        `'${key}' in an update patch reads as an update operator, and update() takes none: a patch holds field values (write the whole record with write() to store a field named '${key}')`,
-        record,
-      );
-    }
   }
 
   /** The error for one field; `record`, the record being built, names its key if it has one. */

@@ -55,6 +55,8 @@ import type { ChangeFilter, StoreChange } from '../events/store-change.interface
 import { currentTransaction } from '../transactions/transaction-context.js';
 import { Transaction, type TableTransaction } from '../transactions/transaction.js';
 import { CoarseClock } from '../ttl/clock.js';
+import { mergedChange, type MergeMode } from '../update/deep-merge.js';
+import type { DeepPatch, NoOperators, OperatorsOnly } from '../update/update.types.js';
 import { parseDuration, type Duration } from '../ttl/duration.js';
 
 /**
@@ -511,14 +513,24 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
    */
   dirtyUpdate<Target extends RecordKey | Query<T>>(
     target: Target,
-    change: Change<T>,
-    options?: WriteOptions,
+    change: DeepChange<T>,
+    options: UpdateOptions & { merge: 'deep' },
   ): Target extends RecordKey ? T : T[];
-  dirtyUpdate(target: RecordKey | Query<T>, change: Change<T>, options?: WriteOptions): T | T[] {
+  dirtyUpdate<Target extends RecordKey | Query<T>>(
+    target: Target,
+    change: Change<T>,
+    options?: UpdateOptions,
+  ): Target extends RecordKey ? T : T[];
+  dirtyUpdate(
+    target: RecordKey | Query<T>,
+    change: Change<T> | DeepChange<T>,
+    options?: UpdateOptions,
+  ): T | T[] {
     this.#assertWritable();
     this.#assertDirty('dirtyUpdate');
     this.#target(target, 'dirtyUpdate');
-    const ttl = this.#ttlOf(options);
+    const ttl = this.#ttlOf(options, true);
+    change = mergedChange(this.#table.name, change, options?.merge);
     if (isKey(target)) return this.#table.update(target, change as RecordUpdate<T>, ttl);
     return this.#table.updateWhere(target, change as RecordUpdate<T>, ttl);
   }
@@ -620,18 +632,28 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
    */
   update<Target extends RecordKey | Query<T>>(
     target: Target,
+    change: DeepChange<T>,
+    options: UpdateOptions & { merge: 'deep' },
+  ): Promise<Target extends RecordKey ? T : T[]>;
+  update<Target extends RecordKey | Query<T>>(
+    target: Target,
     change: Change<T>,
-    options?: WriteOptions,
+    options?: UpdateOptions,
   ): Promise<Target extends RecordKey ? T : T[]>;
   update(
     target: RecordKey | Query<T>,
-    change: Change<T>,
-    options?: WriteOptions,
+    change: Change<T> | DeepChange<T>,
+    options?: UpdateOptions,
   ): Promise<T | T[]> {
+    try {
+      change = mergedChange(this.#table.name, change, options?.merge);
+    } catch (error) {
+      return rejected(error);
+    }
     if (!isKey(target) && this.#sliceable() && isQuery(target) && this.#isBulk(target)) {
       try {
         this.#assertWritable();
-        const ttl = this.#ttlOf(options);
+        const ttl = this.#ttlOf(options, true);
         return bulkUpdate(
           this.#table,
           target,
@@ -648,15 +670,15 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         (tx) => {
           this.#target(target, 'update');
           return isKey(target)
-            ? tx.update(target, change as RecordUpdate<T>, this.#ttlOf(options))
-            : tx.updateWhere(target, change as RecordUpdate<T>, this.#ttlOf(options));
+            ? tx.update(target, change as RecordUpdate<T>, this.#ttlOf(options, true))
+            : tx.updateWhere(target, change as RecordUpdate<T>, this.#ttlOf(options, true));
         },
-        () => this.dirtyUpdate(target as Query<T>, change, options),
+        () => this.dirtyUpdate(target as Query<T>, change as Change<T>, options),
       );
     }
     try {
       this.#target(target, 'update');
-      return this.#acknowledged(this.dirtyUpdate(target as Query<T>, change, options));
+      return this.#acknowledged(this.dirtyUpdate(target as Query<T>, change as Change<T>, options));
     } catch (error) {
       return rejected(error);
     }
@@ -1007,7 +1029,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     return this.#table.counters.has(name);
   }
 
-  #ttlOf(options: WriteOptions | undefined): TtlSetting {
+  #ttlOf(options: UpdateOptions | undefined, update = false): TtlSetting {
     if (options === undefined) return undefined;
     if (typeof options !== 'object' || options === null) {
       throw new MemoryStoreError(
@@ -1016,9 +1038,9 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
       );
     }
     for (const key in options) {
-      if (key !== 'ttl') {
+      if (key !== 'ttl' && !(update && key === 'merge')) {
         throw new MemoryStoreError(
-          `unknown write option '${key}' (a write takes { ttl })`,
+          `unknown write option '${key}' (${update ? 'an update takes { ttl, merge }' : 'a write takes { ttl }'})`,
           this.#table.name,
         );
       }
@@ -1129,8 +1151,28 @@ export function tableOf(store: MemoryStore<any>): MemoryTable<object> {
   return TABLES.get(store)!;
 }
 
-/** A patch of fields, or a function of the current record returning one. */
-export type Change<T> = RecordInput<T> | ((current: T) => RecordInput<T>);
+/**
+ * What `update()` applies: a plain patch of top-level fields, an update operator document
+ * (`{ $inc: { visits: 1 } }`), or a function of the current record returning either.
+ */
+export type Change<T> = Patch<T> | ((current: T) => Patch<T>);
+
+/** A plain patch (its top-level fields replace the record's), or update operators. */
+export type Patch<T> = (RecordInput<T> & NoOperators) | OperatorsOnly<T>;
+
+/** What `update(…, { merge: 'deep' })` applies: a deep patch, or a function returning one. */
+export type DeepChange<T> = DeepPatch<T> | ((current: T) => DeepPatch<T>);
+
+/** Options of `update()`. */
+export interface UpdateOptions extends WriteOptions {
+  /**
+   * How a plain patch combines with the record: `'shallow'` replaces each top-level field it
+   * names; `'deep'` merges nested plain objects field by field (arrays and other values
+   * replace what is there). Update operators name their own paths and take neither.
+   * @default 'shallow'
+   */
+  merge?: MergeMode;
+}
 
 const STRATEGIES: Record<AccessPath['kind'], QueryExplanation['strategy']> = {
   key: 'key lookup',
