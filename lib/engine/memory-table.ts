@@ -1161,7 +1161,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   ): void {
     for (const index of this.#indexList) {
       if (previous && record && index.valueOf(previous) === index.valueOf(record)) {
-        index.replace(key, record); // same value: keep the record's place in its bucket
+        index.replace(key, record, previous); // same value: keep the record's place in its bucket
         continue;
       }
       if (previous) index.remove(key, previous);

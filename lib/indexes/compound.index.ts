@@ -94,11 +94,13 @@ export class CompoundIndex<T extends object> implements SecondaryIndex<T> {
     this.#sorted?.insert({ values, key, record });
   }
 
-  /** Swaps in `record` for the record of `key` holding the same tuple. */
-  replace(key: RecordKey, record: T): void {
-    const values = this.#values(record);
-    this.#buckets.get(values)?.set(key, record);
-    if (this.#sorted?.remove({ values, key, record })) this.#sorted.insert({ values, key, record });
+  /**
+   * Swaps in `record` for `previous`. Both have the same `valueOf` only when both tuples are
+   * incomplete (a null or missing field), which may still be different tuples.
+   */
+  replace(key: RecordKey, record: T, previous: T): void {
+    this.remove(key, previous);
+    this.add(key, record);
   }
 
   remove(key: RecordKey, record: T): void {

@@ -14,8 +14,8 @@ export interface SecondaryIndex<T extends object> {
   /** The key of another record than `key` that already holds `record`'s value, if any. */
   conflict(record: T, key: RecordKey): RecordKey | undefined;
   add(key: RecordKey, record: T): void;
-  /** Puts `record` in place of `previous` when both hold the same value of the field. */
-  replace(key: RecordKey, record: T): void;
+  /** Puts `record` in place of `previous` when both hold the same value (`valueOf`). */
+  replace(key: RecordKey, record: T, previous: T): void;
   remove(key: RecordKey, record: T): void;
   clear(): void;
 }
