@@ -11,7 +11,10 @@ export type IndexPath<C> = C extends abstract new (...args: never[]) => infer T
 
 /** A class decorator that only accepts a class whose records have every named path. */
 export type ClassIndexDecorator<F extends string> = <C extends TableClass>(
-  target: C & ([Exclude<F, IndexPath<C>>] extends [never] ? unknown : { unknownIndexField: F }),
+  target: C &
+    ([Exclude<F, IndexPath<C>>] extends [never]
+      ? unknown
+      : { unknownIndexField: Exclude<F, IndexPath<C>> }),
 ) => void;
 
 /**
