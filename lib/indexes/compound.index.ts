@@ -42,6 +42,18 @@ export class CompoundIndex<T extends object> implements SecondaryIndex<T> {
    * by content, which the tuple order cannot find, so the planner leaves the index alone.
    */
   #irregular = 0;
+  /** Bumped on every change: positions found for one version hold until the next. */
+  #version = 0;
+  /** The positions of the last range asked for, which the planner counts and then reads. */
+  #lastRange:
+    | {
+        prefix: readonly unknown[];
+        lower?: RangeBound;
+        upper?: RangeBound;
+        version: number;
+        at: [ListPosition, ListPosition];
+      }
+    | undefined;
 
   constructor(
     readonly fields: readonly string[],
@@ -86,6 +98,7 @@ export class CompoundIndex<T extends object> implements SecondaryIndex<T> {
   }
 
   add(key: RecordKey, record: T): void {
+    this.#version++;
     const values = this.#values(record);
     if (values.some(irregular)) this.#irregular++;
     let bucket = this.#buckets.get(values);
@@ -104,6 +117,7 @@ export class CompoundIndex<T extends object> implements SecondaryIndex<T> {
   }
 
   remove(key: RecordKey, record: T): void {
+    this.#version++;
     const values = this.#values(record);
     if (values.some(irregular)) this.#irregular--;
     const bucket = this.#buckets.get(values);
@@ -115,6 +129,7 @@ export class CompoundIndex<T extends object> implements SecondaryIndex<T> {
   }
 
   clear(): void {
+    this.#version++;
     this.#buckets.clear();
     this.#sorted?.clear();
     this.#irregular = 0;
@@ -160,7 +175,31 @@ export class CompoundIndex<T extends object> implements SecondaryIndex<T> {
     for (const entry of sorted.slice(start, end, direction)) yield entry.record;
   }
 
+  /** As `range` without a resume point, in ascending order, in a new array. */
+  rangeArray(prefix: readonly unknown[], lower?: RangeBound, upper?: RangeBound): T[] {
+    const [start, end] = this.#positions(prefix, lower, upper);
+    return this.#sorted!.toArray(start, end, (e) => e.record);
+  }
+
   #positions(
+    prefix: readonly unknown[],
+    lower: RangeBound | undefined,
+    upper: RangeBound | undefined,
+  ): [ListPosition, ListPosition] {
+    const last = this.#lastRange;
+    if (
+      last?.version === this.#version &&
+      last.prefix === prefix &&
+      last.lower === lower &&
+      last.upper === upper
+    )
+      return last.at;
+    const at = this.#seek(prefix, lower, upper);
+    this.#lastRange = { prefix, lower, upper, version: this.#version, at };
+    return at;
+  }
+
+  #seek(
     prefix: readonly unknown[],
     lower: RangeBound | undefined,
     upper: RangeBound | undefined,

@@ -100,11 +100,18 @@ function seekable(value: unknown): boolean {
   return typeof value !== 'object' || value instanceof Date;
 }
 
-/** The candidate records of a compound path. */
+/**
+ * The candidate records of a compound path; in an array when the caller reads them all
+ * (`whole`) and the order does not matter or is ascending.
+ */
 export function compoundCandidates<T extends object>(
   index: CompoundIndex<T>,
   path: CompoundPath,
+  whole = false,
 ): Iterable<T> {
-  if (path.rangeField === undefined) return index.lookup(path.values);
+  if (path.rangeField === undefined)
+    return whole ? [...index.lookup(path.values)] : index.lookup(path.values);
+  if (whole && path.direction === 'asc')
+    return index.rangeArray(path.values, path.lower, path.upper);
   return index.range(path.values, path.lower, path.upper, path.direction);
 }

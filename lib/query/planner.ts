@@ -198,8 +198,8 @@ export function candidates<T extends object>(
   }
   if (path.kind === 'compound') {
     const index = source.compoundIndexes.find((c) => c.field === path.field)!;
-    const records = compoundCandidates(index, path);
-    return whole ? [...records] : records;
+    const records = compoundCandidates(index, path, whole);
+    return whole && !Array.isArray(records) ? [...records] : records;
   }
   return pathCandidates(source, path);
 }
