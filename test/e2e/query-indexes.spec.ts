@@ -281,6 +281,14 @@ describe('nested and compound indexes, and pages, in a Nest application', () => 
     expect(sorted(reader.select({ 'profile.lang': 'de' }))).toEqual(
       sorted(reader.all().filter((r) => r.profile.lang === 'de')),
     );
+    // a unique tuple holds across instances: of two racing inserts, one wins
+    const race = await Promise.allSettled([
+      writer.insert({ id: 950, team: 't9', badge: 1 }),
+      reader.insert({ id: 951, team: 't9', badge: 1 }),
+    ]);
+    expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const lost = race.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(lost.reason).toBeInstanceOf(DuplicateKeyError);
   });
 
   it('refuses a malformed index declaration when the class is declared, naming class and fields', () => {

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
 import { Index } from '../../../lib/decorators/index.decorator.js';
 import { Table } from '../../../lib/decorators/table.decorator.js';
+import { bulkWrite } from '../../../lib/engine/bulk-write.js';
 import { MemoryTable } from '../../../lib/engine/memory-table.js';
 import { DuplicateKeyError } from '../../../lib/errors/duplicate-key.error.js';
 import { getTableSchema } from '../../../lib/metadata/table-schema.js';
@@ -49,6 +50,27 @@ describe('MemoryTable with compound and nested indexes', () => {
     expect(error.entry).toBe(1);
     expect(error.holder).toBe('a');
     expect(table.size).toBe(0);
+  });
+
+  it('checks unique tuples in a bulk write too', async () => {
+    const table = members();
+    table.write({ id: 'a', team: 'x', badge: 1 });
+    let error: unknown;
+    try {
+      await bulkWrite(
+        table,
+        [
+          { id: 'b', team: 'y', badge: 1 },
+          { id: 'c', team: 'x', badge: 1 },
+        ],
+        undefined,
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DuplicateKeyError);
+    expect((error as DuplicateKeyError).field).toBe('team, badge');
+    expect(table.has('b')).toBe(false);
   });
 
   it('frees a tuple when its holder moves to another, and keeps the move in the index', () => {
