@@ -124,9 +124,13 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     return this.#state as S;
   }
 
-  /** The table's secondary indexes. */
+  /** The table's secondary indexes; a compound one's `field` is its fields joined by ', '. */
   indexes(): { field: string; unique: boolean }[] {
-    return this.#table.schema.indexes.map(({ field, unique }) => ({ field, unique }));
+    const { indexes, compoundIndexes } = this.#table.schema;
+    return [
+      ...indexes.map(({ field, unique }) => ({ field, unique })),
+      ...compoundIndexes.map(({ fields, unique }) => ({ field: fields.join(', '), unique })),
+    ];
   }
 
   /** True once the store has finished starting. */

@@ -166,6 +166,12 @@ describe('nested and compound indexes, and pages, in a Nest application', () => 
     expect((error as DuplicateKeyError).field).toBe('team, badge');
     expect((error as DuplicateKeyError).holder).toBe(5);
     expect((error as Error).message).toContain("'team, badge'");
+    expect(staff.indexes()).toEqual([
+      { field: 'profile.city', unique: false },
+      { field: 'profile.lang', unique: false },
+      { field: 'team, badge', unique: true },
+      { field: 'department, age', unique: false },
+    ]);
     expect(staff.get(100)).toBeUndefined();
     // a tuple with a missing field is not constrained; another team may reuse the badge
     await staff.insert({ id: 101, team: 't1' });
