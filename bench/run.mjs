@@ -20,6 +20,9 @@
 //            lag (replication.mjs; needs Redis, BENCH_REDIS_URL, default redis://127.0.0.1:6379)
 //   metrics  issue 17: get, write and an indexed select without the metrics module, with it and
 //            no meter provider, and with an SDK MeterProvider (metrics.mjs)
+//   queryindexes  issue 18: compound equality + range against a hand-built nested Map, a
+//            keyset page at depth 50,000 against the first page, with LokiJS, mingo, TinyBase
+//            (query-indexes.mjs)
 //   regex    issue 14: pathological $regex patterns over 10,000 records of 20,000-character
 //            strings against a linear pattern over the same data, and 1,000 distinct
 //            patterns compiled (regex.mjs)
@@ -42,6 +45,7 @@ import { runMetrics } from './metrics.mjs';
 import { runRegex } from './regex.mjs';
 import { runQueryLive } from './query-live.mjs';
 import { runUpdateOperators } from './update-operators.mjs';
+import { runQueryIndexes } from './query-indexes.mjs';
 import { collectGarbage, sink } from './harness.mjs';
 import { printHeader, printSection, printTargets } from './report.mjs';
 import { Suite } from './suite.mjs';
@@ -73,6 +77,7 @@ const SECTIONS = {
   regex: runRegex,
   querylive: runQueryLive,
   'update-operators': runUpdateOperators,
+  queryindexes: runQueryIndexes,
 };
 
 /** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */

@@ -1,6 +1,6 @@
 export * from './errors/index.js';
 export { Table } from './decorators/table.decorator.js';
-export { Index } from './decorators/index.decorator.js';
+export { Index, type ClassIndexDecorator, type IndexPath } from './decorators/index.decorator.js';
 export { Store } from './decorators/store.decorator.js';
 export { InjectStore } from './decorators/inject-store.decorator.js';
 export {
@@ -43,6 +43,7 @@ export { MEMORY_STORE_MODULE_OPTIONS } from './memory-store.constants.js';
 export type { StoreReference } from './store/store-registry.js';
 export type { RecordUpdate } from './engine/memory-table.js';
 export type { QueryPlan, AccessPath } from './query/planner.js';
+export type { CompoundPath } from './query/compound-plan.js';
 export type { RangeBound } from './query/query-compiler.js';
 export type * from './interfaces/table-options.interface.js';
 export type * from './interfaces/store-options.interface.js';

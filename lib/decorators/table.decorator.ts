@@ -1,6 +1,7 @@
 import { FORBIDDEN_KEYS } from '../engine/stored-values.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { TableClass, TableOptions } from '../interfaces/table-options.interface.js';
+import { checkIndexFields, showFields } from '../metadata/index-declaration.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import { parseDuration } from '../ttl/duration.js';
 
@@ -44,20 +45,19 @@ export function Table(options: TableOptions = {}): ClassDecorator {
     if (options.key !== undefined && (typeof options.key !== 'string' || options.key === '')) {
       throw new MemoryStoreError(`${where}: 'key' must be a non-empty string`, '');
     }
-    if (
-      options.indexes !== undefined &&
-      (!Array.isArray(options.indexes) ||
-        options.indexes.some((f) => typeof f !== 'string' || f === ''))
-    ) {
+    if (options.indexes !== undefined && !Array.isArray(options.indexes))
       throw new MemoryStoreError(`${where}: 'indexes' must be an array of field names`, '');
-    }
-    for (const field of [options.key, ...(options.indexes ?? [])]) {
-      if (field !== undefined && (FORBIDDEN_KEYS.has(field) || field.includes('.'))) {
-        throw new MemoryStoreError(
-          `${where}: '${field}' cannot be a key or index field (a top-level field, not __proto__, constructor or prototype)`,
-          '',
-        );
-      }
+    for (const fields of options.indexes ?? [])
+      checkIndexFields(
+        Array.isArray(fields) ? `${where}: index ${showFields(fields)}` : where,
+        fields,
+      );
+    const key = options.key;
+    if (key !== undefined && (FORBIDDEN_KEYS.has(key) || key.includes('.'))) {
+      throw new MemoryStoreError(
+        `${where}: '${key}' cannot be a key or index field (a top-level field, not __proto__, constructor or prototype)`,
+        '',
+      );
     }
     if (options.type !== undefined && options.type !== 'set' && options.type !== 'ordered_set') {
       throw new MemoryStoreError(`${where}: 'type' must be 'set' or 'ordered_set'`, '');

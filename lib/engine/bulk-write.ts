@@ -2,7 +2,6 @@ import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { StoreCapacityError } from '../errors/store-capacity.error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
-import { fieldValue } from '../indexes/secondary-index.js';
 import { ValueMap } from '../indexes/value-map.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { MemoryTable, RecordUpdate, TtlSetting } from './memory-table.js';
@@ -83,7 +82,7 @@ async function check<T extends object>(
   for (const index of table.uniqueIndexes) {
     const claims = new ValueMap<RecordKey>();
     for (let i = 0; i < keys.length; i++) {
-      const value = fieldValue(records[i], index.field);
+      const value = index.valueOf(records[i]);
       if (value !== null && value !== undefined) {
         const key = keys[i];
         const claimedBy = claims.get(value);

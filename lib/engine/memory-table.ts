@@ -6,6 +6,7 @@ import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StoreCapacityError } from '../errors/store-capacity.error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
+import { CompoundIndex } from '../indexes/compound.index.js';
 import { HashIndex } from '../indexes/hash.index.js';
 import { fieldValue, type SecondaryIndex } from '../indexes/secondary-index.js';
 import { SortedIndex } from '../indexes/sorted.index.js';
@@ -15,6 +16,7 @@ import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { TableSchema } from '../metadata/table-schema.js';
 import { aggregate, type AggregateResult } from '../query/aggregate.js';
 import { compileQuery, type CompiledQuery } from '../query/query-compiler.js';
+import { compilePageOptions, type PageResult, readPage } from '../query/cursor.js';
 import { candidates, planQuery, type PlanSource, type QueryPlan } from '../query/planner.js';
 import {
   compileSelectOptions,
@@ -101,6 +103,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   readonly schema: TableSchema<T>;
   readonly keyField: string;
   readonly indexes: ReadonlyMap<string, SecondaryIndex<T>>;
+  readonly compoundIndexes: readonly CompoundIndex<T>[];
   readonly rows = new Map<RecordKey, T>();
   readonly counters: Counters;
   readonly #indexList: readonly SecondaryIndex<T>[];
@@ -169,8 +172,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       indexes.set(field, unique ? new UniqueIndex<T>(field, this.rows) : new HashIndex<T>(field));
     }
     this.indexes = indexes;
-    this.#indexList = [...indexes.values()];
+    this.compoundIndexes = schema.compoundIndexes.map(
+      (c) => new CompoundIndex<T>(c.fields, c.unique, c.ordered),
+    );
+    this.#indexList = [...indexes.values(), ...this.compoundIndexes];
     this.#uniques = this.#indexList.filter((i) => i.unique);
+    for (const { field, ordered } of schema.indexes) if (ordered) this.sortedIndex(field);
     this.keyOrder = schema.type === 'ordered_set' ? this.sortedIndex(schema.key) : undefined;
     this.configure(runtime);
   }
@@ -317,6 +324,14 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       examinedRows: counter.examined,
       returnedRows: rows.length,
     };
+  }
+
+  /** A page of the matches past a cursor, and the next page's cursor (see `cursor.ts`). */
+  page(query: unknown, options: unknown): PageResult<T> {
+    const pageOptions = compilePageOptions(this.schema.name, this.keyField, options);
+    const compiled = this.compile(query);
+    this.expire();
+    return readPage(this, compiled, this.#visible(compiled.test), pageOptions);
   }
 
   /** Groups the records matching a query and computes counts, sums, means, minima, maxima. */
@@ -1074,7 +1089,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     for (const index of this.#uniques) {
       const holder = index.conflict(record, key);
       if (holder !== undefined) {
-        const value = fieldValue(record, index.field);
+        const value = index.valueOf(record);
         throw new DuplicateKeyError(this.schema.name, index.field, value, undefined, holder);
       }
     }
@@ -1145,12 +1160,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     expiring = false,
   ): void {
     for (const index of this.#indexList) {
-      if (
-        previous &&
-        record &&
-        fieldValue(previous, index.field) === fieldValue(record, index.field)
-      ) {
-        index.replace(key, record); // same value: keep the record's place in its bucket
+      if (previous && record && index.valueOf(previous) === index.valueOf(record)) {
+        index.replace(key, record, previous); // same value: keep the record's place in its bucket
         continue;
       }
       if (previous) index.remove(key, previous);
@@ -1222,7 +1233,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       } catch (error) {
         if (!(error instanceof DuplicateKeyError)) throw error;
         const holders = built
-          .filter(([, record]) => valuesEqual(fieldValue(record, index.field), error.value))
+          .filter(([, record]) => valuesEqual(index.valueOf(record), error.value))
           .map(([key]) => showValue(key));
         throw new MemoryStoreError(
           `Records ${holders.join(' and ')} of table '${this.schema.name}' both hold ` +
@@ -1244,7 +1255,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   ): void {
     const claims = new ValueMap<RecordKey>();
     for (const [key, record] of batch) {
-      const value = fieldValue(record, index.field);
+      const value = index.valueOf(record);
       if (value === null || value === undefined) continue;
       const claimedBy = claims.get(value);
       const owner = index.owner(value);

@@ -11,6 +11,10 @@ export class HashIndex<T extends object> implements SecondaryIndex<T> {
 
   constructor(readonly field: string) {}
 
+  valueOf(record: T): unknown {
+    return fieldValue(record, this.field);
+  }
+
   count(value: unknown): number {
     return this.#buckets.get(value)?.size ?? 0;
   }

@@ -92,6 +92,20 @@ export class SortedList<E> {
     }
   }
 
+  /** Entries from `from` (inclusive) to `to` (exclusive) in order, mapped, in a new array. */
+  toArray<R>(from: ListPosition, to: ListPosition, map: (entry: E) => R): R[] {
+    const blocks = this.#blocks;
+    const out: R[] = [];
+    const [fb, fi] = from;
+    const [tb, ti] = to;
+    for (let b = fb; b < blocks.length && b <= tb; b++) {
+      const block = blocks[b];
+      const stop = b === tb ? ti : block.length;
+      for (let i = b === fb ? fi : 0; i < stop; i++) out.push(map(block[i]));
+    }
+    return out;
+  }
+
   /** The position after the last entry. */
   end(): ListPosition {
     return [this.#blocks.length, 0];

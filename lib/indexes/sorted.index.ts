@@ -57,6 +57,23 @@ export class SortedIndex<T extends object> {
     for (const entry of this.#list.slice(start, end, direction)) yield entry.record;
   }
 
+  /**
+   * Records past a value and key, in order (asc) or before it in reverse order (desc): a
+   * keyset page resumes here with a seek instead of skipping what came before.
+   */
+  *after(value: unknown, key: RecordKey, direction: 'asc' | 'desc'): Generator<T> {
+    const list = this.#list;
+    const at = list.position(
+      (e) => (compareValues(e.value, value) || compareValues(e.key, key)) <= 0,
+    );
+    const from = direction === 'asc' ? at : ([0, 0] as const);
+    const to =
+      direction === 'asc'
+        ? list.end()
+        : list.position((e) => (compareValues(e.value, value) || compareValues(e.key, key)) < 0);
+    for (const entry of list.slice(from, to, direction)) yield entry.record;
+  }
+
   /** How many records the range holds. */
   countRange(lower: RangeBound | undefined, upper: RangeBound | undefined): number {
     const [start, end] = this.#positions(lower, upper);

@@ -22,6 +22,10 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
     this.#absent = new HashIndex(field);
   }
 
+  valueOf(record: T): unknown {
+    return fieldValue(record, this.field);
+  }
+
   count(value: unknown): number {
     if (value === null || value === undefined) return this.#absent.count(value);
     return this.#owners.get(value) === undefined ? 0 : 1;

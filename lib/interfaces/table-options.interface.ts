@@ -17,11 +17,13 @@ export interface TableOptions {
    */
   key?: string;
   /**
-   * Fields with a secondary (non-unique) index. `@Index()` on a property declares one too;
-   * `@Index({ unique: true })` declares a unique one.
+   * Secondary (non-unique, hash) indexes: a field name, a dotted path into a nested field
+   * (`'profile.lang'`), or a list of fields for a compound (ordered) index
+   * (`['department', 'age']`). `@Index()` on a property or the class declares one too, with
+   * options (`unique`, `kind`).
    * @default []
    */
-  indexes?: string[];
+  indexes?: (string | readonly string[])[];
   /**
    * `'set'` keeps records in insertion order; `'ordered_set'` keeps them in key order for
    * `all()`, `keys()`, scans and key ranges.
@@ -64,6 +66,14 @@ export interface IndexOptions {
    * @default false
    */
   unique?: boolean;
+  /**
+   * `'hash'` answers equality (and `$in`); ranges and orders build a sorted companion on
+   * first use. `'ordered'` keeps the records sorted by the index from the start. A compound
+   * index serves an equality prefix plus a range or order on the next field only when
+   * ordered.
+   * @default 'hash' for one field, 'ordered' for a compound index
+   */
+  kind?: 'hash' | 'ordered';
 }
 
 /** A class whose instances are a table's records. */

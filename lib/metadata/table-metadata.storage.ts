@@ -4,13 +4,21 @@ import type {
   TableOptions,
 } from '../interfaces/table-options.interface.js';
 
+/** An index as `@Index()` declared it. */
+export interface DeclaredIndex {
+  readonly fields: readonly string[];
+  readonly options: IndexOptions;
+  /** Declared on a property (its name is a field, never a path), not on the class. */
+  readonly onProperty?: boolean;
+}
+
 /**
  * Process-wide storage of what `@Table()` and `@Index()` declared, read when a table's
  * schema is compiled.
  */
 class TableMetadataStorage {
   readonly #tables = new WeakMap<TableClass, TableOptions>();
-  readonly #indexes = new WeakMap<TableClass, Map<string, IndexOptions>>();
+  readonly #indexes = new WeakMap<TableClass, Map<string, DeclaredIndex>>();
 
   setTable(target: TableClass, options: TableOptions): void {
     this.#tables.set(target, options);
@@ -24,14 +32,29 @@ class TableMetadataStorage {
     return typeof target === 'function' && this.#tables.has(target as TableClass);
   }
 
-  addIndex(target: TableClass, field: string, options: IndexOptions): void {
-    let fields = this.#indexes.get(target);
-    if (!fields) this.#indexes.set(target, (fields = new Map<string, IndexOptions>()));
-    fields.set(field, { ...fields.get(field), ...options });
+  /** Declares an index on one field or path, or a compound one on several. */
+  addIndex(
+    target: TableClass,
+    fields: readonly string[],
+    options: IndexOptions,
+    onProperty = false,
+  ): void {
+    let declared = this.#indexes.get(target);
+    if (!declared) this.#indexes.set(target, (declared = new Map<string, DeclaredIndex>()));
+    const name = fields.join(', ');
+    const known = declared.get(name);
+    declared.set(name, {
+      fields,
+      options: { ...known?.options, ...options },
+      onProperty: onProperty || known?.onProperty === true,
+    });
   }
 
-  /** `@Index()` declarations of the class and the classes it extends, nearest last. */
-  getIndexes(target: TableClass): Map<string, IndexOptions> {
+  /**
+   * `@Index()` declarations of the class and the classes it extends, nearest last, by their
+   * fields joined with ', '.
+   */
+  getIndexes(target: TableClass): Map<string, DeclaredIndex> {
     const chain: TableClass[] = [];
     for (
       let c: unknown = target;
@@ -40,9 +63,9 @@ class TableMetadataStorage {
     ) {
       chain.unshift(c as TableClass);
     }
-    const merged = new Map<string, IndexOptions>();
+    const merged = new Map<string, DeclaredIndex>();
     for (const c of chain)
-      for (const [field, opts] of this.#indexes.get(c) ?? []) merged.set(field, opts);
+      for (const [name, declared] of this.#indexes.get(c) ?? []) merged.set(name, declared);
     return merged;
   }
 }

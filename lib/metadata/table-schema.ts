@@ -10,10 +10,19 @@ import { FORBIDDEN_KEYS, ownValue, RecordShapeError } from '../engine/stored-val
 import { parseDuration } from '../ttl/duration.js';
 import { TABLE_METADATA } from './table-metadata.storage.js';
 
-/** A secondary index as the engine builds it. */
+/** A secondary index as the engine builds it: one field or dotted path. */
 export interface IndexDefinition {
   readonly field: string;
   readonly unique: boolean;
+  /** Keep a sorted index of the field from the start. */
+  readonly ordered?: boolean;
+}
+
+/** A compound index as the engine builds it. */
+export interface CompoundIndexDefinition {
+  readonly fields: readonly string[];
+  readonly unique: boolean;
+  readonly ordered: boolean;
 }
 
 /** Everything the engine needs to know of a table, compiled once from its class. */
@@ -31,6 +40,7 @@ export interface TableSchema<T extends object = object> {
   /** The default time to live in milliseconds. */
   readonly ttl?: number;
   readonly indexes: readonly IndexDefinition[];
+  readonly compoundIndexes: readonly CompoundIndexDefinition[];
   /** Default field values from the class's property initialisers, owned and frozen. */
   readonly defaults: readonly (readonly [string, unknown])[];
   /**
@@ -80,25 +90,13 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
   if (!options) throw notATable(target);
   const name = options.name ?? target.name;
   const key = options.key ?? 'id';
-  const declaredIndexes = TABLE_METADATA.getIndexes(target);
-  for (const field of [key, ...(options.indexes ?? []), ...declaredIndexes.keys()]) {
-    if (FORBIDDEN_KEYS.has(field) || field.includes('.') || field === '') {
-      throw new MemoryStoreError(
-        `Table '${name}': '${field}' cannot be a key or index field`,
-        name,
-      );
-    }
-  }
-
-  const indexes = new Map<string, IndexDefinition>();
-  for (const field of options.indexes ?? []) indexes.set(field, { field, unique: false });
-  for (const [field, opts] of declaredIndexes) {
-    indexes.set(field, {
-      field,
-      unique: opts.unique === true || indexes.get(field)?.unique === true,
-    });
-  }
+  const { indexes, compoundIndexes } = compileIndexes(target, name, options.indexes ?? []);
+  if (FORBIDDEN_KEYS.has(key) || key.includes('.') || key === '')
+    throw new MemoryStoreError(`Table '${name}': '${key}' cannot be a key field`, name);
   indexes.delete(key);
+  const indexedFields = [...indexes.keys(), ...compoundIndexes.flatMap((c) => c.fields)].map(
+    (path) => path.split('.')[0],
+  );
 
   const { defaults, declared } = readDefaults(target, name);
   return {
@@ -114,12 +112,56 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
         ? undefined
         : parseDuration(options.ttl, `Table '${name}': 'ttl'`, name),
     indexes: [...indexes.values()],
+    compoundIndexes,
     defaults,
-    fields: [...new Set([...declared, key, ...indexes.keys(), ...validatedFields(target)])],
-    dateFields: findDateFields(target, [key, ...indexes.keys()], defaults),
+    fields: [...new Set([...declared, key, ...indexedFields, ...validatedFields(target)])],
+    dateFields: findDateFields(target, [key, ...indexedFields], defaults),
     prototype: target.prototype as object,
     validate: buildValidator<T>(target, name),
   };
+}
+
+/**
+ * The indexes `@Table({ indexes })` and `@Index()` declare, merged by their fields: one
+ * declaration's `unique` or `ordered` holds for the index.
+ */
+function compileIndexes(
+  target: TableClass,
+  name: string,
+  declared: readonly (string | readonly string[])[],
+): { indexes: Map<string, IndexDefinition>; compoundIndexes: CompoundIndexDefinition[] } {
+  const all = new Map<string, { fields: readonly string[]; unique: boolean; kind?: string }>();
+  const add = (fields: readonly string[], unique: boolean, kind?: string): void => {
+    const name = fields.join(', ');
+    const known = all.get(name);
+    all.set(name, {
+      fields,
+      unique: unique || known?.unique === true,
+      kind: kind === 'ordered' || known?.kind === 'ordered' ? 'ordered' : (kind ?? known?.kind),
+    });
+  };
+  for (const fields of declared) add(typeof fields === 'string' ? [fields] : fields, false);
+  for (const { fields, options, onProperty } of TABLE_METADATA.getIndexes(target).values()) {
+    const [field] = fields;
+    if (onProperty && (FORBIDDEN_KEYS.has(field) || field.includes('.') || field === ''))
+      throw new MemoryStoreError(
+        `Table '${name}': '${field}' cannot be a key or index field`,
+        name,
+      );
+    add(fields, options.unique === true, options.kind);
+  }
+  const indexes = new Map<string, IndexDefinition>();
+  const compoundIndexes: CompoundIndexDefinition[] = [];
+  for (const { fields, unique, kind } of all.values()) {
+    if (fields.length === 1)
+      indexes.set(fields[0], {
+        field: fields[0],
+        unique,
+        ...(kind === 'ordered' ? { ordered: true } : {}),
+      });
+    else compoundIndexes.push({ fields, unique, ordered: kind !== 'hash' });
+  }
+  return { indexes, compoundIndexes };
 }
 
 function findDateFields(

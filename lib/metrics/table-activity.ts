@@ -25,6 +25,7 @@ export class TableActivity {
     index: 0,
     range: 0,
     ordered: 0,
+    compound: 0,
     union: 0,
     scan: 0,
   };

@@ -1,6 +1,8 @@
+import type { CompoundIndex } from '../indexes/compound.index.js';
 import type { SecondaryIndex } from '../indexes/secondary-index.js';
 import type { SortedIndex } from '../indexes/sorted.index.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
+import { compoundCandidates, type CompoundPath, planCompound } from './compound-plan.js';
 import type { CompiledQuery, RangeBound } from './query-compiler.js';
 
 /** How a query reaches its candidate records. */
@@ -20,6 +22,7 @@ export type AccessPath =
       readonly direction: 'asc' | 'desc';
     }
   | { readonly kind: 'ordered'; readonly field: string; readonly direction: 'asc' | 'desc' }
+  | CompoundPath
   | { readonly kind: 'union'; readonly paths: readonly AccessPath[] }
   | { readonly kind: 'scan' };
 
@@ -45,6 +48,8 @@ export interface PlanSource<T extends object> {
   readonly keyField: string;
   readonly rows: ReadonlyMap<RecordKey, T>;
   readonly indexes: ReadonlyMap<string, SecondaryIndex<T>>;
+  /** Indexes over several fields. */
+  readonly compoundIndexes: readonly CompoundIndex<T>[];
   /** The sorted index of the key field or of an indexed field (built on first use). */
   sortedIndex(field: string): SortedIndex<T> | undefined;
   /** Records in key order for scans (ordered_set tables), or undefined for insertion order. */
@@ -100,6 +105,19 @@ export function planQuery<T extends object>(
     }
   }
 
+  let compoundOrdered = false;
+  if (source.compoundIndexes.length > 0) {
+    const choice = planCompound(source.compoundIndexes, query, order);
+    if (
+      choice &&
+      (choice.rows < estimatedRows || (choice.rows === estimatedRows && choice.ordered))
+    ) {
+      path = choice.path;
+      estimatedRows = choice.rows;
+      compoundOrdered = choice.ordered;
+    }
+  }
+
   if (estimatedRows > 1) {
     for (const branches of query.alternatives) {
       const plans = branches.map((branch) => planQuery(source, branch));
@@ -108,12 +126,14 @@ export function planQuery<T extends object>(
       if (rows < estimatedRows) {
         path = { kind: 'union', paths: plans.map((p) => p.path) };
         estimatedRows = rows;
+        compoundOrdered = false;
       }
     }
   }
 
   if (
     order?.limited &&
+    !compoundOrdered &&
     (path === undefined || estimatedRows >= size / 4) &&
     source.sortedIndex(order.field)
   ) {
@@ -127,7 +147,7 @@ export function planQuery<T extends object>(
     path = SCAN;
     estimatedRows = size;
   }
-  return { path, estimatedRows, ordered: yieldsOrder(path, order) };
+  return { path, estimatedRows, ordered: compoundOrdered || yieldsOrder(path, order) };
 }
 
 function yieldsOrder(path: AccessPath, order: OrderHint | undefined): boolean {
@@ -176,6 +196,11 @@ export function candidates<T extends object>(
   if (whole && path.kind === 'index' && path.values.length === 1 && path.values[0] !== null) {
     return [...source.indexes.get(path.field)!.lookup(path.values[0])];
   }
+  if (path.kind === 'compound') {
+    const index = source.compoundIndexes.find((c) => c.field === path.field)!;
+    const records = compoundCandidates(index, path, whole);
+    return whole && !Array.isArray(records) ? [...records] : records;
+  }
   return pathCandidates(source, path);
 }
 
@@ -221,6 +246,7 @@ function* pathCandidates<T extends object>(source: PlanSource<T>, path: AccessPa
       return;
     }
     case 'scan':
+    case 'compound':
       yield* candidates(source, path);
   }
 }

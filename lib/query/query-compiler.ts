@@ -32,7 +32,7 @@ export interface CompiledQuery {
   readonly filter: <T extends object>(records: readonly T[]) => T[];
   /** True for the empty query, which matches every record. */
   readonly matchesAll: boolean;
-  /** Conditions on top-level fields that every match satisfies. */
+  /** Conditions on fields (dotted paths for nested ones) that every match satisfies. */
   readonly fields: ReadonlyMap<string, FieldConstraint>;
   /** `or` nodes every match satisfies: each match satisfies one of each list's branches. */
   readonly alternatives: readonly (readonly CompiledQuery[])[];
@@ -65,8 +65,8 @@ function collect(
     alternatives.push(node.nodes.map(compileNode));
     return;
   }
-  if (node.kind !== 'cmp' || node.path.length !== 1) return;
-  const field = node.path[0];
+  if (node.kind !== 'cmp') return;
+  const field = node.path.length === 1 ? node.path[0] : node.path.join('.');
   let c = fields.get(field);
   if (!c) fields.set(field, (c = {}));
   switch (node.op) {

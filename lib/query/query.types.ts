@@ -123,6 +123,28 @@ export interface SelectOptions<T, F extends DataKeys<T> = DataKeys<T>> {
   fields?: readonly F[];
 }
 
+/** Options of `page()`. */
+export interface PageOptions<T> {
+  /**
+   * The order of the pages; ties are broken by the primary key, in the direction of the first
+   * field. An ordered index on the one order field (or a compound index whose other fields
+   * the query fixes) lets every page start with a seek.
+   * @default { [primary key]: 'asc' }
+   */
+  orderBy?: { [K in DataKeys<T> | NestedPaths<T>]?: SortDirection };
+  /** The most records a page holds. */
+  limit: number;
+  /** The `next` cursor of the previous page; without it, the first page. */
+  after?: string;
+}
+
+/** A page of records and the cursor of the next one. */
+export interface Page<T> {
+  readonly items: T[];
+  /** Pass as `after` for the next page; undefined on the last page. */
+  readonly next: string | undefined;
+}
+
 /** Fields of `T` holding numbers. */
 export type NumericKeys<T> = {
   [K in DataKeys<T>]: NonNullable<T[K]> extends number ? K : never;
@@ -132,9 +154,17 @@ export type NumericKeys<T> = {
 export interface QueryExplanation {
   /** How the planner reaches the candidates. */
   strategy:
-    'key lookup' | 'index lookup' | 'index range' | 'index order' | 'index union' | 'full scan';
+    | 'key lookup'
+    | 'index lookup'
+    | 'index range'
+    | 'index order'
+    | 'compound index'
+    | 'index union'
+    | 'full scan';
   /** The key or indexed field used, if any. */
   field?: string;
+  /** True when the path yields the records in the requested order (no sort needed). */
+  ordered: boolean;
   /** The rows the planner expected the path to yield. */
   estimatedRows: number;
   /** The rows actually checked against the query. */

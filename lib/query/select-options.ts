@@ -13,7 +13,7 @@ import {
 /** Select options checked and compiled. */
 export interface CompiledSelectOptions {
   readonly compare?: (a: object, b: object) => number;
-  /** Set when the order is one top-level field: an index on it can serve the order. */
+  /** Set when the order is one field or path: an index on it can serve the order. */
   readonly order?: OrderHint;
   readonly offset: number;
   readonly limit: number;
@@ -54,9 +54,9 @@ export function compileSelectOptions(
     return compareValues(readKey(a), readKey(b)) * tieSign;
   };
   const order: OrderHint | undefined =
-    keys.length === 1 && keys[0].path.length === 1
+    keys.length === 1
       ? {
-          field: keys[0].path[0],
+          field: keys[0].path.join('.'),
           direction: keys[0].sign === 1 ? 'asc' : 'desc',
           limited: limitCount !== Infinity,
         }

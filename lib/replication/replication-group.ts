@@ -7,7 +7,6 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { ReplicationUnavailableError } from '../errors/replication-unavailable.error.js';
 import { ReplicationWaitError } from '../errors/replication-wait.error.js';
 import { StoreCapacityError } from '../errors/store-capacity.error.js';
-import { fieldValue } from '../indexes/secondary-index.js';
 import type { ReplicationOptions } from '../interfaces/memory-store-module-options.interface.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
@@ -98,7 +97,9 @@ export class TableReplica {
   loadedAt = 0;
   /** The instance whose change is being applied, while one is. */
   origin: string | undefined;
+  /** The names of the table's unique indexes (a compound one's fields joined by ', '). */
   readonly uniqueFields: readonly string[];
+  readonly uniques: readonly { readonly field: string; valueOf(record: object): unknown }[];
   #lastDue = 0;
 
   constructor(
@@ -106,7 +107,8 @@ export class TableReplica {
     readonly group: ReplicationGroup,
     readonly maxRecords: number | undefined,
   ) {
-    this.uniqueFields = table.schema.indexes.filter((i) => i.unique).map((i) => i.field);
+    this.uniques = table.uniqueIndexes;
+    this.uniqueFields = this.uniques.map((i) => i.field);
   }
 
   /** A read found a record past its deadline: ask Redis to expire what is due, now and then. */
@@ -786,9 +788,9 @@ export class ReplicationGroup {
         }
         own.set(key, record);
         const uniques: Record<string, string | false> = {};
-        for (const field of replica.uniqueFields) {
-          const value = fieldValue(record, field);
-          uniques[field] =
+        for (const index of replica.uniques) {
+          const value = index.valueOf(record);
+          uniques[index.field] =
             value === null || value === undefined ? false : JSON.stringify(encodeValue(value));
         }
         request.ops.push([

@@ -38,8 +38,11 @@ import type {
 } from '../query/join.types.js';
 import { liveQuery, type WatchOptions } from '../query/live-query.js';
 import { MatchQuery } from '../query/match.js';
+import { compilePageOptions, pageOfSorted } from '../query/cursor.js';
 import type { AccessPath } from '../query/planner.js';
 import type {
+  Page,
+  PageOptions,
   DataKeys,
   NestedPaths,
   NumericKeys,
@@ -132,9 +135,13 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     return this.#state as S;
   }
 
-  /** The table's secondary indexes. */
+  /** The table's secondary indexes; a compound one's `field` is its fields joined by ', '. */
   indexes(): { field: string; unique: boolean }[] {
-    return this.#table.schema.indexes.map(({ field, unique }) => ({ field, unique }));
+    const { indexes, compoundIndexes } = this.#table.schema;
+    return [
+      ...indexes.map(({ field, unique }) => ({ field, unique })),
+      ...compoundIndexes.map(({ fields, unique }) => ({ field: fields.join(', '), unique })),
+    ];
   }
 
   /** True once the store has finished starting. */
@@ -417,6 +424,30 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     );
   }
 
+  /**
+   * A page of the records matching the query, in `orderBy` order (the primary key's by
+   * default), and the cursor of the next page (`undefined` after the last). The cursor
+   * holds the last record's order values and key, not an offset: records written or deleted
+   * between pages neither repeat nor skip the others, and with an index on the order every
+   * page is a seek. A cursor of another table or order is a `QueryError`.
+   *
+   * @example
+   * ```ts
+   * let page = people.page({ active: true }, { orderBy: { age: 'asc' }, limit: 50 });
+   * while (page.next) page = people.page({ active: true }, { orderBy: { age: 'asc' }, limit: 50, after: page.next });
+   * ```
+   */
+  page(query: Query<T> | undefined, options: PageOptions<T>): Page<T> {
+    const tx = currentTransaction();
+    if (!tx) return this.#table.page(query, options);
+    const compiled = compilePageOptions(this.#table.name, this.#table.keyField, options);
+    const view = tx.on(this.#table);
+    return pageOfSorted(
+      view.select(query, { orderBy: options.orderBy ?? { [this.#table.keyField]: 'asc' } }),
+      compiled,
+    );
+  }
+
   /** How many records match the query (all of them without one). */
   count(query?: Query<T>): number {
     const tx = currentTransaction();
@@ -447,6 +478,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
       ...(joins ? { joins } : {}),
       strategy: STRATEGIES[path.kind],
       ...('field' in path ? { field: path.field } : {}),
+      ordered: plan.ordered,
       estimatedRows: plan.estimatedRows,
       examinedRows,
       returnedRows,
@@ -1179,6 +1211,7 @@ const STRATEGIES: Record<AccessPath['kind'], QueryExplanation['strategy']> = {
   index: 'index lookup',
   range: 'index range',
   ordered: 'index order',
+  compound: 'compound index',
   union: 'index union',
   scan: 'full scan',
 };

@@ -157,8 +157,13 @@ export function queriesThatCompile(): void {
   const n: number = people.count({ active: true });
   const plan: QueryExplanation = people.explain({ department: 'sales' }, { limit: 3 });
   const strategy:
-    'key lookup' | 'index lookup' | 'index range' | 'index order' | 'index union' | 'full scan' =
-    plan.strategy;
+    | 'key lookup'
+    | 'index lookup'
+    | 'index range'
+    | 'index order'
+    | 'compound index'
+    | 'index union'
+    | 'full scan' = plan.strategy;
   const rows: number = plan.estimatedRows + plan.examinedRows + plan.returnedRows;
   const field: string | undefined = plan.field;
 

@@ -40,7 +40,7 @@ describe('@Index()', () => {
     };
     expect(declare({ uniq: true })).toThrow(MemoryStoreError);
     expect(declare({ uniq: true })).toThrow(
-      "@Index() on Account.email: unknown option 'uniq' (known: unique)",
+      "@Index() on Account.email: unknown option 'uniq' (known: unique, kind)",
     );
   });
 

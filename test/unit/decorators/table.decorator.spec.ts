@@ -28,16 +28,43 @@ describe('@Table() option checks', () => {
       { indexes: 'team' },
       "'indexes' must be an array of field names",
     ],
-    ['a non-string index', { indexes: ['team', 3] }, "'indexes' must be an array of field names"],
-    ['an empty index name', { indexes: [''] }, "'indexes' must be an array of field names"],
+    [
+      'a non-string index',
+      { indexes: ['team', 3] },
+      '3 is not an index field (a field name or dotted path, or a list of them for a compound index)',
+    ],
+    [
+      'an empty index name',
+      { indexes: [''] },
+      "'' is not an index field (a field name or dotted path, or a list of them for a compound index)",
+    ],
+    [
+      'an empty compound index',
+      { indexes: [[]] },
+      'index []: a compound index needs at least one field',
+    ],
+    [
+      'a compound index naming a field twice',
+      { indexes: [['team', 'team']] },
+      "index ['team', 'team']: a compound index names a field twice",
+    ],
+    [
+      'a compound index with a forbidden path',
+      { indexes: [['team', 'profile.__proto__']] },
+      "index ['team', 'profile.__proto__']: 'profile.__proto__' cannot be an index field (no empty segment, __proto__, constructor or prototype)",
+    ],
     ['a key that cannot be a field', { key: '__proto__' }, `'__proto__' ${NOT_A_FIELD}`],
     ['a dotted key', { key: 'a.b' }, `'a.b' ${NOT_A_FIELD}`],
     [
       'an index that cannot be a field',
       { indexes: ['team', 'constructor'] },
-      `'constructor' ${NOT_A_FIELD}`,
+      "'constructor' cannot be an index field (no empty segment, __proto__, constructor or prototype)",
     ],
-    ['a dotted index', { indexes: ['profile.team'] }, `'profile.team' ${NOT_A_FIELD}`],
+    [
+      'a path with an empty segment',
+      { indexes: ['profile..team'] },
+      "'profile..team' cannot be an index field (no empty segment, __proto__, constructor or prototype)",
+    ],
     ['options that are not an object', 'people', 'options must be an object'],
     ['null options', null, 'options must be an object'],
   ])('refuses %s with an exact message', (_label, options, reason) => {
