@@ -5,7 +5,7 @@ import { StoreValidationError } from '../errors/store-validation.error.js';
 import { fieldValue } from '../indexes/secondary-index.js';
 import { ValueMap } from '../indexes/value-map.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
-import type { MemoryTable, RecordUpdate, TtlSetting } from './memory-table.js';
+import type { DeadlineSetting, MemoryTable, RecordUpdate, TtlSetting } from './memory-table.js';
 import { TimeSlicer } from './time-slicer.js';
 
 /**
@@ -117,7 +117,7 @@ async function check<T extends object>(
 async function apply<T extends object>(
   table: MemoryTable<T>,
   batch: StagedBatch<T>,
-  deadlines: number | null | undefined | readonly (number | null)[],
+  deadlines: DeadlineSetting | readonly (number | null)[],
   slicer: TimeSlicer,
   options: BulkOptions,
   before?: () => void,

@@ -23,6 +23,7 @@ import {
   type CompiledSelectOptions,
 } from '../query/select-options.js';
 import { compareValues } from '../query/compare.js';
+import type { TtlMs } from '../cache/sliding-ttl.js';
 import { CoarseClock, type Clock } from '../ttl/clock.js';
 import { ExpiryQueue } from '../ttl/expiry-queue.js';
 import { RecencyList, type CapacityOptions } from './capacity.js';
@@ -40,10 +41,15 @@ export const EXPIRY_SLICE = 2_000;
 export type RecordUpdate<T> = Partial<T> | ((current: T) => Partial<T>);
 
 /**
- * A time to live for a write: milliseconds, `null` for none, or `undefined` for the
- * default (the table's default TTL on write/insert; the record's current deadline on update).
+ * A time to live for a write: milliseconds (or a sliding period), `null` for none, or
+ * `undefined` for the default (the table's default TTL on write/insert; the record's current
+ * deadline on update).
  */
-export type TtlSetting = number | null | undefined;
+export type TtlSetting = TtlMs | null | undefined;
+
+/** The deadline a write sets: a time, a sliding one (`at`, renewed by `period`), `null` to clear it, `undefined` to keep it. */
+export type DeadlineSetting =
+  number | { readonly at: number; readonly period: number } | null | undefined;
 
 /** One change the table made, reported to its change sink after it is applied. */
 export interface TableChange<T> {
@@ -66,12 +72,17 @@ export interface StagedWrite<T> {
 export interface TableRuntime<T> {
   clock?: Clock;
   /** Milliseconds every written record lives unless the write says otherwise. */
-  defaultTtl?: number;
+  defaultTtl?: TtlMs;
   capacity?: CapacityOptions;
   /** Told of every change, in order, right after it is applied. */
   onChange?: (change: TableChange<T>) => void;
   /** Whether anyone wants changes right now; when not, none is even built. @default always */
   wantsChanges?: () => boolean;
+  /**
+   * Told when a read has moved a sliding deadline more than half its period past the one
+   * last reported (see `ExpiryQueue.renew`): the journal logs it.
+   */
+  onRenew?: (key: RecordKey, deadline: number) => void;
   /** Told once, when the table first holds a record with a deadline. */
   onFirstDeadline?: () => void;
   /** Told of every counter value set. */
@@ -113,7 +124,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** The earliest deadline, or earlier (then a purge finds nothing and corrects it). */
   #nextDeadline = Infinity;
   #clock: Clock = new CoarseClock(1);
-  #defaultTtl: number | undefined;
+  #defaultTtl: TtlMs | undefined;
+  /** Some record has a sliding deadline: a read renews it. */
+  #slides = false;
+  #onRenew: ((key: RecordKey, deadline: number) => void) | undefined;
   #capacity: CapacityOptions | undefined;
   #recency: RecencyList | undefined;
   /** No secondary index and no capacity: the table has nothing to maintain beside its rows. */
@@ -178,7 +192,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Sets how the table runs; takes effect for later operations. */
   configure(runtime: TableRuntime<T>): void {
     if (runtime.clock) this.#clock = runtime.clock;
-    this.#defaultTtl = runtime.defaultTtl ?? this.schema.ttl;
+    this.#defaultTtl = runtime.defaultTtl ?? this.#schemaTtl();
+    this.#onRenew = runtime.onRenew;
     this.#capacity = runtime.capacity;
     this.#onChange = runtime.onChange;
     this.#wantsChanges = runtime.wantsChanges;
@@ -249,7 +264,31 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (this.#nextDeadline !== Infinity && this.#expiredNow(key)) return undefined;
     const record = this.rows.get(key);
     if (record !== undefined && this.#recency) this.#recency.touch(key);
+    if (record !== undefined && this.#slides) this.#renew(key);
     return record;
+  }
+
+  /**
+   * Uses the record as a read by key does, without reading it: renews its sliding deadline
+   * and its place in the LRU order. False when there is no such record.
+   */
+  touch(key: RecordKey): boolean {
+    if (!this.has(key)) return false;
+    this.#recency?.touch(key);
+    if (this.#slides) this.#renew(key);
+    return true;
+  }
+
+  /** Renews a sliding deadline (a field write), reporting it when it should be logged. */
+  #renew(key: RecordKey): void {
+    const moved = this.#expiry.renew(key, this.#clock.now());
+    if (moved !== undefined) this.#onRenew?.(key, moved);
+  }
+
+  /** The table's default TTL as the engine takes it. */
+  #schemaTtl(): TtlMs | undefined {
+    const { ttl, sliding } = this.schema;
+    return sliding && ttl !== undefined ? { slidingMs: ttl } : ttl;
   }
 
   has(key: RecordKey): boolean {
@@ -621,8 +660,11 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     counters: Iterable<[string, number]>,
   ): void {
     this.#checkRestored(built);
+    // a sliding table's records slide again (a per-write sliding TTL is not persisted)
+    const period = this.schema.sliding ? this.schema.ttl! : 0;
     for (const [key, record, deadline] of built) {
-      this.#apply(key, record, this.rows.get(key), deadline ?? null);
+      const setting = period > 0 && deadline != null ? { at: deadline, period } : deadline;
+      this.#apply(key, record, this.rows.get(key), setting ?? null);
     }
     this.counters.restore(counters);
   }
@@ -745,7 +787,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   /** The deadline a write with this TTL setting sets (see `#deadline`). */
-  deadlineFor(ttl: TtlSetting): number | null | undefined {
+  deadlineFor(ttl: TtlSetting): DeadlineSetting {
     return this.#deadline(ttl);
   }
 
@@ -758,7 +800,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     records: readonly T[],
     from: number,
     to: number,
-    deadlines: number | null | undefined | readonly (number | null)[],
+    deadlines: DeadlineSetting | readonly (number | null)[],
     spare: ReadonlyMap<RecordKey, unknown>,
   ): void {
     if (this.#capacity) {
@@ -772,7 +814,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       const record = records[i];
       const previous = this.rows.get(key);
       const deadline = each ? (deadlines as readonly (number | null)[])[i] : deadlines;
-      this.#apply(key, record, previous, deadline as number | null | undefined);
+      this.#apply(key, record, previous, deadline as DeadlineSetting);
       this.#emit(previous === undefined ? 'insert' : 'update', key, record, previous);
     }
   }
@@ -1105,10 +1147,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   /** The deadline a write sets: a time, `null` to clear it, `undefined` to keep it. */
-  #deadline(ttl: TtlSetting): number | null | undefined {
-    if (typeof ttl !== 'number') return ttl;
+  #deadline(ttl: TtlSetting): DeadlineSetting {
+    if (ttl === null || ttl === undefined) return ttl;
     const clock = this.#clock;
-    return (clock.precise ? clock.precise() : clock.now()) + ttl;
+    const now = clock.precise ? clock.precise() : clock.now();
+    if (typeof ttl === 'number') return now + ttl;
+    return { at: now + ttl.slidingMs, period: ttl.slidingMs };
   }
 
   /**
@@ -1140,7 +1184,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     key: RecordKey,
     record: T | undefined,
     previous: T | undefined,
-    deadline?: number | null,
+    deadline?: DeadlineSetting,
     /** The expiry queue has already dropped the key (it is expiring). */
     expiring = false,
   ): void {
@@ -1166,7 +1210,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       this.rows.set(key, record);
       this.#recency?.touch(key);
       if (typeof deadline === 'number') this.#setDeadline(key, deadline);
-      else if (deadline === null && this.#expiry.size > 0) this.#expiry.delete(key);
+      else if (deadline === null) {
+        if (this.#expiry.size > 0) this.#expiry.delete(key);
+      } else if (deadline !== undefined) this.#setDeadline(key, deadline.at, deadline.period);
     } else {
       this.rows.delete(key);
       this.#recency?.delete(key);
@@ -1182,8 +1228,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (!this.#removingHidden) this.#version++;
   }
 
-  #setDeadline(key: RecordKey, deadline: number): void {
-    this.#expiry.set(key, deadline, this.#clock.now());
+  #setDeadline(key: RecordKey, deadline: number, period = 0): void {
+    this.#expiry.set(key, deadline, this.#clock.now(), period);
+    if (period > 0) this.#slides = true;
     if (deadline < this.#nextDeadline) this.#nextDeadline = deadline;
     if (!this.#hadDeadline) {
       this.#hadDeadline = true;
