@@ -17,8 +17,10 @@ export interface KeyvRecord {
 export interface MemoryStoreKeyvAdapter {
   /** Set by Keyv: the prefix of its keys. */
   namespace?: string;
-  get(key: string): Promise<unknown>;
-  getMany(keys: string[]): Promise<unknown[]>;
+  /** Keyv reads its adapters' options; this one has none. */
+  readonly opts: Record<string, unknown>;
+  get<Value>(key: string): Promise<Value | undefined>;
+  getMany<Value>(keys: string[]): Promise<(Value | undefined)[]>;
   set(key: string, value: unknown, ttl?: number): Promise<boolean>;
   delete(key: string): Promise<boolean>;
   deleteMany(keys: string[]): Promise<boolean>;
@@ -46,6 +48,7 @@ export function memoryStoreKeyv<R extends KeyvRecord>(
 
 class KeyvTableAdapter implements MemoryStoreKeyvAdapter {
   namespace?: string;
+  readonly opts = {};
   #store: MemoryStore<KeyvRecord> | undefined;
   #keyField: string | undefined;
 
@@ -76,14 +79,14 @@ class KeyvTableAdapter implements MemoryStoreKeyvAdapter {
     return { [field]: key, value };
   }
 
-  get(key: string): Promise<unknown> {
-    return settled(() => this.#target.get(key)?.value);
+  get<Value>(key: string): Promise<Value | undefined> {
+    return settled(() => this.#target.get(key)?.value as Value | undefined);
   }
 
-  getMany(keys: string[]): Promise<unknown[]> {
+  getMany<Value>(keys: string[]): Promise<(Value | undefined)[]> {
     return settled(() => {
       const store = this.#target;
-      return keys.map((key) => store.get(key)?.value);
+      return keys.map((key) => store.get(key)?.value as Value | undefined);
     });
   }
 

@@ -32,7 +32,7 @@ export function parseTtl(value: unknown, what: string, table = ''): TtlMs {
   const unknown = Object.keys(rest);
   if (sliding !== true || unknown.length > 0) {
     throw new MemoryStoreError(
-      `${what} must be a duration or { sliding: true, duration }; got ${describeValue(value)}`,
+      `${what} must be a duration (milliseconds or a string such as '30s', '15m', '1h') or { sliding: true, duration }; got ${describeValue(value)}`,
       table,
     );
   }
