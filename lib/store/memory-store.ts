@@ -353,7 +353,11 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     const reads = (this.#readThrough ??= new ReadThrough<T>(this, this.#table.keyField, () =>
       this.#table.schema.sliding ? undefined : this.#table.schema.ttl,
     ));
-    return reads.fetch(key, loader, options) as Promise<T | Extract<R, undefined>>;
+    try {
+      return reads.fetch(key, loader, options) as Promise<T | Extract<R, undefined>>;
+    } catch (error) {
+      return rejected(error);
+    }
   }
 
   /** True if a record has this primary key. */
