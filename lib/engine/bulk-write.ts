@@ -110,7 +110,7 @@ async function check<T extends object>(
     if (!table.rows.has(keys[i])) added++;
     await slicer.tick();
   }
-  table.checkRoom(added, batch.at);
+  table.checkRoom(added, batch.at, table.sizeDelta(keys, records));
 }
 
 /** Applies a checked batch in slices, under `options.hold`. */

@@ -26,7 +26,8 @@ import { compareValues } from '../query/compare.js';
 import type { TtlMs } from '../cache/sliding-ttl.js';
 import { CoarseClock, type Clock } from '../ttl/clock.js';
 import { ExpiryQueue } from '../ttl/expiry-queue.js';
-import { RecencyList, type CapacityOptions } from './capacity.js';
+import { fits, RecencyList, victims, type CapacityOptions } from './capacity.js';
+import { estimateSize, SizeLedger } from '../cache/record-size.js';
 import { migrateRecord } from '../persistence/migrate.js';
 import { invalidField, RecordFactory } from './record-factory.js';
 import { valuesEqual } from './stored-values.js';
@@ -130,6 +131,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #onRenew: ((key: RecordKey, deadline: number) => void) | undefined;
   #capacity: CapacityOptions | undefined;
   #recency: RecencyList | undefined;
+  /** Every record's size, under `maxSize`. */
+  #sizes: SizeLedger<T> | undefined;
   /** No secondary index and no capacity: the table has nothing to maintain beside its rows. */
   #bare = true;
   #onChange: ((change: TableChange<T>) => void) | undefined;
@@ -203,6 +206,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#persistence = runtime.persistence;
     this.#bare = this.#indexList.length === 0 && this.#capacity === undefined;
     if (this.#hadDeadline) this.#onFirstDeadline?.();
+    if (this.#capacity?.maxSize !== undefined && !this.#sizes) {
+      this.#sizes = new SizeLedger<T>(this.#capacity.sizeOf ?? estimateSize);
+      for (const [key, record] of this.rows) this.#sizes.set(key, record);
+    }
     if (this.#capacity?.eviction === 'lru' && !this.#recency) {
       this.#recency = new RecencyList();
       for (const key of this.rows.keys()) this.#recency.touch(key);
@@ -506,6 +513,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     for (const sorted of this.#sorted.values()) sorted.clear();
     this.#expiry.clear();
     this.#recency?.clear();
+    this.#sizes?.clear();
     this.#nextDeadline = Infinity;
     this.#changed();
     this.activity.deletes += n;
@@ -749,7 +757,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       this.#expireWaiting();
       let added = -deletes.size;
       for (const key of puts.keys()) if (!this.rows.has(key)) added++;
-      this.checkRoom(added, staged);
+      this.checkRoom(added, staged, this.#stagedBytes(staged));
     }
   }
 
@@ -757,16 +765,64 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * Checks that `added` more records fit (evicting records not in `spare` under `'lru'`);
    * `StoreCapacityError` if they do not. Changes nothing.
    */
-  checkRoom(added: number, spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>): void {
+  checkRoom(
+    added: number,
+    spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
+    bytes = 0,
+  ): void {
     const capacity = this.#capacity;
-    if (!capacity) return;
-    const excess = this.rows.size + added - capacity.maxRecords;
-    if (
-      excess > 0 &&
-      (capacity.eviction === 'reject' || this.#recency!.leastRecent(excess, spare).length < excess)
-    ) {
-      throw new StoreCapacityError(this.schema.name, capacity.maxRecords);
+    if (!capacity || fits(capacity, this.#occupancy(), added, bytes)) return;
+    if (capacity.eviction === 'reject' || !this.#victims(added, bytes, spare))
+      throw this.#full(added);
+  }
+
+  /** How many bytes more the table would hold with these records written (0 without `maxSize`). */
+  sizeDelta(
+    keys: readonly RecordKey[],
+    records: readonly (T | null)[],
+    from = 0,
+    to = keys.length,
+  ) {
+    const sizes = this.#sizes;
+    if (!sizes) return 0;
+    let bytes = 0;
+    for (let i = from; i < to; i++) {
+      const record = records[i];
+      bytes += (record ? sizes.measure(record) : 0) - sizes.sizeAt(keys[i]);
     }
+    return bytes;
+  }
+
+  #occupancy(): { records: number; bytes: number } {
+    return { records: this.rows.size, bytes: this.#sizes?.total ?? 0 };
+  }
+
+  #victims(
+    added: number,
+    bytes: number,
+    spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
+  ): RecordKey[] | undefined {
+    const sizes = this.#sizes;
+    return victims(
+      this.#capacity!,
+      this.#occupancy(),
+      added,
+      bytes,
+      this.#recency!,
+      spare,
+      (key) => (sizes ? sizes.sizeAt(key) : 0),
+    );
+  }
+
+  /** The error for a write that does not fit: naming `maxSize` when the bytes are what does not fit. */
+  #full(added: number): StoreCapacityError {
+    const capacity = this.#capacity!;
+    const records = fits({ ...capacity, maxSize: undefined }, this.#occupancy(), added, 0);
+    return new StoreCapacityError(
+      this.schema.name,
+      capacity.maxRecords,
+      records ? capacity.maxSize : undefined,
+    );
   }
 
   // ---- bulk operations in slices (see bulk-write.ts) ----------------------------------
@@ -806,7 +862,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (this.#capacity) {
       let added = 0;
       for (let i = from; i < to; i++) if (!this.rows.has(keys[i])) added++;
-      this.#makeRoom(added, spare);
+      this.#makeRoom(added, spare, this.sizeDelta(keys, records, from, to));
     }
     const each = Array.isArray(deadlines);
     for (let i = from; i < to; i++) {
@@ -846,6 +902,15 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     for (const [name, value] of counters) this.counters.reset(name, value);
   }
 
+  /** The bytes a staged batch adds (0 without `maxSize`). */
+  #stagedBytes(staged: ReadonlyMap<RecordKey, StagedWrite<T>>): number {
+    if (!this.#sizes) return 0;
+    return this.sizeDelta(
+      [...staged.keys()],
+      [...staged.values()].map((s) => s.record),
+    );
+  }
+
   /** Applies a staged batch that `checkStaged` accepted, reporting each change. */
   applyStaged(staged: ReadonlyMap<RecordKey, StagedWrite<T>>): void {
     this.assertIdle('a transaction commit');
@@ -854,7 +919,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     let added = 0;
     for (const [key, { record }] of staged) if (record && !this.rows.has(key)) added++;
     for (const [key, { record }] of staged) if (!record && this.rows.has(key)) added--;
-    this.#makeRoom(added, staged);
+    this.#makeRoom(added, staged, this.#stagedBytes(staged));
     for (const [key, { record, ttl }] of staged) {
       const previous = this.rows.get(key);
       if (record) {
@@ -1121,7 +1186,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       }
     }
     const deadline = this.#deadline(ttl);
-    if (previous === undefined) this.#makeRoom(1, new Set([key]));
+    const bytes = this.#sizes ? this.#sizes.measure(record) - this.#sizes.sizeAt(key) : 0;
+    if (previous === undefined || bytes > 0)
+      this.#makeRoom(previous === undefined ? 1 : 0, new Set([key]), bytes);
     this.#apply(key, record, previous, deadline);
     this.#emit(previous === undefined ? 'insert' : 'update', key, record, previous);
   }
@@ -1138,7 +1205,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const deadline = this.#deadline(ttl);
     let added = 0;
     for (const key of batch.keys()) if (!this.rows.has(key)) added++;
-    this.#makeRoom(added, batch);
+    this.#makeRoom(added, batch, this.sizeDelta([...batch.keys()], [...batch.values()]));
     for (const [key, record] of batch) {
       const previous = this.rows.get(key);
       this.#apply(key, record, previous, deadline);
@@ -1159,16 +1226,18 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * Makes room for `added` new records: refuses with `StoreCapacityError` under `'reject'`,
    * evicts the least recently used records (not those in `spare`) under `'lru'`.
    */
-  #makeRoom(added: number, spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>): void {
+  #makeRoom(
+    added: number,
+    spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
+    bytes = 0,
+  ): void {
     const capacity = this.#capacity;
-    if (!capacity || added === 0) return;
-    if (this.rows.size + added <= capacity.maxRecords) return;
+    if (!capacity || (added <= 0 && bytes <= 0)) return;
+    if (fits(capacity, this.#occupancy(), added, bytes)) return;
     this.#expireWaiting(); // expired records make room before any is evicted or refused
-    const excess = this.rows.size + added - capacity.maxRecords;
-    if (excess <= 0) return;
-    const victims = capacity.eviction === 'lru' ? this.#recency!.leastRecent(excess, spare) : [];
-    if (victims.length < excess)
-      throw new StoreCapacityError(this.schema.name, capacity.maxRecords);
+    if (fits(capacity, this.#occupancy(), added, bytes)) return;
+    const victims = capacity.eviction === 'lru' ? this.#victims(added, bytes, spare) : undefined;
+    if (!victims) throw this.#full(added);
     for (const key of victims) {
       const record = this.rows.get(key)!;
       this.#apply(key, undefined, record);
@@ -1209,6 +1278,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (record) {
       this.rows.set(key, record);
       this.#recency?.touch(key);
+      this.#sizes?.set(key, record);
       if (typeof deadline === 'number') this.#setDeadline(key, deadline);
       else if (deadline === null) {
         if (this.#expiry.size > 0) this.#expiry.delete(key);
@@ -1216,6 +1286,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     } else {
       this.rows.delete(key);
       this.#recency?.delete(key);
+      this.#sizes?.delete(key);
       if (!expiring && this.#expiry.size > 0) this.#expiry.delete(key);
     }
     this.#changed();

@@ -235,6 +235,13 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
             name,
           );
         }
+        if (runtime.capacity?.maxSize !== undefined) {
+          throw new MemoryStoreError(
+            `${this.constructor.name} is replicated with maxSize, which Redis cannot check (it sees no record ` +
+              'sizes); use maxRecords',
+            name,
+          );
+        }
         if (runtime.capacity?.eviction === 'lru') {
           throw new MemoryStoreError(
             `${this.constructor.name} is replicated with eviction: 'lru', which needs one notion of "least recently ` +
