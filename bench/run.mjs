@@ -23,6 +23,8 @@
 //   regex    issue 14: pathological $regex patterns over 10,000 records of 20,000-character
 //            strings against a linear pattern over the same data, and 1,000 distinct
 //            patterns compiled (regex.mjs)
+//   cache    issue 19: get on a sliding-TTL table, fetch of a stored record, cache-manager
+//            get/set through memoryStoreKeyv, against lru-cache and cache-manager (cache.mjs)
 // Environment: BENCH_ROUND_MS, BENCH_ROUNDS, BENCH_WARMUP_MS (harness.mjs);
 // BENCH_QUERY_SIZES (default 100000,1000000); BENCH_TINYBASE_MAX (largest table TinyBase
 // is run on, default 100000: see queries.mjs); BENCH_REPLICATION_RECORDS (default 100000).
@@ -36,6 +38,7 @@ import { runPersistence } from './persistence.mjs';
 import { runReplication } from './replication.mjs';
 import { runMetrics } from './metrics.mjs';
 import { runRegex } from './regex.mjs';
+import { runCache } from './cache.mjs';
 import { collectGarbage, sink } from './harness.mjs';
 import { printHeader, printSection, printTargets } from './report.mjs';
 import { Suite } from './suite.mjs';
@@ -65,6 +68,7 @@ const SECTIONS = {
   replication: runReplication,
   metrics: runMetrics,
   regex: runRegex,
+  cache: runCache,
 };
 
 /** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */
