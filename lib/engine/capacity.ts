@@ -1,3 +1,4 @@
+import { StoreCapacityError } from '../errors/store-capacity.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 
 /** What a full store does with a write that adds a record. */
@@ -83,7 +84,7 @@ export function victims(
   bytes: number,
   recency: RecencyList,
   spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
-  sizeAt: (key: RecordKey) => number,
+  sizes: { sizeAt(key: RecordKey): number } | undefined,
 ): RecordKey[] | undefined {
   if (capacity.maxSize === undefined) {
     const excess = held.records + added - capacity.maxRecords!;
@@ -98,7 +99,22 @@ export function victims(
     if (spare.has(key)) continue;
     keys.push(key);
     records--;
-    total -= sizeAt(key);
+    total -= sizes ? sizes.sizeAt(key) : 0;
   }
   return fits(capacity, { records, bytes: total }, added, bytes) ? keys : undefined;
+}
+
+/** The error for a write that does not fit: naming `maxSize` when the count would fit. */
+export function capacityError(
+  table: string,
+  capacity: CapacityOptions,
+  held: Occupancy,
+  added: number,
+): StoreCapacityError {
+  const countFits = fits({ ...capacity, maxSize: undefined }, held, added, 0);
+  return new StoreCapacityError(
+    table,
+    capacity.maxRecords,
+    countFits ? capacity.maxSize : undefined,
+  );
 }

@@ -4,7 +4,6 @@ import { showValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
-import { StoreCapacityError } from '../errors/store-capacity.error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
 import { HashIndex } from '../indexes/hash.index.js';
 import { fieldValue, type SecondaryIndex } from '../indexes/secondary-index.js';
@@ -26,7 +25,7 @@ import { compareValues } from '../query/compare.js';
 import type { TtlMs } from '../cache/sliding-ttl.js';
 import { CoarseClock, type Clock } from '../ttl/clock.js';
 import { ExpiryQueue } from '../ttl/expiry-queue.js';
-import { fits, RecencyList, victims, type CapacityOptions } from './capacity.js';
+import { capacityError, fits, RecencyList, victims, type CapacityOptions } from './capacity.js';
 import { estimateSize, SizeLedger } from '../cache/record-size.js';
 import { migrateRecord } from '../persistence/migrate.js';
 import { invalidField, RecordFactory } from './record-factory.js';
@@ -773,7 +772,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const capacity = this.#capacity;
     if (!capacity || fits(capacity, this.#occupancy(), added, bytes)) return;
     if (capacity.eviction === 'reject' || !this.#victims(added, bytes, spare))
-      throw this.#full(added);
+      throw capacityError(this.schema.name, capacity, this.#occupancy(), added);
   }
 
   /** How many bytes more the table would hold with these records written (0 without `maxSize`). */
@@ -802,27 +801,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     bytes: number,
     spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
   ): RecordKey[] | undefined {
-    const sizes = this.#sizes;
-    return victims(
-      this.#capacity!,
-      this.#occupancy(),
-      added,
-      bytes,
-      this.#recency!,
-      spare,
-      (key) => (sizes ? sizes.sizeAt(key) : 0),
-    );
-  }
-
-  /** The error for a write that does not fit: naming `maxSize` when the bytes are what does not fit. */
-  #full(added: number): StoreCapacityError {
-    const capacity = this.#capacity!;
-    const records = fits({ ...capacity, maxSize: undefined }, this.#occupancy(), added, 0);
-    return new StoreCapacityError(
-      this.schema.name,
-      capacity.maxRecords,
-      records ? capacity.maxSize : undefined,
-    );
+    const held = this.#occupancy();
+    return victims(this.#capacity!, held, added, bytes, this.#recency!, spare, this.#sizes);
   }
 
   // ---- bulk operations in slices (see bulk-write.ts) ----------------------------------
@@ -1237,7 +1217,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#expireWaiting(); // expired records make room before any is evicted or refused
     if (fits(capacity, this.#occupancy(), added, bytes)) return;
     const victims = capacity.eviction === 'lru' ? this.#victims(added, bytes, spare) : undefined;
-    if (!victims) throw this.#full(added);
+    if (!victims) throw capacityError(this.schema.name, capacity, this.#occupancy(), added);
     for (const key of victims) {
       const record = this.rows.get(key)!;
       this.#apply(key, undefined, record);
