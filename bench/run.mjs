@@ -30,6 +30,8 @@
 //            join of 10,000 people to 100 departments against Map.get (query-live.mjs)
 //   update-operators  issue 18: update(k, { $inc }) against get + spread + dirtyWrite and a
 //            Map floor (update-operators.mjs)
+//   cache    issue 19: get on a sliding-TTL table, fetch of a stored record, cache-manager
+//            get/set through memoryStoreKeyv, against lru-cache and cache-manager (cache.mjs)
 // Environment: BENCH_ROUND_MS, BENCH_ROUNDS, BENCH_WARMUP_MS (harness.mjs);
 // BENCH_QUERY_SIZES (default 100000,1000000); BENCH_TINYBASE_MAX (largest table TinyBase
 // is run on, default 100000: see queries.mjs); BENCH_REPLICATION_RECORDS (default 100000).
@@ -46,6 +48,7 @@ import { runRegex } from './regex.mjs';
 import { runQueryLive } from './query-live.mjs';
 import { runUpdateOperators } from './update-operators.mjs';
 import { runQueryIndexes } from './query-indexes.mjs';
+import { runCache } from './cache.mjs';
 import { collectGarbage, sink } from './harness.mjs';
 import { printHeader, printSection, printTargets } from './report.mjs';
 import { Suite } from './suite.mjs';
@@ -78,6 +81,7 @@ const SECTIONS = {
   querylive: runQueryLive,
   'update-operators': runUpdateOperators,
   queryindexes: runQueryIndexes,
+  cache: runCache,
 };
 
 /** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */

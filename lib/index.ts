@@ -73,3 +73,11 @@ export type {
   QueryAnswer,
   RecordPage,
 } from './inspector/inspector.service.js';
+export type { SlidingTtl } from './cache/sliding-ttl.js';
+export type { FetchOptions, Loader, LoaderContext } from './cache/read-through.js';
+export {
+  memoryStoreKeyv,
+  type KeyvRecord,
+  type MemoryStoreKeyvAdapter,
+} from './cache/keyv-store.js';
+export type { StoreClass } from './cache/started-stores.js';

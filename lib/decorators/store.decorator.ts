@@ -12,6 +12,8 @@ const STORE_OPTION_KEYS = new Set<string>([
   'initialState',
   'ttl',
   'maxRecords',
+  'maxSize',
+  'sizeOf',
   'eviction',
   'persistence',
   'replication',

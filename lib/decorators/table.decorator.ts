@@ -3,7 +3,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { TableClass, TableOptions } from '../interfaces/table-options.interface.js';
 import { checkIndexFields, showFields } from '../metadata/index-declaration.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
-import { parseDuration } from '../ttl/duration.js';
+import { parseTtl } from '../cache/sliding-ttl.js';
 
 const TABLE_OPTION_KEYS = new Set<string>([
   'name',
@@ -65,7 +65,7 @@ export function Table(options: TableOptions = {}): ClassDecorator {
     if (options.autoIncrement !== undefined && typeof options.autoIncrement !== 'boolean') {
       throw new MemoryStoreError(`${where}: 'autoIncrement' must be true or false`, '');
     }
-    if (options.ttl !== undefined) parseDuration(options.ttl, `${where}: 'ttl'`);
+    if (options.ttl !== undefined) parseTtl(options.ttl, `${where}: 'ttl'`);
     const version = options.version ?? 1;
     if (!Number.isSafeInteger(version) || version < 1) {
       throw new MemoryStoreError(`${where}: 'version' must be a positive integer`, '');

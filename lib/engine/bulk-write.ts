@@ -4,7 +4,7 @@ import { StoreCapacityError } from '../errors/store-capacity.error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
 import { ValueMap } from '../indexes/value-map.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
-import type { MemoryTable, RecordUpdate, TtlSetting } from './memory-table.js';
+import type { DeadlineSetting, MemoryTable, RecordUpdate, TtlSetting } from './memory-table.js';
 import { TimeSlicer } from './time-slicer.js';
 
 /**
@@ -109,14 +109,14 @@ async function check<T extends object>(
     if (!table.rows.has(keys[i])) added++;
     await slicer.tick();
   }
-  table.checkRoom(added, batch.at);
+  table.checkRoom(added, batch.at, table.sizeDelta(keys, records));
 }
 
 /** Applies a checked batch in slices, under `options.hold`. */
 async function apply<T extends object>(
   table: MemoryTable<T>,
   batch: StagedBatch<T>,
-  deadlines: number | null | undefined | readonly (number | null)[],
+  deadlines: DeadlineSetting | readonly (number | null)[],
   slicer: TimeSlicer,
   options: BulkOptions,
   before?: () => void,

@@ -4,7 +4,6 @@ import { showValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
-import { StoreCapacityError } from '../errors/store-capacity.error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
 import { CompoundIndex } from '../indexes/compound.index.js';
 import { HashIndex } from '../indexes/hash.index.js';
@@ -25,9 +24,11 @@ import {
   type CompiledSelectOptions,
 } from '../query/select-options.js';
 import { compareValues } from '../query/compare.js';
+import type { TtlMs } from '../cache/sliding-ttl.js';
 import { CoarseClock, type Clock } from '../ttl/clock.js';
 import { ExpiryQueue } from '../ttl/expiry-queue.js';
-import { RecencyList, type CapacityOptions } from './capacity.js';
+import { capacityError, fits, RecencyList, victims, type CapacityOptions } from './capacity.js';
+import { estimateSize, SizeLedger } from '../cache/record-size.js';
 import { migrateRecord } from '../persistence/migrate.js';
 import { invalidField, RecordFactory } from './record-factory.js';
 import { valuesEqual } from './stored-values.js';
@@ -42,10 +43,15 @@ export const EXPIRY_SLICE = 2_000;
 export type RecordUpdate<T> = Partial<T> | ((current: T) => Partial<T>);
 
 /**
- * A time to live for a write: milliseconds, `null` for none, or `undefined` for the
- * default (the table's default TTL on write/insert; the record's current deadline on update).
+ * A time to live for a write: milliseconds (or a sliding period), `null` for none, or
+ * `undefined` for the default (the table's default TTL on write/insert; the record's current
+ * deadline on update).
  */
-export type TtlSetting = number | null | undefined;
+export type TtlSetting = TtlMs | null | undefined;
+
+/** The deadline a write sets: a time, a sliding one (`at`, renewed by `period`), `null` to clear it, `undefined` to keep it. */
+export type DeadlineSetting =
+  number | { readonly at: number; readonly period: number } | null | undefined;
 
 /** One change the table made, reported to its change sink after it is applied. */
 export interface TableChange<T> {
@@ -68,12 +74,17 @@ export interface StagedWrite<T> {
 export interface TableRuntime<T> {
   clock?: Clock;
   /** Milliseconds every written record lives unless the write says otherwise. */
-  defaultTtl?: number;
+  defaultTtl?: TtlMs;
   capacity?: CapacityOptions;
   /** Told of every change, in order, right after it is applied. */
   onChange?: (change: TableChange<T>) => void;
   /** Whether anyone wants changes right now; when not, none is even built. @default always */
   wantsChanges?: () => boolean;
+  /**
+   * Told when a read has moved a sliding deadline more than half its period past the one
+   * last reported (see `ExpiryQueue.renew`): the journal logs it.
+   */
+  onRenew?: (key: RecordKey, deadline: number) => void;
   /** Told once, when the table first holds a record with a deadline. */
   onFirstDeadline?: () => void;
   /** Told of every counter value set. */
@@ -116,9 +127,14 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** The earliest deadline, or earlier (then a purge finds nothing and corrects it). */
   #nextDeadline = Infinity;
   #clock: Clock = new CoarseClock(1);
-  #defaultTtl: number | undefined;
+  #defaultTtl: TtlMs | undefined;
+  /** Some record has a sliding deadline: a read renews it. */
+  #slides = false;
+  #onRenew: ((key: RecordKey, deadline: number) => void) | undefined;
   #capacity: CapacityOptions | undefined;
   #recency: RecencyList | undefined;
+  /** Every record's size, under `maxSize`. */
+  #sizes: SizeLedger<T> | undefined;
   /** No secondary index and no capacity: the table has nothing to maintain beside its rows. */
   #bare = true;
   #onChange: ((change: TableChange<T>) => void) | undefined;
@@ -185,7 +201,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Sets how the table runs; takes effect for later operations. */
   configure(runtime: TableRuntime<T>): void {
     if (runtime.clock) this.#clock = runtime.clock;
-    this.#defaultTtl = runtime.defaultTtl ?? this.schema.ttl;
+    this.#defaultTtl = runtime.defaultTtl ?? this.#schemaTtl();
+    this.#onRenew = runtime.onRenew;
     this.#capacity = runtime.capacity;
     this.#onChange = runtime.onChange;
     this.#wantsChanges = runtime.wantsChanges;
@@ -195,6 +212,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#persistence = runtime.persistence;
     this.#bare = this.#indexList.length === 0 && this.#capacity === undefined;
     if (this.#hadDeadline) this.#onFirstDeadline?.();
+    if (this.#capacity?.maxSize !== undefined && !this.#sizes) {
+      this.#sizes = new SizeLedger<T>(this.#capacity.sizeOf ?? estimateSize);
+      for (const [key, record] of this.rows) this.#sizes.set(key, record);
+    }
     if (this.#capacity?.eviction === 'lru' && !this.#recency) {
       this.#recency = new RecencyList();
       for (const key of this.rows.keys()) this.#recency.touch(key);
@@ -256,7 +277,31 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (this.#nextDeadline !== Infinity && this.#expiredNow(key)) return undefined;
     const record = this.rows.get(key);
     if (record !== undefined && this.#recency) this.#recency.touch(key);
+    if (record !== undefined && this.#slides) this.#renew(key);
     return record;
+  }
+
+  /**
+   * Uses the record as a read by key does, without reading it: renews its sliding deadline
+   * and its place in the LRU order. False when there is no such record.
+   */
+  touch(key: RecordKey): boolean {
+    if (!this.has(key)) return false;
+    this.#recency?.touch(key);
+    if (this.#slides) this.#renew(key);
+    return true;
+  }
+
+  /** Renews a sliding deadline (a field write), reporting it when it should be logged. */
+  #renew(key: RecordKey): void {
+    const moved = this.#expiry.renew(key, this.#clock.now());
+    if (moved !== undefined) this.#onRenew?.(key, moved);
+  }
+
+  /** The table's default TTL as the engine takes it. */
+  #schemaTtl(): TtlMs | undefined {
+    const { ttl, sliding } = this.schema;
+    return sliding && ttl !== undefined ? { slidingMs: ttl } : ttl;
   }
 
   has(key: RecordKey): boolean {
@@ -482,6 +527,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     for (const sorted of this.#sorted.values()) sorted.clear();
     this.#expiry.clear();
     this.#recency?.clear();
+    this.#sizes?.clear();
     this.#nextDeadline = Infinity;
     this.#changed();
     this.activity.deletes += n;
@@ -636,8 +682,11 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     counters: Iterable<[string, number]>,
   ): void {
     this.#checkRestored(built);
+    // a sliding table's records slide again (a per-write sliding TTL is not persisted)
+    const period = this.schema.sliding ? this.schema.ttl! : 0;
     for (const [key, record, deadline] of built) {
-      this.#apply(key, record, this.rows.get(key), deadline ?? null);
+      const setting = period > 0 && deadline != null ? { at: deadline, period } : deadline;
+      this.#apply(key, record, this.rows.get(key), setting ?? null);
     }
     this.counters.restore(counters);
   }
@@ -722,7 +771,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       this.#expireWaiting();
       let added = -deletes.size;
       for (const key of puts.keys()) if (!this.rows.has(key)) added++;
-      this.checkRoom(added, staged);
+      this.checkRoom(added, staged, this.#stagedBytes(staged));
     }
   }
 
@@ -730,16 +779,45 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * Checks that `added` more records fit (evicting records not in `spare` under `'lru'`);
    * `StoreCapacityError` if they do not. Changes nothing.
    */
-  checkRoom(added: number, spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>): void {
+  checkRoom(
+    added: number,
+    spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
+    bytes = 0,
+  ): void {
     const capacity = this.#capacity;
-    if (!capacity) return;
-    const excess = this.rows.size + added - capacity.maxRecords;
-    if (
-      excess > 0 &&
-      (capacity.eviction === 'reject' || this.#recency!.leastRecent(excess, spare).length < excess)
-    ) {
-      throw new StoreCapacityError(this.schema.name, capacity.maxRecords);
+    if (!capacity || fits(capacity, this.#occupancy(), added, bytes)) return;
+    if (capacity.eviction === 'reject' || !this.#victims(added, bytes, spare))
+      throw capacityError(this.schema.name, capacity, this.#occupancy(), added);
+  }
+
+  /** How many bytes more the table would hold with these records written (0 without `maxSize`). */
+  sizeDelta(
+    keys: readonly RecordKey[],
+    records: readonly (T | null)[],
+    from = 0,
+    to = keys.length,
+  ) {
+    const sizes = this.#sizes;
+    if (!sizes) return 0;
+    let bytes = 0;
+    for (let i = from; i < to; i++) {
+      const record = records[i];
+      bytes += (record ? sizes.measure(record) : 0) - sizes.sizeAt(keys[i]);
     }
+    return bytes;
+  }
+
+  #occupancy(): { records: number; bytes: number } {
+    return { records: this.rows.size, bytes: this.#sizes?.total ?? 0 };
+  }
+
+  #victims(
+    added: number,
+    bytes: number,
+    spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
+  ): RecordKey[] | undefined {
+    const held = this.#occupancy();
+    return victims(this.#capacity!, held, added, bytes, this.#recency!, spare, this.#sizes);
   }
 
   // ---- bulk operations in slices (see bulk-write.ts) ----------------------------------
@@ -760,7 +838,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   /** The deadline a write with this TTL setting sets (see `#deadline`). */
-  deadlineFor(ttl: TtlSetting): number | null | undefined {
+  deadlineFor(ttl: TtlSetting): DeadlineSetting {
     return this.#deadline(ttl);
   }
 
@@ -773,13 +851,13 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     records: readonly T[],
     from: number,
     to: number,
-    deadlines: number | null | undefined | readonly (number | null)[],
+    deadlines: DeadlineSetting | readonly (number | null)[],
     spare: ReadonlyMap<RecordKey, unknown>,
   ): void {
     if (this.#capacity) {
       let added = 0;
       for (let i = from; i < to; i++) if (!this.rows.has(keys[i])) added++;
-      this.#makeRoom(added, spare);
+      this.#makeRoom(added, spare, this.sizeDelta(keys, records, from, to));
     }
     const each = Array.isArray(deadlines);
     for (let i = from; i < to; i++) {
@@ -787,7 +865,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       const record = records[i];
       const previous = this.rows.get(key);
       const deadline = each ? (deadlines as readonly (number | null)[])[i] : deadlines;
-      this.#apply(key, record, previous, deadline as number | null | undefined);
+      this.#apply(key, record, previous, deadline as DeadlineSetting);
       this.#emit(previous === undefined ? 'insert' : 'update', key, record, previous);
     }
   }
@@ -819,6 +897,15 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     for (const [name, value] of counters) this.counters.reset(name, value);
   }
 
+  /** The bytes a staged batch adds (0 without `maxSize`). */
+  #stagedBytes(staged: ReadonlyMap<RecordKey, StagedWrite<T>>): number {
+    if (!this.#sizes) return 0;
+    return this.sizeDelta(
+      [...staged.keys()],
+      [...staged.values()].map((s) => s.record),
+    );
+  }
+
   /** Applies a staged batch that `checkStaged` accepted, reporting each change. */
   applyStaged(staged: ReadonlyMap<RecordKey, StagedWrite<T>>): void {
     this.assertIdle('a transaction commit');
@@ -827,7 +914,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     let added = 0;
     for (const [key, { record }] of staged) if (record && !this.rows.has(key)) added++;
     for (const [key, { record }] of staged) if (!record && this.rows.has(key)) added--;
-    this.#makeRoom(added, staged);
+    this.#makeRoom(added, staged, this.#stagedBytes(staged));
     for (const [key, { record, ttl }] of staged) {
       const previous = this.rows.get(key);
       if (record) {
@@ -1094,7 +1181,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       }
     }
     const deadline = this.#deadline(ttl);
-    if (previous === undefined) this.#makeRoom(1, new Set([key]));
+    const bytes = this.#sizes ? this.#sizes.measure(record) - this.#sizes.sizeAt(key) : 0;
+    if (previous === undefined || bytes > 0)
+      this.#makeRoom(previous === undefined ? 1 : 0, new Set([key]), bytes);
     this.#apply(key, record, previous, deadline);
     this.#emit(previous === undefined ? 'insert' : 'update', key, record, previous);
   }
@@ -1111,7 +1200,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const deadline = this.#deadline(ttl);
     let added = 0;
     for (const key of batch.keys()) if (!this.rows.has(key)) added++;
-    this.#makeRoom(added, batch);
+    this.#makeRoom(added, batch, this.sizeDelta([...batch.keys()], [...batch.values()]));
     for (const [key, record] of batch) {
       const previous = this.rows.get(key);
       this.#apply(key, record, previous, deadline);
@@ -1120,26 +1209,30 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   /** The deadline a write sets: a time, `null` to clear it, `undefined` to keep it. */
-  #deadline(ttl: TtlSetting): number | null | undefined {
-    if (typeof ttl !== 'number') return ttl;
+  #deadline(ttl: TtlSetting): DeadlineSetting {
+    if (ttl === null || ttl === undefined) return ttl;
     const clock = this.#clock;
-    return (clock.precise ? clock.precise() : clock.now()) + ttl;
+    const now = clock.precise ? clock.precise() : clock.now();
+    if (typeof ttl === 'number') return now + ttl;
+    return { at: now + ttl.slidingMs, period: ttl.slidingMs };
   }
 
   /**
    * Makes room for `added` new records: refuses with `StoreCapacityError` under `'reject'`,
    * evicts the least recently used records (not those in `spare`) under `'lru'`.
    */
-  #makeRoom(added: number, spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>): void {
+  #makeRoom(
+    added: number,
+    spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
+    bytes = 0,
+  ): void {
     const capacity = this.#capacity;
-    if (!capacity || added === 0) return;
-    if (this.rows.size + added <= capacity.maxRecords) return;
+    if (!capacity || (added <= 0 && bytes <= 0)) return;
+    if (fits(capacity, this.#occupancy(), added, bytes)) return;
     this.#expireWaiting(); // expired records make room before any is evicted or refused
-    const excess = this.rows.size + added - capacity.maxRecords;
-    if (excess <= 0) return;
-    const victims = capacity.eviction === 'lru' ? this.#recency!.leastRecent(excess, spare) : [];
-    if (victims.length < excess)
-      throw new StoreCapacityError(this.schema.name, capacity.maxRecords);
+    if (fits(capacity, this.#occupancy(), added, bytes)) return;
+    const victims = capacity.eviction === 'lru' ? this.#victims(added, bytes, spare) : undefined;
+    if (!victims) throw capacityError(this.schema.name, capacity, this.#occupancy(), added);
     for (const key of victims) {
       const record = this.rows.get(key)!;
       this.#apply(key, undefined, record);
@@ -1155,7 +1248,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     key: RecordKey,
     record: T | undefined,
     previous: T | undefined,
-    deadline?: number | null,
+    deadline?: DeadlineSetting,
     /** The expiry queue has already dropped the key (it is expiring). */
     expiring = false,
   ): void {
@@ -1176,11 +1269,15 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (record) {
       this.rows.set(key, record);
       this.#recency?.touch(key);
+      this.#sizes?.set(key, record);
       if (typeof deadline === 'number') this.#setDeadline(key, deadline);
-      else if (deadline === null && this.#expiry.size > 0) this.#expiry.delete(key);
+      else if (deadline === null) {
+        if (this.#expiry.size > 0) this.#expiry.delete(key);
+      } else if (deadline !== undefined) this.#setDeadline(key, deadline.at, deadline.period);
     } else {
       this.rows.delete(key);
       this.#recency?.delete(key);
+      this.#sizes?.delete(key);
       if (!expiring && this.#expiry.size > 0) this.#expiry.delete(key);
     }
     this.#changed();
@@ -1193,8 +1290,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (!this.#removingHidden) this.#version++;
   }
 
-  #setDeadline(key: RecordKey, deadline: number): void {
-    this.#expiry.set(key, deadline, this.#clock.now());
+  #setDeadline(key: RecordKey, deadline: number, period = 0): void {
+    this.#expiry.set(key, deadline, this.#clock.now(), period);
+    if (period > 0) this.#slides = true;
     if (deadline < this.#nextDeadline) this.#nextDeadline = deadline;
     if (!this.#hadDeadline) {
       this.#hadDeadline = true;

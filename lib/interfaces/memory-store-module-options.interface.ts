@@ -120,8 +120,21 @@ export interface StoreRuntimeOptions {
   /** The most records the store holds; see `eviction`. @default no limit */
   maxRecords?: number;
   /**
-   * At `maxRecords`, a write that adds a record either evicts the least recently used one
-   * (read by key or written; an `evict` change) or is refused with `StoreCapacityError`.
+   * The most bytes of records the store holds, each record measured by `sizeOf`; see
+   * `eviction`. A record larger than this alone is always refused. Not for a replicated store.
+   * @default no limit
+   */
+  maxSize?: number;
+  /**
+   * A record's size in bytes, for `maxSize`: called once per record written (records are
+   * frozen, so the size is kept), so it should be cheap.
+   * @default an estimate of the record's bytes on the heap: 16 per object or array, 8 per field or element, 16 + 2 per character of a string, 8 per number or boolean (see the README's Caching section)
+   */
+  sizeOf?: (record: object) => number;
+  /**
+   * At `maxRecords` or `maxSize`, a write that adds a record (or bytes) either evicts the
+   * least recently used records (read by key or written; an `evict` change each) or is
+   * refused with `StoreCapacityError`.
    * @default 'reject'
    */
   eviction?: EvictionPolicy;

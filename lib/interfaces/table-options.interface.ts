@@ -1,3 +1,4 @@
+import type { SlidingTtl } from '../cache/sliding-ttl.js';
 import type { Duration } from '../ttl/duration.js';
 
 /** A primary key value: records are keyed by a string or a finite number. */
@@ -38,10 +39,11 @@ export interface TableOptions {
   autoIncrement?: boolean;
   /**
    * How long every written record lives unless the write gives its own `ttl`: milliseconds
-   * or `'30s'`, `'15m'`, `'1h'`, `'2d'`.
+   * or `'30s'`, `'15m'`, `'1h'`, `'2d'`; `{ sliding: true, duration }` for a deadline that
+   * every `get()` renews (see `SlidingTtl`).
    * @default no expiry
    */
-  ttl?: Duration;
+  ttl?: Duration | SlidingTtl;
   /**
    * The shape's version. Records persisted (in snapshots, logs, backups, exports) under an
    * older version pass through `migrations` when they are loaded.

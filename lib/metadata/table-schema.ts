@@ -7,7 +7,7 @@ import {
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { TableClass } from '../interfaces/table-options.interface.js';
 import { FORBIDDEN_KEYS, ownValue, RecordShapeError } from '../engine/stored-values.js';
-import { parseDuration } from '../ttl/duration.js';
+import { parseTtl } from '../cache/sliding-ttl.js';
 import { TABLE_METADATA } from './table-metadata.storage.js';
 
 /** A secondary index as the engine builds it: one field or dotted path. */
@@ -39,6 +39,8 @@ export interface TableSchema<T extends object = object> {
   >;
   /** The default time to live in milliseconds. */
   readonly ttl?: number;
+  /** The default time to live slides: a read renews it (see `SlidingTtl`). */
+  readonly sliding?: boolean;
   readonly indexes: readonly IndexDefinition[];
   readonly compoundIndexes: readonly CompoundIndexDefinition[];
   /** Default field values from the class's property initialisers, owned and frozen. */
@@ -107,10 +109,7 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
     autoIncrement: options.autoIncrement === true,
     version: options.version ?? 1,
     migrations: options.migrations ?? {},
-    ttl:
-      options.ttl === undefined
-        ? undefined
-        : parseDuration(options.ttl, `Table '${name}': 'ttl'`, name),
+    ...defaultTtl(options.ttl, name),
     indexes: [...indexes.values()],
     compoundIndexes,
     defaults,
@@ -162,6 +161,13 @@ function compileIndexes(
     else compoundIndexes.push({ fields, unique, ordered: kind !== 'hash' });
   }
   return { indexes, compoundIndexes };
+}
+
+/** The schema's `ttl` and `sliding` from the table's `ttl` option. */
+function defaultTtl(ttl: unknown, name: string): { ttl?: number; sliding?: boolean } {
+  if (ttl === undefined) return {};
+  const parsed = parseTtl(ttl, `Table '${name}': 'ttl'`, name);
+  return typeof parsed === 'number' ? { ttl: parsed } : { ttl: parsed.slidingMs, sliding: true };
 }
 
 function findDateFields(

@@ -60,7 +60,10 @@ import { Transaction, type TableTransaction } from '../transactions/transaction.
 import { CoarseClock } from '../ttl/clock.js';
 import { mergedChange, type MergeMode } from '../update/deep-merge.js';
 import type { DeepPatch, NoOperators, OperatorsOnly } from '../update/update.types.js';
-import { parseDuration, type Duration } from '../ttl/duration.js';
+import type { Duration } from '../ttl/duration.js';
+import { parseTtl, type SlidingTtl } from '../cache/sliding-ttl.js';
+import { ReadThrough, type FetchOptions, type Loader } from '../cache/read-through.js';
+import { noteStarted } from '../cache/started-stores.js';
 
 /**
  * The fields a caller passes to write a record: any data field of the table class. An
@@ -101,6 +104,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   readonly #options: StoreOptions;
   /** Log records of a bulk operation's changes, held to be logged together when it ends. */
   #held: LogOp[] | undefined;
+  #readThrough: ReadThrough<T> | undefined;
 
   constructor() {
     const options = STORE_METADATA.get(new.target);
@@ -241,6 +245,21 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
             name,
           );
         }
+        if (table.schema.sliding) {
+          throw new MemoryStoreError(
+            `${this.constructor.name} is replicated and its table's ttl slides: renewals on reads would be ` +
+              'local while Redis decides deadlines, so a record in use could expire; use a fixed ttl (and ' +
+              'write the record again to extend it)',
+            name,
+          );
+        }
+        if (runtime.capacity?.maxSize !== undefined) {
+          throw new MemoryStoreError(
+            `${this.constructor.name} is replicated with maxSize, which Redis cannot check (it sees no record ` +
+              'sizes); use maxRecords',
+            name,
+          );
+        }
         if (runtime.capacity?.eviction === 'lru') {
           throw new MemoryStoreError(
             `${this.constructor.name} is replicated with eviction: 'lru', which needs one notion of "least recently ` +
@@ -267,6 +286,14 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
           registry.hub.publish(name, change, replica?.origin);
         },
         onDue: replica ? () => replica.due() : undefined,
+        onRenew: journal
+          ? (key, deadline) => {
+              const record = encodeValue(table.rows.get(key));
+              const op: LogOp = ['p', name, key, record, deadline, table.schema.version];
+              if (this.#held) this.#held.push(op);
+              else journal.log(op);
+            }
+          : undefined,
         onCounter: journal
           ? (counter, value) => journal.log(['n', name, counter, value])
           : undefined,
@@ -280,6 +307,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         replica ? (records) => this.#seed(records) : (records) => this.#seedLocal(records),
       );
       this.#phase = 'ready';
+      noteStarted(this);
     } catch (error) {
       this.#phase = 'failed';
       throw error;
@@ -318,6 +346,43 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   get(key: RecordKey): T | undefined {
     const tx = currentTransaction();
     return tx ? tx.on(this.#table).get(key) : this.#table.get(key);
+  }
+
+  /**
+   * Uses the record as `get()` does without reading it: renews its sliding deadline (see
+   * `SlidingTtl`) and its place in the LRU order. Returns false when there is no such record.
+   * A renewal is persisted lazily, like one made by `get()`.
+   */
+  touch(key: RecordKey): boolean {
+    return this.#table.touch(key);
+  }
+
+  /**
+   * The record with this key, or, when the store lacks it, the one `loader(key)` returns,
+   * stored with `options.ttl`. However many callers fetch a key meanwhile, its loader runs
+   * once and they all get its record (or its error, which is not cached). With
+   * `staleWhileRevalidate`, a record past its `ttl` is still returned while one call of the
+   * loader refreshes it. A loader returning `undefined` stores nothing (the promise resolves
+   * to `undefined`).
+   *
+   * @example
+   * ```ts
+   * const user = await users.fetch(id, (key) => api.loadUser(key), { ttl: '5m' });
+   * ```
+   */
+  fetch<R extends RecordInput<T> | undefined>(
+    key: RecordKey,
+    loader: Loader<R>,
+    options?: FetchOptions,
+  ): Promise<T | Extract<R, undefined>> {
+    const reads = (this.#readThrough ??= new ReadThrough<T>(this, this.#table.keyField, () =>
+      this.#table.schema.sliding ? undefined : this.#table.schema.ttl,
+    ));
+    try {
+      return reads.fetch(key, loader, options) as Promise<T | Extract<R, undefined>>;
+    } catch (error) {
+      return rejected(error);
+    }
   }
 
   /** True if a record has this primary key. */
@@ -1079,7 +1144,15 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     }
     const { ttl } = options;
     if (ttl === undefined || ttl === null) return ttl;
-    return parseDuration(ttl, `The ttl of a write to '${this.#table.name}'`, this.#table.name);
+    const parsed = parseTtl(ttl, `The ttl of a write to '${this.#table.name}'`, this.#table.name);
+    if (typeof parsed === 'object' && this.#replica) {
+      throw new MemoryStoreError(
+        `A sliding ttl cannot be given to a write to the replicated '${this.#table.name}': renewals on reads ` +
+          'would be local while Redis decides deadlines',
+        this.#table.name,
+      );
+    }
+    return parsed;
   }
 
   /**
@@ -1167,10 +1240,11 @@ export type AggregateOutput<S> = S extends { groupBy: string | readonly string[]
 export interface WriteOptions {
   /**
    * The record's time to live: milliseconds or `'30s'`, `'15m'`, `'1h'`, `'2d'`; `null` for
-   * none. Without it, `write`/`insert` use the table's default TTL (or none) and `update`
-   * keeps the record's deadline.
+   * none; `{ sliding: true, duration }` for one that `get()` renews (see `SlidingTtl`).
+   * Without it, `write`/`insert` use the table's default TTL (or none) and `update` keeps
+   * the record's deadline.
    */
-  ttl?: Duration | null;
+  ttl?: Duration | SlidingTtl | null;
 }
 
 const TABLES = new WeakMap<object, MemoryTable<object>>();

@@ -26,7 +26,7 @@ export interface ResolvedRuntime {
 /** Refuses malformed runtime options with a message naming where they were given. */
 export function checkRuntimeOptions(options: StoreRuntimeOptions, where: string): void {
   const fail = (message: string) => new MemoryStoreError(`${where}: ${message}`, '');
-  const { ttl, maxRecords, eviction, persistence, replication } = options;
+  const { ttl, maxRecords, maxSize, sizeOf, eviction, persistence, replication } = options;
   if (replication !== undefined && replication !== false) checkReplication(replication, fail);
   if (persistence !== undefined && persistence !== false) {
     if (
@@ -87,6 +87,12 @@ export function checkRuntimeOptions(options: StoreRuntimeOptions, where: string)
   }
   if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords > 0)) {
     throw fail("'maxRecords' must be a positive integer");
+  }
+  if (maxSize !== undefined && !(Number.isSafeInteger(maxSize) && maxSize > 0)) {
+    throw fail("'maxSize' must be a positive integer of bytes");
+  }
+  if (sizeOf !== undefined && typeof sizeOf !== 'function') {
+    throw fail("'sizeOf' must be a function of a record returning its bytes");
   }
   if (eviction !== undefined && eviction !== 'lru' && eviction !== 'reject') {
     throw fail("'eviction' must be 'lru' or 'reject'");
@@ -178,11 +184,13 @@ export function resolveRuntime(
   storeName = 'A store',
 ): ResolvedRuntime {
   const maxRecords = store.maxRecords ?? module.maxRecords;
-  if (store.eviction !== undefined && maxRecords === undefined) {
+  const maxSize = store.maxSize ?? module.maxSize;
+  const sizeOf = store.sizeOf ?? module.sizeOf;
+  if (store.eviction !== undefined && maxRecords === undefined && maxSize === undefined) {
     // the module's eviction is a default for the stores that have a capacity; a store's own
     // without any maxRecords would be silently ignored
     throw new MemoryStoreError(
-      `${storeName} sets eviction: '${store.eviction}' but has no maxRecords (in @Store or forRoot): there is nothing to evict`,
+      `${storeName} sets eviction: '${store.eviction}' but has no maxRecords or maxSize (in @Store or forRoot): there is nothing to evict`,
       '',
     );
   }
@@ -194,6 +202,9 @@ export function resolveRuntime(
     persistence: persistence || undefined,
     sweep: store.ttl?.sweep ?? module.ttl?.sweep ?? DEFAULT_SWEEP,
     resolution: store.ttl?.resolution ?? module.ttl?.resolution ?? 1,
-    capacity: maxRecords === undefined ? undefined : { maxRecords, eviction },
+    capacity:
+      maxRecords === undefined && maxSize === undefined
+        ? undefined
+        : { maxRecords, maxSize, sizeOf, eviction },
   };
 }

@@ -37,7 +37,14 @@ const SLACK = 64;
  * everything is rebuilt from the live deadlines, once stale entries outnumber live ones.
  */
 export class ExpiryQueue {
+  /** Each key's deadline as queued in the buckets (a sliding key's may be older: see `#sliding`). */
   readonly #deadlines = new Map<RecordKey, number>();
+  /**
+   * Keys whose deadline slides: a renewal only moves `deadline` here; the queued one stays,
+   * and when it comes the key is queued again at its renewed deadline instead of expiring.
+   * So a read costs a field write, and a key moves in the buckets at most once per period.
+   */
+  readonly #sliding = new Map<RecordKey, SlidingDeadline>();
   readonly #near = new DeadlineBuckets(NEAR_WIDTH);
   readonly #far = new DeadlineBuckets(FAR_WIDTH);
   /** Keys by deadline, from the near buckets whose time has come. */
@@ -93,12 +100,27 @@ export class ExpiryQueue {
     return next;
   }
 
+  /** The key's deadline (a sliding key's latest renewal). */
   deadline(key: RecordKey): number | undefined {
+    if (this.#sliding.size > 0) {
+      const sliding = this.#sliding.get(key);
+      if (sliding !== undefined) return sliding.deadline;
+    }
     return this.#deadlines.get(key);
   }
 
-  /** Sets the key's deadline; `now` only decides which kind of bucket it goes into. */
-  set(key: RecordKey, deadline: number, now: number): void {
+  /** How many keys have a sliding deadline. */
+  get slidingCount(): number {
+    return this.#sliding.size;
+  }
+
+  /**
+   * Sets the key's deadline; `now` only decides which kind of bucket it goes into. With a
+   * `period`, the deadline slides: `renew` moves it to `period` ms past the time it is given.
+   */
+  set(key: RecordKey, deadline: number, now: number, period = 0): void {
+    if (period > 0) this.#sliding.set(key, { period, deadline, logged: deadline });
+    else if (this.#sliding.size > 0) this.#sliding.delete(key);
     if (this.#deadlines.get(key) === deadline) return;
     this.#deadlines.set(key, deadline);
     if (now > this.#now) this.#now = now;
@@ -106,7 +128,30 @@ export class ExpiryQueue {
     this.#compactIfStale();
   }
 
+  /**
+   * Moves a sliding key's deadline to `period` ms past `now` (nothing for other keys): a
+   * field write, the buckets untouched. Returns the new deadline when it has moved more than
+   * half a period past the one last reported (the caller persists it then, see
+   * `SlidingDeadline.logged`), else undefined.
+   */
+  renew(key: RecordKey, now: number): number | undefined {
+    const sliding = this.#sliding.get(key);
+    if (sliding === undefined) return undefined;
+    const deadline = now + sliding.period;
+    if (deadline <= sliding.deadline) return undefined;
+    sliding.deadline = deadline;
+    if (deadline - sliding.logged <= sliding.period / 2) return undefined;
+    sliding.logged = deadline;
+    return deadline;
+  }
+
+  /** The sliding period of a key, if its deadline slides. */
+  period(key: RecordKey): number | undefined {
+    return this.#sliding.size > 0 ? this.#sliding.get(key)?.period : undefined;
+  }
+
   delete(key: RecordKey): void {
+    if (this.#sliding.size > 0) this.#sliding.delete(key);
     if (!this.#deadlines.delete(key)) return;
     if (this.#deadlines.size === 0) this.#clearEntries();
     else this.#compactIfStale();
@@ -114,6 +159,7 @@ export class ExpiryQueue {
 
   clear(): void {
     this.#deadlines.clear();
+    this.#sliding.clear();
     this.#clearEntries();
   }
 
@@ -171,10 +217,18 @@ export class ExpiryQueue {
       if (n === 0) break;
       this.#entries -= n;
       const live: RecordKey[] = [];
-      for (let i = 0; i < n; i++) if (current.get(keys[i]) === deadlines[i]) live.push(keys[i]);
+      for (let i = 0; i < n; i++) {
+        if (current.get(keys[i]) !== deadlines[i]) continue;
+        if (this.#sliding.size > 0 && this.#requeued(keys[i], now)) continue;
+        live.push(keys[i]);
+      }
       // a key can be in the batch twice (set, deleted, set again to the same deadline)
       let m = 0;
-      for (const key of live) if (current.delete(key)) live[m++] = key;
+      for (const key of live) {
+        if (!current.delete(key)) continue;
+        if (this.#sliding.size > 0) this.#sliding.delete(key);
+        live[m++] = key;
+      }
       live.length = m;
       expired += m;
       if (m > 0) onExpired(live);
@@ -187,8 +241,21 @@ export class ExpiryQueue {
   /** How many keys have a deadline at or before `time` (a walk over every key's deadline). */
   countDue(time: number): number {
     let n = 0;
+    if (this.#sliding.size > 0) {
+      for (const key of this.#deadlines.keys()) if (this.deadline(key)! <= time) n++;
+      return n;
+    }
     for (const deadline of this.#deadlines.values()) if (deadline <= time) n++;
     return n;
+  }
+
+  /** Queues a due sliding key again at its renewed deadline, if that is still ahead. */
+  #requeued(key: RecordKey, now: number): boolean {
+    const sliding = this.#sliding.get(key);
+    if (sliding === undefined || sliding.deadline <= now) return false;
+    this.#deadlines.set(key, sliding.deadline);
+    this.#add(key, sliding.deadline);
+    return true;
   }
 
   #add(key: RecordKey, deadline: number): void {
@@ -211,6 +278,18 @@ export class ExpiryQueue {
     this.#due.clear();
     this.#entries = 0;
   }
+}
+
+/** A sliding deadline: its period, its latest renewal, and the renewal last reported. */
+interface SlidingDeadline {
+  readonly period: number;
+  deadline: number;
+  /**
+   * The deadline as last persisted: a restart finds this one, so a renewal is reported
+   * (logged) once the deadline has moved more than half a period past it. A restart thus
+   * shortens a deadline by at most half its period.
+   */
+  logged: number;
 }
 
 /** A taken near bucket whose deadlines are in order, read from `at` on. */

@@ -1,0 +1,220 @@
+import 'reflect-metadata';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import type { DynamicModule, INestApplication } from '@nestjs/common';
+import { MemoryStoreError, Store, Table, MemoryStore } from 'nestjs-memory-store';
+import { createApp, failedStartUp, fakeDateOnly, rejectionOf } from './fixtures/app.factory.js';
+import { CacheAppModule, TokensStore, WebSessionsStore } from './fixtures/cache-app.module.js';
+import { HOURLY } from './fixtures/ttl-app.module.js';
+import { dropPrefix, freshPrefix } from './fixtures/redis.js';
+import { REDIS_URL } from './fixtures/replication-app.module.js';
+
+const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);
+const MINUTE = 60_000;
+
+describe('sliding expiry', () => {
+  let app: INestApplication | undefined;
+
+  async function start(fixture: DynamicModule): Promise<INestApplication> {
+    app = await createApp(fixture);
+    await app.init();
+    return app;
+  }
+
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    jest.useRealTimers();
+  });
+
+  describe('in memory', () => {
+    beforeEach(() => {
+      jest.useFakeTimers({ now: T0 });
+    });
+    const advance = (ms: number) => jest.advanceTimersByTime(ms);
+
+    it("a table's sliding ttl: each get renews the deadline, and an idle record expires", async () => {
+      const sessions = (await start(CacheAppModule.register({ ttl: { sweep: HOURLY } }))).get(
+        WebSessionsStore,
+      );
+      await sessions.write({ id: 's1', user: 'ada' });
+      expect(sessions.ttl('s1')).toBe(10 * MINUTE);
+      for (let i = 0; i < 5; i++) {
+        advance(9 * MINUTE); // 45 minutes in all: far past the first deadline
+        expect(sessions.get('s1')).toMatchObject({ user: 'ada' });
+        expect(sessions.ttl('s1')).toBe(10 * MINUTE);
+      }
+      advance(10 * MINUTE - 1);
+      expect(sessions.exists('s1')).toBe(true);
+      advance(1);
+      expect(sessions.get('s1')).toBeUndefined();
+      expect(sessions.size).toBe(0);
+    });
+
+    it('queries and exists() do not renew; touch() does, and is false for a missing record', async () => {
+      const sessions = (await start(CacheAppModule.register({ ttl: { sweep: HOURLY } }))).get(
+        WebSessionsStore,
+      );
+      await sessions.write({ id: 's1', user: 'ada' });
+      advance(6 * MINUTE);
+      expect(sessions.select({ user: 'ada' })).toHaveLength(1);
+      expect(sessions.one({ user: 'ada' })).toBeDefined();
+      expect(sessions.exists('s1')).toBe(true);
+      expect(sessions.ttl('s1')).toBe(4 * MINUTE);
+      expect(sessions.touch('s1')).toBe(true);
+      expect(sessions.ttl('s1')).toBe(10 * MINUTE);
+      expect(sessions.touch('nobody')).toBe(false);
+      advance(10 * MINUTE);
+      expect(sessions.touch('s1')).toBe(false);
+    });
+
+    it('the sweep leaves a renewed record and removes it once idle, reporting it expired', async () => {
+      const sessions = (
+        await start(CacheAppModule.register({ ttl: { sweep: { everyMs: 1_000 } } }))
+      ).get(WebSessionsStore);
+      const expired: string[] = [];
+      sessions.changes({ op: 'expire' }).subscribe((c) => expired.push(String(c.key)));
+      await sessions.writeMany([
+        { id: 'busy', user: 'a' },
+        { id: 'idle', user: 'b' },
+      ]);
+      advance(8 * MINUTE);
+      sessions.get('busy');
+      advance(3 * MINUTE); // idle's deadline passed; busy's moved to 18 minutes
+      expect(expired).toEqual(['idle']);
+      expect(sessions.keys()).toEqual(['busy']);
+      advance(8 * MINUTE);
+      expect(expired).toEqual(['idle', 'busy']);
+    });
+
+    it('a write gives its own sliding ttl; a later write with a fixed ttl stops the sliding', async () => {
+      const tokens = (await start(CacheAppModule.register({ ttl: { sweep: HOURLY } }))).get(
+        TokensStore,
+      );
+      await tokens.write({ id: 't1' }, { ttl: { sliding: true, duration: '1m' } });
+      advance(50_000);
+      tokens.get('t1');
+      expect(tokens.ttl('t1')).toBe(MINUTE);
+      await tokens.write({ id: 't1' }, { ttl: '1m' });
+      advance(50_000);
+      tokens.get('t1');
+      expect(tokens.ttl('t1')).toBe(10_000);
+      await tokens.update('t1', { scope: 'write' }); // keeps the fixed deadline
+      advance(10_000);
+      expect(tokens.get('t1')).toBeUndefined();
+    });
+
+    it('an update keeps a sliding deadline sliding', async () => {
+      const tokens = (await start(CacheAppModule.register({ ttl: { sweep: HOURLY } }))).get(
+        TokensStore,
+      );
+      await tokens.write({ id: 't1' }, { ttl: { sliding: true, duration: '1m' } });
+      await tokens.update('t1', { scope: 'write' });
+      advance(50_000);
+      tokens.get('t1');
+      advance(50_000);
+      expect(tokens.get('t1')).toMatchObject({ scope: 'write' });
+    });
+
+    it('refuses a malformed sliding ttl, naming it', async () => {
+      const tokens = (await start(CacheAppModule.register({ ttl: { sweep: HOURLY } }))).get(
+        TokensStore,
+      );
+      const error = await rejectionOf(
+        tokens.write({ id: 't1' }, { ttl: { sliding: true, duration: 'soon' } as never }),
+      );
+      expect(error).toBeInstanceOf(MemoryStoreError);
+      expect((error as Error).message).toMatch(/ttl of a write to 'tokens'\.duration/);
+      expect(() =>
+        Table({ ttl: { sliding: false, duration: '1m' } as never })(class Bad {}),
+      ).toThrow(/must be a duration .* or \{ sliding: true, duration \}/);
+    });
+  });
+
+  describe('persisted', () => {
+    let dir: string;
+
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'cache-sliding-'));
+    });
+
+    afterEach(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    const persisted = () =>
+      CacheAppModule.register({
+        persistence: { dir, fsync: 'always' },
+        ttl: { sweep: HOURLY, resolution: 0 },
+      });
+
+    it('a restart shortens a renewed deadline by at most half the sliding period, and the record slides again', async () => {
+      fakeDateOnly(T0);
+      let sessions = (await start(persisted())).get(WebSessionsStore);
+      await sessions.write({ id: 's1', user: 'ada' });
+      const deadlines: number[] = [];
+      for (let minute = 1; minute <= 23; minute++) {
+        jest.setSystemTime(T0 + minute * MINUTE);
+        sessions.get('s1'); // renewed each minute, logged only now and then
+        deadlines.push(Date.now() + sessions.ttl('s1')!);
+      }
+      await sessions.write({ id: 'later', user: 'bob' }); // durable: so is every log record before it
+      await app!.close();
+      app = undefined;
+
+      sessions = (await start(persisted())).get(WebSessionsStore);
+      const now = Date.now();
+      const restored = now + sessions.ttl('s1')!;
+      const lost = deadlines.at(-1)! - restored;
+      expect(lost).toBeGreaterThanOrEqual(0);
+      expect(lost).toBeLessThanOrEqual(5 * MINUTE); // half of the 10-minute period
+      expect(restored).toBeGreaterThan(T0 + 23 * MINUTE); // renewals were logged
+      jest.setSystemTime(now + 4 * MINUTE);
+      sessions.get('s1');
+      expect(sessions.ttl('s1')).toBe(10 * MINUTE);
+    });
+  });
+
+  describe('replicated', () => {
+    @Table({ name: 'replicated_sessions', ttl: { sliding: true, duration: '10m' } })
+    class ReplicatedSession {
+      id!: string;
+    }
+    @Store({ table: ReplicatedSession })
+    class ReplicatedSessionsStore extends MemoryStore<ReplicatedSession> {}
+
+    const prefix = freshPrefix();
+    const replication = { redis: REDIS_URL, prefix };
+
+    afterEach(async () => {
+      await app?.close();
+      app = undefined;
+      await dropPrefix(prefix);
+    });
+
+    it('refuses a table whose ttl slides at start-up: Redis decides deadlines, and reads are local', async () => {
+      const { error, app: failed } = await failedStartUp(
+        CacheAppModule.register({ replication }, [ReplicatedSessionsStore]),
+      );
+      await failed?.close();
+      expect(error).toBeInstanceOf(MemoryStoreError);
+      expect((error as Error).message).toMatch(/replicated and its table's ttl slides/);
+    });
+
+    it('refuses a sliding ttl on a write, and takes a fixed one', async () => {
+      const tokens = (await start(CacheAppModule.register({ replication }, [TokensStore]))).get(
+        TokensStore,
+      );
+      const error = await rejectionOf(
+        tokens.write({ id: 't1' }, { ttl: { sliding: true, duration: '1m' } }),
+      );
+      expect((error as Error).message).toMatch(
+        /sliding ttl cannot be given to a write to the replicated 'tokens'/,
+      );
+      await tokens.write({ id: 't1' }, { ttl: '1m' });
+      expect(tokens.ttl('t1')).toBeGreaterThan(50_000);
+    });
+  });
+});
