@@ -3,6 +3,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { TableClass, TableOptions } from '../interfaces/table-options.interface.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import { parseDuration } from '../ttl/duration.js';
+import { checkTableFieldOptions } from '../metadata/declared-fields.js';
 
 const TABLE_OPTION_KEYS = new Set<string>([
   'name',
@@ -10,6 +11,9 @@ const TABLE_OPTION_KEYS = new Set<string>([
   'indexes',
   'type',
   'autoIncrement',
+  'keyGen',
+  'strict',
+  'fields',
   'ttl',
   'version',
   'migrations',
@@ -65,6 +69,7 @@ export function Table(options: TableOptions = {}): ClassDecorator {
     if (options.autoIncrement !== undefined && typeof options.autoIncrement !== 'boolean') {
       throw new MemoryStoreError(`${where}: 'autoIncrement' must be true or false`, '');
     }
+    checkTableFieldOptions(options, where);
     if (options.ttl !== undefined) parseDuration(options.ttl, `${where}: 'ttl'`);
     const version = options.version ?? 1;
     if (!Number.isSafeInteger(version) || version < 1) {

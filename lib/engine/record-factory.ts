@@ -5,6 +5,7 @@ import type { TableSchema } from '../metadata/table-schema.js';
 import { recordShape, type RecordShape } from './record-shape.js';
 import { beginRecordCopy, endRecordCopy } from './copy-scope.js';
 import { RecordShapeError, unreadable, unstorableKind } from './stored-values.js';
+import { strictCheck, type StrictCheck } from './strict-fields.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -13,10 +14,16 @@ import { RecordShapeError, unreadable, unstorableKind } from './stored-values.js
 export class RecordFactory<T extends object> {
   readonly #schema: TableSchema<T>;
   readonly #shape: RecordShape;
+  #strict: StrictCheck | undefined;
 
   constructor(schema: TableSchema<T>) {
     this.#schema = schema;
     this.#shape = recordShape(schema.prototype, schema.defaults, schema.fields);
+  }
+
+  /** Refuse undeclared fields and check initialised ones' types (`@Table({ strict })`). */
+  set strict(on: boolean) {
+    this.#strict = on ? (this.#strict ?? strictCheck(this.#schema)) : undefined;
   }
 
   /** A record from the table's defaults overlaid with `input`'s fields. */
@@ -75,6 +82,7 @@ export class RecordFactory<T extends object> {
         `${schema.key} is the primary key and must be a string or a finite number`,
       );
     }
+    this.#strict?.(record, key);
     Object.freeze(record);
     if (schema.validate) {
       const errors = schema.validate(record as T);

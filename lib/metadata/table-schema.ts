@@ -8,6 +8,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { TableClass } from '../interfaces/table-options.interface.js';
 import { FORBIDDEN_KEYS, ownValue, RecordShapeError } from '../engine/stored-values.js';
 import { parseDuration } from '../ttl/duration.js';
+import { declaredFields, type DeclaredFields } from './declared-fields.js';
 import { TABLE_METADATA } from './table-metadata.storage.js';
 
 /** A secondary index as the engine builds it. */
@@ -23,6 +24,12 @@ export interface TableSchema<T extends object = object> {
   readonly key: string;
   readonly type: 'set' | 'ordered_set';
   readonly autoIncrement: boolean;
+  /** How a record without a key gets one, if the table makes keys (`autoIncrement` aside). */
+  readonly keyGen?: 'uuid';
+  /** The table's own `strict` option; undefined leaves it to the module's. */
+  readonly strict?: boolean;
+  /** What the class declares (for strictness and the start-up check of key and indexes). */
+  readonly declaration: DeclaredFields;
   /** The shape's version, and the upgrades from older ones. */
   readonly version: number;
   readonly migrations: Readonly<
@@ -100,13 +107,16 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
   }
   indexes.delete(key);
 
-  const { defaults, declared } = readDefaults(target, name);
+  const { defaults, declared, template } = readDefaults(target, name);
   return {
     target,
     name,
     key,
     type: options.type ?? 'set',
     autoIncrement: options.autoIncrement === true,
+    keyGen: options.keyGen,
+    strict: options.strict,
+    declaration: declaredFields(target, options, template, declaredIndexes.keys()),
     version: options.version ?? 1,
     migrations: options.migrations ?? {},
     ttl:
@@ -115,7 +125,15 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
         : parseDuration(options.ttl, `Table '${name}': 'ttl'`, name),
     indexes: [...indexes.values()],
     defaults,
-    fields: [...new Set([...declared, key, ...indexes.keys(), ...validatedFields(target)])],
+    fields: [
+      ...new Set([
+        ...declared,
+        key,
+        ...indexes.keys(),
+        ...validatedFields(target),
+        ...(options.fields ?? []),
+      ]),
+    ],
     dateFields: findDateFields(target, [key, ...indexes.keys()], defaults),
     prototype: target.prototype as object,
     validate: buildValidator<T>(target, name),
@@ -151,7 +169,7 @@ function validatedFields(target: TableClass): string[] {
 function readDefaults(
   target: TableClass,
   name: string,
-): { defaults: [string, unknown][]; declared: string[] } {
+): { defaults: [string, unknown][]; declared: string[]; template: object } {
   let template: object;
   try {
     template = new (target as unknown as new () => object)();
@@ -173,7 +191,7 @@ function readDefaults(
       throw new MemoryStoreError(`Table '${name}': default of ${error.message}`, name);
     }
   }
-  return { defaults, declared };
+  return { defaults, declared, template };
 }
 
 function buildValidator<T extends object>(

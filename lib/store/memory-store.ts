@@ -38,6 +38,7 @@ import type {
   QueryExplanation,
   SelectOptions,
 } from '../query/query.types.js';
+import { resolveStrictness } from './field-check.js';
 import { startStore } from './store-lifecycle.js';
 import { registryOf } from './store-registry.js';
 import { filter as filterChanges, type Observable } from 'rxjs';
@@ -154,6 +155,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     const table = this.#table;
     const name = table.name;
     try {
+      const strict = resolveStrictness(table.schema, registry.options, this.constructor.name);
       // recovery first: writes are refused until it is done (the phase is still 'new')
       const journal = registry.journalFor(this);
       this.#journal = journal;
@@ -253,6 +255,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
           ? (counter, value) => journal.log(['n', name, counter, value])
           : undefined,
         persistence: journal,
+        strict,
       });
       this.#state = await startStore(
         this,
@@ -296,10 +299,26 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
 
   // ---- reads -------------------------------------------------------------------------
 
-  /** The record with this primary key. */
-  get(key: RecordKey): T | undefined {
+  /**
+   * The record with this primary key; without one, `fallback` if given, else `undefined`.
+   *
+   * @example
+   * ```ts
+   * const theme = settings.get('theme', DEFAULT_THEME); // Setting, never undefined
+   * ```
+   */
+  get(key: RecordKey): T | undefined;
+  get<F>(key: RecordKey, fallback: F): T | F;
+  get(key: RecordKey, fallback?: unknown): unknown {
     const tx = currentTransaction();
-    return tx ? tx.on(this.#table).get(key) : this.#table.get(key);
+    return (tx ? tx.on(this.#table).get(key) : this.#table.get(key)) ?? fallback;
+  }
+
+  /** The record with this primary key; `RecordNotFoundError` if there is none. */
+  getOrThrow(key: RecordKey): T {
+    const record = this.get(key);
+    if (record === undefined) throw new RecordNotFoundError(this.#table.name, key);
+    return record;
   }
 
   /** True if a record has this primary key. */
