@@ -11,6 +11,7 @@ export {
   type Selected,
   type WriteOptions,
 } from './store/memory-store.js';
+export type { ReadonlyStore, StoreReadMember } from './store/store-access.js';
 export { getSweepName } from './memory-store.utils.js';
 export type { Duration } from './ttl/duration.js';
 export type { EvictionPolicy } from './engine/capacity.js';

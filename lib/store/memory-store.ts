@@ -17,6 +17,7 @@ import { Slicer } from '../persistence/slicer.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
+import { ReadOnlyStoreError } from '../errors/read-only-store.error.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StoreCapacityError } from '../errors/store-capacity.error.js';
 import { StoreInitializationError } from '../errors/store-initialization.error.js';
@@ -39,6 +40,7 @@ import type {
   SelectOptions,
 } from '../query/query.types.js';
 import { resolveStrictness } from './field-check.js';
+import { dependenciesReady } from './store-dependencies.js';
 import { startStore } from './store-lifecycle.js';
 import { registryOf } from './store-registry.js';
 import { filter as filterChanges, type Observable } from 'rxjs';
@@ -257,6 +259,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         persistence: journal,
         strict,
       });
+      await dependenciesReady(this, registry);
       this.#state = await startStore(
         this,
         table,
@@ -1022,7 +1025,12 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         { cause: this.#journal.failure },
       );
     }
-    if (this.#phase === 'ready' || this.#phase === 'starting') return;
+    if (this.#phase === 'ready') {
+      if (this.#options.access === 'read_only')
+        throw new ReadOnlyStoreError(this.#table.name, this.constructor.name, 'read_only');
+      return;
+    }
+    if (this.#phase === 'starting') return;
     throw new MemoryStoreError(
       this.#phase === 'failed'
         ? `${this.constructor.name} failed to start and accepts no writes`
