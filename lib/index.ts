@@ -12,6 +12,7 @@ export {
   type WriteOptions,
 } from './store/memory-store.js';
 export type { ReadonlyStore, StoreReadMember } from './store/store-access.js';
+export type { NewRecord, RequiredFields } from './store/new-record.js';
 export { getSweepName } from './memory-store.utils.js';
 export type { Duration } from './ttl/duration.js';
 export type { EvictionPolicy } from './engine/capacity.js';

@@ -40,6 +40,7 @@ import type {
   SelectOptions,
 } from '../query/query.types.js';
 import { resolveStrictness } from './field-check.js';
+import type { NewRecord } from './new-record.js';
 import { dependenciesReady } from './store-dependencies.js';
 import { startStore } from './store-lifecycle.js';
 import { registryOf } from './store-registry.js';
@@ -77,7 +78,11 @@ export let bulkOptionsOf: (store: MemoryStore<any>) => BulkOptions;
  *
  * A subclass that defines `onModuleInit()` must call `await super.onModuleInit()`.
  */
-export class MemoryStore<T extends object = object, S = unknown> implements OnModuleInit {
+export class MemoryStore<
+  T extends object = object,
+  S = unknown,
+  D extends DataKeys<T> = DataKeys<T>,
+> implements OnModuleInit {
   static {
     bulkOptionsOf = (store) => store.#bulkOptions();
   }
@@ -426,14 +431,14 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   // ---- writes: synchronous -----------------------------------------------------------
 
   /** Inserts or replaces a record, synchronously. */
-  dirtyWrite(record: RecordInput<T>, options?: WriteOptions): T {
+  dirtyWrite(record: NewRecord<T, D>, options?: WriteOptions): T {
     this.#assertWritable();
     this.#assertDirty('dirtyWrite');
     return this.#table.write(record, this.#ttlOf(options));
   }
 
   /** Inserts a record, synchronously; `DuplicateKeyError` if its key exists. */
-  dirtyInsert(record: RecordInput<T>, options?: WriteOptions): T {
+  dirtyInsert(record: NewRecord<T, D>, options?: WriteOptions): T {
     this.#assertWritable();
     this.#assertDirty('dirtyInsert');
     return this.#table.insert(record, this.#ttlOf(options));
@@ -479,7 +484,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   }
 
   /** Writes several records, all or none, synchronously. */
-  dirtyWriteMany(records: readonly RecordInput<T>[], options?: WriteOptions): T[] {
+  dirtyWriteMany(records: readonly NewRecord<T, D>[], options?: WriteOptions): T[] {
     this.#assertWritable();
     this.#assertDirty('dirtyWriteMany');
     return this.#table.writeMany(records, this.#ttlOf(options));
@@ -512,7 +517,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
    * Inserts or replaces a record. `options.ttl` gives it a time to live (else the table's
    * default, else none: writing again replaces the deadline).
    */
-  write(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
+  write(record: NewRecord<T, D>, options?: WriteOptions): Promise<T> {
     if (this.#replica && this.#lacksKeys([record]))
       return this.#keyed([record]).then(([keyed]) => this.write(keyed, options));
     if (this.#replica || currentTransaction() || this.#table.bulk) {
@@ -530,7 +535,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   }
 
   /** Inserts a record; rejects with `DuplicateKeyError` if its key exists. */
-  insert(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
+  insert(record: NewRecord<T, D>, options?: WriteOptions): Promise<T> {
     if (this.#replica && this.#lacksKeys([record]))
       return this.#keyed([record]).then(([keyed]) => this.insert(keyed, options));
     if (this.#replica || currentTransaction() || this.#table.bulk) {
@@ -629,7 +634,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   }
 
   /** Writes several records: all are validated and checked first, then all are written. */
-  writeMany(records: readonly RecordInput<T>[], options?: WriteOptions): Promise<T[]> {
+  writeMany(records: readonly NewRecord<T, D>[], options?: WriteOptions): Promise<T[]> {
     if (Array.isArray(records) && this.#lacksKeys(records))
       return this.#keyed(records).then((keyed) => this.writeMany(keyed, options));
     if (Array.isArray(records) && records.length >= BULK_THRESHOLD && this.#sliceable()) {
@@ -838,7 +843,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   async #seed(records: readonly unknown[]): Promise<void> {
     const replica = this.#replica!;
     if (this.#options.seedMode === 'always') {
-      await this.writeMany(records as RecordInput<T>[]);
+      await this.writeMany(records as NewRecord<T, D>[]);
       return;
     }
     for (let attempt = 1; ; attempt++) {
@@ -1064,7 +1069,7 @@ const BULK_LOGGER = new Logger('MemoryStore');
 
 /** The engine table behind a store (for the module's own services, not for applications). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export function tableOf(store: MemoryStore<any>): MemoryTable<object> {
+export function tableOf(store: MemoryStore<any, any, any>): MemoryTable<object> {
   return TABLES.get(store)!;
 }
 
