@@ -315,8 +315,8 @@ export class MemoryStore<
    * const theme = settings.get('theme', DEFAULT_THEME); // Setting, never undefined
    * ```
    */
-  get(key: RecordKey): T | undefined;
   get<F>(key: RecordKey, fallback: F): T | F;
+  get(key: RecordKey): T | undefined; // last: ReturnType<Store['get']> reads this one
   get(key: RecordKey, fallback?: unknown): unknown {
     const tx = currentTransaction();
     return (tx ? tx.on(this.#table).get(key) : this.#table.get(key)) ?? fallback;

@@ -152,3 +152,6 @@ export async function readonlyViews(
   // @ts-expect-error no writes through the view
   await accounts.deleteAll();
 }
+
+// `ReturnType` reads the last overload: the plain `get(key)`.
+export type GetReturn = Expect<Equal<ReturnType<PeopleStore['get']>, Person | undefined>>;
