@@ -27,10 +27,10 @@ export function resolveStrictness(
   for (const [field, role] of fields) {
     if (declared.has(field)) continue;
     throw fail(
-      `the ${role} field '${field}' is not a field of ${schema.target.name}` +
+      `the ${role} field '${field}' is not a field of ${schema.target.name} ` +
         (strict
-          ? ' (the table is strict: give the field an initialiser or a decorator, or list it in @Table({ fields }))'
-          : ''),
+          ? '(the table is strict: give the field an initialiser or a decorator, or list it in @Table({ fields }))'
+          : '(a misspelling? a field the class does not declare is listed in @Table({ fields }))'),
     );
   }
   return strict;

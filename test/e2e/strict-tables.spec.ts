@@ -179,7 +179,8 @@ describe('strict tables', () => {
       expect(error).toBeInstanceOf(StoreInitializationError);
       expect((error as StoreInitializationError).store).toBe('MisspeltKeyStore');
       expect((error as Error).message).toBe(
-        "Store MisspeltKeyStore (table 'misspelt-key') failed to start: the key field 'uuidd' is not a field of MisspeltKey",
+        "Store MisspeltKeyStore (table 'misspelt-key') failed to start: the key field 'uuidd' is not a field of MisspeltKey " +
+          '(a misspelling? a field the class does not declare is listed in @Table({ fields }))',
       );
     });
 
@@ -196,7 +197,8 @@ describe('strict tables', () => {
       );
       app = failed;
       expect((error as Error).message).toBe(
-        "Store MisspeltIndexStore (table 'misspelt-index') failed to start: the index field 'departmnet' is not a field of MisspeltIndex",
+        "Store MisspeltIndexStore (table 'misspelt-index') failed to start: the index field 'departmnet' is not a field of MisspeltIndex " +
+          '(a misspelling? a field the class does not declare is listed in @Table({ fields }))',
       );
     });
 
