@@ -149,6 +149,41 @@ describe('@Store({ access })', () => {
     });
   });
 
+  describe("'read_only', persisted", () => {
+    @Table({ name: 'regions', key: 'code' })
+    class Region {
+      code!: string;
+      loads = 0;
+    }
+    /** Counts its start-ups in a hook: what start-up writes is logged and recovered. */
+    @Store<RegionsStore>({ table: Region, access: 'read_only', beforeInit: [['countStart']] })
+    class RegionsStore extends MemoryStore<Region> {
+      async countStart(): Promise<void> {
+        await this.write({ code: 'starts', loads: (this.get('starts')?.loads ?? 0) + 1 });
+      }
+    }
+
+    it('recovers what earlier start-ups wrote, and refuses writes once started', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'newcomer-access-'));
+      dirs.push(dir);
+      const boot = async () => {
+        app = await createApp(
+          MemoryStoreModule.forRoot({ stores: [RegionsStore], persistence: { dir } }),
+        );
+        await app.init();
+        return app.get(RegionsStore);
+      };
+      const first = await boot();
+      expect(first.get('starts')?.loads).toBe(1);
+      await expect(first.write({ code: 'eu' })).rejects.toThrow(ReadOnlyStoreError);
+      await app!.close();
+      const second = await boot();
+      expect(second.keys()).toEqual(['starts']);
+      expect(second.get('starts')?.loads).toBe(2);
+      await expect(second.update('starts', { loads: 9 })).rejects.toThrow(ReadOnlyStoreError);
+    });
+  });
+
   describe("'protected'", () => {
     it("other code gets a read-only view: reads and the class's own methods work, writes throw", async () => {
       const booted = await start();
