@@ -67,7 +67,7 @@ type Phase = 'new' | 'starting' | 'ready' | 'failed';
 
 /** How a store's bulk operations report and log (for the module's own services). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export let bulkOptionsOf: (store: MemoryStore<any>) => BulkOptions;
+export let bulkOptionsOf: (store: MemoryStore<any, any, any>) => BulkOptions;
 
 /**
  * A store of one table's records. Extend it in a class decorated with `@Store()`; Nest

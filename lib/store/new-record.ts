@@ -23,6 +23,13 @@ export type RequiredFields<T, D> = Exclude<
  * await people.insert({ uuid: 'u-1' }); // error: property 'email' is missing
  * ```
  */
-export type NewRecord<T, D extends DataKeys<T> = DataKeys<T>> = RecordInput<T> & {
-  [K in RequiredFields<T, D>]: T[K];
-};
+export type NewRecord<T, D extends DataKeys<T> = DataKeys<T>> = Flattened<
+  RecordInput<T> & { [K in RequiredFields<T, D>]: T[K] }
+>;
+
+/**
+ * One object type of an intersection's properties, each optional only where it is optional in
+ * every part: without required fields, `NewRecord` is then `RecordInput` itself, a type whose
+ * fields are all optional, which TypeScript refuses to take an unrelated object (a `Date`).
+ */
+type Flattened<X> = { [K in keyof X]: X[K] };

@@ -108,6 +108,10 @@ export async function requiredFields(
   // without the third type argument nothing is required (existing code compiles as it did)
   await untyped.insert({ uuid: 'u3' });
   await untyped.write({});
+  // @ts-expect-error an object with none of the table's fields is no record
+  await untyped.write(new Date());
+  // @ts-expect-error an object with none of the table's fields is no record
+  await accounts.writeMany([new Map<string, string>()]);
 }
 
 // @ts-expect-error the fields a store fills in must be fields of the table
