@@ -16,6 +16,8 @@ export {
 } from './store/memory-store.js';
 export type * from './update/update.types.js';
 export type { MergeMode } from './update/deep-merge.js';
+export type { ReadonlyStore, StoreReadMember } from './store/store-access.js';
+export type { NewRecord, RequiredFields } from './store/new-record.js';
 export { getSweepName } from './memory-store.utils.js';
 export type { Duration } from './ttl/duration.js';
 export type { EvictionPolicy } from './engine/capacity.js';

@@ -11,6 +11,7 @@ import { MEMORY_STORE_REGISTRY } from './memory-store.constants.js';
 import { getStoreToken } from './memory-store.utils.js';
 import type { StoreRegistry } from './store/store-registry.js';
 import { MemoryStore } from './store/memory-store.js';
+import { injectedStore } from './store/store-access.js';
 
 /** The providers of a list of stores and bare tables, and the tokens to export. */
 export interface StoreProviders {
@@ -60,7 +61,9 @@ function sharedInstance(token: string | StoreEntry, storeClass: StoreEntry): Pro
           '',
         );
       }
-      return registry.instance(storeClass, () => moduleRef.create(storeClass as Type<MemoryStore>));
+      return registry
+        .instance(storeClass, () => moduleRef.create(storeClass as Type<MemoryStore>))
+        .then(injectedStore); // a protected store's read-only view
     },
     inject: [{ token: MEMORY_STORE_REGISTRY, optional: true }, ModuleRef],
   };

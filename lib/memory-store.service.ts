@@ -13,6 +13,7 @@ import { NODE_FILE_SYSTEM, type PersistenceFileSystem } from './persistence/file
 import { exportTable, formatOf, readImport, type TransferFormat } from './persistence/transfer.js';
 import { decodeValue } from './persistence/value-codec.js';
 import { bulkOptionsOf, tableOf } from './store/memory-store.js';
+import { injectedStore } from './store/store-access.js';
 import type { StoreReference } from './store/store-registry.js';
 import type { TableClass } from './interfaces/table-options.interface.js';
 import { MEMORY_STORE_REGISTRY } from './memory-store.constants.js';
@@ -139,7 +140,7 @@ export class MemoryStoreService {
   store<T extends object>(table: TableClass<T>): MemoryStore<T>;
   store(name: string): MemoryStore<object>;
   store(reference: string | TableClass): MemoryStore<object> {
-    return this.registry.get(reference);
+    return injectedStore(this.registry.get(reference));
   }
 
   /**
@@ -465,7 +466,7 @@ export class MemoryStoreService {
     const target = tableOf(store);
     try {
       const values = entries.map((e) => e.value);
-      await store.writeMany(values);
+      await injectedStore(store).writeMany(values); // a protected store's view refuses
     } catch (error) {
       const entry = (error as { entry?: number }).entry;
       const line = entry === undefined ? undefined : entries[entry]?.line;
@@ -484,7 +485,7 @@ export class MemoryStoreService {
 
   /** Every store of the application. */
   stores(): MemoryStore<object>[] {
-    return this.registry.list() as MemoryStore<object>[];
+    return this.registry.list().map(injectedStore) as MemoryStore<object>[];
   }
 
   /** Size and indexes of every store. */

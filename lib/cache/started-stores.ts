@@ -2,9 +2,8 @@ import type { MemoryStore } from '../store/memory-store.js';
 
 /** A store class, as `memoryStoreKeyv()` takes it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export type StoreClass<S extends MemoryStore<any> = MemoryStore<any>> = abstract new (
-  ...args: never[]
-) => S;
+export type StoreClass<S extends MemoryStore<any, any, any> = MemoryStore<any, any, any>> =
+  abstract new (...args: never[]) => S;
 
 /** The store of each class that started last (weakly held: a closed app's may be collected). */
 const STARTED = new WeakMap<object, WeakRef<object>>();
@@ -16,6 +15,8 @@ export function noteStarted(store: object): void {
 
 /** The store of this class that started last, if any. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export function startedStore<S extends MemoryStore<any>>(storeClass: StoreClass<S>): S | undefined {
+export function startedStore<S extends MemoryStore<any, any, any>>(
+  storeClass: StoreClass<S>,
+): S | undefined {
   return STARTED.get(storeClass)?.deref() as S | undefined;
 }

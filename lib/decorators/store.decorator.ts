@@ -4,6 +4,8 @@ import type { StoreOptions } from '../interfaces/store-options.interface.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import { STORE_METADATA } from '../metadata/store-metadata.storage.js';
 import { checkRuntimeOptions } from '../store/runtime-options.js';
+import { checkAccess } from '../store/store-access.js';
+import { checkDependsOn } from '../store/store-dependencies.js';
 
 const STORE_OPTION_KEYS = new Set<string>([
   'table',
@@ -18,6 +20,8 @@ const STORE_OPTION_KEYS = new Set<string>([
   'persistence',
   'replication',
   'seedMode',
+  'access',
+  'dependsOn',
 ]);
 
 /**
@@ -59,6 +63,8 @@ export function Store<S = unknown>(options: StoreOptions<S>): ClassDecorator {
     ) {
       throw new MemoryStoreError(`${where}: 'seedMode' must be 'always' or 'if-empty'`, '');
     }
+    checkAccess(options.access, where);
+    checkDependsOn(options.dependsOn, where);
     STORE_METADATA.set(target, options as StoreOptions);
     Injectable()(target);
   };

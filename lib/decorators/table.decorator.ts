@@ -4,6 +4,7 @@ import type { TableClass, TableOptions } from '../interfaces/table-options.inter
 import { checkIndexFields, showFields } from '../metadata/index-declaration.js';
 import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import { parseTtl } from '../cache/sliding-ttl.js';
+import { checkTableFieldOptions } from '../metadata/declared-fields.js';
 
 const TABLE_OPTION_KEYS = new Set<string>([
   'name',
@@ -11,6 +12,9 @@ const TABLE_OPTION_KEYS = new Set<string>([
   'indexes',
   'type',
   'autoIncrement',
+  'keyGen',
+  'strict',
+  'fields',
   'ttl',
   'version',
   'migrations',
@@ -65,6 +69,7 @@ export function Table(options: TableOptions = {}): ClassDecorator {
     if (options.autoIncrement !== undefined && typeof options.autoIncrement !== 'boolean') {
       throw new MemoryStoreError(`${where}: 'autoIncrement' must be true or false`, '');
     }
+    checkTableFieldOptions(options, where);
     if (options.ttl !== undefined) parseTtl(options.ttl, `${where}: 'ttl'`);
     const version = options.version ?? 1;
     if (!Number.isSafeInteger(version) || version < 1) {

@@ -31,6 +31,7 @@ import { capacityError, fits, RecencyList, victims, type CapacityOptions } from 
 import { estimateSize, SizeLedger } from '../cache/record-size.js';
 import { migrateRecord } from '../persistence/migrate.js';
 import { invalidField, RecordFactory } from './record-factory.js';
+import { withGeneratedKey } from './key-gen.js';
 import { valuesEqual } from './stored-values.js';
 
 /**
@@ -96,6 +97,8 @@ export interface TableRuntime<T> {
    * removes a record for its deadline itself, and calls this when it finds one due.
    */
   onDue?: () => void;
+  /** Refuse undeclared fields and check initialised ones' types (see `@Table({ strict })`). */
+  strict?: boolean;
 }
 
 /** A change decided elsewhere (a replication log): a record to put, or one to remove. */
@@ -210,6 +213,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     this.#onDue = runtime.onDue;
     this.counters.onChange = runtime.onCounter;
     this.#persistence = runtime.persistence;
+    this.#factory.strict = runtime.strict ?? this.schema.strict === true;
     this.#bare = this.#indexList.length === 0 && this.#capacity === undefined;
     if (this.#hadDeadline) this.#onFirstDeadline?.();
     if (this.#capacity?.maxSize !== undefined && !this.#sizes) {
@@ -1132,6 +1136,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** The input with a key from the table's counter, for autoIncrement tables that lack one. */
   #withKey(input: unknown): unknown {
+    if (this.schema.keyGen) return withGeneratedKey(input, this.keyField, this.#factory);
     if (
       !this.schema.autoIncrement ||
       typeof input !== 'object' ||

@@ -8,6 +8,7 @@ import { RecordShapeError, unreadable, unstorableKind } from './stored-values.js
 import { isUpdateDocument, parseUpdate } from '../update/update-document.js';
 import { UpdateApplyError, type UpdateDraft } from '../update/update-draft.js';
 import { applyUpdate } from '../update/update-operators.js';
+import { strictCheck, type StrictCheck } from './strict-fields.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -16,10 +17,16 @@ import { applyUpdate } from '../update/update-operators.js';
 export class RecordFactory<T extends object> {
   readonly #schema: TableSchema<T>;
   readonly #shape: RecordShape;
+  #strict: StrictCheck | undefined;
 
   constructor(schema: TableSchema<T>) {
     this.#schema = schema;
     this.#shape = recordShape(schema.prototype, schema.defaults, schema.fields);
+  }
+
+  /** Refuse undeclared fields and check initialised ones' types (`@Table({ strict })`). */
+  set strict(on: boolean) {
+    this.#strict = on ? (this.#strict ?? strictCheck(this.#schema)) : undefined;
   }
 
   /** A record from the table's defaults overlaid with `input`'s fields. */
@@ -107,6 +114,7 @@ export class RecordFactory<T extends object> {
         `${schema.key} is the primary key and must be a string or a finite number`,
       );
     }
+    this.#strict?.(record, key);
     Object.freeze(record);
     if (schema.validate) {
       const errors = schema.validate(record as T);

@@ -12,3 +12,4 @@ export * from './import.error.js';
 export * from './replication-unavailable.error.js';
 export * from './replication-wait.error.js';
 export * from './transaction-timeout.error.js';
+export * from './read-only-store.error.js';

@@ -161,6 +161,12 @@ export interface MemoryStoreModuleOptions extends StoreRuntimeOptions {
    * @default true, highWaterMark 10000
    */
   events?: boolean | { highWaterMark?: number };
+  /**
+   * The default of `@Table({ strict })` for every table of the application: refuse
+   * undeclared fields and check initialised fields' types (see `TableOptions.strict`).
+   * @default false
+   */
+  strict?: boolean;
 }
 
 /** Options given to `forRoot()` / `forRootAsync()` beside the module options. */

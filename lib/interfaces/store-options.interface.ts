@@ -42,7 +42,32 @@ export interface StoreOptions<S = unknown> extends StoreRuntimeOptions {
    * @default 'if-empty' for a persisted store, 'always' for a memory-only one
    */
   seedMode?: 'always' | 'if-empty';
+  /**
+   * Who may write: `'public'`, anyone holding the store; `'protected'`, only the store's
+   * own methods (other providers are injected a read-only view, typed `ReadonlyStore<T>`,
+   * whose writes throw `ReadOnlyStoreError`); `'read_only'`, nobody once the store has
+   * started (recovery, `beforeInit` hooks, seeds and `initialState` still write).
+   * @default 'public'
+   */
+  access?: StoreAccess;
+  /**
+   * Stores (or tables) whose start-up completes before this store's `beforeInit` hooks,
+   * seeds and `initialState` run, so that they can read them. A cycle fails start-up naming
+   * it. `forwardRef(() => OtherStore)` works where the classes import each other.
+   * @default []
+   */
+  dependsOn?: readonly StoreDependency[];
 }
+
+/** Who may write to a store: see `StoreOptions.access`. */
+export type StoreAccess = 'public' | 'protected' | 'read_only';
+
+/**
+ * A store class or table class a store depends on, or Nest's `forwardRef(() => it)`.
+ */
+export type StoreDependency =
+  | (abstract new (...args: never[]) => object)
+  | { forwardRef: () => abstract new (...args: never[]) => object };
 
 /** The state a store has unless `initialState` says otherwise. */
 export interface DefaultStoreState {

@@ -38,6 +38,36 @@ export interface TableOptions {
    */
   autoIncrement?: boolean;
   /**
+   * Give a written record without a key a generated one: `'uuid'` is
+   * `crypto.randomUUID()`. The key is made where the write is built (before it is logged,
+   * committed in Redis or staged in a transaction), so every copy holds the same key. Not
+   * with `autoIncrement`.
+   * @default none: a record must bring its key
+   */
+  keyGen?: 'uuid';
+  /**
+   * Refuse what the class does not declare: a written field the class does not declare is a
+   * `StoreValidationError` naming the field and the class, and a field with an initialiser
+   * but no class-validator decorator must hold a value of its initialiser's type (a number
+   * for `age = 0`, a `Date` for `joined = new Date(0)`, an array, a plain object; any value
+   * when the initialiser is `null`). The key and index fields must be declared, checked at
+   * start-up. Overrides the module's `strict`.
+   *
+   * A field is declared when an instance of the class has it (an initialiser, or any field
+   * when TypeScript emits class fields: `useDefineForClassFields`, the default from target
+   * ES2022), when a class-validator or `@Index()` decorator is on it, or when `fields` lists
+   * it. With `useDefineForClassFields: false` (Nest CLI's default target), `email!: string`
+   * without a decorator is none of these: list it in `fields`.
+   * @default the module's `strict`, else false
+   */
+  strict?: boolean;
+  /**
+   * Fields the class declares beyond those an instance shows (see `strict`): needed only for
+   * fields without an initialiser or a decorator when the class is compiled with
+   * `useDefineForClassFields: false`.
+   */
+  fields?: readonly string[];
+  /**
    * How long every written record lives unless the write gives its own `ttl`: milliseconds
    * or `'30s'`, `'15m'`, `'1h'`, `'2d'`; `{ sliding: true, duration }` for a deadline that
    * every `get()` renews (see `SlidingTtl`).

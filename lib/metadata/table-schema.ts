@@ -8,6 +8,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { TableClass } from '../interfaces/table-options.interface.js';
 import { FORBIDDEN_KEYS, ownValue, RecordShapeError } from '../engine/stored-values.js';
 import { parseTtl } from '../cache/sliding-ttl.js';
+import { declaredFields, type DeclaredFields } from './declared-fields.js';
 import { TABLE_METADATA } from './table-metadata.storage.js';
 
 /** A secondary index as the engine builds it: one field or dotted path. */
@@ -32,6 +33,12 @@ export interface TableSchema<T extends object = object> {
   readonly key: string;
   readonly type: 'set' | 'ordered_set';
   readonly autoIncrement: boolean;
+  /** How a record without a key gets one, if the table makes keys (`autoIncrement` aside). */
+  readonly keyGen?: 'uuid';
+  /** The table's own `strict` option; undefined leaves it to the module's. */
+  readonly strict?: boolean;
+  /** What the class declares (for strictness and the start-up check of key and indexes). */
+  readonly declaration: DeclaredFields;
   /** The shape's version, and the upgrades from older ones. */
   readonly version: number;
   readonly migrations: Readonly<
@@ -100,20 +107,31 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
     (path) => path.split('.')[0],
   );
 
-  const { defaults, declared } = readDefaults(target, name);
+  const { defaults, declared, template } = readDefaults(target, name);
   return {
     target,
     name,
     key,
     type: options.type ?? 'set',
     autoIncrement: options.autoIncrement === true,
+    keyGen: options.keyGen,
+    strict: options.strict,
+    declaration: declaredFields(target, options, template, decoratedFields(target)),
     version: options.version ?? 1,
     migrations: options.migrations ?? {},
     ...defaultTtl(options.ttl, name),
     indexes: [...indexes.values()],
     compoundIndexes,
     defaults,
-    fields: [...new Set([...declared, key, ...indexedFields, ...validatedFields(target)])],
+    fields: [
+      ...new Set([
+        ...declared,
+        key,
+        ...indexedFields,
+        ...validatedFields(target),
+        ...(options.fields ?? []),
+      ]),
+    ],
     dateFields: findDateFields(target, [key, ...indexedFields], defaults),
     prototype: target.prototype as object,
     validate: buildValidator<T>(target, name),
@@ -170,6 +188,14 @@ function defaultTtl(ttl: unknown, name: string): { ttl?: number; sliding?: boole
   return typeof parsed === 'number' ? { ttl: parsed } : { ttl: parsed.slidingMs, sliding: true };
 }
 
+/** The fields an `@Index()` decorator sits on (a property decorator, not a class-level one). */
+function decoratedFields(target: TableClass): string[] {
+  const fields: string[] = [];
+  for (const { fields: declared, onProperty } of TABLE_METADATA.getIndexes(target).values())
+    if (onProperty) fields.push(declared[0]);
+  return fields;
+}
+
 function findDateFields(
   target: TableClass,
   known: string[],
@@ -199,7 +225,7 @@ function validatedFields(target: TableClass): string[] {
 function readDefaults(
   target: TableClass,
   name: string,
-): { defaults: [string, unknown][]; declared: string[] } {
+): { defaults: [string, unknown][]; declared: string[]; template: object } {
   let template: object;
   try {
     template = new (target as unknown as new () => object)();
@@ -221,7 +247,7 @@ function readDefaults(
       throw new MemoryStoreError(`Table '${name}': default of ${error.message}`, name);
     }
   }
-  return { defaults, declared };
+  return { defaults, declared, template };
 }
 
 function buildValidator<T extends object>(

@@ -7,7 +7,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { PersistenceFileSystem } from './file-system.js';
 import { encodeFrame, FRAME_HEADER, MAX_PAYLOAD, parseFrames } from './log-format.js';
-import { readChunks, writeStreamAtomically } from './stream-file.js';
+import { isMissingFile, readChunks, writeStreamAtomically } from './stream-file.js';
 import { encodeValue, type Encoded } from './value-codec.js';
 
 export const BACKUP_MAGIC = Buffer.from('NMSBAK1\n');
@@ -120,14 +120,14 @@ export async function readBackup(
   const chunks = readChunks(fs, path);
   try {
     for (;;) {
-      let next: IteratorResult<Buffer | undefined>;
+      let next: IteratorResult<Buffer>;
       try {
         next = await chunks.next();
       } catch (error) {
+        if (isMissingFile(error)) throw unreadable('the file does not exist', error);
         throw unreadable(`cannot read it: ${(error as Error).message}`, error);
       }
       if (next.done) break;
-      if (next.value === undefined) throw unreadable('the file does not exist');
       pending = pending.length === 0 ? next.value : Buffer.concat([pending, next.value]);
       if (!magic) {
         if (pending.length < BACKUP_MAGIC.length) continue;

@@ -8,6 +8,7 @@ import { JsonSplitter } from './json-splitter.js';
 import { migrateRecord } from './migrate.js';
 import { CsvReader, CsvSyntaxError } from './csv-reader.js';
 import { checkHeader, csvValue, type TransferFormat } from './transfer.js';
+import { isMissingFile } from './stream-file.js';
 
 /**
  * Text parsed between two looks at the clock (a chunk read is about a megabyte: parsed whole,
@@ -30,7 +31,7 @@ export interface ImportEntry {
  */
 export async function readImportEntries(
   table: MemoryTable<object>,
-  source: AsyncIterable<Buffer | string | undefined>,
+  source: AsyncIterable<Buffer | string>,
   format: TransferFormat,
   version: number | undefined,
   name: string,
@@ -195,23 +196,24 @@ async function readCsv(
 
 /**
  * The chunks, with a failure to read them (a missing file, a directory, a stream that errs)
- * as an `ImportError`. A missing file is one `undefined` chunk.
+ * as an `ImportError` (a missing file says so, its ENOENT error as `cause`).
  */
 async function* guarded(
-  chunks: AsyncIterable<Buffer | string | undefined>,
+  chunks: AsyncIterable<Buffer | string>,
   fail: (reason: string, line?: number, entry?: number, cause?: unknown) => ImportError,
 ): AsyncGenerator<Buffer | string> {
   const iterator = chunks[Symbol.asyncIterator]();
   try {
     for (;;) {
-      let next: IteratorResult<Buffer | string | undefined>;
+      let next: IteratorResult<Buffer | string>;
       try {
         next = await iterator.next();
       } catch (error) {
+        if (isMissingFile(error))
+          throw fail('the file does not exist', undefined, undefined, error);
         throw fail(`cannot read it: ${(error as Error).message}`, undefined, undefined, error);
       }
       if (next.done) return;
-      if (next.value === undefined) throw fail('the file does not exist');
       if (typeof next.value !== 'string' && !(next.value instanceof Uint8Array))
         throw fail(`the stream gave ${typeof next.value} chunks, not bytes or text`);
       yield next.value;

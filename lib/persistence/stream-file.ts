@@ -51,32 +51,20 @@ export async function writeStreamAtomically(
 /**
  * The bytes of a file, a chunk at a time: straight from the disk with the real file system,
  * else (a file system given to the module, as tests do) its `readFile` cut into chunks.
- * A missing file yields `undefined` alone.
+ * A missing file throws the system's ENOENT error (see `isMissingFile`).
  */
 export async function* readChunks(
   files: PersistenceFileSystem,
   path: string,
-): AsyncGenerator<Buffer | undefined> {
+): AsyncGenerator<Buffer> {
   if (files.readFile !== NODE_FILE_SYSTEM.readFile) {
     const data = await files.readFile(path);
-    if (data === undefined) {
-      yield undefined;
-      return;
-    }
+    if (data === undefined) throw noSuchFile(path);
     for (let at = 0; at < data.length; at += READ_CHUNK)
       yield data.subarray(at, Math.min(at + READ_CHUNK, data.length));
     return;
   }
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      yield undefined;
-      return;
-    }
-    throw error;
-  }
+  const handle = await open(path, 'r');
   try {
     for (;;) {
       const buffer = Buffer.allocUnsafe(READ_CHUNK);
@@ -87,4 +75,22 @@ export async function* readChunks(
   } finally {
     await handle.close();
   }
+}
+
+/** True for the error of a file that does not exist (ENOENT). */
+export function isMissingFile(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/**
+ * The ENOENT error Node.js gives for a missing file, for a file system given to the module
+ * whose `readFile` says "missing" with `undefined`.
+ */
+function noSuchFile(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), {
+    code: 'ENOENT',
+    errno: -2,
+    syscall: 'open',
+    path,
+  });
 }

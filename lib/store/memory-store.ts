@@ -17,6 +17,7 @@ import { Slicer } from '../persistence/slicer.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
+import { ReadOnlyStoreError } from '../errors/read-only-store.error.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StoreCapacityError } from '../errors/store-capacity.error.js';
 import { StoreInitializationError } from '../errors/store-initialization.error.js';
@@ -50,6 +51,9 @@ import type {
   QueryExplanation,
   SelectOptions,
 } from '../query/query.types.js';
+import { resolveStrictness } from './field-check.js';
+import type { NewRecord } from './new-record.js';
+import { dependenciesReady } from './store-dependencies.js';
 import { startStore } from './store-lifecycle.js';
 import { registryOf, type StoreReference } from './store-registry.js';
 import { filter as filterChanges, type Observable } from 'rxjs';
@@ -80,7 +84,7 @@ type Phase = 'new' | 'starting' | 'ready' | 'failed';
 
 /** How a store's bulk operations report and log (for the module's own services). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export let bulkOptionsOf: (store: MemoryStore<any>) => BulkOptions;
+export let bulkOptionsOf: (store: MemoryStore<any, any, any>) => BulkOptions;
 
 /**
  * A store of one table's records. Extend it in a class decorated with `@Store()`; Nest
@@ -91,7 +95,11 @@ export let bulkOptionsOf: (store: MemoryStore<any>) => BulkOptions;
  *
  * A subclass that defines `onModuleInit()` must call `await super.onModuleInit()`.
  */
-export class MemoryStore<T extends object = object, S = unknown> implements OnModuleInit {
+export class MemoryStore<
+  T extends object = object,
+  S = unknown,
+  D extends DataKeys<T> = DataKeys<T>,
+> implements OnModuleInit {
   static {
     bulkOptionsOf = (store) => store.#bulkOptions();
   }
@@ -176,6 +184,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
     const table = this.#table;
     const name = table.name;
     try {
+      const strict = resolveStrictness(table.schema, registry.options, this.constructor.name);
       // recovery first: writes are refused until it is done (the phase is still 'new')
       const journal = registry.journalFor(this);
       this.#journal = journal;
@@ -298,7 +307,9 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
           ? (counter, value) => journal.log(['n', name, counter, value])
           : undefined,
         persistence: journal,
+        strict,
       });
+      await dependenciesReady(this, registry);
       this.#state = await startStore(
         this,
         table,
@@ -342,10 +353,26 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
 
   // ---- reads -------------------------------------------------------------------------
 
-  /** The record with this primary key. */
-  get(key: RecordKey): T | undefined {
+  /**
+   * The record with this primary key; without one, `fallback` if given, else `undefined`.
+   *
+   * @example
+   * ```ts
+   * const theme = settings.get('theme', DEFAULT_THEME); // Setting, never undefined
+   * ```
+   */
+  get<F>(key: RecordKey, fallback: F): T | F;
+  get(key: RecordKey): T | undefined; // last: ReturnType<Store['get']> reads this one
+  get(key: RecordKey, fallback?: unknown): unknown {
     const tx = currentTransaction();
-    return tx ? tx.on(this.#table).get(key) : this.#table.get(key);
+    return (tx ? tx.on(this.#table).get(key) : this.#table.get(key)) ?? fallback;
+  }
+
+  /** The record with this primary key; `RecordNotFoundError` if there is none. */
+  getOrThrow(key: RecordKey): T {
+    const record = this.get(key);
+    if (record === undefined) throw new RecordNotFoundError(this.#table.name, key);
+    return record;
   }
 
   /**
@@ -591,14 +618,14 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   // ---- writes: synchronous -----------------------------------------------------------
 
   /** Inserts or replaces a record, synchronously. */
-  dirtyWrite(record: RecordInput<T>, options?: WriteOptions): T {
+  dirtyWrite(record: NewRecord<T, D>, options?: WriteOptions): T {
     this.#assertWritable();
     this.#assertDirty('dirtyWrite');
     return this.#table.write(record, this.#ttlOf(options));
   }
 
   /** Inserts a record, synchronously; `DuplicateKeyError` if its key exists. */
-  dirtyInsert(record: RecordInput<T>, options?: WriteOptions): T {
+  dirtyInsert(record: NewRecord<T, D>, options?: WriteOptions): T {
     this.#assertWritable();
     this.#assertDirty('dirtyInsert');
     return this.#table.insert(record, this.#ttlOf(options));
@@ -654,7 +681,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   }
 
   /** Writes several records, all or none, synchronously. */
-  dirtyWriteMany(records: readonly RecordInput<T>[], options?: WriteOptions): T[] {
+  dirtyWriteMany(records: readonly NewRecord<T, D>[], options?: WriteOptions): T[] {
     this.#assertWritable();
     this.#assertDirty('dirtyWriteMany');
     return this.#table.writeMany(records, this.#ttlOf(options));
@@ -687,7 +714,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
    * Inserts or replaces a record. `options.ttl` gives it a time to live (else the table's
    * default, else none: writing again replaces the deadline).
    */
-  write(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
+  write(record: NewRecord<T, D>, options?: WriteOptions): Promise<T> {
     if (this.#replica && this.#lacksKeys([record]))
       return this.#keyed([record]).then(([keyed]) => this.write(keyed, options));
     if (this.#replica || currentTransaction() || this.#table.bulk) {
@@ -705,7 +732,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   }
 
   /** Inserts a record; rejects with `DuplicateKeyError` if its key exists. */
-  insert(record: RecordInput<T>, options?: WriteOptions): Promise<T> {
+  insert(record: NewRecord<T, D>, options?: WriteOptions): Promise<T> {
     if (this.#replica && this.#lacksKeys([record]))
       return this.#keyed([record]).then(([keyed]) => this.insert(keyed, options));
     if (this.#replica || currentTransaction() || this.#table.bulk) {
@@ -814,7 +841,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   }
 
   /** Writes several records: all are validated and checked first, then all are written. */
-  writeMany(records: readonly RecordInput<T>[], options?: WriteOptions): Promise<T[]> {
+  writeMany(records: readonly NewRecord<T, D>[], options?: WriteOptions): Promise<T[]> {
     if (Array.isArray(records) && this.#lacksKeys(records))
       return this.#keyed(records).then((keyed) => this.writeMany(keyed, options));
     if (Array.isArray(records) && records.length >= BULK_THRESHOLD && this.#sliceable()) {
@@ -1023,7 +1050,7 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
   async #seed(records: readonly unknown[]): Promise<void> {
     const replica = this.#replica!;
     if (this.#options.seedMode === 'always') {
-      await this.writeMany(records as RecordInput<T>[]);
+      await this.writeMany(records as NewRecord<T, D>[]);
       return;
     }
     for (let attempt = 1; ; attempt++) {
@@ -1218,7 +1245,12 @@ export class MemoryStore<T extends object = object, S = unknown> implements OnMo
         { cause: this.#journal.failure },
       );
     }
-    if (this.#phase === 'ready' || this.#phase === 'starting') return;
+    if (this.#phase === 'ready') {
+      if (this.#options.access === 'read_only')
+        throw new ReadOnlyStoreError(this.#table.name, this.constructor.name, 'read_only');
+      return;
+    }
+    if (this.#phase === 'starting') return;
     throw new MemoryStoreError(
       this.#phase === 'failed'
         ? `${this.constructor.name} failed to start and accepts no writes`
@@ -1253,7 +1285,7 @@ const BULK_LOGGER = new Logger('MemoryStore');
 
 /** The engine table behind a store (for the module's own services, not for applications). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export function tableOf(store: MemoryStore<any>): MemoryTable<object> {
+export function tableOf(store: MemoryStore<any, any, any>): MemoryTable<object> {
   return TABLES.get(store)!;
 }
 
@@ -1352,7 +1384,7 @@ function logOp<T extends object>(table: MemoryTable<T>, change: TableChange<T>):
 
 /** The other side of a join from `store`: the store given, or the one of the class given. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-function joinSide(from: MemoryStore<any>, store: unknown, alias: string): JoinSide {
+function joinSide(from: MemoryStore<any, any, any>, store: unknown, alias: string): JoinSide {
   const other =
     store instanceof MemoryStore
       ? store

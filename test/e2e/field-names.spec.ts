@@ -14,9 +14,10 @@ import {
  * Records with fields named like what every object inherits from Object.prototype: such
  * fields come from JSON and imports rather than from a class (a class field `toString = ''`
  * would shadow the method in TypeScript's eyes too), so the table declares only its key and
- * an index, and the test talks to the store through a loosely typed view.
+ * an index (its field listed in `fields`, as the class does not declare it), and the test
+ * talks to the store through a loosely typed view.
  */
-@Table({ name: 'fn_words', key: 'id', indexes: ['valueOf'] as never })
+@Table({ name: 'fn_words', key: 'id', indexes: ['valueOf'] as never, fields: ['valueOf'] })
 class Word {
   id!: string;
 }
