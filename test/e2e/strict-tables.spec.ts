@@ -202,6 +202,40 @@ describe('strict tables', () => {
       );
     });
 
+    it('a dotted or compound index is checked by the fields it starts from', async () => {
+      @Table({ name: 'nested-index', indexes: ['profile.lang', ['team', 'age']], strict: true })
+      class Member {
+        id!: string;
+        team = '';
+        age = 0;
+        profile = { lang: 'en' };
+      }
+      @Store({ table: Member })
+      class MembersStore extends MemoryStore<Member> {}
+      const members = (await start([MembersStore])).get(MembersStore);
+      await members.write({ id: 'm', team: 'a', age: 30, profile: { lang: 'fr' } });
+      expect(members.select({ 'profile.lang': 'fr' }).map((m) => m.id)).toEqual(['m']);
+      expect(members.explain({ team: 'a', age: { $gte: 20 } }).strategy).toBe('compound index');
+      await app!.close();
+      app = undefined;
+
+      @Table({ name: 'nested-misspelt', indexes: [['team', 'agee']] })
+      class Misspelt {
+        id!: string;
+        team = '';
+        age = 0;
+      }
+      @Store({ table: Misspelt })
+      class MisspeltStore extends MemoryStore<Misspelt> {}
+      const { error, app: failed } = await failedStartUp(
+        MemoryStoreModule.forRoot({ stores: [MisspeltStore] }),
+      );
+      app = failed;
+      expect((error as Error).message).toContain(
+        "the index field 'agee' is not a field of Misspelt",
+      );
+    });
+
     // `declare` fields are never emitted: the class reads as one compiled with
     // useDefineForClassFields: false, where `uuid!: string` leaves no trace on an instance.
     @Table({ name: 'legacy', key: 'uuid' })
