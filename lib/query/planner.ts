@@ -89,7 +89,7 @@ export function planQuery<T extends object>(
       }
     } else if (!c.equal && !c.anyOf && (c.lower || c.upper) && estimatedRows > 1) {
       const sorted = source.sortedIndex(field);
-      if (sorted) {
+      if (sorted && !sorted.holdsArrays) {
         const rows = sorted.countRange(c.lower, c.upper);
         if (rows < estimatedRows) {
           const direction = order?.field === field ? order.direction : 'asc';

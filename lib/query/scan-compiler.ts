@@ -237,9 +237,18 @@ function condition(leaf: FilterNode, shape: string, name: string): string {
   if (shape === TRUE) return 'true';
   if (shape === CALL) return `${name}(r)`;
   const field = `r[${JSON.stringify((leaf as { path: readonly string[] }).path[0])}]`;
-  if (shape === EQUAL) return `${field} === ${name}`;
+  // An array matches when one of its elements does (MongoDB's reading; see anyReached).
+  if (shape === EQUAL)
+    return `((x = ${field}) === ${name} || (Array.isArray(x) && x.includes(${name})))`;
   const op = shape.slice(3);
-  if (shape.startsWith('str')) return `(typeof (x = ${field}) === 'string' && x ${op} ${name})`;
+  if (shape.startsWith('str'))
+    return (
+      `(typeof (x = ${field}) === 'string' ? x ${op} ${name} : ` +
+      `Array.isArray(x) && x.some((e) => typeof e === 'string' && e ${op} ${name}))`
+    );
   // A NaN field fails every bound, as JavaScript's comparison does; a bigint compares by value.
-  return `((typeof (x = ${field}) === 'number' || typeof x === 'bigint') && x ${op} ${name})`;
+  return (
+    `((typeof (x = ${field}) === 'number' || typeof x === 'bigint') ? x ${op} ${name} : ` +
+    `Array.isArray(x) && x.some((e) => (typeof e === 'number' || typeof e === 'bigint') && e ${op} ${name}))`
+  );
 }
