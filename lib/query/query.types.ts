@@ -37,10 +37,10 @@ export type ArrayPaths<T> = {
 export type ElementOf<V> = NonNullable<V> extends readonly (infer E)[] ? E : never;
 
 /** `X` where `V` is an array type, never elsewhere. */
-type IfArray<V, X> = NonNullable<V> extends readonly unknown[] ? X : never;
+export type IfArray<V, X> = NonNullable<V> extends readonly unknown[] ? X : never;
 
 /** A step of a path: into a field's value, or into the elements of an array. */
-type Step<V> = V extends readonly (infer E)[] ? NonNullable<E> : V;
+export type Step<V> = V extends readonly (infer E)[] ? NonNullable<E> : V;
 
 /** The value type at a dotted path (through an array, the type of its elements' field). */
 export type PathValue<T, P extends string> = P extends `${infer K}.${infer R}`
@@ -56,7 +56,7 @@ type Comparable<V> =
   NonNullable<V> extends number | string | bigint | Date ? NonNullable<V> : never;
 
 /** Strings a regex can test: a string field, or an array of strings (one element matches). */
-type Texts<V> = NonNullable<V> extends string | readonly string[] ? true : false;
+export type Texts<V> = NonNullable<V> extends string | readonly string[] ? true : false;
 
 /**
  * Operators on one field whose values have type `V`. On an array field, a value may be an
