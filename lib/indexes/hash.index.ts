@@ -1,5 +1,5 @@
 import type { RecordKey } from '../interfaces/table-options.interface.js';
-import { arrayElements, indexedValues } from './multikey.js';
+import { arrayElements, indexedValues, lookedUpValues } from './multikey.js';
 import { fieldValue, type SecondaryIndex } from './secondary-index.js';
 import { ValueMap } from './value-map.js';
 
@@ -7,8 +7,10 @@ const EMPTY: Iterable<never> = [];
 
 /**
  * A non-unique index: each value maps to the records holding it. It is multikey: a record
- * holding an array is found under the array and under each of its elements (see
- * `indexedValues`), or under its elements only (`elementsOnly`, for a unique index's arrays).
+ * holding an array is filed under each of its elements (see `indexedValues`; with
+ * `elementsOnly`, for a unique index's arrays, an empty array under nothing), and a lookup of
+ * an array finds the records holding it (see `lookedUpValues`), with some that the query's
+ * re-check drops.
  */
 export class HashIndex<T extends object> implements SecondaryIndex<T> {
   readonly unique = false;
@@ -25,11 +27,31 @@ export class HashIndex<T extends object> implements SecondaryIndex<T> {
   }
 
   count(value: unknown): number {
+    if (Array.isArray(value) && value.length > 0) {
+      let n = 0;
+      for (const v of lookedUpValues(value)) n += this.#buckets.get(v)?.size ?? 0;
+      return n;
+    }
     return this.#buckets.get(value)?.size ?? 0;
   }
 
   lookup(value: unknown): Iterable<T> {
+    if (Array.isArray(value) && value.length > 0) return this.#lookupArray(value);
     return this.#buckets.get(value)?.values() ?? EMPTY;
+  }
+
+  /** The records filed under an array (holding it as an element) or under its first element. */
+  *#lookupArray(value: readonly unknown[]): Generator<T> {
+    const seen = new Set<RecordKey>();
+    for (const v of lookedUpValues(value)) {
+      const bucket = this.#buckets.get(v);
+      if (!bucket) continue;
+      for (const [key, record] of bucket) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        yield record;
+      }
+    }
   }
 
   conflict(): undefined {

@@ -34,7 +34,7 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
   lookup(value: unknown): Iterable<T> {
     const whole = this.#wholeLookup(value);
     if (this.#elements.count(value) === 0) return whole;
-    return [...whole, ...this.#elements.lookup(value)];
+    return new Set([...whole, ...this.#elements.lookup(value)]); // the owner may hold it too
   }
 
   #wholeCount(value: unknown): number {

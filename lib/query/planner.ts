@@ -30,6 +30,11 @@ export interface QueryPlan {
   readonly estimatedRows: number;
   /** True when the path yields records already in the requested order. */
   readonly ordered: boolean;
+  /**
+   * True when the path yields exactly the matches (an index lookup of the query's sole
+   * equality, the multikey ones included), so that they need no re-check.
+   */
+  readonly exact?: boolean;
 }
 
 /** A single-field order with a limit, which an ordered path can serve without sorting. */
@@ -127,7 +132,8 @@ export function planQuery<T extends object>(
     path = SCAN;
     estimatedRows = size;
   }
-  return { path, estimatedRows, ordered: yieldsOrder(path, order) };
+  const exact = path.kind === 'index' && query.sole?.field === path.field;
+  return { path, estimatedRows, ordered: yieldsOrder(path, order), exact };
 }
 
 function yieldsOrder(path: AccessPath, order: OrderHint | undefined): boolean {

@@ -36,7 +36,18 @@ export interface CompiledQuery {
   readonly fields: ReadonlyMap<string, FieldConstraint>;
   /** `or` nodes every match satisfies: each match satisfies one of each list's branches. */
   readonly alternatives: readonly (readonly CompiledQuery[])[];
+  /**
+   * Set when the whole query is one equality of a top-level field with a primitive value
+   * (not null, not NaN): an index lookup of that value yields exactly the matches.
+   */
+  readonly sole?: { readonly field: string; readonly value: unknown };
 }
+
+/** What tests the candidates of a path that yields exactly the matches: nothing to re-check. */
+export const EVERY_CANDIDATE = {
+  test: (): boolean => true,
+  filter: <T>(records: readonly T[]): T[] => records as T[],
+};
 
 /** Compiles any query form (see `toFilterNode`) to a predicate and planner hints. */
 export function compileQuery(table: string, query: unknown): CompiledQuery {
@@ -48,7 +59,21 @@ export function compileNode(node: FilterNode): CompiledQuery {
   const alternatives: CompiledQuery[][] = [];
   collect(node, fields, alternatives);
   const { test, filter } = generateScan(leaves(node), leafPredicate);
-  return { test, filter, matchesAll: node.kind === 'all', fields, alternatives };
+  return {
+    test,
+    filter,
+    matchesAll: node.kind === 'all',
+    fields,
+    alternatives,
+    sole: soleOf(node),
+  };
+}
+
+function soleOf(node: FilterNode): CompiledQuery['sole'] {
+  if (node.kind !== 'cmp' || node.op !== 'eq' || node.path.length !== 1) return undefined;
+  const { value } = node;
+  if (value === null || typeof value === 'object' || value !== value) return undefined;
+  return { field: node.path[0], value };
 }
 
 /** Gathers the constraints of the conjunction at the top of the tree. */
