@@ -23,6 +23,9 @@
 //   regex    issue 14: pathological $regex patterns over 10,000 records of 20,000-character
 //            strings against a linear pattern over the same data, and 1,000 distinct
 //            patterns compiled (regex.mjs)
+//   querymodel  issue 18: array-element equality with a multikey index against a hand-built
+//            Map<element, Set<record>>, LokiJS, mingo and TinyBase (query-model.mjs: a list
+//            of cases, one per operation of the query and data model)
 // Environment: BENCH_ROUND_MS, BENCH_ROUNDS, BENCH_WARMUP_MS (harness.mjs);
 // BENCH_QUERY_SIZES (default 100000,1000000); BENCH_TINYBASE_MAX (largest table TinyBase
 // is run on, default 100000: see queries.mjs); BENCH_REPLICATION_RECORDS (default 100000).
@@ -36,6 +39,7 @@ import { runPersistence } from './persistence.mjs';
 import { runReplication } from './replication.mjs';
 import { runMetrics } from './metrics.mjs';
 import { runRegex } from './regex.mjs';
+import { runQueryModel } from './query-model.mjs';
 import { collectGarbage, sink } from './harness.mjs';
 import { printHeader, printSection, printTargets } from './report.mjs';
 import { Suite } from './suite.mjs';
@@ -65,6 +69,7 @@ const SECTIONS = {
   replication: runReplication,
   metrics: runMetrics,
   regex: runRegex,
+  querymodel: runQueryModel,
 };
 
 /** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */
