@@ -67,8 +67,9 @@ const SCAN: AccessPath = { kind: 'scan' };
  * Picks the cheapest access path: the primary key when the query fixes it (or a list of
  * them), else the most selective index equality or `$in`, else an index range, else a union
  * of index paths for an `or`, else (given a single-field order with a limit on an indexed
- * field) a walk of that index in order, else a scan. Candidates are always re-checked
- * against the whole query, so a plan changes speed, never results.
+ * field) a walk of that index in order, else a scan. Candidates are re-checked against the
+ * whole query, so a plan changes speed, never results; only an index lookup that is the whole
+ * query yields exactly the matches and needs none (`exact`).
  */
 export function planQuery<T extends object>(
   source: PlanSource<T>,

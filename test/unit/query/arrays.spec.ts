@@ -38,6 +38,16 @@ describe('multikey indexes', () => {
     expect(table.plan(match`tags == ${'y'}`).path).toMatchObject({ kind: 'index' });
   });
 
+  it('answer a query that is one element equality without re-reading the records', () => {
+    const table = arrayTable(true);
+    expect(table.plan({ tags: 'x' }).exact).toBe(true);
+    expect(table.plan({ codes: 'A1' }).exact).toBe(true);
+    expect(table.plan({ tags: 'x', name: 'Ada' }).exact).toBe(false);
+    expect(table.plan({ tags: null }).exact).toBe(false);
+    expect(table.plan({ tags: ['x', 'y'] }).exact).toBe(false);
+    expect(table.plan({ name: 'Ada' }).exact).toBe(false);
+  });
+
   it('hold one entry per distinct element: the estimate counts records, not elements', () => {
     const table = arrayTable(true);
     table.write({ id: 'h', tags: ['y', 'y', 'y'] });
