@@ -32,6 +32,9 @@
 //            Map floor (update-operators.mjs)
 //   cache    issue 19: get on a sliding-TTL table, fetch of a stored record, cache-manager
 //            get/set through memoryStoreKeyv, against lru-cache and cache-manager (cache.mjs)
+//   querymodel  issue 18: array-element equality with a multikey index against a hand-built
+//            Map<element, Set<record>>, LokiJS, mingo and TinyBase (query-model.mjs: a list
+//            of cases, one per operation of the query and data model)
 // Environment: BENCH_ROUND_MS, BENCH_ROUNDS, BENCH_WARMUP_MS (harness.mjs);
 // BENCH_QUERY_SIZES (default 100000,1000000); BENCH_TINYBASE_MAX (largest table TinyBase
 // is run on, default 100000: see queries.mjs); BENCH_REPLICATION_RECORDS (default 100000).
@@ -49,6 +52,7 @@ import { runQueryLive } from './query-live.mjs';
 import { runUpdateOperators } from './update-operators.mjs';
 import { runQueryIndexes } from './query-indexes.mjs';
 import { runCache } from './cache.mjs';
+import { runQueryModel } from './query-model.mjs';
 import { collectGarbage, sink } from './harness.mjs';
 import { printHeader, printSection, printTargets } from './report.mjs';
 import { Suite } from './suite.mjs';
@@ -82,6 +86,7 @@ const SECTIONS = {
   'update-operators': runUpdateOperators,
   queryindexes: runQueryIndexes,
   cache: runCache,
+  querymodel: runQueryModel,
 };
 
 /** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */

@@ -14,8 +14,8 @@ import { ValueMap } from '../indexes/value-map.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { TableSchema } from '../metadata/table-schema.js';
 import { aggregate, type AggregateResult } from '../query/aggregate.js';
-import { compileQuery, type CompiledQuery } from '../query/query-compiler.js';
 import { compilePageOptions, type PageResult, readPage } from '../query/cursor.js';
+import { compileQuery, EVERY_CANDIDATE, type CompiledQuery } from '../query/query-compiler.js';
 import { candidates, planQuery, type PlanSource, type QueryPlan } from '../query/planner.js';
 import {
   compileSelectOptions,
@@ -425,7 +425,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       counter
         ? { test: (r) => (counter.examined++, test(r)) }
         : test === compiled.test
-          ? compiled
+          ? plan.exact
+            ? EVERY_CANDIDATE
+            : compiled
           : { test },
       selection,
       plan.ordered,

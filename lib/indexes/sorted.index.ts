@@ -19,6 +19,7 @@ const byValueThenKey = (a: SortedEntry<unknown>, b: SortedEntry<unknown>): numbe
  */
 export class SortedIndex<T extends object> {
   readonly #list = new SortedList<SortedEntry<T>>(byValueThenKey);
+  #arrays = 0;
 
   constructor(
     readonly field: string,
@@ -30,16 +31,30 @@ export class SortedIndex<T extends object> {
     return this.#list.size;
   }
 
+  /**
+   * True while a record holds an array in the field: a range of values then misses the
+   * records one of whose elements lies in it (a query's range matches them), so the planner
+   * reads no range of this index.
+   */
+  get holdsArrays(): boolean {
+    return this.#arrays > 0;
+  }
+
   add(key: RecordKey, record: T): void {
-    this.#list.insert({ value: this.valueOf(record, key), key, record });
+    const value = this.valueOf(record, key);
+    if (Array.isArray(value)) this.#arrays++;
+    this.#list.insert({ value, key, record });
   }
 
   remove(key: RecordKey, record: T): void {
-    this.#list.remove({ value: this.valueOf(record, key), key, record });
+    const value = this.valueOf(record, key);
+    if (Array.isArray(value)) this.#arrays--;
+    this.#list.remove({ value, key, record });
   }
 
   clear(): void {
     this.#list.clear();
+    this.#arrays = 0;
   }
 
   /** Records in order, first to last or last to first. */

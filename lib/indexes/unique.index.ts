@@ -7,12 +7,16 @@ import { ValueMap } from './value-map.js';
  * A unique index: each value belongs to at most one record. `null` and missing values are
  * not constrained (as in SQL), and are kept in a non-unique index of their own. A value maps
  * to its owner's key, not to the record, so that replacing a record by one with the same
- * value leaves the index as it is; a read finds the record in the table's rows.
+ * value leaves the index as it is; a read finds the record in the table's rows. An array
+ * value is unique as a whole (two records may share an element, unlike MongoDB), and each of
+ * its elements is also filed in a multikey index of its own, so that a lookup of an element
+ * finds the records whose array holds it.
  */
 export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
   readonly unique = true;
   readonly #owners = new ValueMap<RecordKey>();
   readonly #absent: HashIndex<T>;
+  readonly #elements: HashIndex<T>;
 
   constructor(
     readonly field: string,
@@ -20,6 +24,7 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
     private readonly rows: ReadonlyMap<RecordKey, T>,
   ) {
     this.#absent = new HashIndex(field);
+    this.#elements = new HashIndex(field, true);
   }
 
   valueOf(record: T): unknown {
@@ -27,11 +32,21 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
   }
 
   count(value: unknown): number {
+    return this.#wholeCount(value) + this.#elements.count(value);
+  }
+
+  lookup(value: unknown): Iterable<T> {
+    const whole = this.#wholeLookup(value);
+    if (this.#elements.count(value) === 0) return whole;
+    return new Set([...whole, ...this.#elements.lookup(value)]); // the owner may hold it too
+  }
+
+  #wholeCount(value: unknown): number {
     if (value === null || value === undefined) return this.#absent.count(value);
     return this.#owners.get(value) === undefined ? 0 : 1;
   }
 
-  lookup(value: unknown): Iterable<T> {
+  #wholeLookup(value: unknown): Iterable<T> {
     if (value === null || value === undefined) return this.#absent.lookup(value);
     const owner = this.#owners.get(value);
     return owner === undefined ? [] : [this.rows.get(owner)!];
@@ -50,6 +65,7 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
   }
 
   add(key: RecordKey, record: T): void {
+    this.#elements.add(key, record);
     const value = fieldValue(record, this.field);
     if (value === null || value === undefined) this.#absent.add(key, record);
     else this.#owners.set(value, key);
@@ -57,11 +73,13 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
 
   /** The value keeps its owner (the key): only a record without a value is swapped in its bucket. */
   replace(key: RecordKey, record: T): void {
+    this.#elements.replace(key, record);
     const value = fieldValue(record, this.field);
     if (value === null || value === undefined) this.#absent.replace(key, record);
   }
 
   remove(key: RecordKey, record: T): void {
+    this.#elements.remove(key, record);
     const value = fieldValue(record, this.field);
     if (value === null || value === undefined) {
       this.#absent.remove(key, record);
@@ -73,5 +91,6 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
   clear(): void {
     this.#owners.clear();
     this.#absent.clear();
+    this.#elements.clear();
   }
 }

@@ -33,6 +33,11 @@ export interface QueryPlan {
   readonly estimatedRows: number;
   /** True when the path yields records already in the requested order. */
   readonly ordered: boolean;
+  /**
+   * True when the path yields exactly the matches (an index lookup of the query's sole
+   * equality, the multikey ones included), so that they need no re-check.
+   */
+  readonly exact?: boolean;
 }
 
 /** A single-field order with a limit, which an ordered path can serve without sorting. */
@@ -67,8 +72,9 @@ const SCAN: AccessPath = { kind: 'scan' };
  * Picks the cheapest access path: the primary key when the query fixes it (or a list of
  * them), else the most selective index equality or `$in`, else an index range, else a union
  * of index paths for an `or`, else (given a single-field order with a limit on an indexed
- * field) a walk of that index in order, else a scan. Candidates are always re-checked
- * against the whole query, so a plan changes speed, never results.
+ * field) a walk of that index in order, else a scan. Candidates are re-checked against the
+ * whole query, so a plan changes speed, never results; only an index lookup that is the whole
+ * query yields exactly the matches and needs none (`exact`).
  */
 export function planQuery<T extends object>(
   source: PlanSource<T>,
@@ -94,7 +100,7 @@ export function planQuery<T extends object>(
       }
     } else if (!c.equal && !c.anyOf && (c.lower || c.upper) && estimatedRows > 1) {
       const sorted = source.sortedIndex(field);
-      if (sorted) {
+      if (sorted && !sorted.holdsArrays) {
         const rows = sorted.countRange(c.lower, c.upper);
         if (rows < estimatedRows) {
           const direction = order?.field === field ? order.direction : 'asc';
@@ -147,7 +153,8 @@ export function planQuery<T extends object>(
     path = SCAN;
     estimatedRows = size;
   }
-  return { path, estimatedRows, ordered: compoundOrdered || yieldsOrder(path, order) };
+  const exact = path.kind === 'index' && query.sole?.field === path.field;
+  return { path, estimatedRows, ordered: compoundOrdered || yieldsOrder(path, order), exact };
 }
 
 function yieldsOrder(path: AccessPath, order: OrderHint | undefined): boolean {

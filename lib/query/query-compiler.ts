@@ -1,8 +1,8 @@
 import { valuesEqual } from '../engine/stored-values.js';
 import { compareValues, rankOf } from './compare.js';
-import type { FilterNode } from './filter-node.js';
+import { anyReached, reader } from './array-paths.js';
+import { InPattern, type CompareOp, type FilterNode } from './filter-node.js';
 import { toFilterNode } from './filter-parser.js';
-import { INHERITED_NAMES } from './query-values.js';
 import { generateScan } from './scan-compiler.js';
 import type { TextPattern } from './text-pattern.js';
 
@@ -36,7 +36,18 @@ export interface CompiledQuery {
   readonly fields: ReadonlyMap<string, FieldConstraint>;
   /** `or` nodes every match satisfies: each match satisfies one of each list's branches. */
   readonly alternatives: readonly (readonly CompiledQuery[])[];
+  /**
+   * Set when the whole query is one equality of a top-level field with a primitive value
+   * (not null, not NaN): an index lookup of that value yields exactly the matches.
+   */
+  readonly sole?: { readonly field: string; readonly value: unknown };
 }
+
+/** What tests the candidates of a path that yields exactly the matches: nothing to re-check. */
+export const EVERY_CANDIDATE = {
+  test: (): boolean => true,
+  filter: <T>(records: readonly T[]): T[] => records as T[],
+};
 
 /** Compiles any query form (see `toFilterNode`) to a predicate and planner hints. */
 export function compileQuery(table: string, query: unknown): CompiledQuery {
@@ -48,7 +59,21 @@ export function compileNode(node: FilterNode): CompiledQuery {
   const alternatives: CompiledQuery[][] = [];
   collect(node, fields, alternatives);
   const { test, filter } = generateScan(leaves(node), leafPredicate);
-  return { test, filter, matchesAll: node.kind === 'all', fields, alternatives };
+  return {
+    test,
+    filter,
+    matchesAll: node.kind === 'all',
+    fields,
+    alternatives,
+    sole: soleOf(node),
+  };
+}
+
+function soleOf(node: FilterNode): CompiledQuery['sole'] {
+  if (node.kind !== 'cmp' || node.op !== 'eq' || node.path.length !== 1) return undefined;
+  const { value } = node;
+  if (value === null || typeof value === 'object' || value !== value) return undefined;
+  return { field: node.path[0], value };
 }
 
 /** Gathers the constraints of the conjunction at the top of the tree. */
@@ -74,7 +99,9 @@ function collect(
       c.equal = { value: node.value };
       break;
     case 'in':
-      c.anyOf = node.value as unknown[];
+      // a regex in the list is no value an index holds
+      if (!(node.value as unknown[]).some((v) => v instanceof InPattern))
+        c.anyOf = node.value as unknown[];
       break;
     case 'gt':
     case 'gte':
@@ -113,31 +140,65 @@ function predicate(node: FilterNode): Predicate {
 /** The test of an operand of a conjunction that generated code does not write out. */
 function leafPredicate(node: FilterNode): Predicate {
   if (node.kind !== 'cmp') return predicate(node);
-  return comparisonPredicate(reader(node.path), node.op, node.value);
+  return comparisonPredicate(node.path, node.op, node.value);
 }
 
-function comparisonPredicate(read: (r: object) => unknown, op: string, value: unknown): Predicate {
+/**
+ * A comparison as MongoDB reads it (see `anyReached`): it holds when a value the path
+ * reaches, or an element of an array reached, passes; `$ne`, `$nin` and `$exists: false`
+ * are the negations of `$eq`, `$in` and `$exists: true`, so `{ tags: { $ne: 'x' } }` never
+ * matches an array holding 'x'. `$size` and `$elemMatch` test the array itself.
+ */
+function comparisonPredicate(path: readonly string[], op: CompareOp, value: unknown): Predicate {
+  switch (op) {
+    case 'ne':
+    case 'nin': {
+      const positive = comparisonPredicate(path, op === 'ne' ? 'eq' : 'in', value);
+      return (r) => !positive(r);
+    }
+    case 'exists': {
+      const present = anyReached(path, (v) => v !== undefined, false);
+      return value ? present : (r) => !present(r);
+    }
+    case 'size':
+      return anyReached(path, (v) => Array.isArray(v) && v.length === value, false);
+    case 'elemMatch': {
+      const inner = compileNode(value as FilterNode).test;
+      const onObjects = !isElementNode(value as FilterNode);
+      const element = onObjects
+        ? (e: unknown) => typeof e === 'object' && e !== null && !Array.isArray(e) && inner(e)
+        : (e: unknown) => inner(e as object);
+      return anyReached(path, (v) => Array.isArray(v) && v.some(element), false);
+    }
+    default:
+      return anyReached(path, valueTest(op, value), true);
+  }
+}
+
+/** True when an `$elemMatch` tests the elements themselves (its comparisons have no path). */
+function isElementNode(node: FilterNode): boolean {
+  switch (node.kind) {
+    case 'all':
+      return false;
+    case 'cmp':
+      return node.path.length === 0;
+    case 'not':
+      return isElementNode(node.node);
+    default:
+      return node.nodes.some(isElementNode);
+  }
+}
+
+/** The test of one value (an element of an array included) for a positive comparison. */
+function valueTest(op: CompareOp, value: unknown): (v: unknown) => boolean {
   switch (op) {
     case 'eq':
-      return equals(read, value);
-    case 'ne': {
-      const eq = equals(read, value);
-      return (r) => !eq(r);
-    }
+      return equals(value);
     case 'in':
-      return oneOf(read, value as unknown[]);
-    case 'nin': {
-      const inList = oneOf(read, value as unknown[]);
-      return (r) => !inList(r);
-    }
-    case 'exists':
-      return value ? (r) => read(r) !== undefined : (r) => read(r) === undefined;
+      return oneOf(value as unknown[]);
     case 'regex': {
       const regex = value as TextPattern;
-      return (r) => {
-        const v = read(r);
-        return typeof v === 'string' && regex.test(v);
-      };
+      return (v) => typeof v === 'string' && regex.test(v);
     }
     default: {
       const rank = rankOf(value);
@@ -151,59 +212,40 @@ function comparisonPredicate(read: (r: object) => unknown, op: string, value: un
               : (c) => c <= 0;
       // NaN (the only value not equal to itself) sorts first among numbers, but no range
       // holds it, as no comparison with NaN is true in JavaScript.
-      return (r) => {
-        const v = read(r);
-        return rankOf(v) === rank && v === v && accept(compareValues(v, value));
-      };
+      return (v) => rankOf(v) === rank && v === v && accept(compareValues(v, value));
     }
   }
 }
 
-function equals(read: (r: object) => unknown, value: unknown): Predicate {
-  if (value === null) return (r) => read(r) == null;
-  if (typeof value !== 'object' && value === value) return (r) => read(r) === value;
-  return (r) => valuesEqual(read(r), value);
+function equals(value: unknown): (v: unknown) => boolean {
+  if (value === null) return (v) => v == null;
+  if (typeof value !== 'object' && value === value) return (v) => v === value;
+  return (v) => valuesEqual(v, value);
 }
 
-function oneOf(read: (r: object) => unknown, values: unknown[]): Predicate {
+function oneOf(values: unknown[]): (v: unknown) => boolean {
   const primitives = new Set<unknown>();
   const objects: unknown[] = [];
+  const patterns: InPattern[] = [];
   let nulls = false;
   for (const v of values) {
     if (v === null) nulls = true;
+    else if (v instanceof InPattern) patterns.push(v);
     else if (typeof v === 'object') objects.push(v);
     else primitives.add(v);
   }
-  return (r) => {
-    const v = read(r);
+  return (v) => {
     if (v === null || v === undefined) return nulls;
-    if (typeof v !== 'object') return primitives.has(v);
+    if (typeof v !== 'object')
+      return (
+        primitives.has(v) ||
+        (typeof v === 'string' && patterns.some(({ pattern }) => pattern.test(v)))
+      );
     return objects.some((o) => valuesEqual(v, o));
   };
 }
 
-/** A function reading the value at `path` of a record (undefined when a step is missing). */
-export function reader(path: readonly string[]): (record: object) => unknown {
-  if (path.length === 1) {
-    const [field] = path;
-    if (INHERITED_NAMES.has(field)) {
-      return (r) =>
-        Object.prototype.hasOwnProperty.call(r, field)
-          ? (r as Record<string, unknown>)[field]
-          : undefined;
-    }
-    return (r) => (r as Record<string, unknown>)[field];
-  }
-  return (r) => {
-    let v: unknown = r;
-    for (const segment of path) {
-      if (typeof v !== 'object' || v === null || !Object.prototype.hasOwnProperty.call(v, segment))
-        return undefined;
-      v = (v as Record<string, unknown>)[segment];
-    }
-    return v;
-  };
-}
+export { reader };
 
 /** The operands of nested ANDs, flattened: `a and (b and c)` tests as `a && b && c`. */
 function leaves(node: FilterNode, out: FilterNode[] = []): FilterNode[] {

@@ -6,7 +6,7 @@ import {
   plainDataProblem,
   timeOfDate,
 } from '../engine/stored-values.js';
-import type { CompareOp, FilterNode } from './filter-node.js';
+import { InPattern, type CompareOp, type FilterNode } from './filter-node.js';
 import { compileTextPattern, UnsupportedPatternError, type TextPattern } from './text-pattern.js';
 
 /** The longest `$regex` pattern a query may carry, in characters. */
@@ -91,16 +91,31 @@ function checkOperand(table: string, field: string, op: CompareOp, value: unknow
           table,
           `'${field}': $${op} takes an array, got ${describeValue(value)}`,
         );
-      return Array.from(value as unknown[], (v) => checkEqualityValue(table, field, v));
+      // as in MongoDB, a RegExp in the list matches the strings it matches
+      return Array.from(value as unknown[], (v) =>
+        v instanceof RegExp
+          ? new InPattern(checkRegex(table, field, v, undefined))
+          : checkEqualityValue(table, field, v),
+      );
     case 'exists':
-      if (typeof value !== 'boolean')
+      // MongoDB reads the operand's truthiness: `$exists: 1` is `$exists: true`
+      if (value === undefined || typeof value === 'function' || typeof value === 'symbol')
         throw new QueryError(
           table,
           `'${field}': $exists takes true or false, got ${describeValue(value)}`,
         );
-      return value;
+      return Boolean(value);
     case 'regex':
       return checkRegex(table, field, value, undefined);
+    case 'size':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+        throw new QueryError(
+          table,
+          `'${field}': $size takes a non-negative integer, got ${describeValue(value)}`,
+        );
+      return value;
+    case 'elemMatch':
+      throw new QueryError(table, `'${field}': $elemMatch takes a filter object`);
   }
 }
 
@@ -149,19 +164,24 @@ export function checkRegex(
   pattern: unknown,
   options: unknown,
 ): TextPattern {
-  if (options !== undefined && (typeof options !== 'string' || !/^[imsu]*$/.test(options))) {
+  if (options !== undefined && (typeof options !== 'string' || !/^[imsux]*$/.test(options))) {
     throw new QueryError(
       table,
-      `'${field}': $options takes flags among 'imsu', got ${describeValue(options)}`,
+      `'${field}': $options takes flags among 'imsux', got ${describeValue(options)}`,
     );
   }
   let source: string;
   let flags: string;
   if (pattern instanceof RegExp) {
-    if (options !== undefined)
-      throw new QueryError(table, `'${field}': $options goes with a string $regex, not a RegExp`);
     source = pattern.source;
     flags = pattern.flags.replace(/[gyd]/g, '');
+    // as MongoDB: $options gives a RegExp without flags its flags, and refuses to merge two sets
+    if (options !== undefined && flags !== '')
+      throw new QueryError(
+        table,
+        `'${field}': flags on both the $regex RegExp and $options; give them in one place`,
+      );
+    if (options !== undefined) flags = options;
     if (flags.includes('v')) {
       throw new QueryError(
         table,
@@ -177,6 +197,10 @@ export function checkRegex(
       `'${field}': $regex takes a string or a RegExp, got ${describeValue(pattern)}`,
     );
   }
+  if (flags.includes('x')) {
+    source = withoutExtendedSpace(source);
+    flags = flags.replace(/x/g, '');
+  }
   if (source.length > MAX_REGEX_LENGTH) {
     throw new QueryError(
       table,
@@ -189,6 +213,34 @@ export function checkRegex(
     throw new QueryError(table, `'${field}': invalid $regex: ${(error as Error).message}`);
   }
   return cachedPattern(table, field, source, flags);
+}
+
+/**
+ * The pattern of the `x` (extended) flag, written plainly: unescaped whitespace outside a
+ * character class is dropped, and `#` starts a comment up to the end of the line, as in PCRE
+ * (MongoDB's engine).
+ */
+export function withoutExtendedSpace(source: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      out += source.slice(i, i + 2);
+      i++;
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+    } else if (c === '[') {
+      inClass = true;
+      out += c;
+    } else if (c === '#') {
+      while (i + 1 < source.length && source[i + 1] !== '\n') i++;
+    } else if (!/\s/.test(c)) {
+      out += c;
+    }
+  }
+  return out;
 }
 
 const PATTERNS = new Map<string, TextPattern>();

@@ -132,7 +132,7 @@ function factoryFor(cond: string, arity: number): CachedScan | undefined {
 
 /** A function of the arguments `a0`, `a1`, … returning the test and the filter of `cond`. */
 function generate(cond: string, arity: number): ScanFactory {
-  const params = Array.from({ length: arity }, (_, i) => `a${i}`);
+  const params = ['$has', '$any', ...Array.from({ length: arity }, (_, i) => `a${i}`)];
   const body =
     "'use strict';\n" +
     'return {\n' +
@@ -148,8 +148,36 @@ function generate(cond: string, arity: number): ScanFactory {
     '  },\n' +
     '};';
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source holds no value; see generateScan
-  return new Function(...params, body) as ScanFactory;
+  const make = new Function(...params, body) as (...args: unknown[]) => GeneratedScan;
+  return (...bindings) => make(hasElement, anyElementInRange, ...bindings);
 }
+
+/** Whether `value` is an array holding `wanted` (a primitive, not NaN). */
+function hasElement(value: object, wanted: unknown): boolean {
+  return Array.isArray(value) && (value as unknown[]).includes(wanted);
+}
+
+/**
+ * Whether `value` is an array one of whose elements passes a range leaf of shape `shape`
+ * ('str>=', 'num<', …) with `bound`, as the generated code tests a plain value.
+ */
+function anyElementInRange(value: object, shape: string, bound: never): boolean {
+  if (!Array.isArray(value)) return false;
+  const text = shape.startsWith('str');
+  const accept = RANGE_TESTS[shape.slice(3)];
+  return (value as unknown[]).some((e) =>
+    text
+      ? typeof e === 'string' && accept(e as never, bound)
+      : (typeof e === 'number' || typeof e === 'bigint') && accept(e as never, bound),
+  );
+}
+
+const RANGE_TESTS: Readonly<Record<string, (a: never, b: never) => boolean>> = {
+  '>': (a, b) => a > b,
+  '>=': (a, b) => a >= b,
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+};
 
 // ---- shapes ---------------------------------------------------------------------------
 
@@ -237,9 +265,14 @@ function condition(leaf: FilterNode, shape: string, name: string): string {
   if (shape === TRUE) return 'true';
   if (shape === CALL) return `${name}(r)`;
   const field = `r[${JSON.stringify((leaf as { path: readonly string[] }).path[0])}]`;
-  if (shape === EQUAL) return `${field} === ${name}`;
+  // An array matches when one of its elements does (MongoDB's reading; see anyReached): the
+  // test of an array is called out of line, after the test of a plain value failed.
+  if (shape === EQUAL)
+    return `((x = ${field}) === ${name} || (typeof x === 'object' && x !== null && $has(x, ${name})))`;
   const op = shape.slice(3);
-  if (shape.startsWith('str')) return `(typeof (x = ${field}) === 'string' && x ${op} ${name})`;
+  const array = `(typeof x === 'object' && x !== null && $any(x, '${shape}', ${name}))`;
+  if (shape.startsWith('str'))
+    return `((typeof (x = ${field}) === 'string' && x ${op} ${name}) || ${array})`;
   // A NaN field fails every bound, as JavaScript's comparison does; a bigint compares by value.
-  return `((typeof (x = ${field}) === 'number' || typeof x === 'bigint') && x ${op} ${name})`;
+  return `(((typeof (x = ${field}) === 'number' || typeof x === 'bigint') && x ${op} ${name}) || ${array})`;
 }

@@ -3,7 +3,10 @@
  * form, checked against a naive reference model (a Map of plain records filtered by hand).
  *
  * The reference semantics below are written from API.md section 3 (and the documented
- * behaviour of the query types), independently of the code under lib/query.
+ * behaviour of the query types), independently of the code under lib/query. Arrays are read
+ * as MongoDB reads them (its manual, "Query an Array" and "Query an Array of Embedded
+ * Documents"): a path reaches the field of each document in an array, and a condition holds
+ * when it holds for a value reached or for an element of an array reached.
  */
 import 'reflect-metadata';
 import { describe, it } from '@jest/globals';
@@ -95,6 +98,30 @@ function readPath(record: object, path: string): unknown {
   return v;
 }
 
+/**
+ * Every value a dotted path reaches, MongoDB's way: a numeric segment indexes an array, any
+ * other segment reaches the field of each document element of an array; a missing field
+ * reaches undefined.
+ */
+function reachedValues(record: unknown, path: string): unknown[] {
+  let values: unknown[] = [record];
+  for (const segment of path.split('.')) {
+    const next: unknown[] = [];
+    for (const v of values) {
+      if (Array.isArray(v)) {
+        if (/^(0|[1-9][0-9]*)$/.test(segment)) next.push(v[Number(segment)]);
+        else for (const e of v) if (isObjectValue(e)) next.push(own(e, segment));
+      } else next.push(isObjectValue(v) ? own(v, segment) : undefined);
+    }
+    values = next;
+  }
+  return values;
+}
+
+function own(v: Record<string, unknown>, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(v, key) ? v[key] : undefined;
+}
+
 /** missing/null < booleans < numbers (NaN first) < strings < Dates < anything else. */
 function typeRank(v: unknown): number {
   if (v === undefined || v === null) return 0;
@@ -118,10 +145,16 @@ type FieldOp =
   | { op: 'eq' | 'ne'; v: unknown }
   | { op: 'gt' | 'gte' | 'lt' | 'lte'; v: unknown }
   | { op: 'in' | 'nin'; v: unknown[] }
-  | { op: 'exists'; v: boolean }
+  | { op: 'exists'; v: boolean; numeric: boolean }
   | { op: 'regex'; pattern: string; flags: string; asRegExp: boolean }
   | { op: 'notRe'; pattern: string; flags: string }
-  | { op: 'not'; ops: FieldOp[] };
+  | { op: 'not'; ops: FieldOp[] }
+  | { op: 'size'; v: number }
+  | { op: 'all'; v: unknown[] }
+  /** `$elemMatch` of operators on the elements themselves. */
+  | { op: 'elemOps'; ops: FieldOp[] }
+  /** `$elemMatch` of a filter on document elements. */
+  | { op: 'elemDoc'; nodes: QNode[] };
 
 type QNode =
   | { t: 'field'; path: string; ops: FieldOp[]; bare: boolean }
@@ -154,9 +187,9 @@ function evalOp(op: FieldOp, v: unknown): boolean {
     case 'lte':
       return rangeMatches(op.op, v, op.v);
     case 'in':
-      return op.v.some((w) => queryEquals(v, w));
+      return op.v.some((w) => inListMatches(v, w));
     case 'nin':
-      return !op.v.some((w) => queryEquals(v, w));
+      return !op.v.some((w) => inListMatches(v, w));
     case 'exists':
       return (v !== undefined) === op.v;
     case 'regex':
@@ -165,14 +198,59 @@ function evalOp(op: FieldOp, v: unknown): boolean {
       return !(typeof v === 'string' && new RegExp(op.pattern, op.flags).test(v));
     case 'not':
       return !op.ops.every((o) => evalOp(o, v));
+    default:
+      throw new Error(`${op.op} is not a value test`);
+  }
+}
+
+/** An entry of `$in`: a RegExp matches the strings it matches, any other value is equality. */
+function inListMatches(v: unknown, w: unknown): boolean {
+  return w instanceof RegExp ? typeof v === 'string' && w.test(v) : queryEquals(v, w);
+}
+
+/**
+ * Whether an operator holds for the values a path reaches: a positive comparison when it
+ * holds for one of them or for an element of an array among them; `$ne`, `$nin`, `$not` and
+ * `$exists: false` are the negations of their positive forms.
+ */
+function holds(op: FieldOp, values: unknown[]): boolean {
+  const any = (o: FieldOp) =>
+    values.some((v) => evalOp(o, v) || (Array.isArray(v) && v.some((e) => evalOp(o, e))));
+  switch (op.op) {
+    case 'ne':
+      return !holds({ op: 'eq', v: op.v }, values);
+    case 'nin':
+      return !holds({ op: 'in', v: op.v }, values);
+    case 'notRe':
+      return !holds({ ...op, op: 'regex', asRegExp: false }, values);
+    case 'not':
+      return !op.ops.every((o) => holds(o, values));
+    case 'exists':
+      return values.some((v) => v !== undefined) === op.v;
+    case 'size':
+      return values.some((v) => Array.isArray(v) && v.length === op.v);
+    case 'all':
+      return op.v.length > 0 && op.v.every((w) => holds({ op: 'eq', v: w }, values));
+    case 'elemOps':
+      return values.some(
+        (v) => Array.isArray(v) && v.some((e) => op.ops.every((o) => holds(o, [e]))),
+      );
+    case 'elemDoc':
+      return values.some(
+        (v) =>
+          Array.isArray(v) &&
+          v.some((e) => isObjectValue(e) && op.nodes.every((n) => evalNode(n, e))),
+      );
+    default:
+      return any(op);
   }
 }
 
 function evalNode(node: QNode, record: object): boolean {
   switch (node.t) {
     case 'field': {
-      const v = readPath(record, node.path);
-      return node.ops.every((op) => evalOp(op, v));
+      const values = reachedValues(record, node.path);
+      return node.ops.every((op) => holds(op, values));
     }
     case 'and':
       return node.nodes.every((n) => evalNode(n, record));
@@ -202,6 +280,15 @@ function renderOps(ops: FieldOp[]): Record<string, unknown> {
       case 'not':
         out.$not = renderOps(op.ops);
         break;
+      case 'elemOps':
+        out.$elemMatch = renderOps(op.ops);
+        break;
+      case 'elemDoc':
+        out.$elemMatch = renderFilter({ t: 'and', nodes: op.nodes, merge: true });
+        break;
+      case 'exists':
+        out.$exists = op.numeric ? Number(op.v) : op.v; // MongoDB reads 1 and 0 as true and false
+        break;
       default:
         out[`$${op.op}`] = op.v;
     }
@@ -213,6 +300,8 @@ function renderFilter(node: QNode): Record<string, unknown> {
   switch (node.t) {
     case 'field': {
       const [first] = node.ops;
+      if (node.bare && node.ops.length === 1 && first.op === 'regex' && first.asRegExp)
+        return { [node.path]: new RegExp(first.pattern, first.flags) }; // MongoDB's shorthand
       const bare = node.bare && node.ops.length === 1 && first.op === 'eq';
       return { [node.path]: bare ? (first as { v: unknown }).v : renderOps(node.ops) };
     }
@@ -331,6 +420,20 @@ const TEMPLATES: Template[] = [
     make: ([a, b, c]) => match`s == ${a} and b == ${b} or n == ${c}`,
     ast: ([a, b, c]) => or(and(field('s', 'eq', a), field('b', 'eq', b)), field('n', 'eq', c)),
   },
+  {
+    slots: ['eq:tags', 'eq:items.sku', 'range:items.qty'],
+    make: ([a, b, c]) => match`tags == ${a} or not (items.sku != ${b}) and items.qty > ${c}`,
+    ast: ([a, b, c]) =>
+      or(
+        field('tags', 'eq', a),
+        and(not(field('items.sku', 'ne', b)), field('items.qty', 'gt', c)),
+      ),
+  },
+  {
+    slots: ['eq:tags', 'range:tags'],
+    make: ([a, b]) => match`tags != ${a} and tags <= ${b}`,
+    ast: ([a, b]) => and(field('tags', 'ne', a), field('tags', 'lte', b)),
+  },
 ];
 
 const TUPLE_OPERATORS: Record<string, FieldOp['op']> = {
@@ -345,6 +448,8 @@ const TUPLE_OPERATORS: Record<string, FieldOp['op']> = {
   in: 'in',
   nin: 'nin',
   'not in': 'nin',
+  all: 'all',
+  size: 'size',
 };
 
 /** The engine's form of a query. */
@@ -409,8 +514,35 @@ interface Scenario {
   ops: Op[];
 }
 
-const PATHS = ['id', 's', 'n', 'b', 'd', 'profile', 'profile.theme', 'profile.level', 'x'];
-const PATH_WEIGHTS: Record<string, number> = { s: 3, n: 3, profile: 1, x: 1 };
+const PATHS = [
+  'id',
+  's',
+  'n',
+  'b',
+  'd',
+  'profile',
+  'profile.theme',
+  'profile.level',
+  'x',
+  'tags',
+  'tags.0',
+  'items',
+  'items.sku',
+  'items.qty',
+];
+const PATH_WEIGHTS: Record<string, number> = {
+  s: 3,
+  n: 3,
+  profile: 1,
+  x: 1,
+  tags: 4,
+  'tags.0': 1,
+  items: 1,
+  'items.sku': 2,
+  'items.qty': 2,
+};
+/** Paths holding arrays, where `$size`, `$all` and `$elemMatch` are generated. */
+const ARRAY_PATHS = ['tags', 'items'];
 const ORDER_PATHS = ['id', 's', 'n', 'b', 'd', 'profile.theme', 'profile.level', 'x'];
 const REGEXES = ['^a', 'b$', 'a', '^$', '[ab]', '^A', 'ar', '^(a|b)$', '.', 'k$', '^d'];
 
@@ -436,6 +568,10 @@ function scenarios(withBigint: boolean, types: TableSpec['type'][]): fc.Arbitrar
       reverse ? Object.fromEntries(Object.entries(p).reverse()) : (p as Record<string, unknown>),
     );
 
+  const item = fc.record(
+    { sku: fc.constantFrom<unknown>('p1', 'p2', null), qty: fc.constantFrom<unknown>(0, 1, 2) },
+    { requiredKeys: [], noNullPrototype: true },
+  );
   const fieldValues = {
     s: some(
       fc.constantFrom('a', 'b', 'c', 'ab', 'A', '', 'dark'),
@@ -450,6 +586,13 @@ function scenarios(withBigint: boolean, types: TableSpec['type'][]): fc.Arbitrar
     b: some(fc.boolean(), fc.constant(null)),
     d: some(dateAt([-1000, 0, 1000, 2000]), fc.constant(null), fc.constant('x')),
     profile: some(profile, fc.constant(null), fc.constant('dark')),
+    // arrays of scalars (duplicates, null and numbers among them), and now and then a scalar
+    tags: some(
+      fc.array(fc.constantFrom<unknown>('a', 'b', 'c', 1, null), { maxLength: 4 }),
+      fc.constantFrom<unknown>('a', null, 1),
+    ),
+    // arrays of documents, some without a field
+    items: some(fc.array(item, { maxLength: 3 }), fc.constantFrom<unknown>(null, 'p1'), item),
   };
   const id = fc.integer({ min: -2, max: 14 });
   const record: fc.Arbitrary<Rec> = fc.record({ id, ...fieldValues }, { requiredKeys: ['id'] });
@@ -495,8 +638,28 @@ function scenarios(withBigint: boolean, types: TableSpec['type'][]): fc.Arbitrar
     'profile.theme': { eq: themes, range: strings },
     'profile.level': { eq: levels, range: numbers },
     x: { eq: eqValue, range: rangeValue },
+    tags: { eq: fc.constantFrom<unknown>('a', 'b', 'c', 1, null, 'z'), range: strings },
+    'tags.0': { eq: fc.constantFrom<unknown>('a', 'b', 1, null), range: strings },
+    items: { eq: fc.oneof(item, fc.array(item, { maxLength: 2 })), range: rangeValue },
+    'items.sku': { eq: fc.constantFrom<unknown>('p1', 'p2', null), range: strings },
+    'items.qty': { eq: fc.constantFrom<unknown>(0, 1, 2, null), range: numbers },
   };
-  const eqFor = (p: string) => fc.oneof({ weight: 3, arbitrary: pools[p].eq }, eqValue);
+  const eqFor = (p: string) =>
+    p === 'tags'
+      ? fc.oneof(
+          { weight: 3, arbitrary: pools[p].eq },
+          fieldValues.tags, // a whole array
+          eqValue,
+        )
+      : fc.oneof({ weight: 3, arbitrary: pools[p].eq }, eqValue);
+  /** `$in` entries: values, and for text paths a RegExp now and then. */
+  const inFor = (p: string) =>
+    ['s', 'tags', 'items.sku'].includes(p)
+      ? fc.oneof(
+          { weight: 4, arbitrary: eqFor(p) },
+          fc.constantFrom(...REGEXES).map((re) => new RegExp(re)),
+        )
+      : eqFor(p);
   const rangeFor = (p: string) => fc.oneof({ weight: 3, arbitrary: pools[p].range }, rangeValue);
   /** One arbitrary per path, each weighted, combined. */
   const perPath = <T>(make: (p: string) => fc.Arbitrary<T>): fc.Arbitrary<T> =>
@@ -515,17 +678,40 @@ function scenarios(withBigint: boolean, types: TableSpec['type'][]): fc.Arbitrar
       }),
       fc.record({
         op: fc.constantFrom('in' as const, 'nin' as const),
-        v: fc.array(eqFor(p), { maxLength: 4 }),
+        v: fc.array(inFor(p), { maxLength: 4 }),
       }),
-      fc.record({ op: fc.constant('exists' as const), v: fc.boolean() }),
+      fc.record({ op: fc.constant('exists' as const), v: fc.boolean(), numeric: fc.boolean() }),
       fc.record({ op: fc.constant('regex' as const), ...regex, asRegExp: fc.boolean() }),
       fc.record({ op: fc.constant('notRe' as const), ...regex }),
     );
   const opKey = (o: FieldOp) => (o.op === 'notRe' ? 'not' : o.op);
   const opList = (arb: fc.Arbitrary<FieldOp>) =>
     fc.uniqueArray(arb, { minLength: 1, maxLength: 3, selector: opKey });
+  /** A filter on the documents of `items`, for `$elemMatch`. */
+  const itemNode = (ops: (p: string) => fc.Arbitrary<FieldOp>) =>
+    fc.uniqueArray(
+      fc.constantFrom('sku', 'qty').chain((f) =>
+        fc.record({
+          t: fc.constant('field' as const),
+          path: fc.constant(f),
+          ops: fc.tuple(ops(`items.${f}`)),
+          bare: fc.boolean(),
+        }),
+      ),
+      { minLength: 0, maxLength: 2, selector: (n) => n.path },
+    );
+  const arrayOp = (p: string): fc.Arbitrary<FieldOp> =>
+    fc.oneof(
+      fc.record({ op: fc.constant('size' as const), v: fc.nat(3) }),
+      fc.record({ op: fc.constant('all' as const), v: fc.array(eqFor(p), { maxLength: 3 }) }),
+      p === 'items'
+        ? itemNode(leafOp).map((nodes): FieldOp => ({ op: 'elemDoc', nodes }))
+        : opList(leafOp(p)).map((ops): FieldOp => ({ op: 'elemOps', ops })),
+    );
   const fieldNode = perPath((p): fc.Arbitrary<QNode> => {
-    const leaf = leafOp(p);
+    const leaf = ARRAY_PATHS.includes(p)
+      ? fc.oneof({ weight: 3, arbitrary: leafOp(p) }, arrayOp(p))
+      : leafOp(p);
     const notOp = opList(leaf).map((ops): FieldOp => ({ op: 'not', ops }));
     const fieldOp = fc.oneof(
       { weight: 6, arbitrary: leaf },
@@ -568,6 +754,12 @@ function scenarios(withBigint: boolean, types: TableSpec['type'][]): fc.Arbitrar
         fc.constantFrom('in', 'nin', 'not in'),
         fc.array(eqFor(p), { maxLength: 4 }),
       ),
+      ...(ARRAY_PATHS.includes(p)
+        ? [
+            fc.tuple(fc.constant(p), fc.constant('all'), fc.array(eqFor(p), { maxLength: 3 })),
+            fc.tuple(fc.constant(p), fc.constant('size'), fc.nat(3)),
+          ]
+        : []),
     ),
   );
   const query: fc.Arbitrary<Q> = fc.oneof(
@@ -644,7 +836,7 @@ function scenarios(withBigint: boolean, types: TableSpec['type'][]): fc.Arbitrar
     type: fc.constantFrom(...types),
     indexes: fc.uniqueArray(
       fc.record({
-        field: fc.constantFrom('s', 'n', 'b', 'd', 'profile'),
+        field: fc.constantFrom('s', 'n', 'b', 'd', 'profile', 'tags', 'items'),
         unique: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, fc.constant(true)),
       }),
       { maxLength: 5, selector: (i) => i.field },
@@ -1056,5 +1248,23 @@ describe('query engine against a reference model (property)', () => {
       ),
       { numRuns: 100 },
     );
+  });
+
+  // The last test of the file: once generating code fails, the engine stops trying for good.
+  it('answers the same where the process forbids generating code', () => {
+    const FunctionBefore = globalThis.Function;
+    globalThis.Function = function () {
+      throw new EvalError('Code generation from strings disallowed for this context');
+    } as unknown as FunctionConstructor;
+    try {
+      fc.assert(
+        fc.property(scenarios(false, ['set', 'ordered_set']), (s) =>
+          runScenario(s, { selectKeyOrder: false }),
+        ),
+        { numRuns: 100 },
+      );
+    } finally {
+      globalThis.Function = FunctionBefore;
+    }
   });
 });

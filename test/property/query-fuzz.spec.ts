@@ -281,12 +281,12 @@ const KNOWN_OPS = [
   '$and',
   '$or',
   '$nor',
-];
-const UNKNOWN_OPS = [
-  '$where',
   '$elemMatch',
   '$size',
   '$all',
+];
+const UNKNOWN_OPS = [
+  '$where',
   '$type',
   '$mod',
   '$expr',
@@ -494,7 +494,16 @@ describe('query fuzzing: QueryError or a result, quickly, never pollution', () =
         case '$nin':
           return !Array.isArray(operand);
         case '$exists':
-          return typeof operand !== 'boolean';
+          // MongoDB reads the operand's truthiness
+          return (
+            operand === undefined || typeof operand === 'function' || typeof operand === 'symbol'
+          );
+        case '$size':
+          return typeof operand !== 'number' || !Number.isInteger(operand) || operand < 0;
+        case '$all':
+          return !Array.isArray(operand);
+        case '$elemMatch':
+          return !isPlain(operand);
         case '$regex':
           return typeof operand !== 'string' && !(operand instanceof RegExp);
         case '$eq':
@@ -508,7 +517,19 @@ describe('query fuzzing: QueryError or a result, quickly, never pollution', () =
     };
     const cases = fc.oneof(
       fc.tuple(
-        fc.constantFrom('$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$regex'),
+        fc.constantFrom(
+          '$gt',
+          '$gte',
+          '$lt',
+          '$lte',
+          '$in',
+          '$nin',
+          '$exists',
+          '$regex',
+          '$size',
+          '$all',
+          '$elemMatch',
+        ),
         oddValue,
       ),
       fc.tuple(

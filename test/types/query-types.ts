@@ -340,3 +340,79 @@ declare class PeopleStore extends MemoryStoreClass<Person> {
 }
 declare const peopleStore: PeopleStore;
 export const assignable: MemoryStore<Person> = peopleStore;
+
+// ---- arrays and MongoDB's idioms ---------------------------------------------------------
+
+class Order {
+  id!: string;
+  customer = '';
+  tags: string[] = [];
+  scores: number[] = [];
+  items: { sku: string; qty: number }[] = [];
+  notes?: string;
+}
+
+declare const orders: MemoryStore<Order>;
+
+export function arrayQueriesThatCompile(): void {
+  // an element, or the whole array
+  orders.select({ tags: 'x' });
+  orders.select({ tags: ['x', 'y'] });
+  orders.select({ tags: { $ne: 'x' } });
+  orders.select({ tags: { $in: ['x', /^y/] }, scores: { $gt: 3, $lt: 5 } });
+  orders.select({ tags: { $nin: [['x', 'y']] } });
+  orders.select({ tags: { $all: ['x', 'y'] }, scores: { $size: 3 } });
+  orders.select({ scores: { $elemMatch: { $gte: 80, $lt: 85 } } });
+  orders.select({ items: { $elemMatch: { sku: 'p1', qty: { $gt: 1 } } } });
+  orders.select({ tags: { $all: [{ $elemMatch: { $regex: /^x/ } }] } });
+  // dotted paths through arrays of objects
+  orders.select({ 'items.sku': 'p1', 'items.qty': { $gte: 2 } });
+  // MongoDB's idioms
+  orders.select({ customer: /^ad/i, tags: /^x/ });
+  orders.select({ $or: [{ customer: /^a/ }, { notes: { $exists: 0 } }] });
+  orders.select({ customer: { $regex: /^a/, $options: 'ix' } });
+  // tuples and match
+  orders.select([['tags', '==', 'x']]);
+  orders.select([['tags', 'all', ['x', 'y']]]);
+  orders.select([['scores', 'size', 2]]);
+  orders.select([['items', 'elemMatch', { sku: 'p1' }]]);
+  orders.select([['items.qty', '>', 1]]);
+  orders.select(match`tags == ${'x'}`);
+}
+
+export function arrayMisuseThatFails(): void {
+  // @ts-expect-error: tags hold strings
+  orders.select({ tags: 3 });
+  // @ts-expect-error: an element of the wrong type in $in
+  orders.select({ tags: { $in: [3] } });
+  // @ts-expect-error: $all takes an array of elements
+  orders.select({ tags: { $all: 'x' } });
+  // @ts-expect-error: $all of the wrong element type
+  orders.select({ tags: { $all: [1] } });
+  // @ts-expect-error: $size takes a number
+  orders.select({ tags: { $size: '2' } });
+  // @ts-expect-error: $size is for arrays
+  orders.select({ customer: { $size: 2 } });
+  // @ts-expect-error: $elemMatch is for arrays
+  orders.select({ customer: { $elemMatch: { $gt: 'a' } } });
+  // @ts-expect-error: a misspelt field of the elements
+  orders.select({ items: { $elemMatch: { skuu: 'p1' } } });
+  // @ts-expect-error: an element field of the wrong type
+  orders.select({ items: { $elemMatch: { qty: 'many' } } });
+  // @ts-expect-error: a misspelt path through an array
+  orders.select({ 'items.skuu': 'p1' });
+  // @ts-expect-error: a path through an array with a value of the wrong type
+  orders.select({ 'items.qty': 'many' });
+  // @ts-expect-error: scores hold numbers: no regex
+  orders.select({ scores: /^1/ });
+  // @ts-expect-error: a range bound of the elements' type only
+  orders.select({ scores: { $gt: 'a' } });
+  // @ts-expect-error: $exists takes true, false, 1 or 0
+  orders.select({ notes: { $exists: 'yes' } });
+  // @ts-expect-error: a tuple's element of the wrong type
+  orders.select([['tags', '==', 3]]);
+  // @ts-expect-error: size is for arrays, in tuples too
+  orders.select([['customer', 'size', 2]]);
+  // @ts-expect-error: a misspelt path through an array, in tuples too
+  orders.select([['items.skuu', '==', 'p1']]);
+}

@@ -34,11 +34,14 @@ function compareKeys(a: unknown, b: unknown): number {
 /**
  * Equality as API.md documents it for attribute maps, written independently of the library:
  * `null` matches null and missing, strict equality for primitives with NaN equal to NaN,
- * dates by time, arrays by content in order, objects by content whatever the key order.
+ * dates by time, arrays by content in order, objects by content whatever the key order; an
+ * array also matches when one of its elements does.
  */
 export function documentedMatch(actual: unknown, wanted: unknown): boolean {
-  if (wanted === null) return actual === null || actual === undefined;
-  return sameData(actual, wanted);
+  const one = (v: unknown) =>
+    wanted === null ? v === null || v === undefined : sameData(v, wanted);
+  // an array matches when it equals the value or one of its elements does (MongoDB's reading)
+  return one(actual) || (Array.isArray(actual) && actual.some(one));
 }
 
 function sameData(a: unknown, b: unknown): boolean {

@@ -54,8 +54,8 @@ function things() {
 const find = (query: Record<string, unknown>) => keysOf(things().select(query));
 
 describe('attribute maps: equality', () => {
-  it('compares primitives strictly', () => {
-    expect(find({ value: 1 })).toEqual(['one']);
+  it('compares primitives strictly (an array matches when one of its elements is equal)', () => {
+    expect(find({ value: 1 })).toEqual(['array12', 'array21', 'one']);
     expect(find({ value: '1' })).toEqual(['oneText']);
     expect(find({ value: true })).toEqual(['true']);
     expect(find({ value: false })).toEqual(['false']);
@@ -104,8 +104,12 @@ describe('attribute maps: equality', () => {
     const table = things();
     table.write({ id: 'both', value: 1, profile: 'p' });
     expect(keysOf(table.select({ value: 1, profile: 'p' }))).toEqual(['both']);
-    expect(keysOf(table.select({ value: 1 }))).toEqual(['both', 'one']);
-    expect(keysOf(table.select({ value: 1, profile: null }))).toEqual(['one']);
+    expect(keysOf(table.select({ value: 1 }))).toEqual(['array12', 'array21', 'both', 'one']);
+    expect(keysOf(table.select({ value: 1, profile: null }))).toEqual([
+      'array12',
+      'array21',
+      'one',
+    ]);
   });
 
   it('matches everything with an empty or absent query', () => {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { cachedScanShapes } from '../../../lib/query/scan-compiler.js';
+import { keysOf } from '../test-helpers.js';
+import { ARRAY_CASES, arrayTable } from './fixtures/array-cases.js';
 import { find, SCAN_CASES, scanRows as rows } from './fixtures/scan-cases.js';
 
 /**
@@ -26,6 +28,16 @@ describe('without code generation', () => {
     for (const [query, keys] of cases) {
       expect(find(table, query)).toEqual(keys);
       expect(table.count(query)).toBe(keys.length);
+    }
+  });
+
+  it.each(Object.entries(ARRAY_CASES))('reads arrays as with it: %s', (_group, cases) => {
+    for (const indexed of [false, true]) {
+      const table = arrayTable(indexed);
+      for (const [query, keys] of cases) {
+        const found = keysOf(table.select(query)).sort();
+        expect([query, found]).toEqual([query, keys]);
+      }
     }
   });
 
