@@ -42,10 +42,35 @@ function pathValue(record: object, field: string): unknown {
   let path = PATHS.get(field);
   if (!path) PATHS.set(field, (path = field.split('.')));
   let v: unknown = record;
-  for (const segment of path) {
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i];
+    if (Array.isArray(v)) {
+      if (isPosition(segment)) {
+        v = (v as unknown[])[Number(segment)];
+        continue;
+      }
+      // Through an array of documents, as queries read it (see `anyReached`): the values the
+      // path reaches in each object element, arrays among them spread, for a multikey index.
+      const reached: unknown[] = [];
+      collect(v as unknown[], path, i, reached);
+      return reached.length > 0 ? reached : undefined;
+    }
     if (typeof v !== 'object' || v === null || !Object.prototype.hasOwnProperty.call(v, segment))
       return undefined;
     v = (v as Record<string, unknown>)[segment];
   }
   return v;
+}
+
+function collect(array: readonly unknown[], path: readonly string[], i: number, out: unknown[]) {
+  for (const element of array) {
+    if (typeof element !== 'object' || element === null || Array.isArray(element)) continue;
+    const value = pathValue(element, path.slice(i).join('.'));
+    if (Array.isArray(value)) out.push(...(value as unknown[]));
+    else if (value !== undefined) out.push(value);
+  }
+}
+
+function isPosition(segment: string): boolean {
+  return /^(0|[1-9][0-9]*)$/.test(segment);
 }

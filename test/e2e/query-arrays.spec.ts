@@ -108,4 +108,41 @@ describe('arrays and MongoDB idioms through a store, end to end', () => {
     await orders.delete('o1');
     expect(ids({ tags: 'gift' })).toEqual(['o2']);
   });
+
+  it('answers a path through an array of documents from an index on that dotted path', async () => {
+    @Table({ name: 'arr_carts', key: 'id', indexes: ['items.sku', 'items.tags'] })
+    class Cart {
+      id!: string;
+      items: { sku: string; tags?: string[] }[] = [];
+    }
+    @Store({ table: Cart })
+    class CartsStore extends MemoryStore<Cart> {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [MemoryStoreModule.forRoot({ stores: [CartsStore] })],
+    }).compile();
+    await moduleRef.init();
+    try {
+      const carts = moduleRef.get(CartsStore);
+      await carts.writeMany([
+        { id: 'c1', items: [{ sku: 'x', tags: ['red'] }, { sku: 'y' }] },
+        { id: 'c2', items: [{ sku: 'y', tags: ['blue', 'red'] }] },
+        { id: 'c3', items: [] },
+      ]);
+      const cartIds = (query: Query<Cart>) =>
+        carts
+          .select(query)
+          .map((c) => c.id)
+          .sort();
+      expect(carts.explain({ 'items.sku': 'x' }).strategy).toBe('index lookup');
+      expect(cartIds({ 'items.sku': 'x' })).toEqual(['c1']);
+      expect(cartIds({ 'items.sku': 'y' })).toEqual(['c1', 'c2']);
+      expect(cartIds({ 'items.sku': { $in: ['x', 'z'] } })).toEqual(['c1']);
+      expect(cartIds({ 'items.tags': 'red' })).toEqual(['c1', 'c2']);
+      await carts.update('c2', { $set: { 'items.0.sku': 'z' } });
+      expect(cartIds({ 'items.sku': 'y' })).toEqual(['c1']);
+      expect(cartIds({ 'items.sku': 'z' })).toEqual(['c2']);
+    } finally {
+      await moduleRef.close();
+    }
+  });
 });
