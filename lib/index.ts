@@ -51,7 +51,7 @@ export type * from './interfaces/table-options.interface.js';
 export type * from './interfaces/store-options.interface.js';
 export type * from './interfaces/memory-store-module-options.interface.js';
 export type * from './query/query.types.js';
-export type { PersistenceFileSystem, AppendFile } from './persistence/file-system.js';
+export type { PersistenceFileSystem, AppendFile, ReadFile } from './persistence/file-system.js';
 export { NODE_FILE_SYSTEM } from './persistence/file-system.js';
 export type { FsyncPolicy } from './persistence/journal.js';
 export type { TransferFormat } from './persistence/transfer.js';

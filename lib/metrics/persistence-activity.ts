@@ -1,5 +1,9 @@
 import { basename } from 'node:path';
-import type { AppendFile, PersistenceFileSystem } from '../persistence/file-system.js';
+import {
+  openForReading,
+  type AppendFile,
+  type PersistenceFileSystem,
+} from '../persistence/file-system.js';
 
 /** Where a data directory's timed file work goes (histograms of the metrics module). */
 export interface PersistenceRecorder {
@@ -31,6 +35,7 @@ export class PersistenceActivity {
       mkdir: (dir) => files.mkdir(dir),
       readdir: (dir) => files.readdir(dir),
       readFile: (file) => files.readFile(file),
+      openRead: (file) => openForReading(files, file),
       truncate: (file, length) => files.truncate(file, length),
       unlink: (file) => files.unlink(file),
       syncDir: (dir) => files.syncDir(dir),

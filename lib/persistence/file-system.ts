@@ -10,6 +10,15 @@ export interface AppendFile {
   close(): Promise<void>;
 }
 
+/** A file opened for reading at any position (files larger than one buffer can be read). */
+export interface ReadFile {
+  /** The file's size in bytes when it was opened. */
+  readonly size: number;
+  /** Reads into `target` from `position`, up to `length` bytes; resolves to the bytes read. */
+  read(target: Buffer, offset: number, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 /**
  * The file operations persistence uses, injectable so that tests can make any step fail
  * (an I/O error, a short write) and check that the store completes or recovers.
@@ -19,6 +28,12 @@ export interface PersistenceFileSystem {
   readdir(dir: string): Promise<string[]>;
   /** The whole file, or undefined if it does not exist. */
   readFile(file: string): Promise<Buffer | undefined>;
+  /**
+   * Opens a file for reading in parts, or undefined if it does not exist. Recovery reads
+   * snapshots and log segments through it, so that no file needs to fit in one buffer; a
+   * file system without it has its files read whole with `readFile`.
+   */
+  openRead?(file: string): Promise<ReadFile | undefined>;
   /** Opens a file for appending, creating it if needed. */
   openAppend(file: string): Promise<AppendFile>;
   /** Writes a whole file and syncs it. */
@@ -65,6 +80,27 @@ export const NODE_FILE_SYSTEM: PersistenceFileSystem = {
       throw error;
     }
   },
+  async openRead(file) {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(file, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const { size } = await handle.stat();
+      return {
+        size,
+        read: async (target, offset, length, position) =>
+          (await handle.read(target, offset, length, position)).bytesRead,
+        close: () => handle.close(),
+      };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  },
   async openAppend(file) {
     const handle = await fs.open(
       file,
@@ -105,3 +141,19 @@ export const NODE_FILE_SYSTEM: PersistenceFileSystem = {
     }
   },
 };
+
+/** Opens a file for reading in parts, through `readFile` where `openRead` is missing. */
+export async function openForReading(
+  files: PersistenceFileSystem,
+  file: string,
+): Promise<ReadFile | undefined> {
+  if (files.openRead) return files.openRead(file);
+  const data = await files.readFile(file);
+  if (!data) return undefined;
+  return {
+    size: data.length,
+    read: (target, offset, length, position) =>
+      Promise.resolve(data.copy(target, offset, position, position + length)),
+    close: () => Promise.resolve(),
+  };
+}

@@ -16,7 +16,8 @@ import {
   type CorruptionPolicy,
   type PersistedTable,
 } from './log-recovery.js';
-import { Slicer } from './slicer.js';
+import type { RecoveryTarget } from './recovery-target.js';
+import { TimeSlicer } from '../engine/time-slicer.js';
 import { encodeValue } from './value-codec.js';
 
 export type { LogOp } from './log-records.js';
@@ -101,6 +102,7 @@ export class Journal {
   readonly #logger = new Logger('MemoryStore');
   #recovered = new Map<string, PersistedTable>();
   readonly #live = new Map<string, TableView>();
+  readonly #targets = new Map<string, RecoveryTarget>();
   readonly #frameBytes: number;
   readonly #snapshotEveryBytes: number;
   readonly #onCorruption: CorruptionPolicy;
@@ -141,6 +143,14 @@ export class Journal {
   /** Takes and recovers the directory (once): the snapshot, then every log frame after it. */
   open(table: string): Promise<void> {
     return (this.#opened ??= this.#open(table));
+  }
+
+  /**
+   * Has recovery, if it has not yet read the table, load it straight into `target` (then
+   * `recovered` gives nothing, and the journal takes the table from the target's view).
+   */
+  target(table: string, target: RecoveryTarget): void {
+    this.#targets.set(table, target);
   }
 
   /** The recovered state of a table (kept, and carried into snapshots, until `attach`). */
@@ -233,9 +243,19 @@ export class Journal {
     await this.fs.mkdir(this.dir);
     this.#lock = await DirectoryLock.acquire(this.dir);
     try {
-      const recovery = new LogRecovery(this.dir, this.fs, table, this.#onCorruption, this.#logger);
+      const recovery = new LogRecovery(
+        this.dir,
+        this.fs,
+        table,
+        this.#onCorruption,
+        this.#logger,
+        this.#targets,
+      );
       await recovery.run();
       this.#recovered = recovery.tables;
+      // a table loaded into its live table is snapshotted from it at once: a store that fails
+      // later in its start keeps its data on disk
+      for (const name of recovery.loaded) this.#live.set(name, this.#targets.get(name)!.view);
       this.#seq = recovery.seq;
       this.#segment = segmentName(this.#seq + 1);
       const names = await this.fs.readdir(this.dir);
@@ -337,7 +357,7 @@ export class Journal {
       done = [];
     };
     try {
-      let slicer = new Slicer();
+      const slicer = new TimeSlicer(`log of ${this.dir}`, undefined);
       while (this.#queue.length > 0 && !this.#failure) {
         const item = this.#queue.shift()!;
         if (item.kind === 'batch') {
@@ -348,10 +368,7 @@ export class Journal {
               pendingBytes += frame.length;
               if (pendingBytes >= WRITE_BYTES) await writeOut();
             }
-            if (slicer.due) {
-              await nextTick(); // a large batch is encoded in slices
-              slicer = new Slicer();
-            }
+            if (slicer.due) await slicer.pause(); // a large batch is encoded in slices
           }
           done.push(item.waiter);
           continue;
@@ -486,7 +503,7 @@ export class Journal {
     let pending: Buffer[] = [SNAPSHOT_MAGIC];
     let pendingBytes = SNAPSHOT_MAGIC.length;
     let n = 0;
-    let slicer = new Slicer();
+    const slicer = new TimeSlicer(`snapshot of ${this.dir}`, undefined);
     const push = async (content: SnapshotFrame | string) => {
       const frame = encodeFrame(
         ++n,
@@ -500,19 +517,13 @@ export class Journal {
         pendingBytes = 0;
         await out.write(data);
       }
-      if (slicer.due) {
-        await nextTick(); // let writes and reads through
-        slicer = new Slicer();
-      }
+      if (slicer.due) await slicer.pause(); // let writes and reads through
     };
     const packer = new FramePacker(this.#frameBytes);
     const pushRows = async (table: string, rows: readonly (readonly unknown[])[]) => {
       for (const part of packer.packInSteps(rows, 1)) {
         if (part === null) {
-          if (slicer.due) {
-            await nextTick(); // inside a frame: let writes and reads through
-            slicer = new Slicer();
-          }
+          if (slicer.due) await slicer.pause(); // inside a frame: let writes and reads through
           continue;
         }
         await push(

@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import type { Logger } from '@nestjs/common';
+import { TimeSlicer } from '../engine/time-slicer.js';
 import { CorruptStoreError } from '../errors/corrupt-store.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
-import type { PersistenceFileSystem } from './file-system.js';
+import { openForReading, type PersistenceFileSystem } from './file-system.js';
 import { ChunkStore } from './frame-packer.js';
-import { LOG_MAGIC, magicProblem, readFrame, SNAPSHOT_MAGIC, type Frame } from './log-format.js';
-import { isLogOp, isSnapshotFrame, type LogOp } from './log-records.js';
-import { Slicer } from './slicer.js';
+import { FrameReader } from './frame-reader.js';
+import { LOG_MAGIC, SNAPSHOT_MAGIC, type Frame } from './log-format.js';
+import { isLogOp, isSnapshotFrame, type LogOp, type SnapshotFrame } from './log-records.js';
+import type { RecoveryTarget, RecoveredRow } from './recovery-target.js';
 import type { Encoded } from './value-codec.js';
 
 /** What start-up does with damage a crash cannot explain. */
@@ -26,6 +28,9 @@ export function segmentName(startSeq: number): string {
   return `wal-${String(startSeq).padStart(16, '0')}.log`;
 }
 
+/** Records handed to a live table at a time, between two looks at the clock. */
+const LOAD_ROWS = 256;
+
 /** Damage found: where, and why. */
 class Damage {
   constructor(
@@ -36,18 +41,55 @@ class Damage {
 }
 
 /**
- * Reads a persistence directory back: the snapshot, then every log frame after it, in slices
- * that yield to the event loop, logging progress past a second. A torn end of the last
- * segment (an interrupted append, or a batch whose last frame was never written) is cut off
- * with a warning. Any other damage throws CorruptStoreError and changes no file, unless the
- * policy is 'truncate': then what follows the damage is moved aside (`*.damaged`) and
- * start-up goes on with what came before it, with an error logged.
+ * What the log after the snapshot did to one table: every change sets a final state, so the
+ * log is kept as that final state per key (a record, or null once deleted), whether it
+ * cleared the table, and its counters' last values (null once deleted).
+ */
+interface LoggedChanges {
+  cleared: boolean;
+  readonly rows: Map<RecordKey, RecoveredRow | null>;
+  readonly counters: Map<string, number | null>;
+}
+
+/** Where one table's recovered records go: straight into its live table, or kept encoded. */
+type Destination =
+  | { readonly kind: 'live'; readonly target: RecoveryTarget; rows: RecoveredRow[] }
+  | { readonly kind: 'kept'; readonly state: PersistedTable };
+
+/**
+ * Reads a persistence directory back: the snapshot's sequence number, then every log frame
+ * after it, then the snapshot's records, in slices that yield to the event loop, logging
+ * progress past a second. Files are read in windows, never whole.
+ *
+ * The log is read before the snapshot's records so that they can go straight into the live
+ * tables (a `RecoveryTarget` each) without a copy of the table in between: the log's changes
+ * are kept as the final state per key, the snapshot's records that the log changed, deleted
+ * or cleared are passed over, and the log's records are loaded last. The snapshot being
+ * fuzzy (read while writes went on), a record it holds that the log does not touch is the
+ * record's final value, so the tables never hold two records at once that the final state
+ * would not (no unique value is ever held twice on the way). Tables without a target keep
+ * their records encoded (`tables`), for a store that starts later or for the next snapshot.
+ *
+ * A torn end of the last segment (an interrupted append, or a batch whose last frame was never
+ * written) is cut off with a warning. Any other damage throws CorruptStoreError and changes no
+ * file, unless the policy is 'truncate': then what follows the damage is moved aside
+ * (`*.damaged`) and start-up goes on with what came before it, with an error logged. Files are
+ * changed only once everything has been read.
  */
 export class LogRecovery {
+  /** The recovered state of the tables that have no target. */
   readonly tables = new Map<string, PersistedTable>();
+  /** The tables loaded into their targets. */
+  readonly loaded = new Set<string>();
   /** The last sequence number recovered. */
   seq = 0;
-  readonly #slicer: Slicer;
+  readonly #slicer: TimeSlicer;
+  readonly #changes = new Map<string, LoggedChanges>();
+  readonly #destinations = new Map<string, Destination>();
+  /** Per table, the counters the snapshot holds. */
+  readonly #snapshotCounters = new Map<string, Map<string, number>>();
+  /** File changes (cutting a torn tail, moving damage aside), made once all is read. */
+  readonly #fileChanges: (() => Promise<void>)[] = [];
 
   constructor(
     private readonly dir: string,
@@ -55,19 +97,11 @@ export class LogRecovery {
     private readonly table: string,
     private readonly policy: CorruptionPolicy,
     private readonly logger: Logger,
+    /** The live tables to load into, by name (looked up when a table's records first come). */
+    private readonly targets: ReadonlyMap<string, RecoveryTarget> = new Map(),
   ) {
-    this.#slicer = new Slicer((elapsed) =>
-      this.logger.log(
-        `Recovering ${dir}: ${this.#done.toLocaleString('en')} of ${this.#total.toLocaleString('en')} records` +
-          ` (snapshot, then log: ${this.#segmentsDone} of ${this.#segments} segments) after ${(elapsed / 1000).toFixed(1)} s`,
-      ),
-    );
+    this.#slicer = new TimeSlicer(`Recovering ${dir}`, (line) => this.logger.log(line));
   }
-
-  #done = 0;
-  #total = 0;
-  #segments = 0;
-  #segmentsDone = 0;
 
   async run(): Promise<void> {
     const names = await this.fs.readdir(this.dir);
@@ -76,15 +110,16 @@ export class LogRecovery {
       .filter((entry): entry is readonly [string, RegExpExecArray] => entry[1] !== null)
       .map(([name, match]) => ({ name, start: Number(match[1]) }))
       .sort((a, b) => a.start - b.start);
-    this.#segments = segments.length;
-    if (names.includes(SNAPSHOT)) {
-      const file = join(this.dir, SNAPSHOT);
-      const data = await this.fs.readFile(file);
-      if (data) {
-        this.seq = await this.#readSnapshot(file, data);
+    const file = join(this.dir, SNAPSHOT);
+    const snapshot = names.includes(SNAPSHOT) ? await openForReading(this.fs, file) : undefined;
+    try {
+      const reader = snapshot && new FrameReader(snapshot);
+      let rowsFrom: number | undefined;
+      if (reader) {
+        rowsFrom = await this.#readSnapshotStart(file, reader);
         // every snapshot is written after the segment that follows it was created
         if (!names.includes(segmentName(this.seq + 1))) {
-          await this.#damaged(
+          this.#damaged(
             new Damage(
               join(this.dir, segmentName(this.seq + 1)),
               0,
@@ -94,7 +129,161 @@ export class LogRecovery {
           );
         }
       }
+      const snapshotSeq = this.seq;
+      const snapshotRows = this.#slicer.total;
+      this.#slicer.phase('log');
+      await this.#replayLog(segments);
+      if (reader && rowsFrom !== undefined) {
+        this.#slicer.phase('snapshot', snapshotRows);
+        await this.#readSnapshotRows(file, reader, rowsFrom, snapshotSeq);
+      }
+      await this.#applyChanges();
+    } finally {
+      await snapshot?.close();
     }
+    for (const change of this.#fileChanges) await change();
+    this.#slicer.finish();
+  }
+
+  /** Fails, or under 'truncate' (once all is read) moves `aside` files away and logs what was lost. */
+  #damaged(damage: Damage, aside: readonly string[]): void {
+    if (this.policy === 'fail')
+      throw new CorruptStoreError(this.table, damage.file, damage.offset, damage.reason);
+    this.#fileChanges.push(async () => {
+      for (const name of aside)
+        await this.fs.rename(join(this.dir, name), join(this.dir, `${name}.damaged`));
+      if (aside.length > 0) await this.fs.syncDir(this.dir);
+      this.logger.error(
+        `Corrupt data in ${damage.file} at byte ${damage.offset}: ${damage.reason}. onCorruption is 'truncate': ` +
+          `starting with what came before it; what follows is LOST` +
+          (aside.length > 0
+            ? ` (kept aside as ${aside.map((n) => `${n}.damaged`).join(', ')})`
+            : ''),
+      );
+    });
+  }
+
+  // ---- snapshot ----------------------------------------------------------------------
+
+  /** Reads the snapshot's first frame (its sequence number); returns where its records start. */
+  async #readSnapshotStart(file: string, reader: FrameReader): Promise<number> {
+    const header = await reader.magic(SNAPSHOT_MAGIC);
+    if (header) throw new CorruptStoreError(this.table, file, 0, header.problem);
+    const offset = SNAPSHOT_MAGIC.length;
+    const read = await reader.read(offset, 1);
+    if (read.kind === 'end')
+      throw new CorruptStoreError(this.table, file, offset, 'the snapshot is incomplete');
+    if (read.kind === 'bad') throw new CorruptStoreError(this.table, file, offset, read.problem);
+    const content = parseJson(read.frame.payload);
+    if (read.frame.seq !== 1 || !isSnapshotFrame(content) || content.t !== 'meta') {
+      throw new CorruptStoreError(
+        this.table,
+        file,
+        offset,
+        'the snapshot does not start with its sequence number',
+      );
+    }
+    this.seq = content.seq;
+    this.#slicer.total = content.rows ?? 0;
+    return read.next;
+  }
+
+  /** Reads the snapshot's records and counters, from frame 2 on (at `offset`). */
+  async #readSnapshotRows(
+    file: string,
+    reader: FrameReader,
+    offset: number,
+    seq: number,
+  ): Promise<void> {
+    const chunks = new ChunkStore();
+    for (let n = 2; ; n++) {
+      const read = await reader.read(offset, n);
+      if (read.kind === 'end') break;
+      let damage: Damage | undefined;
+      if (read.kind === 'bad') damage = new Damage(file, offset, read.problem);
+      else if (read.frame.seq !== n)
+        damage = new Damage(file, offset, 'snapshot frames out of order');
+      else {
+        const outcome = await this.#snapshotFrame(file, read.frame, chunks);
+        if (outcome === 'end') return;
+        damage = outcome;
+      }
+      if (damage) {
+        if (this.policy === 'fail')
+          throw new CorruptStoreError(this.table, damage.file, damage.offset, damage.reason);
+        const whole = await reader.range(0, reader.size);
+        this.#fileChanges.push(() =>
+          this.fs.writeFile(join(this.dir, `${SNAPSHOT}.damaged`), whole),
+        );
+        this.#damaged(damage, []);
+        return;
+      }
+      offset = (read as { next: number }).next;
+    }
+    throw new CorruptStoreError(
+      this.table,
+      file,
+      offset,
+      `the snapshot (of sequence ${seq}) is incomplete`,
+    );
+  }
+
+  async #snapshotFrame(
+    file: string,
+    frame: Frame,
+    chunks: ChunkStore,
+  ): Promise<Damage | 'end' | undefined> {
+    const content = parseJson(frame.payload);
+    if (!isSnapshotFrame(content))
+      return new Damage(file, frame.offset, 'a snapshot frame has an unknown shape');
+    if ('c' in content && content.c !== undefined && !chunks.add(content.c))
+      return new Damage(file, frame.offset, 'a snapshot frame holds malformed chunks');
+    switch (content.t) {
+      case 'meta':
+        return new Damage(file, frame.offset, 'a snapshot holds a second sequence number');
+      case 'rows':
+        return this.#snapshotRows(file, frame, content, chunks);
+      case 'counters': {
+        let counters = this.#snapshotCounters.get(content.table);
+        if (!counters)
+          this.#snapshotCounters.set(content.table, (counters = new Map<string, number>()));
+        for (const [name, value] of content.counters) counters.set(name, value);
+        return undefined;
+      }
+      default:
+        return 'end';
+    }
+  }
+
+  /** Loads a frame of the snapshot's records, but those the log changed after it. */
+  async #snapshotRows(
+    file: string,
+    frame: Frame,
+    content: Extract<SnapshotFrame, { t: 'rows' }>,
+    chunks: ChunkStore,
+  ): Promise<Damage | undefined> {
+    const rows = content.rows as RecoveredRow[];
+    if (content.r) {
+      try {
+        for (const row of rows) row[1] = chunks.resolve(row[1]) as Encoded;
+      } catch (error) {
+        return new Damage(file, frame.offset, (error as Error).message);
+      }
+    }
+    const changes = this.#changes.get(content.table);
+    const destination = this.#destination(content.table);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      if (changes && (changes.cleared || changes.rows.has(row[0]))) continue;
+      await this.#put(destination, row);
+    }
+    await this.#flush(destination);
+    return undefined;
+  }
+
+  // ---- log ---------------------------------------------------------------------------
+
+  async #replayLog(segments: readonly { name: string; start: number }[]): Promise<void> {
     for (const [i, segment] of segments.entries()) {
       const later = segments.slice(i + 1).map((s) => s.name);
       if (segment.start > this.seq + 1) {
@@ -103,115 +292,31 @@ export class LogRecovery {
           0,
           `a gap in the log: this segment starts at sequence ${segment.start}, but the log before it ends at ${this.seq} (a missing segment)`,
         );
-        await this.#damaged(damage, [segment.name, ...later]);
+        this.#damaged(damage, [segment.name, ...later]);
         return;
       }
-      const stop = await this.#replay(segment.name, segment.start, later);
-      this.#segmentsDone++;
-      if (stop) return;
+      const file = await openForReading(this.fs, join(this.dir, segment.name));
+      try {
+        const reader = new FrameReader(
+          file ?? { size: 0, read: () => Promise.resolve(0), close: () => Promise.resolve() },
+        );
+        if (await this.#replay(reader, segment.name, segment.start, later)) return;
+      } finally {
+        await file?.close();
+      }
     }
   }
-
-  /** Fails, or under 'truncate' moves `aside` files away and logs what was lost. */
-  async #damaged(damage: Damage, aside: readonly string[]): Promise<void> {
-    if (this.policy === 'fail')
-      throw new CorruptStoreError(this.table, damage.file, damage.offset, damage.reason);
-    for (const name of aside)
-      await this.fs.rename(join(this.dir, name), join(this.dir, `${name}.damaged`));
-    if (aside.length > 0) await this.fs.syncDir(this.dir);
-    this.logger.error(
-      `Corrupt data in ${damage.file} at byte ${damage.offset}: ${damage.reason}. onCorruption is 'truncate': ` +
-        `starting with what came before it; what follows is LOST` +
-        (aside.length > 0 ? ` (kept aside as ${aside.map((n) => `${n}.damaged`).join(', ')})` : ''),
-    );
-  }
-
-  // ---- snapshot ----------------------------------------------------------------------
-
-  async #readSnapshot(file: string, data: Buffer): Promise<number> {
-    const header = magicProblem(data, SNAPSHOT_MAGIC);
-    if (header) throw new CorruptStoreError(this.table, file, 0, header.problem);
-    const chunks = new ChunkStore();
-    let seq: number | undefined;
-    let offset = SNAPSHOT_MAGIC.length;
-    for (let n = 1; ; n++) {
-      await this.#slicer.tick();
-      const read = readFrame(data, offset, n);
-      if (read.kind === 'end') break;
-      let damage: Damage | undefined;
-      if (read.kind === 'bad') damage = new Damage(file, offset, read.problem);
-      else if (read.frame.seq !== n)
-        damage = new Damage(file, offset, 'snapshot frames out of order');
-      else {
-        const outcome = this.#snapshotFrame(file, read.frame, chunks, (s) => (seq = s));
-        if (outcome instanceof Damage) damage = outcome;
-        else if (seq === undefined)
-          damage = new Damage(file, offset, 'the snapshot does not start with its sequence number');
-        else if (outcome === 'end') return seq;
-      }
-      if (damage) {
-        if (this.policy === 'fail' || seq === undefined)
-          throw new CorruptStoreError(this.table, damage.file, damage.offset, damage.reason);
-        await this.fs.writeFile(join(this.dir, `${SNAPSHOT}.damaged`), data);
-        await this.#damaged(damage, []);
-        return seq;
-      }
-      offset = (read as { next: number }).next;
-    }
-    throw new CorruptStoreError(this.table, file, offset, 'the snapshot is incomplete');
-  }
-
-  #snapshotFrame(
-    file: string,
-    frame: Frame,
-    chunks: ChunkStore,
-    setSeq: (seq: number) => void,
-  ): Damage | 'end' | undefined {
-    const content = parseJson(frame.payload);
-    if (!isSnapshotFrame(content))
-      return new Damage(file, frame.offset, 'a snapshot frame has an unknown shape');
-    if ('c' in content && content.c !== undefined && !chunks.add(content.c))
-      return new Damage(file, frame.offset, 'a snapshot frame holds malformed chunks');
-    switch (content.t) {
-      case 'meta':
-        setSeq(content.seq);
-        this.#total += content.rows ?? 0;
-        break;
-      case 'rows': {
-        const state = this.#state(content.table);
-        try {
-          for (const [key, record, deadline, version] of content.rows) {
-            state.rows.set(key, [
-              (content.r ? chunks.resolve(record) : record) as Encoded,
-              deadline,
-              version ?? 1,
-            ]);
-          }
-        } catch (error) {
-          return new Damage(file, frame.offset, (error as Error).message);
-        }
-        this.#done += content.rows.length;
-        break;
-      }
-      case 'counters': {
-        const state = this.#state(content.table);
-        for (const [name, value] of content.counters) state.counters.set(name, value);
-        break;
-      }
-      default:
-        return 'end';
-    }
-    return undefined;
-  }
-
-  // ---- log ---------------------------------------------------------------------------
 
   /** Replays one segment; true if recovery stops here (damage accepted under 'truncate'). */
-  async #replay(name: string, start: number, later: readonly string[]): Promise<boolean> {
+  async #replay(
+    reader: FrameReader,
+    name: string,
+    start: number,
+    later: readonly string[],
+  ): Promise<boolean> {
     const file = join(this.dir, name);
     const last = later.length === 0;
-    const data = (await this.fs.readFile(file)) ?? Buffer.alloc(0);
-    const header = magicProblem(data, LOG_MAGIC);
+    const header = await reader.magic(LOG_MAGIC);
     if (header) {
       if (header.torn) {
         // created but its header never fully written (a failure or crash right after
@@ -221,25 +326,24 @@ export class LogRecovery {
         );
         return false;
       }
-      return this.#badTail(file, data, 0, header.problem, false, later);
+      return this.#badTail(file, reader, 0, header.problem, false, later);
     }
     let expected = start;
     let offset = LOG_MAGIC.length;
     /** A batch written in several frames: applied when its last frame is read. */
     let group: { offset: number; ops: LogOp[]; chunks: ChunkStore; refs: boolean } | undefined;
     for (;;) {
-      await this.#slicer.tick();
-      const read = readFrame(data, offset, expected);
+      const read = await reader.read(offset, expected);
       if (read.kind === 'end') break;
       if (read.kind === 'bad') {
         const cut = group?.offset ?? offset;
-        return this.#badTail(file, data, cut, read.problem, last && read.torn, later, offset);
+        return this.#badTail(file, reader, cut, read.problem, last && read.torn, later, offset);
       }
       const { frame } = read;
       if (frame.seq !== expected) {
         return this.#badTail(
           file,
-          data,
+          reader,
           frame.offset,
           `sequence ${frame.seq} where ${expected} was expected`,
           false,
@@ -252,7 +356,7 @@ export class LogRecovery {
       if (frame.seq !== this.seq + 1 && !group) {
         return this.#badTail(
           file,
-          data,
+          reader,
           frame.offset,
           `a gap in the log: ${frame.seq} follows ${this.seq}`,
           false,
@@ -270,7 +374,7 @@ export class LogRecovery {
       ) {
         return this.#badTail(
           file,
-          data,
+          reader,
           frame.offset,
           'a log frame does not hold log operations',
           false,
@@ -279,13 +383,16 @@ export class LogRecovery {
       }
       for (const op of body.o) group.ops.push(op);
       group.refs ||= body.r === 1;
-      if (body.m === 1) continue;
-      try {
-        for (const op of group.ops) this.#apply(group.refs ? resolveOp(op, group.chunks) : op);
-      } catch (error) {
-        return this.#badTail(file, data, frame.offset, (error as Error).message, false, later);
+      if (body.m === 1) {
+        await this.#slicer.tick(body.o.length);
+        continue;
       }
-      this.#done += group.ops.length;
+      try {
+        for (const op of group.ops) this.#logged(group.refs ? resolveOp(op, group.chunks) : op);
+      } catch (error) {
+        return this.#badTail(file, reader, frame.offset, (error as Error).message, false, later);
+      }
+      await this.#slicer.tick(body.o.length);
       this.seq = frame.seq;
       group = undefined;
     }
@@ -293,7 +400,7 @@ export class LogRecovery {
     // a batch whose last frame was never written: never acknowledged, cut off like a torn frame
     return this.#badTail(
       file,
-      data,
+      reader,
       group.offset,
       'a batch written in several frames lacks its last one',
       last,
@@ -308,52 +415,118 @@ export class LogRecovery {
    */
   async #badTail(
     file: string,
-    data: Buffer,
+    reader: FrameReader,
     offset: number,
     problem: string,
     torn: boolean,
     later: readonly string[],
     at = offset,
   ): Promise<boolean> {
-    if (torn) {
-      this.logger.warn(
-        `Cut off a torn last record in ${file} at byte ${offset} (${problem}): a write interrupted by a crash, never acknowledged under fsync 'always'`,
-      );
-    } else {
+    if (!torn) {
       if (this.policy === 'fail') throw new CorruptStoreError(this.table, file, at, problem);
-      await this.fs.writeFile(`${file}.damaged`, data.subarray(offset));
-      await this.#damaged(new Damage(file, at, problem), later);
+      const damaged = await reader.range(offset, reader.size - offset);
+      this.#fileChanges.push(() => this.fs.writeFile(`${file}.damaged`, damaged));
+      this.#damaged(new Damage(file, at, problem), later);
     }
-    await this.fs.truncate(file, offset);
-    const cut = await this.fs.openAppend(file);
-    await cut.sync();
-    await cut.close();
+    this.#fileChanges.push(async () => {
+      if (torn) {
+        this.logger.warn(
+          `Cut off a torn last record in ${file} at byte ${offset} (${problem}): a write interrupted by a crash, never acknowledged under fsync 'always'`,
+        );
+      }
+      await this.fs.truncate(file, offset);
+      const cut = await this.fs.openAppend(file);
+      await cut.sync();
+      await cut.close();
+    });
     return !torn;
   }
 
-  #apply(op: LogOp): void {
-    const state = this.#state(op[1]);
+  /** Keeps a logged change as the final state of its key (or table, or counter). */
+  #logged(op: LogOp): void {
+    let changes = this.#changes.get(op[1]);
+    if (!changes) {
+      changes = { cleared: false, rows: new Map(), counters: new Map() };
+      this.#changes.set(op[1], changes);
+    }
     switch (op[0]) {
       case 'p':
-        state.rows.set(op[2], [op[3], op[4], op[5] ?? 1]);
+        changes.rows.set(op[2], [op[2], op[3], op[4], op[5] ?? 1]);
         break;
       case 'd':
-        state.rows.delete(op[2]);
+        changes.rows.set(op[2], null);
         break;
       case 'x':
-        state.rows.clear();
+        changes.cleared = true;
+        changes.rows.clear();
         break;
       case 'n':
-        if (op[3] === null) state.counters.delete(op[2]);
-        else state.counters.set(op[2], op[3]);
+        changes.counters.set(op[2], op[3]);
         break;
     }
   }
 
-  #state(table: string): PersistedTable {
-    let state = this.tables.get(table);
-    if (!state) this.tables.set(table, (state = { rows: new Map(), counters: new Map() }));
-    return state;
+  // ---- loading -----------------------------------------------------------------------
+
+  /** Where a table's records go, decided when they first come and kept. */
+  #destination(table: string): Destination {
+    let destination = this.#destinations.get(table);
+    if (!destination) {
+      const target = this.targets.get(table);
+      destination = target
+        ? { kind: 'live', target, rows: [] }
+        : { kind: 'kept', state: { rows: new Map(), counters: new Map() } };
+      if (destination.kind === 'kept') this.tables.set(table, destination.state);
+      else this.loaded.add(table);
+      this.#destinations.set(table, destination);
+    }
+    return destination;
+  }
+
+  /** Puts one record where it goes; a live table takes them a few hundred at a time. */
+  async #put(destination: Destination, row: RecoveredRow): Promise<void> {
+    if (destination.kind === 'kept') {
+      destination.state.rows.set(row[0], [row[1], row[2], row[3] ?? 1]);
+      const pause = this.#slicer.tick();
+      if (pause) await pause;
+      return;
+    }
+    destination.rows.push(row);
+    if (destination.rows.length >= LOAD_ROWS) await this.#flush(destination);
+  }
+
+  async #flush(destination: Destination): Promise<void> {
+    if (destination.kind === 'kept' || destination.rows.length === 0) return;
+    const rows = destination.rows;
+    destination.rows = [];
+    destination.target.load(rows);
+    const pause = this.#slicer.tick(rows.length);
+    if (pause) await pause;
+  }
+
+  /** Applies the log's final states over the snapshot's records and counters. */
+  async #applyChanges(): Promise<void> {
+    const tables = new Set([...this.#changes.keys(), ...this.#snapshotCounters.keys()]);
+    for (const table of tables) {
+      const changes = this.#changes.get(table);
+      const destination = this.#destination(table);
+      if (changes) {
+        if (destination.kind === 'kept' && changes.cleared) destination.state.rows.clear();
+        for (const [key, row] of changes.rows) {
+          if (row) await this.#put(destination, row);
+          else if (destination.kind === 'kept') destination.state.rows.delete(key);
+        }
+        await this.#flush(destination);
+      }
+      const counters = this.#snapshotCounters.get(table) ?? new Map<string, number>();
+      for (const [name, value] of changes?.counters ?? []) {
+        if (value === null) counters.delete(name);
+        else counters.set(name, value);
+      }
+      if (destination.kind === 'kept')
+        for (const [name, value] of counters) destination.state.counters.set(name, value);
+      else destination.target.counters([...counters]);
+    }
   }
 }
 

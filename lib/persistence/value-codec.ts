@@ -77,6 +77,28 @@ export function decodeValue(encoded: unknown): unknown {
   }
 }
 
+/**
+ * `decodeValue` for a value nobody else holds (parsed from a file for this one use): a
+ * record (`["O", {…}]`) is decoded in place, its fields object becoming the decoded record,
+ * with only its nested values decoded (copied). Recovery decodes every record of a table, and
+ * most fields are primitives: this makes no second object per record.
+ */
+export function decodeOwnValue(encoded: unknown): unknown {
+  if (!Array.isArray(encoded) || encoded.length !== 2 || encoded[0] !== 'O')
+    return decodeValue(encoded);
+  const source: unknown = encoded[1];
+  if (typeof source !== 'object' || source === null || Array.isArray(source))
+    throw new TypeError('bad object');
+  const fields = source as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    if (typeof value === 'object' && value !== null) setOwn(fields, key, decodeValue(value));
+    else if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+      decodeValue(value); // throws: nothing JSON parses to
+  }
+  return fields;
+}
+
 /** Sets an own field; assigning '__proto__' would set the prototype, so that key is defined. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__')

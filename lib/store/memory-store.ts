@@ -13,8 +13,7 @@ import {
   type TtlSetting,
 } from '../engine/memory-table.js';
 import type { Journal, LogOp } from '../persistence/journal.js';
-import { Slicer } from '../persistence/slicer.js';
-import { decodeValue, encodeValue } from '../persistence/value-codec.js';
+import { encodeValue } from '../persistence/value-codec.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { ReadOnlyStoreError } from '../errors/read-only-store.error.js';
@@ -55,6 +54,7 @@ import { resolveStrictness } from './field-check.js';
 import type { NewRecord } from './new-record.js';
 import { dependenciesReady } from './store-dependencies.js';
 import { startStore } from './store-lifecycle.js';
+import { TableLoader } from './table-loader.js';
 import { registryOf, type StoreReference } from './store-registry.js';
 import { filter as filterChanges, type Observable } from 'rxjs';
 import { compileChangeFilter } from '../events/change-filter.js';
@@ -189,6 +189,15 @@ export class MemoryStore<
       const journal = registry.journalFor(this);
       this.#journal = journal;
       if (journal) {
+        const loader = new TableLoader(table, {
+          rows: table.rows,
+          deadline: (key) => table.deadlineOf(key),
+          counters: () => [...table.counters.entries()],
+          version: table.schema.version,
+          bulk: () => table.bulk,
+        });
+        // recovery loads the table straight from the files, if it has not run yet
+        journal.target(name, loader);
         try {
           await journal.open(name);
         } catch (error) {
@@ -201,49 +210,10 @@ export class MemoryStore<
             error,
           );
         }
+        // else, the state recovery kept, in slices so that a large table does not stall the event loop
         const state = journal.recovered(name);
-        if (state) {
-          // in slices, so that a large table does not stall the event loop while it loads
-          let loaded = 0;
-          const slicer = new Slicer((elapsed) =>
-            new Logger('MemoryStore').log(
-              `Loading table '${name}': ${loaded.toLocaleString('en')} of ${state.rows.size.toLocaleString('en')} records after ${(elapsed / 1000).toFixed(1)} s`,
-            ),
-          );
-          let slice: [RecordKey, Record<string, unknown>, number | null, number][] = [];
-          const load = () => {
-            table.restore(slice, []);
-            loaded += slice.length;
-            slice = [];
-          };
-          for (const [key, [record, deadline, version]] of state.rows) {
-            let fields: Record<string, unknown>;
-            try {
-              fields = decodeValue(record) as Record<string, unknown>;
-            } catch (error) {
-              throw new MemoryStoreError(
-                `Table '${name}': the persisted record ${JSON.stringify(key)} cannot be decoded (${(error as Error).message})`,
-                name,
-              );
-            }
-            slice.push([key, fields, deadline, version]);
-            // restored a few hundred at a time, so that the slice's clock counts restoring
-            // (indexing) as well as decoding: a slice cut on decoding time alone ran 50 ms
-            if (slice.length >= 256) {
-              load();
-              await slicer.tick();
-            }
-          }
-          load();
-          table.restore([], state.counters);
-        }
-        journal.attach(name, {
-          rows: table.rows,
-          deadline: (key) => table.deadlineOf(key),
-          counters: () => [...table.counters.entries()],
-          version: table.schema.version,
-          bulk: () => table.bulk,
-        });
+        if (state) await loader.loadKept(state);
+        journal.attach(name, loader.view);
       }
       const replication = registry.replicationFor(this);
       if (replication) {

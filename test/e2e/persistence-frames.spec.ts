@@ -204,6 +204,34 @@ describe('persistence: frames of bounded size', () => {
     expect((again.get(NotesStore).get('huge')?.data as { text: string }).text === text).toBe(true);
   });
 
+  it('recovery reads snapshots and log segments in parts, never whole: files past what one read can hold come back', async () => {
+    const on = await dir('parts');
+    const first = await start(on);
+    await first.app.get(NotesStore).writeMany(records(300, 'a'));
+    await stop(first.app); // a snapshot
+    const gate = new GatedFileSystem();
+    const second = await start(on, gate);
+    await second.app.get(NotesStore).writeMany(records(200, 'b'));
+    await second.app.get(NotesStore).delete('a7');
+    const copy = await image(on, gate); // a crash image: the snapshot, then a log after it
+
+    // Node reads no file of 2 GiB or more whole (ERR_FS_FILE_TOO_LARGE): here, none at all
+    const partsOnly: PersistenceFileSystem = {
+      ...NODE_FILE_SYSTEM,
+      readFile: (file) =>
+        Promise.reject(
+          Object.assign(new RangeError(`File size of ${file} is greater than 2 GiB`), {
+            code: 'ERR_FS_FILE_TOO_LARGE',
+          }),
+        ),
+    };
+    const third = await start(copy, partsOnly);
+    const notes = third.app.get(NotesStore);
+    expect(notes.size).toBe(499);
+    expect(notes.get('a7')).toBeUndefined();
+    expect(notes.get('b199')?.data).toBe('x'.repeat(100) + 199);
+  });
+
   it('a snapshot that fails removes its partial temporary file, and the data stays recoverable', async () => {
     const on = await dir();
     let failing = false;

@@ -1,0 +1,101 @@
+import type { ReadFile } from './file-system.js';
+import {
+  FRAME_HEADER,
+  magicProblem,
+  MAX_PAYLOAD,
+  readFrame,
+  type FrameRead,
+} from './log-format.js';
+
+/** Bytes read from a file at a time. */
+const WINDOW_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads the frames of a snapshot or log segment through a window of the file, so that no
+ * file has to fit in one buffer (`readFile` stops at 2 GiB). A frame that is whole in the
+ * window and checks out is read from there; anything else (bad bytes, a frame cut short, the
+ * end) is judged by `readFrame` on all the rest of the file, exactly as if the file had been
+ * read whole: its torn-tail rules look only at what follows the frame.
+ */
+export class FrameReader {
+  #window = Buffer.alloc(0);
+  /** Where the window starts in the file, and how many bytes of it are read. */
+  #base = 0;
+  #length = 0;
+
+  constructor(
+    private readonly file: ReadFile,
+    private readonly windowBytes = WINDOW_BYTES,
+  ) {}
+
+  get size(): number {
+    return this.file.size;
+  }
+
+  /** Checks the file's magic: undefined if good, else the problem (torn if it is cut short). */
+  async magic(magic: Buffer): Promise<{ problem: string; torn: boolean } | undefined> {
+    return magicProblem(await this.range(0, Math.min(magic.length, this.size)), magic);
+  }
+
+  /** The frame at `offset` (whose sequence number should be `expected`), with file offsets. */
+  async read(offset: number, expected: number): Promise<FrameRead> {
+    if (offset >= this.size) return { kind: 'end' };
+    if (await this.#cover(offset, FRAME_HEADER)) {
+      const length = this.#window.readUInt32LE(offset - this.#base);
+      if (length <= MAX_PAYLOAD && (await this.#cover(offset, FRAME_HEADER + length))) {
+        const read = readFrame(
+          this.#window.subarray(0, this.#length),
+          offset - this.#base,
+          expected,
+        );
+        if (read.kind === 'frame') return this.#shifted(read, this.#base);
+      }
+    }
+    // not a whole good frame: judged against everything that follows, as a whole file is
+    const rest = await this.range(offset, this.size - offset);
+    return this.#shifted(readFrame(rest, 0, expected), offset);
+  }
+
+  /** `length` bytes of the file from `position` (fewer if the file ends first). */
+  async range(position: number, length: number): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(Math.max(0, Math.min(length, this.size - position)));
+    let done = 0;
+    while (done < out.length) {
+      const n = await this.file.read(out, done, out.length - done, position + done);
+      if (n <= 0) break;
+      done += n;
+    }
+    return done === out.length ? out : out.subarray(0, done);
+  }
+
+  /** True once the window holds `length` bytes from `offset` (false if the file is shorter). */
+  async #cover(offset: number, length: number): Promise<boolean> {
+    if (offset + length > this.size) return false;
+    if (offset >= this.#base && offset + length <= this.#base + this.#length) return true;
+    const want = Math.min(Math.max(length, this.windowBytes), this.size - offset);
+    // a window is reused while it is large enough: frames are read out of it as strings
+    if (this.#window.length < want) this.#window = Buffer.allocUnsafe(want);
+    this.#base = offset;
+    this.#length = 0;
+    while (this.#length < want) {
+      const n = await this.file.read(
+        this.#window,
+        this.#length,
+        want - this.#length,
+        offset + this.#length,
+      );
+      if (n <= 0) break;
+      this.#length += n;
+    }
+    return this.#length >= length;
+  }
+
+  #shifted(read: FrameRead, by: number): FrameRead {
+    if (read.kind !== 'frame' || by === 0) return read;
+    return {
+      kind: 'frame',
+      frame: { seq: read.frame.seq, payload: read.frame.payload, offset: read.frame.offset + by },
+      next: read.next + by,
+    };
+  }
+}
