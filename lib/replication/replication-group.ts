@@ -20,7 +20,9 @@ import {
   EPOCH_SCRIPT,
   EXPIRE_SCRIPT,
   SCAN_SCRIPT,
+  SNAPSHOT_SCRIPT,
 } from './scripts.js';
+import { lockSnapshot, SnapshotSchedule, writeSnapshot } from './snapshot-write.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
 import { fieldOf, findCommit, seqOf } from './commit-outcome.js';
 
@@ -99,6 +101,8 @@ export class TableReplica {
   /** The instance whose change is being applied, while one is. */
   origin: string | undefined;
   readonly uniqueFields: readonly string[];
+  /** When this instance writes the table's compacted snapshot to Redis. */
+  readonly snapshot = new SnapshotSchedule();
   #lastDue = 0;
 
   constructor(
@@ -130,6 +134,7 @@ export class TableReplica {
       else this.versions.delete(change.key);
     }
     this.tableVersion = seq;
+    this.snapshot.changes += changes.length;
   }
 
   /** Takes the record versions, table version and counters of a snapshot taken at `seq`. */
@@ -138,6 +143,9 @@ export class TableReplica {
     for (const [key, , , version] of snapshot.rows) this.versions.set(key, version);
     this.tableVersion = snapshot.tableVersion;
     this.loadedAt = seq;
+    // read by parts: every row counts as a change, so that a snapshot is written for the next load
+    if (snapshot.compactedAt === undefined) this.snapshot.since(0, 0, snapshot.rows.length);
+    else this.snapshot.since(snapshot.compactedAt, snapshot.rows.length, snapshot.replayed ?? 0);
     const counters = this.table.counters;
     const kept = new Set(snapshot.counters.map(([name]) => name));
     for (const [name] of [...counters.entries()]) if (!kept.has(name)) counters.delete(name);
@@ -282,6 +290,7 @@ export class ReplicationGroup {
       counter: COUNTER_SCRIPT,
       epoch: EPOCH_SCRIPT,
       scan: SCAN_SCRIPT,
+      snapshot: SNAPSHOT_SCRIPT,
     });
     this.#client = client;
     this.#reader = reader;
@@ -391,6 +400,7 @@ export class ReplicationGroup {
         // Nothing new for a while: a data set lost without a disconnect (FLUSHALL) shows here
         // when no one writes (a write meets the loss in its script, a new entry by its epoch).
         await this.#checkEpoch(reader);
+        this.#snapshotWhenDue(true);
         continue;
       }
       const named = reply.find(([key]) => key === this.#key('epochs'));
@@ -577,6 +587,56 @@ export class ReplicationGroup {
         this.#waiters.delete(waiter);
         waiter.resolve();
       }
+    }
+    this.#snapshotWhenDue();
+  }
+
+  /** Writes the compacted snapshot of each table for which one is due (`idle`: the log is quiet). */
+  #snapshotWhenDue(idle = false): void {
+    for (const replica of this.#replicas.values())
+      if (replica.snapshot.due(replica.table.size, this.#applied, this.#logLength, idle))
+        void this.#writeSnapshot(replica);
+  }
+
+  /**
+   * Writes a table's compacted snapshot to Redis (`writeSnapshot`), from which new instances
+   * load, unless another instance is writing one: the table as applied here, captured at
+   * once at the log position applied.
+   */
+  async #writeSnapshot(replica: TableReplica): Promise<void> {
+    const schedule = replica.snapshot;
+    const name = replica.table.name;
+    schedule.writing = true;
+    try {
+      const token = `${this.instanceId}#${++this.#commits}`;
+      const locked = await lockSnapshot(this.#command(), this.#base, name, token);
+      const seq = this.#applied;
+      const commit = this.#lastCommit;
+      if (!locked) {
+        schedule.since(seq, replica.table.size, 0); // another instance writes it
+        return;
+      }
+      // the table is not at the position applied (it loads), or that position has no name
+      // (Redis checks the name: a snapshot of another history is never published)
+      if (replica.loadedAt > seq || commit === undefined) return;
+      const rows = replica.table
+        .capture()
+        .rows.map(
+          ([key, record, deadline]) =>
+            [key, record as object, deadline, replica.versions.get(key) ?? 0] as const,
+        );
+      schedule.since(seq, rows.length, 0);
+      await writeSnapshot(
+        this.#command(),
+        this.#base,
+        { table: name, rows, seq, commit, epoch: this.#epoch },
+        token,
+        (deadline) => Math.round(deadline + this.#clockOffset),
+      );
+    } catch {
+      // Redis went away: loads read by parts meanwhile, and a later change tries again
+    } finally {
+      schedule.writing = false;
     }
   }
 
