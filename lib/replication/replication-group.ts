@@ -926,7 +926,13 @@ export class ReplicationGroup {
           await this.#waitFor(Number(reply[2]), name);
           return [reply[1]];
         case 'duplicate':
-          throw new DuplicateKeyError(reply[1], reply[2], decodeValue(JSON.parse(reply[3])));
+          throw new DuplicateKeyError(
+            reply[1],
+            reply[2],
+            decodeValue(JSON.parse(reply[3])),
+            undefined,
+            JSON.parse(reply[4]) as RecordKey,
+          );
         case 'capacity':
           throw new StoreCapacityError(reply[1], Number(reply[2]));
         default:

@@ -70,7 +70,7 @@ end
  * `["p", table, key, record, ttl, { field: value | false }]` (ttl: ms from now, -1 none,
  * -2 keep the current deadline) or `["d", table, key]`.
  * Returns `["ok", seq, changes]` (the log entry's changes), `["noop", seq]`, `["conflict", table, seq]`,
- * `["duplicate", table, field, value]`, `["capacity", table, max]` or `["epoch"]`.
+ * `["duplicate", table, field, value, holder key]`, `["capacity", table, max]` or `["epoch"]`.
  */
 export const COMMIT_SCRIPT = `${PRELUDE}
 local origin, cid, maxlen, epoch = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
@@ -92,11 +92,11 @@ for _, op in ipairs(req.ops) do
     for f, val in pairs(op[6]) do
       if val then
         local ck = op[2] .. '\\0' .. f .. '\\0' .. val
-        if claims[ck] and claims[ck] ~= op[3] then return {'duplicate', op[2], f, val} end
+        if claims[ck] and claims[ck] ~= op[3] then return {'duplicate', op[2], f, val, claims[ck]} end
         claims[ck] = op[3]
         local owner = redis.call('HGET', tk(op[2], 'u:' .. f), val)
         if owner and owner ~= op[3] and not inbatch[op[2] .. '\\0' .. owner] then
-          return {'duplicate', op[2], f, val}
+          return {'duplicate', op[2], f, val, owner}
         end
       end
     end
