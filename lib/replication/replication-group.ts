@@ -845,20 +845,7 @@ export class ReplicationGroup {
           continue;
         }
         own.set(key, record);
-        const uniques: Record<string, string | false> = {};
-        for (const field of replica.uniqueFields) {
-          const value = fieldValue(record, field);
-          uniques[field] =
-            value === null || value === undefined ? false : JSON.stringify(encodeValue(value));
-        }
-        request.ops.push([
-          'p',
-          table.name,
-          keyJson,
-          JSON.stringify(encodeValue(record)),
-          ttlCode(ttl),
-          uniques,
-        ]);
+        request.ops.push(putOp(replica, keyJson, record, ttl));
       }
     }
     if (request.ops.length === 0) return [];
@@ -869,6 +856,46 @@ export class ReplicationGroup {
     for (let at = 0; at < ops.length; at += BATCH_PART) {
       request.ops = ops.slice(at, at + BATCH_PART);
       const conflicts = await this.#commitPart(JSON.stringify(request), records, name);
+      if (conflicts.length > 0) return conflicts;
+    }
+    return [];
+  }
+
+  /**
+   * Commits a large blind batch of puts (a sliced `writeMany`), built and checked here: in
+   * parts of BATCH_PART, each encoded as its turn comes (so encoding never holds the event
+   * loop longer than a part), each atomic. Resolves to the tables that conflicted (Redis
+   * lost data: nothing of that part was written), or to `[]` once every part is applied here.
+   */
+  async commitBatch(
+    table: AnyTable,
+    keys: readonly RecordKey[],
+    records: readonly object[],
+    ttl: TtlSetting,
+  ): Promise<string[]> {
+    const name = table.name;
+    this.assertWritable(name);
+    const replica = this.#replicaFor(table);
+    const request = {
+      c: [],
+      tc: [],
+      cap: replica.maxRecords === undefined ? [] : [[name, replica.maxRecords]],
+      u: { [name]: replica.uniqueFields },
+      ai: table.schema.autoIncrement ? { [name]: table.keyField } : {},
+      ops: [] as unknown[],
+    };
+    for (let at = 0; at < keys.length; at += BATCH_PART) {
+      const own = new Map<RecordKey, object>();
+      request.ops = [];
+      for (let i = at; i < Math.min(at + BATCH_PART, keys.length); i++) {
+        own.set(keys[i], records[i]);
+        request.ops.push(putOp(replica, JSON.stringify(keys[i]), records[i], ttl));
+      }
+      const conflicts = await this.#commitPart(
+        JSON.stringify(request),
+        new Map([[table, own]]),
+        name,
+      );
       if (conflicts.length > 0) return conflicts;
     }
     return [];
@@ -1092,6 +1119,24 @@ export class ReplicationGroup {
   #closedError(table: string): ReplicationUnavailableError {
     return new ReplicationUnavailableError(table, 'the application has shut down its replication');
   }
+}
+
+/** A put as the commit script takes it (see COMMIT_SCRIPT). */
+function putOp(replica: TableReplica, keyJson: string, record: object, ttl: TtlSetting): unknown[] {
+  const uniques: Record<string, string | false> = {};
+  for (const field of replica.uniqueFields) {
+    const value = fieldValue(record, field);
+    uniques[field] =
+      value === null || value === undefined ? false : JSON.stringify(encodeValue(value));
+  }
+  return [
+    'p',
+    replica.table.name,
+    keyJson,
+    JSON.stringify(encodeValue(record)),
+    ttlCode(ttl),
+    uniques,
+  ];
 }
 
 /** A TTL setting as the commit script takes it: ms from now, -1 none, -2 keep. */
