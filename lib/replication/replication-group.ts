@@ -22,8 +22,13 @@ import {
   SCAN_SCRIPT,
   SNAPSHOT_SCRIPT,
 } from './scripts.js';
-import { lockSnapshot, SnapshotSchedule, writeSnapshot } from './snapshot-write.js';
+import { lockSnapshot, writeSnapshot } from './snapshot-write.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
+import { registerReplica, TableReplica } from './table-replica.js';
+import type { CommitMode, ReplicationState, ReplicationStatus } from './replication-status.js';
+
+export type { CommitMode, ReplicationState, ReplicationStatus } from './replication-status.js';
+export { replicaOf, TableReplica } from './table-replica.js';
 import { fieldOf, findCommit, seqOf } from './commit-outcome.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a group spans tables of every record type
@@ -31,36 +36,8 @@ type AnyTable = MemoryTable<any>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- views of tables of every record type
 type AnyView = TableTransaction<any>;
 
-/** Where a replicated store stands with Redis. */
-export type ReplicationState = 'connecting' | 'ready' | 'degraded' | 'catching-up' | 'closed';
-
-/** What `store.replication` reports. */
-export interface ReplicationStatus {
-  /**
-   * `ready`: writes go through; `degraded`: Redis is unreachable, reads are served from the
-   * local copy and writes are refused; `catching-up`: reconnected, applying what it missed
-   * (writes are refused until done); `connecting`: starting; `closed`: shut down.
-   */
-  readonly state: ReplicationState;
-  /** This instance's name: the `origin` of the changes it makes. */
-  readonly instanceId: string;
-  /** The number of the last change of the replication log applied here. */
-  readonly appliedSeq: number;
-}
-
-/** How a commit is checked in Redis. */
-export type CommitMode =
-  /** A write that reads nothing (write, writeMany): no version checks. */
-  | 'blind'
-  /** One operation: the records it read must be unchanged. */
-  | 'single'
-  /** A transaction: what it read, and the tables it queried, must be unchanged. */
-  | 'transaction';
-
 /** Records per table that a sweep asks Redis to expire at most, per call. */
 const EXPIRE_BATCH = 10_000;
-/** The least time between two expiries asked for by reads that found a record due. */
-const DUE_INTERVAL_MS = 50;
 const XREAD_BLOCK_MS = 2_000;
 /** Reads of a snapshot before a load gives up (each one met a loss or a trimmed log). */
 const SNAPSHOT_ATTEMPTS = 5;
@@ -79,79 +56,6 @@ const XREAD_BYTES = 1 << 20;
  * with and without appendfsync always; a few ms on a quiet one).
  */
 const BATCH_PART = 500;
-
-const REPLICAS = new WeakMap<object, TableReplica>();
-
-/** The replica behind a table, if the table is replicated. */
-export function replicaOf(table: object): TableReplica | undefined {
-  return REPLICAS.get(table);
-}
-
-/**
- * One table's side of replication: the version (log number of the last change) of each
- * record and of the table, as this instance has applied them, and the origin of the change
- * being applied (for the change events).
- */
-export class TableReplica {
-  readonly versions = new Map<RecordKey, number>();
-  /** The log number of the table's last change applied here. */
-  tableVersion = 0;
-  /** Log entries up to this number are already in the table (it was loaded after them). */
-  loadedAt = 0;
-  /** The instance whose change is being applied, while one is. */
-  origin: string | undefined;
-  readonly uniqueFields: readonly string[];
-  /** When this instance writes the table's compacted snapshot to Redis. */
-  readonly snapshot = new SnapshotSchedule();
-  #lastDue = 0;
-
-  constructor(
-    readonly table: AnyTable,
-    readonly group: ReplicationGroup,
-    readonly maxRecords: number | undefined,
-  ) {
-    this.uniqueFields = table.schema.indexes.filter((i) => i.unique).map((i) => i.field);
-  }
-
-  /** A read found a record past its deadline: ask Redis to expire what is due, now and then. */
-  due(): void {
-    const now = Date.now();
-    if (now - this.#lastDue < DUE_INTERVAL_MS) return;
-    this.#lastDue = now;
-    this.group.expire().catch(() => undefined); // a sweep will try again
-  }
-
-  /** Applies one log entry's changes of this table. */
-  apply(seq: number, origin: string | undefined, changes: ReplicatedChange<object>[]): void {
-    this.origin = origin;
-    try {
-      this.table.applyReplicated(changes);
-    } finally {
-      this.origin = undefined;
-    }
-    for (const change of changes) {
-      if (change.record) this.versions.set(change.key, seq);
-      else this.versions.delete(change.key);
-    }
-    this.tableVersion = seq;
-    this.snapshot.changes += changes.length;
-  }
-
-  /** Takes the record versions, table version and counters of a snapshot taken at `seq`. */
-  adopt(snapshot: TableSnapshot, seq: number): void {
-    this.versions.clear();
-    for (const [key, , , version] of snapshot.rows) this.versions.set(key, version);
-    this.tableVersion = snapshot.tableVersion;
-    this.loadedAt = seq;
-    // read by parts: every row counts as a change, so that a snapshot is written for the next load
-    if (snapshot.compactedAt === undefined) this.snapshot.since(0, 0, snapshot.rows.length);
-    else this.snapshot.since(snapshot.compactedAt, snapshot.rows.length, snapshot.replayed ?? 0);
-    const counters = this.table.counters;
-    const kept = new Set(snapshot.counters.map(([name]) => name));
-    for (const [name] of [...counters.entries()]) if (!kept.has(name)) counters.delete(name);
-    counters.restore(snapshot.counters);
-  }
-}
 
 interface Waiter {
   readonly seq: number;
@@ -271,7 +175,7 @@ export class ReplicationGroup {
         this.#epochMark = mark;
       }
       this.#replicas.set(table.name, replica);
-      REPLICAS.set(table, replica);
+      registerReplica(table, replica);
     } finally {
       release();
     }
