@@ -7,7 +7,6 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { ReplicationUnavailableError } from '../errors/replication-unavailable.error.js';
 import { ReplicationWaitError } from '../errors/replication-wait.error.js';
 import { StoreCapacityError } from '../errors/store-capacity.error.js';
-import { fieldValue } from '../indexes/secondary-index.js';
 import type { ReplicationOptions } from '../interfaces/memory-store-module-options.interface.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { decodeValue, encodeValue } from '../persistence/value-codec.js';
@@ -24,6 +23,7 @@ import {
 } from './scripts.js';
 import { lockSnapshot, writeSnapshot } from './snapshot-write.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
+import { BATCH_PART, batchRequest, commitRequest, putOp } from './commit-request.js';
 import { registerReplica, TableReplica } from './table-replica.js';
 import type { CommitMode, ReplicationState, ReplicationStatus } from './replication-status.js';
 
@@ -49,13 +49,6 @@ const XREAD_COUNT = 1_000;
  * each) are read fewer at a time, so that Redis does not stall building one huge reply.
  */
 const XREAD_BYTES = 1 << 20;
-/**
- * Puts and deletes per script call of a plain `writeMany` (no reads to check): a larger batch
- * is committed in parts of this many, so that Redis answers others between them (a part of
- * 500 small records with a unique field: 12-23 ms on a 2-core machine at load average 14,
- * with and without appendfsync always; a few ms on a quiet one).
- */
-const BATCH_PART = 500;
 
 interface Waiter {
   readonly seq: number;
@@ -717,41 +710,7 @@ export class ReplicationGroup {
   async commit(views: readonly AnyView[], mode: CommitMode): Promise<string[]> {
     const name = views[0]?.table.name ?? '';
     this.assertWritable(name);
-    const request = {
-      c: [] as [string, string, number][],
-      tc: [] as [string, number][],
-      cap: [] as [string, number][],
-      u: {} as Record<string, readonly string[]>,
-      ai: {} as Record<string, string>,
-      ops: [] as unknown[],
-    };
-    const records = new Map<AnyTable, Map<RecordKey, object>>();
-    for (const view of views) {
-      const table = view.table;
-      const replica = this.#replicaFor(table);
-      const own = new Map<RecordKey, object>();
-      records.set(table, own);
-      request.u[table.name] = replica.uniqueFields;
-      if (table.schema.autoIncrement) request.ai[table.name] = table.keyField;
-      if (replica.maxRecords !== undefined) request.cap.push([table.name, replica.maxRecords]);
-      if (mode !== 'blind') {
-        for (const key of view.reads.keys())
-          request.c.push([table.name, JSON.stringify(key), replica.versions.get(key) ?? 0]);
-      }
-      if (mode === 'transaction' && view.scanned)
-        request.tc.push([table.name, replica.tableVersion]);
-      for (const [key, staged] of view.staged) {
-        const record = staged.record as object | null;
-        const ttl = staged.ttl;
-        const keyJson = JSON.stringify(key);
-        if (!record) {
-          request.ops.push(['d', table.name, keyJson]);
-          continue;
-        }
-        own.set(key, record);
-        request.ops.push(putOp(replica, keyJson, record, ttl));
-      }
-    }
+    const { request, records } = commitRequest(views, mode, (table) => this.#replicaFor(table));
     if (request.ops.length === 0) return [];
     if (mode !== 'blind' || request.ops.length <= BATCH_PART)
       return this.#commitPart(JSON.stringify(request), records, name);
@@ -780,14 +739,7 @@ export class ReplicationGroup {
     const name = table.name;
     this.assertWritable(name);
     const replica = this.#replicaFor(table);
-    const request = {
-      c: [],
-      tc: [],
-      cap: replica.maxRecords === undefined ? [] : [[name, replica.maxRecords]],
-      u: { [name]: replica.uniqueFields },
-      ai: table.schema.autoIncrement ? { [name]: table.keyField } : {},
-      ops: [] as unknown[],
-    };
+    const request = batchRequest(replica);
     for (let at = 0; at < keys.length; at += BATCH_PART) {
       const own = new Map<RecordKey, object>();
       request.ops = [];
@@ -1023,30 +975,6 @@ export class ReplicationGroup {
   #closedError(table: string): ReplicationUnavailableError {
     return new ReplicationUnavailableError(table, 'the application has shut down its replication');
   }
-}
-
-/** A put as the commit script takes it (see COMMIT_SCRIPT). */
-function putOp(replica: TableReplica, keyJson: string, record: object, ttl: TtlSetting): unknown[] {
-  const uniques: Record<string, string | false> = {};
-  for (const field of replica.uniqueFields) {
-    const value = fieldValue(record, field);
-    uniques[field] =
-      value === null || value === undefined ? false : JSON.stringify(encodeValue(value));
-  }
-  return [
-    'p',
-    replica.table.name,
-    keyJson,
-    JSON.stringify(encodeValue(record)),
-    ttlCode(ttl),
-    uniques,
-  ];
-}
-
-/** A TTL setting as the commit script takes it: ms from now, -1 none, -2 keep. */
-function ttlCode(ttl: TtlSetting): number {
-  if (typeof ttl === 'number') return Math.max(0, Math.round(ttl));
-  return ttl === null ? -1 : -2;
 }
 
 function whenReady(client: RedisLike): Promise<void> {
