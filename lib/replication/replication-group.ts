@@ -23,6 +23,7 @@ import {
 } from './scripts.js';
 import { lockSnapshot, writeSnapshot } from './snapshot-write.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
+import { ApplyWaiters } from './apply-waiters.js';
 import { BATCH_PART, batchRequest, commitRequest, putOp } from './commit-request.js';
 import { registerReplica, TableReplica } from './table-replica.js';
 import type { CommitMode, ReplicationState, ReplicationStatus } from './replication-status.js';
@@ -50,13 +51,6 @@ const XREAD_COUNT = 1_000;
  */
 const XREAD_BYTES = 1 << 20;
 
-interface Waiter {
-  readonly seq: number;
-  readonly table: string;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
 type LogChange =
   | ['p', string, RecordKey, unknown, number | null]
   | ['d' | 'e', string, RecordKey]
@@ -75,7 +69,8 @@ export class ReplicationGroup {
   readonly #base: string;
   readonly #logger = new Logger('MemoryStoreReplication');
   readonly #replicas = new Map<string, TableReplica>();
-  readonly #waiters = new Set<Waiter>();
+  /** Writes waiting to be applied here, and the hold on the follower. */
+  readonly #waiters = new ApplyWaiters();
   /** Records this instance committed, by commit id, so that it stores the very objects it returned. */
   readonly #pending = new Map<string, Map<AnyTable, Map<RecordKey, object>>>();
   #client: RedisLike | undefined;
@@ -85,10 +80,6 @@ export class ReplicationGroup {
   #applied = 0;
   #commits = 0;
   #following = false;
-  /** Open while nothing holds the follower back (see `#hold`). */
-  #gate: Promise<void> | undefined;
-  #open: (() => void) | undefined;
-  #holds = 0;
   #expiring: Promise<number> | undefined;
   /** The epoch of the data set this instance holds (see scripts.ts); '' before the first load. */
   #epoch = '';
@@ -291,7 +282,7 @@ export class ReplicationGroup {
         await whenReady(reader);
         continue;
       }
-      while (this.#gate) await this.#gate;
+      await this.#waiters.released();
       if (this.#ended) continue;
       if (!reply) {
         // Nothing new for a while: a data set lost without a disconnect (FLUSHALL) shows here
@@ -435,22 +426,9 @@ export class ReplicationGroup {
     }
   }
 
-  /**
-   * Holds the follower back (it applies nothing until every hold is released): a table loads,
-   * or the group resynchronises, without the log moving under it.
-   */
+  /** Holds the follower back until released (see `ApplyWaiters.hold`). */
   #hold(): () => void {
-    if (this.#holds++ === 0) this.#gate = new Promise((resolve) => (this.#open = resolve));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      if (--this.#holds > 0) return;
-      const open = this.#open!;
-      this.#gate = undefined;
-      this.#open = undefined;
-      open();
-    };
+    return this.#waiters.hold();
   }
 
   /**
@@ -459,7 +437,7 @@ export class ReplicationGroup {
    * log reader's round trip), else in log order by the follower.
    */
   #settle(seq: number, commit: string, changes: string, table: string): Promise<void> {
-    if (seq === this.#applied + 1 && !this.#gate && !this.#ended) {
+    if (seq === this.#applied + 1 && !this.#waiters.held && !this.#ended) {
       try {
         this.#applyEntry([`0-${seq}`, ['o', this.instanceId, 'c', commit, 'd', changes]]);
         this.#applied = seq;
@@ -475,16 +453,11 @@ export class ReplicationGroup {
   #waitFor(seq: number, table = ''): Promise<void> {
     if (seq <= this.#applied) return Promise.resolve();
     if (this.#state === 'closed') return Promise.reject(this.#closedError(table));
-    return new Promise((resolve, reject) => this.#waiters.add({ seq, table, resolve, reject }));
+    return this.#waiters.waitFor(seq, table);
   }
 
   #wake(): void {
-    for (const waiter of this.#waiters) {
-      if (waiter.seq <= this.#applied) {
-        this.#waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
+    this.#waiters.wake(this.#applied);
     this.#snapshotWhenDue();
   }
 
@@ -623,15 +596,12 @@ export class ReplicationGroup {
     );
     const wasReady = this.#state === 'ready';
     if (wasReady) this.#state = 'catching-up';
-    for (const waiter of this.#waiters) {
-      waiter.reject(
-        this.#unavailable(
-          waiter.table,
-          'Redis lost data before this write was applied here: it may be lost',
-        ),
-      );
-    }
-    this.#waiters.clear();
+    this.#waiters.refuseAll((table) =>
+      this.#unavailable(
+        table,
+        'Redis lost data before this write was applied here: it may be lost',
+      ),
+    );
     try {
       await this.#resync(true);
     } finally {
@@ -659,15 +629,12 @@ export class ReplicationGroup {
     );
     // Writes waiting to be applied here are refused now rather than when Redis is back: one
     // that Redis committed before it went away still reaches every instance through the log.
-    for (const waiter of this.#waiters) {
-      waiter.reject(
-        this.#unavailable(
-          waiter.table,
-          'the connection to Redis was lost before this write was applied here',
-        ),
-      );
-    }
-    this.#waiters.clear();
+    this.#waiters.refuseAll((table) =>
+      this.#unavailable(
+        table,
+        'the connection to Redis was lost before this write was applied here',
+      ),
+    );
   }
 
   async #up(): Promise<void> {
@@ -927,8 +894,7 @@ export class ReplicationGroup {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#downHold?.();
-    for (const waiter of this.#waiters) waiter.reject(this.#closedError(waiter.table));
-    this.#waiters.clear();
+    this.#waiters.refuseAll((table) => this.#closedError(table));
     this.#reader?.disconnect();
     try {
       await this.#client?.quit();
