@@ -24,7 +24,7 @@ import {
 import { lockSnapshot, writeSnapshot } from './snapshot-write.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
 import { ApplyWaiters } from './apply-waiters.js';
-import { BATCH_PART, batchRequest, commitRequest, putOp } from './commit-request.js';
+import { BATCH_PART, batchRequest, commitRequest, PartSizer, putOp } from './commit-request.js';
 import { registerReplica, TableReplica } from './table-replica.js';
 import type { CommitMode, ReplicationState, ReplicationStatus } from './replication-status.js';
 
@@ -81,6 +81,8 @@ export class ReplicationGroup {
   #commits = 0;
   #following = false;
   #expiring: Promise<number> | undefined;
+  /** How long the last commit script took, from sending it to its reply (ms). */
+  #scriptMs = 0;
   /** The epoch of the data set this instance holds (see scripts.ts); '' before the first load. */
   #epoch = '';
   /** The commit id of the last log entry applied (or loaded), to tell the same history from another. */
@@ -693,7 +695,7 @@ export class ReplicationGroup {
 
   /**
    * Commits a large blind batch of puts (a sliced `writeMany`), built and checked here: in
-   * parts of BATCH_PART, each encoded as its turn comes (so encoding never holds the event
+   * parts sized by `PartSizer` (at most BATCH_PART), each encoded as its turn comes (so encoding never holds the event
    * loop longer than a part), each atomic. Resolves to the tables that conflicted (Redis
    * lost data: nothing of that part was written), or to `[]` once every part is applied here.
    */
@@ -707,10 +709,11 @@ export class ReplicationGroup {
     this.assertWritable(name);
     const replica = this.#replicaFor(table);
     const request = batchRequest(replica);
-    for (let at = 0; at < keys.length; at += BATCH_PART) {
+    const sizer = new PartSizer();
+    for (let at = 0; at < keys.length; at += request.ops.length) {
       const own = new Map<RecordKey, object>();
       request.ops = [];
-      for (let i = at; i < Math.min(at + BATCH_PART, keys.length); i++) {
+      for (let i = at; i < Math.min(at + sizer.size, keys.length); i++) {
         own.set(keys[i], records[i]);
         request.ops.push(putOp(replica, JSON.stringify(keys[i]), records[i], ttl));
       }
@@ -720,6 +723,7 @@ export class ReplicationGroup {
         name,
       );
       if (conflicts.length > 0) return conflicts;
+      sizer.took(request.ops.length, this.#scriptMs);
     }
     return [];
   }
@@ -735,6 +739,7 @@ export class ReplicationGroup {
     this.#pending.set(commit, records);
     const since = this.#applied;
     let reply: string[];
+    const sent = performance.now();
     try {
       reply = await this.#command().msCommit(
         this.#base,
@@ -744,6 +749,7 @@ export class ReplicationGroup {
         request,
         this.#epoch,
       );
+      this.#scriptMs = performance.now() - sent;
     } catch (error) {
       // the reply is lost, not the outcome: find it before telling the caller anything
       const found = await findCommit(this.#command(), this.#key('log'), commit, since);
