@@ -24,6 +24,8 @@ import {
 import { lockSnapshot, writeSnapshot } from './snapshot-write.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
 import { ApplyWaiters } from './apply-waiters.js';
+import { type LogChange, readEntry } from './log-entry.js';
+import { compareHistory, readClockOffset } from './redis-history.js';
 import { BATCH_PART, batchRequest, commitRequest, PartSizer, putOp } from './commit-request.js';
 import { registerReplica, TableReplica } from './table-replica.js';
 import type { CommitMode, ReplicationState, ReplicationStatus } from './replication-status.js';
@@ -42,19 +44,12 @@ const EXPIRE_BATCH = 10_000;
 const XREAD_BLOCK_MS = 2_000;
 /** Reads of a snapshot before a load gives up (each one met a loss or a trimmed log). */
 const SNAPSHOT_ATTEMPTS = 5;
-/** Readings of Redis's clock taken to find how far this machine's clock is from it. */
-const CLOCK_READINGS = 3;
 const XREAD_COUNT = 1_000;
 /**
  * About how many bytes of log one read asks for: entries of large batches (500 records
  * each) are read fewer at a time, so that Redis does not stall building one huge reply.
  */
 const XREAD_BYTES = 1 << 20;
-
-type LogChange =
-  | ['p', string, RecordKey, unknown, number | null]
-  | ['d' | 'e', string, RecordKey]
-  | ['n', string, string, number];
 
 /**
  * The replicated stores of one application that share a Redis server and key prefix: one
@@ -193,27 +188,7 @@ export class ReplicationGroup {
       );
     reader.on('ready', () => void identify());
     await identify();
-    await this.#readClock();
-  }
-
-  /**
-   * Finds how far Redis's clock is from this machine's: of a few readings of Redis's TIME,
-   * the one with the shortest round trip, taken as read halfway through it (off by at most
-   * half that round trip). Read once, when the group connects, before any deadline is held:
-   * every deadline of a table is then translated alike (a reconnect keeps the offset).
-   */
-  async #readClock(): Promise<void> {
-    let best = Infinity;
-    let offset = 0;
-    for (let i = 0; i < CLOCK_READINGS; i++) {
-      const sent = Date.now();
-      const [seconds, micros] = await this.#command().time();
-      const received = Date.now();
-      if (received - sent >= best) continue;
-      best = received - sent;
-      offset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2;
-    }
-    this.#clockOffset = offset;
+    this.#clockOffset = await readClockOffset(this.#command());
   }
 
   /** A deadline from Redis (its clock) as this machine's clock reads it. */
@@ -342,18 +317,8 @@ export class ReplicationGroup {
   }
 
   /** Applies a log entry (only to `only`, when given). */
-  #applyEntry([id, fields]: [string, string[]], only?: string): void {
-    const seq = seqOf(id);
-    let origin: string | undefined;
-    let commit: string | undefined;
-    let data = '[]';
-    let committedAt: string | undefined;
-    for (let i = 0; i < fields.length; i += 2) {
-      if (fields[i] === 'o') origin = fields[i + 1];
-      else if (fields[i] === 'c') commit = fields[i + 1];
-      else if (fields[i] === 'd') data = fields[i + 1];
-      else if (fields[i] === 't') committedAt = fields[i + 1];
-    }
+  #applyEntry(entry: [string, string[]], only?: string): void {
+    const { seq, origin, commit, data, committedAt } = readEntry(entry);
     if (only === undefined) this.#lastCommit = commit;
     const pending =
       origin === this.instanceId && commit !== undefined ? this.#pending.get(commit) : undefined;
@@ -519,7 +484,11 @@ export class ReplicationGroup {
     let seq: number;
     let lost: string | undefined;
     try {
-      ({ seq, lost } = await this.#compare(this.#command(), applied));
+      ({ seq, lost } = await compareHistory(this.#command(), (name) => this.#key(name), {
+        epoch: this.#epoch,
+        commit: this.#lastCommit,
+        applied,
+      }));
     } catch (error) {
       throw this.#unavailable(table, 'Redis cannot be reached', error);
     }
@@ -527,43 +496,6 @@ export class ReplicationGroup {
     this.#downHold?.();
     this.#downHold = undefined;
     if (!lost) await this.#waitFor(seq, table);
-  }
-
-  /**
-   * Whether Redis still holds the history this instance applied up to `applied`: the same
-   * epoch, at least as many changes, and the same commit at `applied` (a Redis restarted
-   * with an older data set, or a replica promoted while behind, has fewer changes or, once
-   * written to, other ones under the same numbers). Returns Redis's last change number and,
-   * if the history differs, why.
-   */
-  async #compare(
-    client: RedisLike,
-    applied: number,
-  ): Promise<{ seq: number; lost: string | undefined }> {
-    const commit = this.#lastCommit;
-    const results = await client
-      .multi()
-      .get(this.#key('epoch'))
-      .get(this.#key('seq'))
-      .xrange(this.#key('log'), `0-${applied}`, `0-${applied}`)
-      .exec();
-    if (!results) throw new Error('the check transaction was aborted');
-    const [epoch, seqText, entries] = results.map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    }) as [string | null, string | null, [string, string[]][]];
-    const seq = Number(seqText ?? 0);
-    if (epoch !== this.#epoch)
-      return { seq, lost: epoch === null ? 'its data set is gone' : 'it holds another data set' };
-    if (seq < applied)
-      return {
-        seq,
-        lost: `it reports change ${seq} as its last but this instance applied ${applied}`,
-      };
-    const entry = entries[0];
-    if (entry && commit !== undefined && fieldOf(entry[1], 'c') !== commit)
-      return { seq, lost: `its change ${applied} is not the one this instance applied` };
-    return { seq, lost: undefined };
   }
 
   /** Reloads if Redis no longer holds this instance's epoch (checked on the log connection). */

@@ -1,7 +1,7 @@
 import { TimeSlicer } from '../engine/time-slicer.js';
-import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { RedisLike } from './redis-connection.js';
 import { fieldOf, seqOf } from './commit-outcome.js';
+import type { LogChange } from './log-entry.js';
 import { readCounters, type Revive, SnapshotRows, type TableSnapshot } from './table-snapshot.js';
 
 /**
@@ -63,11 +63,6 @@ interface Compacted {
   seq: number;
   chunks: number;
 }
-
-type LoggedChange =
-  | ['p', string, RecordKey, unknown, number | null]
-  | ['d' | 'e', string, RecordKey]
-  | ['n', string, string, number];
 
 /**
  * Reads the named tables without holding Redis more than a part at a time: the log
@@ -268,7 +263,7 @@ async function replayLog(
     for (const [i, [id]] of entries.entries()) {
       const seq = seqOf(id);
       if (seq !== expected) return undefined; // trimmed
-      for (const change of JSON.parse(texts[i]) as LoggedChange[]) {
+      for (const change of JSON.parse(texts[i]) as LogChange[]) {
         const rows = read.get(change[1]);
         if (!rows || change[0] === 'n') continue; // counters: read at the end
         if (seq <= from.get(change[1])!) continue; // the rows read hold it
