@@ -17,6 +17,8 @@ export interface RedisLike {
   disconnect(): void;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ...options: (string | number)[]): Promise<string | null>;
+  hget(key: string, field: string): Promise<string | null>;
+  del(key: string): Promise<number>;
   wait(replicas: number, timeoutMs: number): Promise<number>;
   client(subcommand: string, ...args: (string | number)[]): Promise<unknown>;
   time(): Promise<[string, string]>;

@@ -21,7 +21,7 @@ import {
   SCAN_SCRIPT,
   SNAPSHOT_SCRIPT,
 } from './scripts.js';
-import { lockSnapshot, writeSnapshot } from './snapshot-write.js';
+import { lockSnapshot, snapshotKey, unlockSnapshot, writeSnapshot } from './snapshot-write.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
 import { ApplyWaiters } from './apply-waiters.js';
 import { type LogChange, readEntry } from './log-entry.js';
@@ -447,12 +447,24 @@ export class ReplicationGroup {
     try {
       const token = `${this.instanceId}#${++this.#commits}`;
       const locked = await lockSnapshot(this.#command(), this.#base, name, token);
-      const seq = this.#applied;
-      const commit = this.#lastCommit;
       if (!locked) {
-        schedule.since(seq, replica.table.size, 0); // another instance writes it
+        schedule.since(this.#applied, replica.table.size, 0); // another instance writes it
         return;
       }
+      const meta = snapshotKey(this.#base, name);
+      const [publishedAt, epoch] = await Promise.all([
+        this.#command().hget(meta, 'seq'),
+        this.#command().hget(meta, 'epoch'),
+      ]);
+      const published = Number(publishedAt ?? -1);
+      if (epoch === this.#epoch && published >= this.#applied) {
+        // another instance published it since (the log went quiet for every instance alike)
+        schedule.since(published, replica.table.size, 0);
+        await unlockSnapshot(this.#command(), this.#base, name, token);
+        return;
+      }
+      const seq = this.#applied;
+      const commit = this.#lastCommit;
       // the table is not at the position applied (it loads), or that position has no name
       // (Redis checks the name: a snapshot of another history is never published)
       if (replica.loadedAt > seq || commit === undefined) return;

@@ -79,6 +79,17 @@ export async function lockSnapshot(
   return taken !== null;
 }
 
+/** Gives back the right to write `table`'s snapshot, if `token` still holds it. */
+export async function unlockSnapshot(
+  client: RedisLike,
+  base: string,
+  table: string,
+  token: string,
+): Promise<void> {
+  const lock = `${snapshotKey(base, table)}:lock`;
+  if ((await client.get(lock)) === token) await client.del(lock);
+}
+
 /**
  * Writes a compacted snapshot of a captured table to Redis and publishes it (`SNAPSHOT_SCRIPT`):
  * the rows are encoded a slice at a time (the event loop runs between slices), in chunks of
