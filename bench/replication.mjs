@@ -120,6 +120,25 @@ async function dropPrefix(prefix) {
   }
 }
 
+/** Waits (10 s at most) until the table's compacted snapshot covers the whole log. */
+async function snapshotCovers(prefix) {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    const end = performance.now() + 10_000;
+    while (performance.now() < end) {
+      const [seq, covered] = await Promise.all([
+        redis.get(`{${prefix}}:seq`),
+        redis.hget(`{${prefix}}:t:replicated_people:snap`, 'seq'),
+      ]);
+      if (seq !== null && seq === covered) return true;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 
 /** Waits until `done()` holds, polling each millisecond; false after `ms`. */
@@ -216,6 +235,20 @@ async function measure(suite, section, prefix, running) {
     `A loaded ${size} records with awaited writeMany() of ${LOAD_BATCH.toLocaleString('en-US')} ` +
       `in ${formatMs(loadMs)}; B booted and loaded them from Redis in ${formatMs(bootMs)} ` +
       `(CPU time of this process meanwhile: ${formatMs(bootCpuMs)})`,
+  );
+  // Once the log is quiet an instance writes the table's compacted snapshot (issue #15): a
+  // later instance loads it with GETs and replays nothing, and A writes nothing meanwhile.
+  const quiet = await snapshotCovers(prefix);
+  collectGarbage();
+  const quietCpuBefore = process.cpuUsage();
+  const [c, quietMs] = await timeOnce(() => bootInstance(replication('bench-c')));
+  const quietCpu = process.cpuUsage(quietCpuBefore);
+  running.push(c.app);
+  suite.check(c.store.size === N, `replication: C loaded ${c.store.size} of ${N} records`);
+  getGroup.notes.push(
+    `C booted and loaded them ${quiet ? 'from the compacted snapshot' : '(no snapshot within 10 s)'} ` +
+      `once the log was quiet, in ${formatMs(quietMs)} ` +
+      `(CPU time of this process meanwhile: ${formatMs((quietCpu.user + quietCpu.system) / 1000)})`,
   );
 
   await suite.measure([

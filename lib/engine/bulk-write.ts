@@ -150,22 +150,7 @@ export async function bulkWrite<T extends object>(
   const release = await acquire(table);
   const slicer = new TimeSlicer(`writeMany into '${table.name}'`, options.report, inputs.length);
   try {
-    table.expire();
-    const built = new Array<T>(inputs.length);
-    const batch = new StagedBatch<T>();
-    for (let i = 0; i < inputs.length; i++) {
-      try {
-        built[i] = table.build(inputs[i]);
-      } catch (error) {
-        if (error instanceof StoreValidationError)
-          throw new StoreValidationError(table.name, error.errors, i, error.key);
-        throw error;
-      }
-      batch.add(table.keyOf(built[i]), built[i], i);
-      await slicer.tick();
-    }
-    slicer.phase('checking', batch.keys.length * (table.uniqueIndexes.length + 1));
-    await check(table, batch, slicer, false);
+    const { built, batch } = await buildChecked(table, inputs, slicer);
     slicer.phase('applying', batch.keys.length);
     await apply(table, batch, table.deadlineFor(table.writeTtl(ttl)), slicer, options);
     slicer.finish();
@@ -173,6 +158,47 @@ export async function bulkWrite<T extends object>(
   } finally {
     release();
   }
+}
+
+/** The build and check phases of `bulkWrite`: every record built and validated, then checked. */
+async function buildChecked<T extends object>(
+  table: MemoryTable<T>,
+  inputs: readonly unknown[],
+  slicer: TimeSlicer,
+): Promise<{ built: T[]; batch: StagedBatch<T> }> {
+  table.expire();
+  const built = new Array<T>(inputs.length);
+  const batch = new StagedBatch<T>();
+  for (let i = 0; i < inputs.length; i++) {
+    try {
+      built[i] = table.build(inputs[i]);
+    } catch (error) {
+      if (error instanceof StoreValidationError)
+        throw new StoreValidationError(table.name, error.errors, i, error.key);
+      throw error;
+    }
+    batch.add(table.keyOf(built[i]), built[i], i);
+    await slicer.tick();
+  }
+  slicer.phase('checking', batch.keys.length * (table.uniqueIndexes.length + 1));
+  await check(table, batch, slicer, false);
+  return { built, batch };
+}
+
+/**
+ * `writeMany`'s build and check phases in slices, as `bulkWrite` runs them, without applying
+ * (a replicated store commits the batch in Redis, which it then applies from): resolves to
+ * the records built (one per input), and the keys and records to write (one per key).
+ */
+export async function stageBulk<T extends object>(
+  table: MemoryTable<T>,
+  inputs: readonly unknown[],
+  report?: (line: string) => void,
+): Promise<{ built: T[]; keys: RecordKey[]; records: T[] }> {
+  const slicer = new TimeSlicer(`writeMany into '${table.name}'`, report, inputs.length);
+  const { built, batch } = await buildChecked(table, inputs, slicer);
+  slicer.finish();
+  return { built, keys: batch.keys, records: batch.records };
 }
 
 /** `update(query, change)` in slices, as `bulkWrite` does; resolves to the new records. */

@@ -16,6 +16,9 @@ export interface RedisLike {
   quit(): Promise<unknown>;
   disconnect(): void;
   get(key: string): Promise<string | null>;
+  set(key: string, value: string, ...options: (string | number)[]): Promise<string | null>;
+  hget(key: string, field: string): Promise<string | null>;
+  del(key: string): Promise<number>;
   wait(replicas: number, timeoutMs: number): Promise<number>;
   client(subcommand: string, ...args: (string | number)[]): Promise<unknown>;
   time(): Promise<[string, string]>;
@@ -33,6 +36,7 @@ export interface RedisLike {
   msExpire(...args: (string | number)[]): Promise<number>;
   msCounter(...args: (string | number)[]): Promise<string[]>;
   msEpoch(base: string, epoch: string): Promise<string>;
+  msSnapshot(...args: (string | number)[]): Promise<number>;
   msScan(
     base: string,
     table: string,
@@ -46,6 +50,8 @@ export interface RedisMulti {
   xrange(key: string, start: string, end: string): RedisMulti;
   xrevrange(key: string, end: string, start: string, count: 'COUNT', n: number): RedisMulti;
   hget(key: string, field: string): RedisMulti;
+  hmget(key: string, ...fields: string[]): RedisMulti;
+  xrange(key: string, start: string, end: string, count: 'COUNT', n: number): RedisMulti;
   call(command: string, ...args: string[]): RedisMulti;
   zrange(key: string, start: number, stop: number, withScores: 'WITHSCORES'): RedisMulti;
   exec(): Promise<[Error | null, unknown][] | null>;
@@ -66,7 +72,14 @@ type ClusterConstructor = new (nodes: unknown[], options: object) => RedisLike;
 export async function connectRedis(
   options: ReplicationOptions,
   table: string,
-  scripts: { commit: string; expire: string; counter: string; epoch: string; scan: string },
+  scripts: {
+    commit: string;
+    expire: string;
+    counter: string;
+    epoch: string;
+    scan: string;
+    snapshot: string;
+  },
 ): Promise<{ client: RedisLike; reader: RedisLike }> {
   let Redis: RedisConstructor;
   let Cluster: ClusterConstructor;
@@ -146,6 +159,7 @@ export async function connectRedis(
   client.defineCommand('msCounter', { numberOfKeys: 1, lua: scripts.counter });
   client.defineCommand('msEpoch', { numberOfKeys: 1, lua: scripts.epoch });
   client.defineCommand('msScan', { numberOfKeys: 1, lua: scripts.scan });
+  client.defineCommand('msSnapshot', { numberOfKeys: 1, lua: scripts.snapshot });
   return { client, reader };
 }
 

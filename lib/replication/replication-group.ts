@@ -19,8 +19,19 @@ import {
   EPOCH_SCRIPT,
   EXPIRE_SCRIPT,
   SCAN_SCRIPT,
+  SNAPSHOT_SCRIPT,
 } from './scripts.js';
+import { lockSnapshot, snapshotKey, unlockSnapshot, writeSnapshot } from './snapshot-write.js';
 import { connectRedis, type RedisLike } from './redis-connection.js';
+import { ApplyWaiters } from './apply-waiters.js';
+import { type LogChange, readEntry } from './log-entry.js';
+import { compareHistory, readClockOffset } from './redis-history.js';
+import { BATCH_PART, batchRequest, commitRequest, PartSizer, putOp } from './commit-request.js';
+import { registerReplica, TableReplica } from './table-replica.js';
+import type { CommitMode, ReplicationState, ReplicationStatus } from './replication-status.js';
+
+export type { CommitMode, ReplicationState, ReplicationStatus } from './replication-status.js';
+export { replicaOf, TableReplica } from './table-replica.js';
 import { fieldOf, findCommit, seqOf } from './commit-outcome.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a group spans tables of every record type
@@ -28,136 +39,17 @@ type AnyTable = MemoryTable<any>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- views of tables of every record type
 type AnyView = TableTransaction<any>;
 
-/** Where a replicated store stands with Redis. */
-export type ReplicationState = 'connecting' | 'ready' | 'degraded' | 'catching-up' | 'closed';
-
-/** What `store.replication` reports. */
-export interface ReplicationStatus {
-  /**
-   * `ready`: writes go through; `degraded`: Redis is unreachable, reads are served from the
-   * local copy and writes are refused; `catching-up`: reconnected, applying what it missed
-   * (writes are refused until done); `connecting`: starting; `closed`: shut down.
-   */
-  readonly state: ReplicationState;
-  /** This instance's name: the `origin` of the changes it makes. */
-  readonly instanceId: string;
-  /** The number of the last change of the replication log applied here. */
-  readonly appliedSeq: number;
-}
-
-/** How a commit is checked in Redis. */
-export type CommitMode =
-  /** A write that reads nothing (write, writeMany): no version checks. */
-  | 'blind'
-  /** One operation: the records it read must be unchanged. */
-  | 'single'
-  /** A transaction: what it read, and the tables it queried, must be unchanged. */
-  | 'transaction';
-
 /** Records per table that a sweep asks Redis to expire at most, per call. */
 const EXPIRE_BATCH = 10_000;
-/** The least time between two expiries asked for by reads that found a record due. */
-const DUE_INTERVAL_MS = 50;
 const XREAD_BLOCK_MS = 2_000;
 /** Reads of a snapshot before a load gives up (each one met a loss or a trimmed log). */
 const SNAPSHOT_ATTEMPTS = 5;
-/** Readings of Redis's clock taken to find how far this machine's clock is from it. */
-const CLOCK_READINGS = 3;
 const XREAD_COUNT = 1_000;
 /**
  * About how many bytes of log one read asks for: entries of large batches (500 records
  * each) are read fewer at a time, so that Redis does not stall building one huge reply.
  */
 const XREAD_BYTES = 1 << 20;
-/**
- * Puts and deletes per script call of a plain `writeMany` (no reads to check): a larger batch
- * is committed in parts of this many, so that Redis answers others between them (a part of
- * 500 small records with a unique field: 12-23 ms on a 2-core machine at load average 14,
- * with and without appendfsync always; a few ms on a quiet one).
- */
-const BATCH_PART = 500;
-
-const REPLICAS = new WeakMap<object, TableReplica>();
-
-/** The replica behind a table, if the table is replicated. */
-export function replicaOf(table: object): TableReplica | undefined {
-  return REPLICAS.get(table);
-}
-
-/**
- * One table's side of replication: the version (log number of the last change) of each
- * record and of the table, as this instance has applied them, and the origin of the change
- * being applied (for the change events).
- */
-export class TableReplica {
-  readonly versions = new Map<RecordKey, number>();
-  /** The log number of the table's last change applied here. */
-  tableVersion = 0;
-  /** Log entries up to this number are already in the table (it was loaded after them). */
-  loadedAt = 0;
-  /** The instance whose change is being applied, while one is. */
-  origin: string | undefined;
-  /** The names of the table's unique indexes (a compound one's fields joined by ', '). */
-  readonly uniqueFields: readonly string[];
-  readonly uniques: readonly { readonly field: string; valueOf(record: object): unknown }[];
-  #lastDue = 0;
-
-  constructor(
-    readonly table: AnyTable,
-    readonly group: ReplicationGroup,
-    readonly maxRecords: number | undefined,
-  ) {
-    this.uniques = table.uniqueIndexes;
-    this.uniqueFields = this.uniques.map((i) => i.field);
-  }
-
-  /** A read found a record past its deadline: ask Redis to expire what is due, now and then. */
-  due(): void {
-    const now = Date.now();
-    if (now - this.#lastDue < DUE_INTERVAL_MS) return;
-    this.#lastDue = now;
-    this.group.expire().catch(() => undefined); // a sweep will try again
-  }
-
-  /** Applies one log entry's changes of this table. */
-  apply(seq: number, origin: string | undefined, changes: ReplicatedChange<object>[]): void {
-    this.origin = origin;
-    try {
-      this.table.applyReplicated(changes);
-    } finally {
-      this.origin = undefined;
-    }
-    for (const change of changes) {
-      if (change.record) this.versions.set(change.key, seq);
-      else this.versions.delete(change.key);
-    }
-    this.tableVersion = seq;
-  }
-
-  /** Takes the record versions, table version and counters of a snapshot taken at `seq`. */
-  adopt(snapshot: TableSnapshot, seq: number): void {
-    this.versions.clear();
-    for (const [key, , , version] of snapshot.rows) this.versions.set(key, version);
-    this.tableVersion = snapshot.tableVersion;
-    this.loadedAt = seq;
-    const counters = this.table.counters;
-    const kept = new Set(snapshot.counters.map(([name]) => name));
-    for (const [name] of [...counters.entries()]) if (!kept.has(name)) counters.delete(name);
-    counters.restore(snapshot.counters);
-  }
-}
-
-interface Waiter {
-  readonly seq: number;
-  readonly table: string;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
-type LogChange =
-  | ['p', string, RecordKey, unknown, number | null]
-  | ['d' | 'e', string, RecordKey]
-  | ['n', string, string, number];
 
 /**
  * The replicated stores of one application that share a Redis server and key prefix: one
@@ -172,7 +64,8 @@ export class ReplicationGroup {
   readonly #base: string;
   readonly #logger = new Logger('MemoryStoreReplication');
   readonly #replicas = new Map<string, TableReplica>();
-  readonly #waiters = new Set<Waiter>();
+  /** Writes waiting to be applied here, and the hold on the follower. */
+  readonly #waiters = new ApplyWaiters();
   /** Records this instance committed, by commit id, so that it stores the very objects it returned. */
   readonly #pending = new Map<string, Map<AnyTable, Map<RecordKey, object>>>();
   #client: RedisLike | undefined;
@@ -182,11 +75,9 @@ export class ReplicationGroup {
   #applied = 0;
   #commits = 0;
   #following = false;
-  /** Open while nothing holds the follower back (see `#hold`). */
-  #gate: Promise<void> | undefined;
-  #open: (() => void) | undefined;
-  #holds = 0;
   #expiring: Promise<number> | undefined;
+  /** How long the last commit script took, from sending it to its reply (ms). */
+  #scriptMs = 0;
   /** The epoch of the data set this instance holds (see scripts.ts); '' before the first load. */
   #epoch = '';
   /** The commit id of the last log entry applied (or loaded), to tell the same history from another. */
@@ -265,7 +156,7 @@ export class ReplicationGroup {
         this.#epochMark = mark;
       }
       this.#replicas.set(table.name, replica);
-      REPLICAS.set(table, replica);
+      registerReplica(table, replica);
     } finally {
       release();
     }
@@ -284,6 +175,7 @@ export class ReplicationGroup {
       counter: COUNTER_SCRIPT,
       epoch: EPOCH_SCRIPT,
       scan: SCAN_SCRIPT,
+      snapshot: SNAPSHOT_SCRIPT,
     });
     this.#client = client;
     this.#reader = reader;
@@ -296,27 +188,7 @@ export class ReplicationGroup {
       );
     reader.on('ready', () => void identify());
     await identify();
-    await this.#readClock();
-  }
-
-  /**
-   * Finds how far Redis's clock is from this machine's: of a few readings of Redis's TIME,
-   * the one with the shortest round trip, taken as read halfway through it (off by at most
-   * half that round trip). Read once, when the group connects, before any deadline is held:
-   * every deadline of a table is then translated alike (a reconnect keeps the offset).
-   */
-  async #readClock(): Promise<void> {
-    let best = Infinity;
-    let offset = 0;
-    for (let i = 0; i < CLOCK_READINGS; i++) {
-      const sent = Date.now();
-      const [seconds, micros] = await this.#command().time();
-      const received = Date.now();
-      if (received - sent >= best) continue;
-      best = received - sent;
-      offset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2;
-    }
-    this.#clockOffset = offset;
+    this.#clockOffset = await readClockOffset(this.#command());
   }
 
   /** A deadline from Redis (its clock) as this machine's clock reads it. */
@@ -387,12 +259,13 @@ export class ReplicationGroup {
         await whenReady(reader);
         continue;
       }
-      while (this.#gate) await this.#gate;
+      await this.#waiters.released();
       if (this.#ended) continue;
       if (!reply) {
         // Nothing new for a while: a data set lost without a disconnect (FLUSHALL) shows here
         // when no one writes (a write meets the loss in its script, a new entry by its epoch).
         await this.#checkEpoch(reader);
+        this.#snapshotWhenDue(true);
         continue;
       }
       const named = reply.find(([key]) => key === this.#key('epochs'));
@@ -444,18 +317,8 @@ export class ReplicationGroup {
   }
 
   /** Applies a log entry (only to `only`, when given). */
-  #applyEntry([id, fields]: [string, string[]], only?: string): void {
-    const seq = seqOf(id);
-    let origin: string | undefined;
-    let commit: string | undefined;
-    let data = '[]';
-    let committedAt: string | undefined;
-    for (let i = 0; i < fields.length; i += 2) {
-      if (fields[i] === 'o') origin = fields[i + 1];
-      else if (fields[i] === 'c') commit = fields[i + 1];
-      else if (fields[i] === 'd') data = fields[i + 1];
-      else if (fields[i] === 't') committedAt = fields[i + 1];
-    }
+  #applyEntry(entry: [string, string[]], only?: string): void {
+    const { seq, origin, commit, data, committedAt } = readEntry(entry);
     if (only === undefined) this.#lastCommit = commit;
     const pending =
       origin === this.instanceId && commit !== undefined ? this.#pending.get(commit) : undefined;
@@ -530,22 +393,9 @@ export class ReplicationGroup {
     }
   }
 
-  /**
-   * Holds the follower back (it applies nothing until every hold is released): a table loads,
-   * or the group resynchronises, without the log moving under it.
-   */
+  /** Holds the follower back until released (see `ApplyWaiters.hold`). */
   #hold(): () => void {
-    if (this.#holds++ === 0) this.#gate = new Promise((resolve) => (this.#open = resolve));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      if (--this.#holds > 0) return;
-      const open = this.#open!;
-      this.#gate = undefined;
-      this.#open = undefined;
-      open();
-    };
+    return this.#waiters.hold();
   }
 
   /**
@@ -554,7 +404,7 @@ export class ReplicationGroup {
    * log reader's round trip), else in log order by the follower.
    */
   #settle(seq: number, commit: string, changes: string, table: string): Promise<void> {
-    if (seq === this.#applied + 1 && !this.#gate && !this.#ended) {
+    if (seq === this.#applied + 1 && !this.#waiters.held && !this.#ended) {
       try {
         this.#applyEntry([`0-${seq}`, ['o', this.instanceId, 'c', commit, 'd', changes]]);
         this.#applied = seq;
@@ -570,15 +420,72 @@ export class ReplicationGroup {
   #waitFor(seq: number, table = ''): Promise<void> {
     if (seq <= this.#applied) return Promise.resolve();
     if (this.#state === 'closed') return Promise.reject(this.#closedError(table));
-    return new Promise((resolve, reject) => this.#waiters.add({ seq, table, resolve, reject }));
+    return this.#waiters.waitFor(seq, table);
   }
 
   #wake(): void {
-    for (const waiter of this.#waiters) {
-      if (waiter.seq <= this.#applied) {
-        this.#waiters.delete(waiter);
-        waiter.resolve();
+    this.#waiters.wake(this.#applied);
+    this.#snapshotWhenDue();
+  }
+
+  /** Writes the compacted snapshot of each table for which one is due (`idle`: the log is quiet). */
+  #snapshotWhenDue(idle = false): void {
+    for (const replica of this.#replicas.values())
+      if (replica.snapshot.due(replica.table.size, this.#applied, this.#logLength, idle))
+        void this.#writeSnapshot(replica);
+  }
+
+  /**
+   * Writes a table's compacted snapshot to Redis (`writeSnapshot`), from which new instances
+   * load, unless another instance is writing one: the table as applied here, captured at
+   * once at the log position applied.
+   */
+  async #writeSnapshot(replica: TableReplica): Promise<void> {
+    const schedule = replica.snapshot;
+    const name = replica.table.name;
+    schedule.writing = true;
+    try {
+      const token = `${this.instanceId}#${++this.#commits}`;
+      const locked = await lockSnapshot(this.#command(), this.#base, name, token);
+      if (!locked) {
+        schedule.since(this.#applied, replica.table.size, 0); // another instance writes it
+        return;
       }
+      const meta = snapshotKey(this.#base, name);
+      const [publishedAt, epoch] = await Promise.all([
+        this.#command().hget(meta, 'seq'),
+        this.#command().hget(meta, 'epoch'),
+      ]);
+      const published = Number(publishedAt ?? -1);
+      if (epoch === this.#epoch && published >= this.#applied) {
+        // another instance published it since (the log went quiet for every instance alike)
+        schedule.since(published, replica.table.size, 0);
+        await unlockSnapshot(this.#command(), this.#base, name, token);
+        return;
+      }
+      const seq = this.#applied;
+      const commit = this.#lastCommit;
+      // the table is not at the position applied (it loads), or that position has no name
+      // (Redis checks the name: a snapshot of another history is never published)
+      if (replica.loadedAt > seq || commit === undefined) return;
+      const rows = replica.table
+        .capture()
+        .rows.map(
+          ([key, record, deadline]) =>
+            [key, record as object, deadline, replica.versions.get(key) ?? 0] as const,
+        );
+      schedule.since(seq, rows.length, 0);
+      await writeSnapshot(
+        this.#command(),
+        this.#base,
+        { table: name, rows, seq, commit, epoch: this.#epoch },
+        token,
+        (deadline) => Math.round(deadline + this.#clockOffset),
+      );
+    } catch {
+      // Redis went away: loads read by parts meanwhile, and a later change tries again
+    } finally {
+      schedule.writing = false;
     }
   }
 
@@ -589,7 +496,11 @@ export class ReplicationGroup {
     let seq: number;
     let lost: string | undefined;
     try {
-      ({ seq, lost } = await this.#compare(this.#command(), applied));
+      ({ seq, lost } = await compareHistory(this.#command(), (name) => this.#key(name), {
+        epoch: this.#epoch,
+        commit: this.#lastCommit,
+        applied,
+      }));
     } catch (error) {
       throw this.#unavailable(table, 'Redis cannot be reached', error);
     }
@@ -597,43 +508,6 @@ export class ReplicationGroup {
     this.#downHold?.();
     this.#downHold = undefined;
     if (!lost) await this.#waitFor(seq, table);
-  }
-
-  /**
-   * Whether Redis still holds the history this instance applied up to `applied`: the same
-   * epoch, at least as many changes, and the same commit at `applied` (a Redis restarted
-   * with an older data set, or a replica promoted while behind, has fewer changes or, once
-   * written to, other ones under the same numbers). Returns Redis's last change number and,
-   * if the history differs, why.
-   */
-  async #compare(
-    client: RedisLike,
-    applied: number,
-  ): Promise<{ seq: number; lost: string | undefined }> {
-    const commit = this.#lastCommit;
-    const results = await client
-      .multi()
-      .get(this.#key('epoch'))
-      .get(this.#key('seq'))
-      .xrange(this.#key('log'), `0-${applied}`, `0-${applied}`)
-      .exec();
-    if (!results) throw new Error('the check transaction was aborted');
-    const [epoch, seqText, entries] = results.map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    }) as [string | null, string | null, [string, string[]][]];
-    const seq = Number(seqText ?? 0);
-    if (epoch !== this.#epoch)
-      return { seq, lost: epoch === null ? 'its data set is gone' : 'it holds another data set' };
-    if (seq < applied)
-      return {
-        seq,
-        lost: `it reports change ${seq} as its last but this instance applied ${applied}`,
-      };
-    const entry = entries[0];
-    if (entry && commit !== undefined && fieldOf(entry[1], 'c') !== commit)
-      return { seq, lost: `its change ${applied} is not the one this instance applied` };
-    return { seq, lost: undefined };
   }
 
   /** Reloads if Redis no longer holds this instance's epoch (checked on the log connection). */
@@ -668,15 +542,12 @@ export class ReplicationGroup {
     );
     const wasReady = this.#state === 'ready';
     if (wasReady) this.#state = 'catching-up';
-    for (const waiter of this.#waiters) {
-      waiter.reject(
-        this.#unavailable(
-          waiter.table,
-          'Redis lost data before this write was applied here: it may be lost',
-        ),
-      );
-    }
-    this.#waiters.clear();
+    this.#waiters.refuseAll((table) =>
+      this.#unavailable(
+        table,
+        'Redis lost data before this write was applied here: it may be lost',
+      ),
+    );
     try {
       await this.#resync(true);
     } finally {
@@ -704,15 +575,12 @@ export class ReplicationGroup {
     );
     // Writes waiting to be applied here are refused now rather than when Redis is back: one
     // that Redis committed before it went away still reaches every instance through the log.
-    for (const waiter of this.#waiters) {
-      waiter.reject(
-        this.#unavailable(
-          waiter.table,
-          'the connection to Redis was lost before this write was applied here',
-        ),
-      );
-    }
-    this.#waiters.clear();
+    this.#waiters.refuseAll((table) =>
+      this.#unavailable(
+        table,
+        'the connection to Redis was lost before this write was applied here',
+      ),
+    );
   }
 
   async #up(): Promise<void> {
@@ -755,54 +623,7 @@ export class ReplicationGroup {
   async commit(views: readonly AnyView[], mode: CommitMode): Promise<string[]> {
     const name = views[0]?.table.name ?? '';
     this.assertWritable(name);
-    const request = {
-      c: [] as [string, string, number][],
-      tc: [] as [string, number][],
-      cap: [] as [string, number][],
-      u: {} as Record<string, readonly string[]>,
-      ai: {} as Record<string, string>,
-      ops: [] as unknown[],
-    };
-    const records = new Map<AnyTable, Map<RecordKey, object>>();
-    for (const view of views) {
-      const table = view.table;
-      const replica = this.#replicaFor(table);
-      const own = new Map<RecordKey, object>();
-      records.set(table, own);
-      request.u[table.name] = replica.uniqueFields;
-      if (table.schema.autoIncrement) request.ai[table.name] = table.keyField;
-      if (replica.maxRecords !== undefined) request.cap.push([table.name, replica.maxRecords]);
-      if (mode !== 'blind') {
-        for (const key of view.reads.keys())
-          request.c.push([table.name, JSON.stringify(key), replica.versions.get(key) ?? 0]);
-      }
-      if (mode === 'transaction' && view.scanned)
-        request.tc.push([table.name, replica.tableVersion]);
-      for (const [key, staged] of view.staged) {
-        const record = staged.record as object | null;
-        const ttl = staged.ttl;
-        const keyJson = JSON.stringify(key);
-        if (!record) {
-          request.ops.push(['d', table.name, keyJson]);
-          continue;
-        }
-        own.set(key, record);
-        const uniques: Record<string, string | false> = {};
-        for (const index of replica.uniques) {
-          const value = index.valueOf(record);
-          uniques[index.field] =
-            value === null || value === undefined ? false : JSON.stringify(encodeValue(value));
-        }
-        request.ops.push([
-          'p',
-          table.name,
-          keyJson,
-          JSON.stringify(encodeValue(record)),
-          ttlCode(ttl),
-          uniques,
-        ]);
-      }
-    }
+    const { request, records } = commitRequest(views, mode, (table) => this.#replicaFor(table));
     if (request.ops.length === 0) return [];
     if (mode !== 'blind' || request.ops.length <= BATCH_PART)
       return this.#commitPart(JSON.stringify(request), records, name);
@@ -812,6 +633,41 @@ export class ReplicationGroup {
       request.ops = ops.slice(at, at + BATCH_PART);
       const conflicts = await this.#commitPart(JSON.stringify(request), records, name);
       if (conflicts.length > 0) return conflicts;
+    }
+    return [];
+  }
+
+  /**
+   * Commits a large blind batch of puts (a sliced `writeMany`), built and checked here: in
+   * parts sized by `PartSizer` (at most BATCH_PART), each encoded as its turn comes (so encoding never holds the event
+   * loop longer than a part), each atomic. Resolves to the tables that conflicted (Redis
+   * lost data: nothing of that part was written), or to `[]` once every part is applied here.
+   */
+  async commitBatch(
+    table: AnyTable,
+    keys: readonly RecordKey[],
+    records: readonly object[],
+    ttl: TtlSetting,
+  ): Promise<string[]> {
+    const name = table.name;
+    this.assertWritable(name);
+    const replica = this.#replicaFor(table);
+    const request = batchRequest(replica);
+    const sizer = new PartSizer();
+    for (let at = 0; at < keys.length; at += request.ops.length) {
+      const own = new Map<RecordKey, object>();
+      request.ops = [];
+      for (let i = at; i < Math.min(at + sizer.size, keys.length); i++) {
+        own.set(keys[i], records[i]);
+        request.ops.push(putOp(replica, JSON.stringify(keys[i]), records[i], ttl));
+      }
+      const conflicts = await this.#commitPart(
+        JSON.stringify(request),
+        new Map([[table, own]]),
+        name,
+      );
+      if (conflicts.length > 0) return conflicts;
+      sizer.took(request.ops.length, this.#scriptMs);
     }
     return [];
   }
@@ -827,6 +683,7 @@ export class ReplicationGroup {
     this.#pending.set(commit, records);
     const since = this.#applied;
     let reply: string[];
+    const sent = performance.now();
     try {
       reply = await this.#command().msCommit(
         this.#base,
@@ -836,6 +693,7 @@ export class ReplicationGroup {
         request,
         this.#epoch,
       );
+      this.#scriptMs = performance.now() - sent;
     } catch (error) {
       // the reply is lost, not the outcome: find it before telling the caller anything
       const found = await findCommit(this.#command(), this.#key('log'), commit, since);
@@ -868,7 +726,13 @@ export class ReplicationGroup {
           await this.#waitFor(Number(reply[2]), name);
           return [reply[1]];
         case 'duplicate':
-          throw new DuplicateKeyError(reply[1], reply[2], decodeValue(JSON.parse(reply[3])));
+          throw new DuplicateKeyError(
+            reply[1],
+            reply[2],
+            decodeValue(JSON.parse(reply[3])),
+            undefined,
+            JSON.parse(reply[4]) as RecordKey,
+          );
         case 'capacity':
           throw new StoreCapacityError(reply[1], Number(reply[2]));
         default:
@@ -980,8 +844,7 @@ export class ReplicationGroup {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#downHold?.();
-    for (const waiter of this.#waiters) waiter.reject(this.#closedError(waiter.table));
-    this.#waiters.clear();
+    this.#waiters.refuseAll((table) => this.#closedError(table));
     this.#reader?.disconnect();
     try {
       await this.#client?.quit();
@@ -1028,12 +891,6 @@ export class ReplicationGroup {
   #closedError(table: string): ReplicationUnavailableError {
     return new ReplicationUnavailableError(table, 'the application has shut down its replication');
   }
-}
-
-/** A TTL setting as the commit script takes it: ms from now, -1 none, -2 keep. */
-function ttlCode(ttl: TtlSetting): number {
-  if (typeof ttl === 'number') return Math.max(0, Math.round(ttl));
-  return ttl === null ? -1 : -2;
 }
 
 function whenReady(client: RedisLike): Promise<void> {

@@ -15,7 +15,8 @@
  * - per table `{P}:t:<table>:` + `rows` (key → record JSON), `vers` (key → seq of its last
  *   change), `ttl` (sorted set: key → deadline, ms since the epoch), `counters` (name →
  *   value), `meta` (`v`: seq of the table's last change), and per unique field `u:<f>`
- *   (value → key) and `uk:<f>` (key → value).
+ *   (value → key) and `uk:<f>` (key → value); `snap` (the table's compacted snapshot, see
+ *   SNAPSHOT_SCRIPT) with its chunks `snap:<id>:<i>` and the writer's lock `snap:lock`.
  *
  * Keys and unique values travel as JSON text (so `1` and `"1"` stay apart); records as the
  * JSON of their encoded form, never parsed by the scripts. Numbers the scripts put in the
@@ -69,7 +70,7 @@ end
  * `["p", table, key, record, ttl, { field: value | false }]` (ttl: ms from now, -1 none,
  * -2 keep the current deadline) or `["d", table, key]`.
  * Returns `["ok", seq, changes]` (the log entry's changes), `["noop", seq]`, `["conflict", table, seq]`,
- * `["duplicate", table, field, value]`, `["capacity", table, max]` or `["epoch"]`.
+ * `["duplicate", table, field, value, holder key]`, `["capacity", table, max]` or `["epoch"]`.
  */
 export const COMMIT_SCRIPT = `${PRELUDE}
 local origin, cid, maxlen, epoch = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
@@ -91,11 +92,11 @@ for _, op in ipairs(req.ops) do
     for f, val in pairs(op[6]) do
       if val then
         local ck = op[2] .. '\\0' .. f .. '\\0' .. val
-        if claims[ck] and claims[ck] ~= op[3] then return {'duplicate', op[2], f, val} end
+        if claims[ck] and claims[ck] ~= op[3] then return {'duplicate', op[2], f, val, claims[ck]} end
         claims[ck] = op[3]
         local owner = redis.call('HGET', tk(op[2], 'u:' .. f), val)
         if owner and owner ~= op[3] and not inbatch[op[2] .. '\\0' .. owner] then
-          return {'duplicate', op[2], f, val}
+          return {'duplicate', op[2], f, val, owner}
         end
       end
     end
@@ -253,4 +254,37 @@ for i = 1, n do
   out[i] = keys[i] .. ',' .. flat[2 * i] .. ',' .. (versions[i] or '0') .. ',' .. (d and int(tonumber(d)) or 'null')
 end
 return {reply[1], n, '[' .. table.concat(out, ',') .. ']'}
+`;
+
+/**
+ * Publishes a table's compacted snapshot whose chunks are written (`{P}:t:<table>:snap:<id>:<i>`,
+ * strings with a deadline until published): ARGV = table, epoch, seq, the commit id of log
+ * entry `seq` as the writer applied it, snapshot id, chunk count, the writer's lock token
+ * (`{P}:t:<table>:snap:lock`, given back). Published only when the
+ * data set is the writer's (same epoch, and the log's entry `seq` is the one it applied: an
+ * instance that missed a loss never publishes another history) and no newer snapshot of the
+ * data set is published; the chunks of the one it replaces are left a minute for loads still reading
+ * them. Meta `{P}:t:<table>:snap`: `id`, `epoch`, `seq`, `n`. Returns 1, or 0 if refused.
+ */
+export const SNAPSHOT_SCRIPT = `${PRELUDE}
+local t, epoch, seq, cid, id, n = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+local meta = tk(t, 'snap')
+if redis.call('GET', meta .. ':lock') == ARGV[7] then redis.call('DEL', meta .. ':lock') end
+if not epoch_is(epoch) then return 0 end
+local entry = redis.call('XRANGE', base .. ':log', '0-' .. seq, '0-' .. seq)
+if #entry == 0 then return 0 end
+local fields, found = entry[1][2], nil
+for i = 1, #fields, 2 do if fields[i] == 'c' then found = fields[i + 1] end end
+if found ~= cid then return 0 end
+local held = redis.call('HMGET', meta, 'id', 'seq', 'n', 'epoch')
+if held[4] == epoch and tonumber(held[2]) >= tonumber(seq) then return 0 end
+for i = 1, n do
+  if redis.call('EXISTS', meta .. ':' .. id .. ':' .. i) == 0 then return 0 end
+end
+for i = 1, n do redis.call('PERSIST', meta .. ':' .. id .. ':' .. i) end
+if held[1] then
+  for i = 1, tonumber(held[3]) do redis.call('PEXPIRE', meta .. ':' .. held[1] .. ':' .. i, 60000) end
+end
+redis.call('HSET', meta, 'id', id, 'epoch', epoch, 'seq', seq, 'n', n)
+return 1
 `;

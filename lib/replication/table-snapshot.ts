@@ -12,6 +12,10 @@ export interface TableSnapshot {
   rows: SnapshotRow[];
   counters: [string, number][];
   tableVersion: number;
+  /** The log position of the compacted snapshot the rows were read from (undefined: read by parts). */
+  compactedAt?: number;
+  /** How many of the log's changes were replayed onto the rows read. */
+  replayed?: number;
 }
 
 /**
@@ -34,10 +38,11 @@ export class SnapshotRows {
   }
 
   /**
-   * Adds a part: one JSON array text, flat (key, encoded record, version, deadline by Redis's
-   * clock or null, key, …), parsed at once. A row HSCAN returns twice keeps its newer read.
+   * Adds a part (or a compacted snapshot's chunk): one JSON array text, flat (key, encoded
+   * record, version, deadline by Redis's clock or null, key, …), parsed at once. A row HSCAN
+   * returns twice keeps its newer read. Returns how many rows the part held.
    */
-  addPart(text: string): void {
+  addPart(text: string): number {
     const flat = JSON.parse(text) as unknown[];
     for (let i = 0; i < flat.length; i += 4) {
       const key = flat[i] as RecordKey;
@@ -46,6 +51,7 @@ export class SnapshotRows {
       if (held && held[3] >= version) continue;
       this.#put(key, flat[i + 1], flat[i + 3] as number | null, version);
     }
+    return flat.length / 4;
   }
 
   /** Replays a put logged at `seq` (deadline by Redis's clock). */

@@ -22,6 +22,7 @@ import { StoreCapacityError } from '../errors/store-capacity.error.js';
 import { StoreInitializationError } from '../errors/store-initialization.error.js';
 import { TransactionConflictError } from '../errors/transaction-conflict.error.js';
 import type { ReplicationStatus, TableReplica } from '../replication/replication-group.js';
+import { writeManyReplicated } from '../replication/replicated-write-many.js';
 import { QueryError } from '../errors/query.error.js';
 import type { StoreOptions } from '../interfaces/store-options.interface.js';
 import type { RecordKey, TableClass } from '../interfaces/table-options.interface.js';
@@ -825,6 +826,16 @@ export class MemoryStore<
         return rejected(error);
       }
     }
+    if (Array.isArray(records) && records.length >= BULK_THRESHOLD && this.#replicaOutside()) {
+      try {
+        const ttl = this.#ttlOf(options);
+        return writeManyReplicated(this.#table, this.#replica!, records, ttl, (line) =>
+          BULK_LOGGER.log(line),
+        );
+      } catch (error) {
+        return rejected(error);
+      }
+    }
     return this.#write(
       (tx) => tx.writeMany(records, this.#ttlOf(options)),
       () => this.dirtyWriteMany(records, options),
@@ -886,6 +897,11 @@ export class MemoryStore<
     const bulk = this.#table.bulk;
     if (bulk) return bulk.then(() => this.#write(inTransaction, now, blind));
     return this.#durable(now);
+  }
+
+  /** True when replicated and not in a transaction (a large batch is then staged in slices). */
+  #replicaOutside(): boolean {
+    return this.#replica !== undefined && currentTransaction() === undefined;
   }
 
   /** True when a bulk operation may run in slices here: not replicated, not in a transaction. */

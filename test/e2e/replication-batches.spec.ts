@@ -45,6 +45,28 @@ describe('replicated batches and lost replies', () => {
     while (servers.length > 0) await servers.pop()!.stop();
   });
 
+  it('stages a large batch in slices: a write made meanwhile on the same instance commits before its first part', async () => {
+    const redis = await RedisServer.start({ persist: false });
+    servers.push(redis);
+    const a = await start(redis, 'A');
+    const order: string[] = [];
+    const subscription = a.changes().subscribe((change) => order.push(String(change.key)));
+    const batch = a.writeMany(
+      Array.from({ length: 20_000 }, (_, i) => ({ id: `r${i}`, number: `n${i}`, balance: i })),
+    );
+    // the next turn of the event loop: before the change, the whole batch was built, checked,
+    // encoded and its first part sent to Redis in the call above
+    const single = new Promise((resolve, reject) =>
+      setImmediate(() => void a.write({ id: 'single', balance: 1 }).then(resolve, reject)),
+    );
+    await Promise.all([batch, single]);
+    await delay(50);
+    subscription.unsubscribe();
+    expect(a.size).toBe(20_001);
+    expect(order).toHaveLength(20_001);
+    expect(order.indexOf('single')).toBe(0);
+  });
+
   it(`writes a batch of ${LARGE.toLocaleString('en')} records in parts while another connection's PING is answered between them`, async () => {
     const redis = await RedisServer.start({ persist: false });
     servers.push(redis);

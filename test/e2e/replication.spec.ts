@@ -109,6 +109,22 @@ describe('replication over Redis (two instances in one process)', () => {
     expect(clash).toMatchObject({ field: 'number' });
   });
 
+  it('names the record holding a unique value when Redis refuses it (DuplicateKeyError.holder)', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    // neither instance holds the other's record yet: the clash is found in Redis
+    const results = await Promise.allSettled([
+      a.accounts.insert({ id: 'from-a', number: 'N-9' }),
+      b.accounts.insert({ id: 'from-b', number: 'N-9' }),
+    ]);
+    const kept = results.findIndex((r) => r.status === 'fulfilled');
+    const refused = results[1 - kept] as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(DuplicateKeyError);
+    const holder = kept === 0 ? 'from-a' : 'from-b';
+    expect(refused.reason).toMatchObject({ field: 'number', value: 'N-9', holder });
+    expect((refused.reason as Error).message).toContain(`held by record '${holder}'`);
+  });
+
   it('hands out counter values once across instances', async () => {
     const a = await start('a');
     const b = await start('b');
