@@ -139,9 +139,10 @@ export class ReadThrough<T> {
     const signal = load.controller.signal;
     const input = await loader(key, { signal });
     if (signal.aborted || input === undefined) return undefined;
-    if (typeof input !== 'object' || input === null) {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      const what = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
       throw new MemoryStoreError(
-        `The loader of fetch(${showValue(key)}) on '${this.target.tableName}' returned ${input === null ? 'null' : typeof input}, not a record or undefined`,
+        `The loader of fetch(${showValue(key)}) on '${this.target.tableName}' returned ${what}, not a record or undefined`,
         this.target.tableName,
       );
     }

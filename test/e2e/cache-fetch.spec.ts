@@ -92,6 +92,14 @@ describe('read-through fetch', () => {
     expect(profiles.size).toBe(0);
   });
 
+  it('a loader returning an array is refused, as a write of one is, and stores nothing', async () => {
+    const list = () => [{ id: 'p1', name: 'one' }] as unknown as Profile;
+    const error = await rejectionOf(profiles.fetch('p1', list));
+    expect(error).toBeInstanceOf(MemoryStoreError);
+    expect((error as Error).message).toMatch(/returned an array, not a record or undefined/);
+    expect(profiles.exists('p1')).toBe(false);
+  });
+
   it('serves the stale record while one load refreshes it, within staleWhileRevalidate', async () => {
     let version = 0;
     const gate = { current: deferred<void>() };
