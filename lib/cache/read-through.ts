@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { showValue } from '../errors/describe-value.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
+import { outsideTransaction } from '../transactions/transaction-context.js';
 import { parseDuration, type Duration } from '../ttl/duration.js';
 import type { SlidingTtl } from './sliding-ttl.js';
 
@@ -115,7 +116,8 @@ export class ReadThrough<T> {
       refresh,
     };
     this.#loads.set(key, load);
-    load.promise = this.#run(key, loader, ttl, load).finally(() => {
+    // The load serves every caller of the key, in a transaction or not: it stores on its own.
+    load.promise = outsideTransaction(() => this.#run(key, loader, ttl, load)).finally(() => {
       if (this.#loads.get(key) === load) this.#loads.delete(key);
     });
     if (!refresh)

@@ -1,7 +1,12 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { MemoryStoreError, type LoaderContext, type RecordKey } from 'nestjs-memory-store';
+import {
+  MemoryStoreError,
+  MemoryStoreService,
+  type LoaderContext,
+  type RecordKey,
+} from 'nestjs-memory-store';
 import { createApp, fakeDateOnly, rejectionOf } from './fixtures/app.factory.js';
 import { CacheAppModule, Profile, ProfilesStore } from './fixtures/cache-app.module.js';
 import { HOURLY } from './fixtures/ttl-app.module.js';
@@ -98,6 +103,31 @@ describe('read-through fetch', () => {
     expect(error).toBeInstanceOf(MemoryStoreError);
     expect((error as Error).message).toMatch(/returned an array, not a record or undefined/);
     expect(profiles.exists('p1')).toBe(false);
+  });
+
+  it('a load started in a transaction stores its record on its own: a rollback does not take back what other callers were given', async () => {
+    const memory = app!.get(MemoryStoreService);
+    const load = deferred<Profile>();
+    const calls: RecordKey[] = [];
+    const loader = (key: RecordKey) => {
+      calls.push(key);
+      return load.promise;
+    };
+    const rolledBack = rejectionOf(
+      memory.transaction(async () => {
+        await profiles.fetch('p1', loader);
+        throw new Error('the transaction fails after its fetch');
+      }),
+    );
+    const outside = profiles.fetch('p1', loader);
+    load.resolve({ id: 'p1', name: 'loaded' } as Profile);
+    expect(await outside).toMatchObject({ id: 'p1', name: 'loaded' });
+    expect((await rolledBack) as Error).toHaveProperty(
+      'message',
+      'the transaction fails after its fetch',
+    );
+    expect(calls).toEqual(['p1']);
+    expect(profiles.get('p1')).toMatchObject({ id: 'p1', name: 'loaded' });
   });
 
   it('serves the stale record while one load refreshes it, within staleWhileRevalidate', async () => {
