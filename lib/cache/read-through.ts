@@ -139,6 +139,7 @@ export class ReadThrough<T> {
     load: Load<T>,
   ): Promise<T | undefined> {
     const signal = load.controller.signal;
+    const base = load.refresh ? this.target.get(key) : undefined;
     const input = await loader(key, { signal });
     if (signal.aborted || input === undefined) return undefined;
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -155,6 +156,9 @@ export class ReadThrough<T> {
         this.target.tableName,
       );
     }
+    // A record written while the loader ran is newer than what it loaded: it stays.
+    const current = this.target.get(key);
+    if (current !== undefined && current !== base) return current;
     const record = given === key ? input : { ...input, [this.keyField]: key };
     return this.target.write(record as never, ttl === undefined ? {} : { ttl });
   }

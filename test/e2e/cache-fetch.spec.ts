@@ -130,6 +130,15 @@ describe('read-through fetch', () => {
     expect(profiles.get('p1')).toMatchObject({ id: 'p1', name: 'loaded' });
   });
 
+  it('a write made while the loader runs is newer than what it loads: it stays, and the callers get it', async () => {
+    const load = deferred<Profile>();
+    const fetched = profiles.fetch('p1', () => load.promise);
+    const written = await profiles.write({ id: 'p1', name: 'written meanwhile', version: 2 });
+    load.resolve({ id: 'p1', name: 'loaded, older', version: 1 });
+    expect(await fetched).toBe(written);
+    expect(profiles.get('p1')).toBe(written);
+  });
+
   it('serves the stale record while one load refreshes it, within staleWhileRevalidate', async () => {
     let version = 0;
     const gate = { current: deferred<void>() };
@@ -159,6 +168,24 @@ describe('read-through fetch', () => {
     const waited = profiles.fetch('p1', loader, options);
     gate.current.resolve();
     expect(await waited).toMatchObject({ version: 3 });
+  });
+
+  it('a refresh does not overwrite a record written while it ran', async () => {
+    const gate = deferred<void>();
+    let calls = 0;
+    const loader = async () => {
+      if (++calls > 1) await gate.promise;
+      return { name: `load ${calls}` };
+    };
+    const options = { ttl: 1_000, staleWhileRevalidate: 10_000 };
+    await profiles.fetch('p1', loader, options);
+    jest.setSystemTime(T0 + 2_000); // stale: the next fetch starts a refresh
+    expect(await profiles.fetch('p1', loader, options)).toMatchObject({ name: 'load 1' });
+    const written = await profiles.write({ id: 'p1', name: 'written meanwhile' });
+    gate.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toBe(2);
+    expect(profiles.get('p1')).toBe(written);
   });
 
   it('a failed refresh keeps the stale record', async () => {
