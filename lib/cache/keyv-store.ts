@@ -92,7 +92,9 @@ class KeyvTableAdapter implements MemoryStoreKeyvAdapter {
 
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
     const record = this.#record(key, value);
-    const options = typeof ttl === 'number' && ttl > 0 ? { ttl } : undefined;
+    // Keyv's Infinity is an entry that never expires (a write's ttl must be finite).
+    const options =
+      ttl === Infinity ? { ttl: null } : typeof ttl === 'number' && ttl > 0 ? { ttl } : undefined;
     await this.#target.write(record, options);
     return true;
   }

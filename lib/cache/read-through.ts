@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { showValue } from '../errors/describe-value.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
+import { outsideTransaction } from '../transactions/transaction-context.js';
 import { parseDuration, type Duration } from '../ttl/duration.js';
 import type { SlidingTtl } from './sliding-ttl.js';
 
@@ -115,7 +116,8 @@ export class ReadThrough<T> {
       refresh,
     };
     this.#loads.set(key, load);
-    load.promise = this.#run(key, loader, ttl, load).finally(() => {
+    // The load serves every caller of the key, in a transaction or not: it stores on its own.
+    load.promise = outsideTransaction(() => this.#run(key, loader, ttl, load)).finally(() => {
       if (this.#loads.get(key) === load) this.#loads.delete(key);
     });
     if (!refresh)
@@ -137,11 +139,13 @@ export class ReadThrough<T> {
     load: Load<T>,
   ): Promise<T | undefined> {
     const signal = load.controller.signal;
+    const base = load.refresh ? this.target.get(key) : undefined;
     const input = await loader(key, { signal });
     if (signal.aborted || input === undefined) return undefined;
-    if (typeof input !== 'object' || input === null) {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      const what = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
       throw new MemoryStoreError(
-        `The loader of fetch(${showValue(key)}) on '${this.target.tableName}' returned ${input === null ? 'null' : typeof input}, not a record or undefined`,
+        `The loader of fetch(${showValue(key)}) on '${this.target.tableName}' returned ${what}, not a record or undefined`,
         this.target.tableName,
       );
     }
@@ -152,6 +156,9 @@ export class ReadThrough<T> {
         this.target.tableName,
       );
     }
+    // A record written while the loader ran is newer than what it loaded: it stays.
+    const current = this.target.get(key);
+    if (current !== undefined && current !== base) return current;
     const record = given === key ? input : { ...input, [this.keyField]: key };
     return this.target.write(record as never, ttl === undefined ? {} : { ttl });
   }

@@ -52,6 +52,14 @@ export function runInTransaction<R>(
   return { result, end };
 }
 
+/**
+ * Runs `fn` outside any transaction, whatever the caller runs in: for work shared with
+ * callers outside it (a read-through load), which a rollback must not take back.
+ */
+export function outsideTransaction<R>(fn: () => R): R {
+  return live === 0 ? fn() : storage.exit(fn);
+}
+
 /** Runs `fn` inside `transaction` as the nested transaction `savepoint`. */
 export function runInSavepoint<R>(
   transaction: Transaction,

@@ -1,7 +1,12 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { MemoryStoreError, type LoaderContext, type RecordKey } from 'nestjs-memory-store';
+import {
+  MemoryStoreError,
+  MemoryStoreService,
+  type LoaderContext,
+  type RecordKey,
+} from 'nestjs-memory-store';
 import { createApp, fakeDateOnly, rejectionOf } from './fixtures/app.factory.js';
 import { CacheAppModule, Profile, ProfilesStore } from './fixtures/cache-app.module.js';
 import { HOURLY } from './fixtures/ttl-app.module.js';
@@ -92,6 +97,48 @@ describe('read-through fetch', () => {
     expect(profiles.size).toBe(0);
   });
 
+  it('a loader returning an array is refused, as a write of one is, and stores nothing', async () => {
+    const list = () => [{ id: 'p1', name: 'one' }] as unknown as Profile;
+    const error = await rejectionOf(profiles.fetch('p1', list));
+    expect(error).toBeInstanceOf(MemoryStoreError);
+    expect((error as Error).message).toMatch(/returned an array, not a record or undefined/);
+    expect(profiles.exists('p1')).toBe(false);
+  });
+
+  it('a load started in a transaction stores its record on its own: a rollback does not take back what other callers were given', async () => {
+    const memory = app!.get(MemoryStoreService);
+    const load = deferred<Profile>();
+    const calls: RecordKey[] = [];
+    const loader = (key: RecordKey) => {
+      calls.push(key);
+      return load.promise;
+    };
+    const rolledBack = rejectionOf(
+      memory.transaction(async () => {
+        await profiles.fetch('p1', loader);
+        throw new Error('the transaction fails after its fetch');
+      }),
+    );
+    const outside = profiles.fetch('p1', loader);
+    load.resolve({ id: 'p1', name: 'loaded' } as Profile);
+    expect(await outside).toMatchObject({ id: 'p1', name: 'loaded' });
+    expect((await rolledBack) as Error).toHaveProperty(
+      'message',
+      'the transaction fails after its fetch',
+    );
+    expect(calls).toEqual(['p1']);
+    expect(profiles.get('p1')).toMatchObject({ id: 'p1', name: 'loaded' });
+  });
+
+  it('a write made while the loader runs is newer than what it loads: it stays, and the callers get it', async () => {
+    const load = deferred<Profile>();
+    const fetched = profiles.fetch('p1', () => load.promise);
+    const written = await profiles.write({ id: 'p1', name: 'written meanwhile', version: 2 });
+    load.resolve({ id: 'p1', name: 'loaded, older', version: 1 });
+    expect(await fetched).toBe(written);
+    expect(profiles.get('p1')).toBe(written);
+  });
+
   it('serves the stale record while one load refreshes it, within staleWhileRevalidate', async () => {
     let version = 0;
     const gate = { current: deferred<void>() };
@@ -121,6 +168,24 @@ describe('read-through fetch', () => {
     const waited = profiles.fetch('p1', loader, options);
     gate.current.resolve();
     expect(await waited).toMatchObject({ version: 3 });
+  });
+
+  it('a refresh does not overwrite a record written while it ran', async () => {
+    const gate = deferred<void>();
+    let calls = 0;
+    const loader = async () => {
+      if (++calls > 1) await gate.promise;
+      return { name: `load ${calls}` };
+    };
+    const options = { ttl: 1_000, staleWhileRevalidate: 10_000 };
+    await profiles.fetch('p1', loader, options);
+    jest.setSystemTime(T0 + 2_000); // stale: the next fetch starts a refresh
+    expect(await profiles.fetch('p1', loader, options)).toMatchObject({ name: 'load 1' });
+    const written = await profiles.write({ id: 'p1', name: 'written meanwhile' });
+    gate.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toBe(2);
+    expect(profiles.get('p1')).toBe(written);
   });
 
   it('a failed refresh keeps the stale record', async () => {

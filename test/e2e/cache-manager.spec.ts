@@ -88,6 +88,17 @@ describe('@nestjs/cache-manager on a store (memoryStoreKeyv)', () => {
     expect(store.size).toBe(0);
   });
 
+  it('an entry set with an infinite TTL never expires, as in the default store', async () => {
+    const app = await start(CacheAppModule.withCacheManager({ ttl: { resolution: 0 } }));
+    const cache = app.get<Cache>(CACHE_MANAGER);
+    const store = app.get(CacheStore);
+    await cache.set('forever', 'yes', Infinity);
+    expect(store.size).toBe(1);
+    expect(store.ttl(store.keys()[0])).toBeUndefined();
+    jest.setSystemTime(T0 + 365 * 86_400_000);
+    expect(await cache.get('forever')).toBe('yes');
+  });
+
   it('a persisted cache store keeps its entries, with their TTL, across a restart', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cache-manager-'));
     try {
