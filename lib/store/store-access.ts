@@ -18,6 +18,7 @@ export type StoreReadMember =
   | 'replication'
   | 'get'
   | 'getOrThrow'
+  | 'touch'
   | 'exists'
   | 'all'
   | 'keys'
@@ -45,6 +46,7 @@ const READ_MEMBERS: ReadonlySet<string> = new Set<StoreReadMember>([
   'replication',
   'get',
   'getOrThrow',
+  'touch',
   'exists',
   'all',
   'keys',

@@ -219,6 +219,13 @@ describe('@Store({ access })', () => {
       expect(prices.keys()).toEqual(['a', 'b']);
     });
 
+    it('touch() is a read there, as get() is (both renew a sliding deadline)', async () => {
+      const prices = (await start()).get(PricesStore);
+      await prices.setPrice('a', 100);
+      expect(prices.touch('a')).toBe(true);
+      expect(prices.touch('nope')).toBe(false);
+    });
+
     it('its own methods write inside a transaction; imports from outside are refused', async () => {
       const booted = await start();
       const prices = booted.get(PricesStore);
