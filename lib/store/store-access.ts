@@ -77,6 +77,7 @@ const ASYNC_WRITES: ReadonlySet<string> = new Set([
   'withdraw',
   'nextId',
   'resetCounter',
+  'fetch',
 ]);
 
 /**

@@ -226,6 +226,19 @@ describe('@Store({ access })', () => {
       expect(prices.touch('nope')).toBe(false);
     });
 
+    it('fetch() through the view answers with a promise that rejects, as the other async writes do', async () => {
+      const prices = (await start()).get(PricesStore);
+      await prices.setPrice('a', 100);
+      let loaded = 0;
+      const fetched = prices.fetch('z', () => ({ sku: 'z', cents: ++loaded }));
+      expect(fetched).toBeInstanceOf(Promise);
+      const refused = (await rejectionOf(fetched)) as ReadOnlyStoreError;
+      expect(refused).toBeInstanceOf(ReadOnlyStoreError);
+      expect(refused.operation).toBe('fetch');
+      expect(loaded).toBe(0);
+      expect(prices.keys()).toEqual(['a']);
+    });
+
     it('its own methods write inside a transaction; imports from outside are refused', async () => {
       const booted = await start();
       const prices = booted.get(PricesStore);
