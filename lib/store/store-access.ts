@@ -138,7 +138,7 @@ function readOnlyView(store: MemoryStore): MemoryStore {
               throw refuse(prop);
             };
       }
-      if (typeof value !== 'function') return value;
+      if (typeof value !== 'function' || prop === 'constructor') return value; // the class itself
       const cached = bound.get(prop);
       if (cached && cached[0] === value) return cached[1];
       const method = (value as (...args: unknown[]) => unknown).bind(target);

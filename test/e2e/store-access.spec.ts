@@ -219,6 +219,15 @@ describe('@Store({ access })', () => {
       expect(prices.keys()).toEqual(['a', 'b']);
     });
 
+    it('the view names its class: constructor is the store class, in stores() too', async () => {
+      const booted = await start();
+      const prices = booted.get(PricesStore);
+      expect(prices.constructor).toBe(PricesStore);
+      expect(prices.constructor.name).toBe('PricesStore');
+      const listed = booted.get(MemoryStoreService).stores();
+      expect(listed.map((store) => store.constructor)).toEqual([CountriesStore, PricesStore]);
+    });
+
     it('touch() is a read there, as get() is (both renew a sliding deadline)', async () => {
       const prices = (await start()).get(PricesStore);
       await prices.setPrice('a', 100);
