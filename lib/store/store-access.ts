@@ -1,7 +1,7 @@
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { ReadOnlyStoreError } from '../errors/read-only-store.error.js';
 import { STORE_METADATA } from '../metadata/store-metadata.storage.js';
-import { MemoryStore } from './memory-store.js';
+import { MemoryStore, shareTable } from './memory-store.js';
 
 /**
  * The members of `MemoryStore` that only read. A `protected` store's view lets these through
@@ -114,7 +114,10 @@ const VIEWS = new WeakMap<object, object>();
 export function injectedStore<S extends object>(store: S): S {
   if (STORE_METADATA.get(store.constructor)?.access !== 'protected') return store;
   let view = VIEWS.get(store);
-  if (!view) VIEWS.set(store, (view = readOnlyView(store as unknown as MemoryStore)));
+  if (!view) {
+    VIEWS.set(store, (view = readOnlyView(store as unknown as MemoryStore)));
+    shareTable(view, store as unknown as MemoryStore);
+  }
   return view as S;
 }
 

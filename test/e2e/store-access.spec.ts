@@ -228,6 +228,16 @@ describe('@Store({ access })', () => {
       expect(listed.map((store) => store.constructor)).toEqual([CountriesStore, PricesStore]);
     });
 
+    it('the view joins as the store does (a join reads, and names the store by its view)', async () => {
+      const booted = await start();
+      const prices = booted.get(PricesStore);
+      await prices.setPrice('FR', 5);
+      const joined = booted
+        .get(CountriesStore)
+        .select({ code: 'FR' }, { join: { price: { store: prices, on: 'code' } } });
+      expect(joined.map((c) => [c.code, c.price?.cents])).toEqual([['FR', 5]]);
+    });
+
     it('touch() is a read there, as get() is (both renew a sliding deadline)', async () => {
       const prices = (await start()).get(PricesStore);
       await prices.setPrice('a', 100);
