@@ -147,6 +147,31 @@ describe('@Store({ access })', () => {
       expect(imported.cause).toBeInstanceOf(ReadOnlyStoreError);
       expect(countries.size).toBe(3);
     });
+    it('is refused a fetch() that would store; restore() still replaces its records', async () => {
+      const booted = await start();
+      const countries = booted.get(CountriesStore);
+      const memory = booted.get(MemoryStoreService);
+      expect((await countries.fetch('FR', () => ({ code: 'FR', name: 'x' })))?.name).toBe('France');
+      const fetched = await rejectionOf(
+        countries.fetch('ES', () => ({ code: 'ES', name: 'Spain' })),
+      );
+      expect(fetched).toBeInstanceOf(ReadOnlyStoreError);
+      const dir = await mkdtemp(join(tmpdir(), 'review16-access-'));
+      dirs.push(dir);
+      const file = join(dir, 'all.bak');
+      await memory.backup(file);
+      await app!.close();
+      const again = await start();
+      const restarted = again.get(CountriesStore);
+      expect(restarted.keys()).toEqual(['FR', 'DE', 'IT']);
+      const france = restarted.get('FR');
+      await again.get(PricesStore).setPrice('p', 1);
+      await again.get(MemoryStoreService).restore(file); // takes the read-only table too
+      expect(restarted.keys()).toEqual(['FR', 'DE', 'IT']);
+      expect(restarted.get('FR')).not.toBe(france); // the backup's record
+      expect(again.get(PricesStore).keys()).toEqual([]);
+      await expect(restarted.write({ code: 'ES' })).rejects.toThrow(ReadOnlyStoreError);
+    });
   });
 
   describe("'read_only', persisted", () => {
