@@ -130,6 +130,18 @@ describe('@Store({ access })', () => {
       expect(countries.all()).toBe(before);
     });
 
+    it('its declared options cannot be changed to lift the access (storeOptions is frozen)', async () => {
+      const booted = await start();
+      const countries = booted.get(CountriesStore);
+      const prices = booted.get(PricesStore);
+      const lift = (options: object) => () => Object.assign(options, { access: 'public' });
+      expect(thrownBy(lift(countries.storeOptions))).toBeInstanceOf(TypeError);
+      expect(thrownBy(lift(prices.storeOptions))).toBeInstanceOf(TypeError);
+      await expect(countries.write({ code: 'ES' })).rejects.toThrow(ReadOnlyStoreError);
+      expect(booted.get(MemoryStoreService).store(PricesStore)).toBe(prices); // still the view
+      await expect(prices.write({ sku: 'x' })).rejects.toThrow(ReadOnlyStoreError);
+    });
+
     it('refuses writes in a transaction and imports', async () => {
       const booted = await start();
       const countries = booted.get(CountriesStore);
