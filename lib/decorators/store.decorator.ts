@@ -65,7 +65,8 @@ export function Store<S = unknown>(options: StoreOptions<S>): ClassDecorator {
     }
     checkAccess(options.access, where);
     checkDependsOn(options.dependsOn, where);
-    STORE_METADATA.set(target, options as StoreOptions);
+    // a copy, frozen: changing `storeOptions.access` later must not lift a store's access
+    STORE_METADATA.set(target, Object.freeze({ ...options }) as StoreOptions);
     Injectable()(target);
   };
 }

@@ -1275,6 +1275,12 @@ export function tableOf(store: MemoryStore<any, any, any>): MemoryTable<object> 
   return TABLES.get(store)!;
 }
 
+/** A view of a store (a protected store's read-only proxy) reads the store's table: joins find it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
+export function shareTable(view: object, store: MemoryStore<any, any, any>): void {
+  TABLES.set(view, tableOf(store));
+}
+
 /**
  * What `update()` applies: a plain patch of top-level fields, an update operator document
  * (`{ $inc: { visits: 1 } }`), or a function of the current record returning either.

@@ -1,7 +1,7 @@
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { ReadOnlyStoreError } from '../errors/read-only-store.error.js';
 import { STORE_METADATA } from '../metadata/store-metadata.storage.js';
-import { MemoryStore } from './memory-store.js';
+import { MemoryStore, shareTable } from './memory-store.js';
 
 /**
  * The members of `MemoryStore` that only read. A `protected` store's view lets these through
@@ -18,6 +18,7 @@ export type StoreReadMember =
   | 'replication'
   | 'get'
   | 'getOrThrow'
+  | 'touch'
   | 'exists'
   | 'all'
   | 'keys'
@@ -45,6 +46,7 @@ const READ_MEMBERS: ReadonlySet<string> = new Set<StoreReadMember>([
   'replication',
   'get',
   'getOrThrow',
+  'touch',
   'exists',
   'all',
   'keys',
@@ -75,6 +77,7 @@ const ASYNC_WRITES: ReadonlySet<string> = new Set([
   'withdraw',
   'nextId',
   'resetCounter',
+  'fetch',
 ]);
 
 /**
@@ -111,7 +114,10 @@ const VIEWS = new WeakMap<object, object>();
 export function injectedStore<S extends object>(store: S): S {
   if (STORE_METADATA.get(store.constructor)?.access !== 'protected') return store;
   let view = VIEWS.get(store);
-  if (!view) VIEWS.set(store, (view = readOnlyView(store as unknown as MemoryStore)));
+  if (!view) {
+    VIEWS.set(store, (view = readOnlyView(store as unknown as MemoryStore)));
+    shareTable(view, store as unknown as MemoryStore);
+  }
   return view as S;
 }
 
@@ -135,7 +141,7 @@ function readOnlyView(store: MemoryStore): MemoryStore {
               throw refuse(prop);
             };
       }
-      if (typeof value !== 'function') return value;
+      if (typeof value !== 'function' || prop === 'constructor') return value; // the class itself
       const cached = bound.get(prop);
       if (cached && cached[0] === value) return cached[1];
       const method = (value as (...args: unknown[]) => unknown).bind(target);

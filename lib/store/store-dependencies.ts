@@ -2,6 +2,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { StoreInitializationError } from '../errors/store-initialization.error.js';
 import type { StoreDependency } from '../interfaces/store-options.interface.js';
 import { STORE_METADATA } from '../metadata/store-metadata.storage.js';
+import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import type { MemoryStore } from './memory-store.js';
 import type { StoreRegistry } from './store-registry.js';
 
@@ -47,6 +48,12 @@ export async function dependenciesReady(
   }
   for (const dependency of dependencies) {
     const found = registry.find(dependency);
+    const { name } = dependency;
+    if (!found && !STORE_METADATA.isStore(dependency) && !TABLE_METADATA.isTable(dependency)) {
+      throw fail(
+        `it depends on ${name}, which is not a @Store() or @Table() class (dependsOn lists the stores whose start-up this one waits for)`,
+      );
+    }
     if (!found) {
       throw fail(
         `it depends on ${dependency.name}, which no module lists (add it to MemoryStoreModule.forRoot({ stores }) or forFeature())`,

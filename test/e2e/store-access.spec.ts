@@ -130,6 +130,18 @@ describe('@Store({ access })', () => {
       expect(countries.all()).toBe(before);
     });
 
+    it('its declared options cannot be changed to lift the access (storeOptions is frozen)', async () => {
+      const booted = await start();
+      const countries = booted.get(CountriesStore);
+      const prices = booted.get(PricesStore);
+      const lift = (options: object) => () => Object.assign(options, { access: 'public' });
+      expect(thrownBy(lift(countries.storeOptions))).toBeInstanceOf(TypeError);
+      expect(thrownBy(lift(prices.storeOptions))).toBeInstanceOf(TypeError);
+      await expect(countries.write({ code: 'ES' })).rejects.toThrow(ReadOnlyStoreError);
+      expect(booted.get(MemoryStoreService).store(PricesStore)).toBe(prices); // still the view
+      await expect(prices.write({ sku: 'x' })).rejects.toThrow(ReadOnlyStoreError);
+    });
+
     it('refuses writes in a transaction and imports', async () => {
       const booted = await start();
       const countries = booted.get(CountriesStore);
@@ -146,6 +158,31 @@ describe('@Store({ access })', () => {
       expect(imported).toBeInstanceOf(ImportError);
       expect(imported.cause).toBeInstanceOf(ReadOnlyStoreError);
       expect(countries.size).toBe(3);
+    });
+    it('is refused a fetch() that would store; restore() still replaces its records', async () => {
+      const booted = await start();
+      const countries = booted.get(CountriesStore);
+      const memory = booted.get(MemoryStoreService);
+      expect((await countries.fetch('FR', () => ({ code: 'FR', name: 'x' })))?.name).toBe('France');
+      const fetched = await rejectionOf(
+        countries.fetch('ES', () => ({ code: 'ES', name: 'Spain' })),
+      );
+      expect(fetched).toBeInstanceOf(ReadOnlyStoreError);
+      const dir = await mkdtemp(join(tmpdir(), 'review16-access-'));
+      dirs.push(dir);
+      const file = join(dir, 'all.bak');
+      await memory.backup(file);
+      await app!.close();
+      const again = await start();
+      const restarted = again.get(CountriesStore);
+      expect(restarted.keys()).toEqual(['FR', 'DE', 'IT']);
+      const france = restarted.get('FR');
+      await again.get(PricesStore).setPrice('p', 1);
+      await again.get(MemoryStoreService).restore(file); // takes the read-only table too
+      expect(restarted.keys()).toEqual(['FR', 'DE', 'IT']);
+      expect(restarted.get('FR')).not.toBe(france); // the backup's record
+      expect(again.get(PricesStore).keys()).toEqual([]);
+      await expect(restarted.write({ code: 'ES' })).rejects.toThrow(ReadOnlyStoreError);
     });
   });
 
@@ -217,6 +254,45 @@ describe('@Store({ access })', () => {
         ReadOnlyStoreError,
       );
       expect(prices.keys()).toEqual(['a', 'b']);
+    });
+
+    it('the view names its class: constructor is the store class, in stores() too', async () => {
+      const booted = await start();
+      const prices = booted.get(PricesStore);
+      expect(prices.constructor).toBe(PricesStore);
+      expect(prices.constructor.name).toBe('PricesStore');
+      const listed = booted.get(MemoryStoreService).stores();
+      expect(listed.map((store) => store.constructor)).toEqual([CountriesStore, PricesStore]);
+    });
+
+    it('the view joins as the store does (a join reads, and names the store by its view)', async () => {
+      const booted = await start();
+      const prices = booted.get(PricesStore);
+      await prices.setPrice('FR', 5);
+      const joined = booted
+        .get(CountriesStore)
+        .select({ code: 'FR' }, { join: { price: { store: prices, on: 'code' } } });
+      expect(joined.map((c) => [c.code, c.price?.cents])).toEqual([['FR', 5]]);
+    });
+
+    it('touch() is a read there, as get() is (both renew a sliding deadline)', async () => {
+      const prices = (await start()).get(PricesStore);
+      await prices.setPrice('a', 100);
+      expect(prices.touch('a')).toBe(true);
+      expect(prices.touch('nope')).toBe(false);
+    });
+
+    it('fetch() through the view answers with a promise that rejects, as the other async writes do', async () => {
+      const prices = (await start()).get(PricesStore);
+      await prices.setPrice('a', 100);
+      let loaded = 0;
+      const fetched = prices.fetch('z', () => ({ sku: 'z', cents: ++loaded }));
+      expect(fetched).toBeInstanceOf(Promise);
+      const refused = (await rejectionOf(fetched)) as ReadOnlyStoreError;
+      expect(refused).toBeInstanceOf(ReadOnlyStoreError);
+      expect(refused.operation).toBe('fetch');
+      expect(loaded).toBe(0);
+      expect(prices.keys()).toEqual(['a']);
     });
 
     it('its own methods write inside a transaction; imports from outside are refused', async () => {

@@ -155,6 +155,26 @@ describe('@Store({ dependsOn })', () => {
     expect(dependent.cause).toBeInstanceOf(StoreInitializationError);
   });
 
+  it('a dependency that is not a store (a service class) fails start-up saying so', async () => {
+    @Injectable()
+    class RatesService {}
+    @Table({ name: 'needs-service' })
+    class C {
+      id!: string;
+    }
+    @Store({ table: C, dependsOn: [forwardRef(() => RatesService)] })
+    class NeedsServiceStore extends MemoryStore<C> {}
+    const { error, app: failed } = await failedStartUp(
+      MemoryStoreModule.forRoot({ stores: [NeedsServiceStore] }),
+    );
+    app = failed;
+    expect(error).toBeInstanceOf(StoreInitializationError);
+    expect((error as Error).message).toBe(
+      "Store NeedsServiceStore (table 'needs-service') failed to start: it depends on RatesService, " +
+        'which is not a @Store() or @Table() class (dependsOn lists the stores whose start-up this one waits for)',
+    );
+  });
+
   it('refuses a dependsOn that is not a list of classes where the store is declared', () => {
     class Odd extends MemoryStore<A> {}
     const error = thrownBy(() => Store({ table: A, dependsOn: [undefined as never] })(Odd));

@@ -146,6 +146,7 @@ export async function readonlyViews(
   prices.select({ plan: 'pro' });
   await prices.setPlan('a', 'pro'); // the class's own methods stay
   accounts.getOrThrow('a');
+  accounts.touch('a'); // a read, as get() is
   accounts.count({ credits: { $gt: 0 } });
   // @ts-expect-error no writes through the view
   await prices.write({ id: 'a', email: 'a@x' });
