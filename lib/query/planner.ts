@@ -153,8 +153,28 @@ export function planQuery<T extends object>(
     path = SCAN;
     estimatedRows = size;
   }
-  const exact = path.kind === 'index' && query.sole?.field === path.field;
+  const exact =
+    path.kind === 'index'
+      ? query.sole?.field === path.field
+      : path.kind === 'compound' && compoundExact(query, path);
   return { path, estimatedRows, ordered: compoundOrdered || yieldsOrder(path, order), exact };
+}
+
+/**
+ * Whether a compound path yields exactly the matches of a plain query (see
+ * `CompiledQuery.plain`): the query constrains the prefix by equality and, at most, the next
+ * field by the path's own bounds, and nothing else. The index is used only while no record
+ * holds an array or object in its fields, and its seeks keep a bound's type (a number bound
+ * finds numbers), as queries compare.
+ */
+function compoundExact(query: CompiledQuery, path: CompoundPath): boolean {
+  if (!query.plain) return false;
+  const ranged = path.rangeField !== undefined && query.fields.has(path.rangeField);
+  if (query.fields.size !== path.prefix.length + (ranged ? 1 : 0)) return false;
+  for (const field of path.prefix) if (!query.fields.get(field)?.equal) return false;
+  if (!ranged) return true;
+  const c = query.fields.get(path.rangeField)!;
+  return c.lower === path.lower && c.upper === path.upper;
 }
 
 function yieldsOrder(path: AccessPath, order: OrderHint | undefined): boolean {

@@ -41,6 +41,13 @@ export interface CompiledQuery {
    * (not null, not NaN): an index lookup of that value yields exactly the matches.
    */
   readonly sole?: { readonly field: string; readonly value: unknown };
+  /**
+   * True when the whole query is the conjunction of the constraints in `fields`, each on a
+   * top-level field and written once: an equality with a string, a number (not NaN) or a
+   * boolean, or one lower and/or one upper bound of one type (string or number). A path
+   * yielding exactly those constraints' records then needs no re-check.
+   */
+  readonly plain: boolean;
 }
 
 /** What tests the candidates of a path that yields exactly the matches: nothing to re-check. */
@@ -66,7 +73,44 @@ export function compileNode(node: FilterNode): CompiledQuery {
     fields,
     alternatives,
     sole: soleOf(node),
+    plain: isPlain(node),
   };
+}
+
+/** See `CompiledQuery.plain`. */
+function isPlain(node: FilterNode): boolean {
+  const comparisons: FilterNode[] = [];
+  const flatten = (n: FilterNode): void => {
+    if (n.kind === 'and') n.nodes.forEach(flatten);
+    else comparisons.push(n);
+  };
+  flatten(node);
+  if (comparisons.length === 0) return false;
+  const seen = new Map<string, { eq: boolean; lower: boolean; upper: boolean; type?: string }>();
+  for (const n of comparisons) {
+    if (n.kind !== 'cmp' || n.path.length !== 1) return false;
+    const { value } = n;
+    const type = typeof value;
+    if (type === 'number' ? value !== value : type !== 'string' && type !== 'boolean') return false;
+    let field = seen.get(n.path[0]);
+    if (!field) seen.set(n.path[0], (field = { eq: false, lower: false, upper: false }));
+    if (field.eq) return false;
+    if (n.op === 'eq') {
+      if (field.lower || field.upper) return false;
+      field.eq = true;
+      continue;
+    }
+    if (type === 'boolean' || (field.type !== undefined && field.type !== type)) return false;
+    field.type = type;
+    if (n.op === 'gt' || n.op === 'gte') {
+      if (field.lower) return false;
+      field.lower = true;
+    } else if (n.op === 'lt' || n.op === 'lte') {
+      if (field.upper) return false;
+      field.upper = true;
+    } else return false;
+  }
+  return true;
 }
 
 function soleOf(node: FilterNode): CompiledQuery['sole'] {

@@ -143,4 +143,38 @@ describe('MemoryTable with compound and nested indexes', () => {
     table.delete('b');
     expect(table.plan({ team: 'x', score: 1 }).path.kind).toBe('compound');
   });
+
+  it('reads a plain equality prefix plus range from the compound index without re-checking, keeping types apart', () => {
+    const table = members();
+    table.writeMany([
+      { id: 'n1', team: 'x', score: 31 },
+      { id: 'n2', team: 'x', score: 29 },
+      { id: 's1', team: 'x', score: '31' as never },
+      { id: 'n3', team: 'y', score: 31 },
+      { id: 'n4', team: 'x', score: 40 },
+    ]);
+    const plain = table.plan({ team: 'x', score: { $gte: 30, $lt: 40 } });
+    expect(plain).toMatchObject({ path: { kind: 'compound', rangeField: 'score' }, exact: true });
+    expect(table.select({ team: 'x', score: { $gte: 30, $lt: 40 } }).map((r) => r.id)).toEqual([
+      'n1',
+    ]);
+    expect(table.select({ team: 'x', score: { $gte: '30' } }).map((r) => r.id)).toEqual(['s1']);
+    // anything else in the query, or two bounds of different types, is re-checked
+    for (const query of [
+      { team: 'x', score: { $gte: 30 }, id: { $ne: 'n1' } },
+      { team: 'x', score: { $gte: 30, $lt: '4' } },
+      { team: 'x', score: { $gt: 29, $gte: 31 } },
+      { team: 'x', score: { $in: [31, 40] } },
+    ])
+      expect(table.plan(query).exact).toBeFalsy();
+    expect(
+      table.select({ team: 'x', score: { $gte: 30 }, id: { $ne: 'n1' } }).map((r) => r.id),
+    ).toEqual(['n4']);
+    expect(
+      table
+        .select({ team: 'x', score: { $gt: 29, $gte: 31 } })
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(['n1', 'n4']);
+  });
 });
