@@ -137,9 +137,8 @@ export class CompoundIndex<T extends object> implements SecondaryIndex<T> {
 
   /** How many records hold `prefix` in the first fields and lie in the range on the next. */
   countRange(prefix: readonly unknown[], lower?: RangeBound, upper?: RangeBound): number {
-    const sorted = this.#sorted!;
     const [start, end] = this.#positions(prefix, lower, upper);
-    return Math.max(0, sorted.rank(end) - sorted.rank(start));
+    return this.#sorted!.countBetween(start, end);
   }
 
   /**

@@ -72,6 +72,15 @@ export class SortedList<E> {
     return n;
   }
 
+  /** How many entries lie from `from` (inclusive) to `to` (exclusive): reads only the blocks between. */
+  countBetween([fb, fi]: ListPosition, [tb, ti]: ListPosition): number {
+    if (tb < fb || (tb === fb && ti <= fi)) return 0;
+    const blocks = this.#blocks;
+    let n = ti - fi;
+    for (let k = fb; k < tb && k < blocks.length; k++) n += blocks[k].length;
+    return n;
+  }
+
   /** Entries from position `from` (inclusive) to `to` (exclusive), in order or reversed. */
   *slice(from: ListPosition, to: ListPosition, direction: 'asc' | 'desc' = 'asc'): Generator<E> {
     const blocks = this.#blocks;
