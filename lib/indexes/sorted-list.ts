@@ -104,13 +104,15 @@ export class SortedList<E> {
   /** Entries from `from` (inclusive) to `to` (exclusive) in order, mapped, in a new array. */
   toArray<R>(from: ListPosition, to: ListPosition, map: (entry: E) => R): R[] {
     const blocks = this.#blocks;
-    const out: R[] = [];
+    // sized up front: the copy is most of a short range's read
+    const out = new Array<R>(this.countBetween(from, to));
     const [fb, fi] = from;
     const [tb, ti] = to;
+    let n = 0;
     for (let b = fb; b < blocks.length && b <= tb; b++) {
       const block = blocks[b];
       const stop = b === tb ? ti : block.length;
-      for (let i = b === fb ? fi : 0; i < stop; i++) out.push(map(block[i]));
+      for (let i = b === fb ? fi : 0; i < stop; i++) out[n++] = map(block[i]);
     }
     return out;
   }
