@@ -2,6 +2,7 @@ import { TimeSlicer } from '../engine/time-slicer.js';
 import type { RedisLike } from './redis-connection.js';
 import { fieldOf, seqOf } from './commit-outcome.js';
 import type { LogChange } from './log-entry.js';
+import { openChunk } from './snapshot-chunk.js';
 import { readCounters, type Revive, SnapshotRows, type TableSnapshot } from './table-snapshot.js';
 
 /**
@@ -189,7 +190,8 @@ function usable(head: Head, i: number): Compacted | undefined {
 
 /**
  * Reads a compacted snapshot's chunks (CHUNKS_AHEAD asked for ahead of the one parsed) into
- * `rows`; false when one is gone (the snapshot was replaced a while ago).
+ * `rows`; false when one is gone (the snapshot was replaced a while ago) or does not match
+ * its digest (its bytes changed in Redis): the caller reads the table by parts instead.
  */
 async function readChunks(
   client: RedisLike,
@@ -209,9 +211,11 @@ async function readChunks(
   };
   for (let i = 1; i <= CHUNKS_AHEAD; i++) ask(i);
   for (let i = 1; i <= compacted.chunks; i++) {
-    const text = await asked[i - 1];
+    const stored = await asked[i - 1];
     ask(i + CHUNKS_AHEAD);
-    if (text === null) return false;
+    // gone, or not the bytes its writer stored: never loaded
+    const text = stored === null ? undefined : openChunk(stored);
+    if (text === undefined) return false;
     progress.done += rows.addPart(text);
     if (progress.due) await progress.pause();
   }

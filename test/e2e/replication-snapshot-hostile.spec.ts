@@ -1,0 +1,99 @@
+import 'reflect-metadata';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { createApp, delay } from './fixtures/app.factory.js';
+import { freshPrefix } from './fixtures/redis.js';
+import { RedisServer } from './fixtures/redis-server.js';
+import { AccountsStore, ReplicationAppModule } from './fixtures/replication-app.module.js';
+
+/** Waits until `done()` holds (bounded: 20 s). */
+async function until(done: () => boolean | Promise<boolean>): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (!(await done())) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await delay(20);
+  }
+}
+
+const sorted = (store: AccountsStore) => [...store.all()].sort((x, y) => x.id.localeCompare(y.id));
+
+const accounts = (from: number, count: number, tag = 'n') =>
+  Array.from({ length: count }, (_, i) => ({
+    id: `${tag}${from + i}`,
+    number: `${tag}-${from + i}`,
+    balance: from + i,
+  }));
+
+/**
+ * The compacted snapshot a new instance loads from, when Redis holds something other than
+ * what its writer published: a chunk whose bytes changed must never be loaded as records (the
+ * instance falls back to reading the table by parts).
+ */
+describe('a compacted snapshot tampered with in Redis', () => {
+  const running: INestApplication[] = [];
+  const servers: RedisServer[] = [];
+  const clients: Redis[] = [];
+  const prefix = freshPrefix();
+  const meta = `{${prefix}}:t:accounts:snap`;
+
+  async function start(redis: RedisServer, instanceId: string): Promise<AccountsStore> {
+    const app = await createApp(
+      ReplicationAppModule.register({ prefix, instanceId, redis: redis.url }),
+    );
+    running.push(app);
+    await app.init();
+    return app.get(AccountsStore);
+  }
+
+  async function server(): Promise<{ redis: RedisServer; client: Redis }> {
+    const redis = await RedisServer.start({ persist: false });
+    servers.push(redis);
+    const client = new Redis(redis.url);
+    clients.push(client);
+    return { redis, client };
+  }
+
+  /** The first chunk's key, once a snapshot covering the whole log is published. */
+  async function publishedChunk(client: Redis): Promise<string> {
+    await until(
+      async () => (await client.hget(meta, 'seq')) === (await client.get(`{${prefix}}:seq`)),
+    );
+    return `${meta}:${(await client.hget(meta, 'id'))!}:1`;
+  }
+
+  afterEach(async () => {
+    while (running.length > 0) await running.pop()!.close();
+    while (clients.length > 0) clients.pop()!.disconnect();
+    while (servers.length > 0) await servers.pop()!.stop();
+  });
+
+  it('starts from the rows when a chunk holds bytes that are not a chunk', async () => {
+    const { redis, client } = await server();
+    const a = await start(redis, 'A');
+    for (let i = 0; i < 2000; i += 500) await a.writeMany(accounts(i, 500));
+    const chunk = await publishedChunk(client);
+    const text = (await client.get(chunk))!;
+    await client.set(chunk, `${text.slice(0, 1000)}\u0000garbage${text.slice(1007)}`);
+
+    const b = await start(redis, 'B');
+    expect(b.size).toBe(2000);
+    expect(sorted(b)).toEqual(sorted(a));
+  });
+
+  it('never loads a chunk whose bytes changed into other valid records', async () => {
+    const { redis, client } = await server();
+    const a = await start(redis, 'A');
+    for (let i = 0; i < 2000; i += 500) await a.writeMany(accounts(i, 500));
+    const chunk = await publishedChunk(client);
+    const text = (await client.get(chunk))!;
+    // one digit flipped: n1's balance reads 7 instead of 1, still a well-formed chunk
+    const changed = text.replace('"balance":1,"id":"n1"', '"balance":7,"id":"n1"');
+    expect(changed === text).toBe(false);
+    await client.set(chunk, changed);
+
+    const b = await start(redis, 'B');
+    expect(b.get('n1')?.balance).toBe(1);
+    expect(sorted(b)).toEqual(sorted(a));
+  });
+});
