@@ -5,7 +5,11 @@ import { Redis } from 'ioredis';
 import { createApp, delay } from './fixtures/app.factory.js';
 import { freshPrefix } from './fixtures/redis.js';
 import { RedisServer } from './fixtures/redis-server.js';
-import { AccountsStore, ReplicationAppModule } from './fixtures/replication-app.module.js';
+import {
+  AccountsStore,
+  MeetupsStore,
+  ReplicationAppModule,
+} from './fixtures/replication-app.module.js';
 
 /** Waits until `done()` holds (bounded: 20 s). */
 async function until(done: () => boolean | Promise<boolean>): Promise<void> {
@@ -37,14 +41,16 @@ describe('a compacted snapshot tampered with in Redis', () => {
   const prefix = freshPrefix();
   const meta = `{${prefix}}:t:accounts:snap`;
 
-  async function start(redis: RedisServer, instanceId: string): Promise<AccountsStore> {
+  async function boot(redis: RedisServer, instanceId: string): Promise<INestApplication> {
     const app = await createApp(
       ReplicationAppModule.register({ prefix, instanceId, redis: redis.url }),
     );
     running.push(app);
     await app.init();
-    return app.get(AccountsStore);
+    return app;
   }
+  const start = async (redis: RedisServer, instanceId: string) =>
+    (await boot(redis, instanceId)).get(AccountsStore);
 
   async function server(): Promise<{ redis: RedisServer; client: Redis }> {
     const redis = await RedisServer.start({ persist: false });
@@ -95,5 +101,65 @@ describe('a compacted snapshot tampered with in Redis', () => {
     const b = await start(redis, 'B');
     expect(b.get('n1')?.balance).toBe(1);
     expect(sorted(b)).toEqual(sorted(a));
+  });
+
+  it('a loader starting while writes run and snapshots are rewritten matches the others and a load by parts', async () => {
+    const { redis, client } = await server();
+    const a = await start(redis, 'A');
+    const b = await start(redis, 'B');
+    for (let i = 0; i < 3000; i += 500) await a.writeMany(accounts(i, 500));
+    await publishedChunk(client);
+    let loading: Promise<AccountsStore> | undefined;
+    for (let round = 0; round < 60; round++) {
+      const writer = round % 2 === 0 ? a : b;
+      const ops: Promise<unknown>[] = [];
+      for (let j = 0; j < 20; j++) {
+        const i = round * 20 + j;
+        if (j % 4 === 0) ops.push(writer.delete(`n${i}`));
+        else if (j % 4 === 1)
+          ops.push(
+            writer.write({ id: `t${i}`, number: `n-${i - 1}`, balance: i }, { ttl: 600_000 }),
+          );
+        else ops.push(writer.write({ id: `n${i}`, number: `m-${i}`, balance: -0 + i * 3 }));
+      }
+      await Promise.all(ops);
+      if (round === 20) loading = start(redis, 'C');
+      if (round % 10 === 5) await delay(300); // quiet: the idle snapshot is rewritten
+    }
+    const c = await loading!;
+    await until(() => JSON.stringify(sorted(b)) === JSON.stringify(sorted(a)));
+    await until(() => JSON.stringify(sorted(c)) === JSON.stringify(sorted(a)));
+    await client.del(meta); // D reads Redis's rows by parts: the truth
+    const d = await start(redis, 'D');
+    expect(sorted(d)).toEqual(sorted(a));
+    expect(sorted(c)).toEqual(sorted(d));
+    for (const x of d.all()) expect(c.ttl(x.id) === undefined).toBe(d.ttl(x.id) === undefined);
+    expect(c.one({ number: 'n-40' })?.id).toBe(d.one({ number: 'n-40' })?.id);
+  });
+
+  it('loads records with dates and absent optional fields from the snapshot as a load by parts does', async () => {
+    const { redis, client } = await server();
+    const a = (await boot(redis, 'A')).get(MeetupsStore);
+    const base = a.size; // the seed file's
+    await a.writeMany(
+      Array.from({ length: 1200 }, (_, i) => ({
+        code: `m${i}`,
+        title: `t${i}`,
+        ...(i % 2 === 0 ? { startDate: new Date(Date.UTC(2030, 0, 1, 0, 0, i)) } : {}),
+        ...(i % 3 === 0 ? { slug: `s${i}` } : {}),
+        seats: i,
+      })),
+    );
+    const snap = `{${prefix}}:t:meetups:snap`;
+    await until(
+      async () => (await client.hget(snap, 'seq')) === (await client.get(`{${prefix}}:seq`)),
+    );
+    const b = (await boot(redis, 'B')).get(MeetupsStore);
+    await client.del(snap);
+    const d = (await boot(redis, 'D')).get(MeetupsStore);
+    expect(b.size).toBe(base + 1200);
+    for (const x of d.all()) expect(b.get(x.code)).toStrictEqual(x);
+    expect(b.get('m2')?.startDate).toBeInstanceOf(Date);
+    expect(b.one({ slug: 's3' })?.code).toBe('m3');
   });
 });
