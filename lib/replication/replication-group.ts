@@ -448,7 +448,9 @@ export class ReplicationGroup {
       const token = `${this.instanceId}#${++this.#commits}`;
       const locked = await lockSnapshot(this.#command(), this.#base, name, token);
       if (!locked) {
-        schedule.since(this.#applied, replica.table.size, 0); // another instance writes it
+        // another instance writes it, or died writing it (its lock expires): one change is
+        // left pending, so that the quiet log tries again (and finds it published, or writes it)
+        schedule.since(this.#applied, replica.table.size, 1);
         return;
       }
       const meta = snapshotKey(this.#base, name);

@@ -162,4 +162,23 @@ describe('a compacted snapshot tampered with in Redis', () => {
     expect(b.get('m2')?.startDate).toBeInstanceOf(Date);
     expect(b.one({ slug: 's3' })?.code).toBe('m3');
   });
+
+  it('writes the snapshot once the lock a dead writer left behind expires, also when the log stays quiet', async () => {
+    const { redis, client } = await server();
+    const a = await start(redis, 'A');
+    for (let i = 0; i < 2000; i += 500) await a.writeMany(accounts(i, 500));
+    const first = Number(await client.hget(meta, 'seq'));
+    await publishedChunk(client);
+    // a writer killed while writing: its lock stays until it expires, its chunks unpublished
+    await client.set(`${meta}:lock`, 'dead#1', 'PX', 3000);
+    await client.set(`${meta}:deadbeef:1`, '[]', 'PX', 600_000);
+    await a.writeMany(accounts(2000, 1000)); // a snapshot is due: A finds the lock taken
+    const tail = Number(await client.get(`{${prefix}}:seq`));
+    expect(tail).toBeGreaterThan(first);
+    // no more writes: A takes the expired lock's place when it finds the log quiet
+    await until(async () => Number(await client.hget(meta, 'seq')) === tail);
+    await client.del(`{${prefix}}:t:accounts:rows`); // only the snapshot can give B its records
+    const b = await start(redis, 'B');
+    expect(sorted(b)).toEqual(sorted(a));
+  });
 });
