@@ -215,11 +215,30 @@ async function readChunks(
     ask(i + CHUNKS_AHEAD);
     // gone, or not the bytes its writer stored: never loaded
     const text = stored === null ? undefined : openChunk(stored);
-    if (text === undefined) return false;
+    if (text === undefined) {
+      if (stored !== null) await unpublish(client, keys.table(name, 'snap'), compacted);
+      return false;
+    }
     progress.done += rows.addPart(text);
     if (progress.due) await progress.pause();
   }
   return true;
+}
+
+/**
+ * Unpublishes a compacted snapshot found corrupt, if it is still the one published (its
+ * chunks left a minute for loads reading them), so that an instance writes a sound one: the
+ * writers skip a table whose published snapshot is at their position. Should another be
+ * published between the check and the removal, it is dropped too: loads read by parts until
+ * the next one, never wrong data.
+ */
+async function unpublish(client: RedisLike, meta: string, compacted: Compacted): Promise<void> {
+  if ((await client.hget(meta, 'id')) !== compacted.id) return;
+  await client.del(meta);
+  const multi = client.multi();
+  for (let i = 1; i <= compacted.chunks; i++)
+    multi.call('PEXPIRE', `${meta}:${compacted.id}:${i}`, '60000');
+  await multi.exec();
 }
 
 async function readRows(

@@ -181,4 +181,23 @@ describe('a compacted snapshot tampered with in Redis', () => {
     const b = await start(redis, 'B');
     expect(sorted(b)).toEqual(sorted(a));
   });
+
+  it('a snapshot found corrupt is replaced, so that later instances load from a sound one again', async () => {
+    const { redis, client } = await server();
+    const a = await start(redis, 'A');
+    for (let i = 0; i < 2000; i += 500) await a.writeMany(accounts(i, 500));
+    const chunk = await publishedChunk(client);
+    const corrupt = (await client.hget(meta, 'id'))!;
+    await client.set(chunk, (await client.get(chunk))!.replace('"balance":1,', '"balance":7,'));
+
+    const b = await start(redis, 'B'); // reads by parts, and the log stays quiet
+    expect(sorted(b)).toEqual(sorted(a));
+    await until(async () => {
+      const id = await client.hget(meta, 'id');
+      return id !== null && id !== corrupt;
+    });
+    await client.del(`{${prefix}}:t:accounts:rows`); // only the new snapshot can give C its records
+    const c = await start(redis, 'C');
+    expect(sorted(c)).toEqual(sorted(a));
+  });
 });
