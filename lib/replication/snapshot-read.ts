@@ -190,8 +190,9 @@ function usable(head: Head, i: number): Compacted | undefined {
 
 /**
  * Reads a compacted snapshot's chunks (CHUNKS_AHEAD asked for ahead of the one parsed) into
- * `rows`; false when one is gone (the snapshot was replaced a while ago) or does not match
- * its digest (its bytes changed in Redis): the caller reads the table by parts instead.
+ * `rows`; false when one is gone (the snapshot was replaced a while ago, or lost a chunk) or
+ * does not match its digest (its bytes changed in Redis): the caller reads the table by parts
+ * instead, and a snapshot still published that way is unpublished (`unpublish`).
  */
 async function readChunks(
   client: RedisLike,
@@ -216,7 +217,7 @@ async function readChunks(
     // gone, or not the bytes its writer stored: never loaded
     const text = stored === null ? undefined : openChunk(stored);
     if (text === undefined) {
-      if (stored !== null) await unpublish(client, keys.table(name, 'snap'), compacted);
+      await unpublish(client, keys.table(name, 'snap'), compacted);
       return false;
     }
     progress.done += rows.addPart(text);
@@ -226,8 +227,9 @@ async function readChunks(
 }
 
 /**
- * Unpublishes a compacted snapshot found corrupt, if it is still the one published (its
- * chunks left a minute for loads reading them), so that an instance writes a sound one: the
+ * Unpublishes a compacted snapshot found corrupt or missing a chunk (evicted, deleted), if it
+ * is still the one published (one replaced a while ago has lost its chunks as expected; the
+ * chunks left are given a minute for loads reading them), so that an instance writes a sound one: the
  * writers skip a table whose published snapshot is at their position. Should another be
  * published between the check and the removal, it is dropped too: loads read by parts until
  * the next one, never wrong data.

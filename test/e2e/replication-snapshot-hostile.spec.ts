@@ -200,4 +200,23 @@ describe('a compacted snapshot tampered with in Redis', () => {
     const c = await start(redis, 'C');
     expect(sorted(c)).toEqual(sorted(a));
   });
+
+  it('a snapshot missing a chunk is replaced, so that later instances load from a sound one again', async () => {
+    const { redis, client } = await server();
+    const a = await start(redis, 'A');
+    for (let i = 0; i < 2000; i += 500) await a.writeMany(accounts(i, 500));
+    const chunk = await publishedChunk(client);
+    const broken = (await client.hget(meta, 'id'))!;
+    await client.del(chunk); // evicted (maxmemory allkeys-*), or deleted by hand
+
+    const b = await start(redis, 'B'); // reads by parts, and the log stays quiet
+    expect(sorted(b)).toEqual(sorted(a));
+    await until(async () => {
+      const id = await client.hget(meta, 'id');
+      return id !== null && id !== broken;
+    });
+    await client.del(`{${prefix}}:t:accounts:rows`); // only the new snapshot can give C its records
+    const c = await start(redis, 'C');
+    expect(sorted(c)).toEqual(sorted(a));
+  });
 });
