@@ -219,4 +219,20 @@ describe('a compacted snapshot tampered with in Redis', () => {
     const c = await start(redis, 'C');
     expect(sorted(c)).toEqual(sorted(a));
   });
+
+  it('after Redis restarts empty right after publishing, a new instance holds what Redis holds', async () => {
+    const { redis, client } = await server();
+    const a = await start(redis, 'A');
+    for (let i = 0; i < 2000; i += 500) await a.writeMany(accounts(i, 500, 'old'));
+    await publishedChunk(client);
+    await redis.kill();
+    await redis.restart();
+    await until(() => a.size === 0); // A noticed the loss and reloaded (empty)
+    await a.writeMany(accounts(0, 1200, 'new'));
+    await publishedChunk(client);
+
+    const b = await start(redis, 'B');
+    expect(b.size).toBe(1200);
+    expect(sorted(b)).toEqual(sorted(a));
+  });
 });
