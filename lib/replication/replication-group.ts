@@ -469,7 +469,10 @@ export class ReplicationGroup {
       const commit = this.#lastCommit;
       // the table is not at the position applied (it loads), or that position has no name
       // (Redis checks the name: a snapshot of another history is never published)
-      if (replica.loadedAt > seq || commit === undefined) return;
+      if (replica.loadedAt > seq || commit === undefined) {
+        await unlockSnapshot(this.#command(), this.#base, name, token);
+        return;
+      }
       const rows = replica.table
         .capture()
         .rows.map(

@@ -235,4 +235,21 @@ describe('a compacted snapshot tampered with in Redis', () => {
     expect(b.size).toBe(1200);
     expect(sorted(b)).toEqual(sorted(a));
   });
+
+  it('an instance that cannot write a snapshot yet gives the lock back', async () => {
+    const { redis, client } = await server();
+    const a = await start(redis, 'A');
+    for (let i = 0; i < 2000; i += 500) await a.writeMany(accounts(i, 500));
+    await publishedChunk(client);
+    await client.del(meta);
+    await client.xtrim(`{${prefix}}:log`, 'MAXLEN', 0);
+    // B loads by parts at a position the log no longer names: its snapshot waits for a change
+    const b = await start(redis, 'B');
+    await delay(2500); // B finds the log quiet (and tries)
+    await a.write({ id: 'n1', number: 'moved', balance: 1 });
+    await until(
+      async () => (await client.hget(meta, 'seq')) === (await client.get(`{${prefix}}:seq`)),
+    );
+    expect(sorted(b)).toEqual(sorted(a));
+  });
 });
