@@ -30,11 +30,13 @@ const accounts = (from: number, count: number, tag = 'n') =>
   }));
 
 /**
- * The compacted snapshot a new instance loads from, when Redis holds something other than
- * what its writer published: a chunk whose bytes changed must never be loaded as records (the
- * instance falls back to reading the table by parts).
+ * The compacted snapshot a new instance loads from, attacked: chunks whose bytes changed or
+ * went missing (never loaded as records: the table is read by parts and the snapshot
+ * rewritten), a writer that died holding the lock, Redis restarting empty right after a
+ * publish, a loader starting while others write. After start-up the new instance holds what
+ * Redis holds, as the other instances and a load by parts do.
  */
-describe('a compacted snapshot tampered with in Redis', () => {
+describe('a compacted snapshot under attack', () => {
   const running: INestApplication[] = [];
   const servers: RedisServer[] = [];
   const clients: Redis[] = [];
