@@ -448,7 +448,9 @@ export class ReplicationGroup {
       const token = `${this.instanceId}#${++this.#commits}`;
       const locked = await lockSnapshot(this.#command(), this.#base, name, token);
       if (!locked) {
-        schedule.since(this.#applied, replica.table.size, 0); // another instance writes it
+        // another instance writes it, or died writing it (its lock expires): one change is
+        // left pending, so that the quiet log tries again (and finds it published, or writes it)
+        schedule.since(this.#applied, replica.table.size, 1);
         return;
       }
       const meta = snapshotKey(this.#base, name);
@@ -467,7 +469,10 @@ export class ReplicationGroup {
       const commit = this.#lastCommit;
       // the table is not at the position applied (it loads), or that position has no name
       // (Redis checks the name: a snapshot of another history is never published)
-      if (replica.loadedAt > seq || commit === undefined) return;
+      if (replica.loadedAt > seq || commit === undefined) {
+        await unlockSnapshot(this.#command(), this.#base, name, token);
+        return;
+      }
       const rows = replica.table
         .capture()
         .rows.map(

@@ -2,6 +2,7 @@ import { TimeSlicer } from '../engine/time-slicer.js';
 import type { RedisLike } from './redis-connection.js';
 import { fieldOf, seqOf } from './commit-outcome.js';
 import type { LogChange } from './log-entry.js';
+import { openChunk } from './snapshot-chunk.js';
 import { readCounters, type Revive, SnapshotRows, type TableSnapshot } from './table-snapshot.js';
 
 /**
@@ -189,7 +190,9 @@ function usable(head: Head, i: number): Compacted | undefined {
 
 /**
  * Reads a compacted snapshot's chunks (CHUNKS_AHEAD asked for ahead of the one parsed) into
- * `rows`; false when one is gone (the snapshot was replaced a while ago).
+ * `rows`; false when one is gone (the snapshot was replaced a while ago, or lost a chunk) or
+ * does not match its digest (its bytes changed in Redis): the caller reads the table by parts
+ * instead, and a snapshot still published that way is unpublished (`unpublish`).
  */
 async function readChunks(
   client: RedisLike,
@@ -209,13 +212,35 @@ async function readChunks(
   };
   for (let i = 1; i <= CHUNKS_AHEAD; i++) ask(i);
   for (let i = 1; i <= compacted.chunks; i++) {
-    const text = await asked[i - 1];
+    const stored = await asked[i - 1];
     ask(i + CHUNKS_AHEAD);
-    if (text === null) return false;
+    // gone, or not the bytes its writer stored: never loaded
+    const text = stored === null ? undefined : openChunk(stored);
+    if (text === undefined) {
+      await unpublish(client, keys.table(name, 'snap'), compacted);
+      return false;
+    }
     progress.done += rows.addPart(text);
     if (progress.due) await progress.pause();
   }
   return true;
+}
+
+/**
+ * Unpublishes a compacted snapshot found corrupt or missing a chunk (evicted, deleted), if it
+ * is still the one published (one replaced a while ago has lost its chunks as expected; the
+ * chunks left are given a minute for loads reading them), so that an instance writes a sound one: the
+ * writers skip a table whose published snapshot is at their position. Should another be
+ * published between the check and the removal, it is dropped too: loads read by parts until
+ * the next one, never wrong data.
+ */
+async function unpublish(client: RedisLike, meta: string, compacted: Compacted): Promise<void> {
+  if ((await client.hget(meta, 'id')) !== compacted.id) return;
+  await client.del(meta);
+  const multi = client.multi();
+  for (let i = 1; i <= compacted.chunks; i++)
+    multi.call('PEXPIRE', `${meta}:${compacted.id}:${i}`, '60000');
+  await multi.exec();
 }
 
 async function readRows(

@@ -3,6 +3,7 @@ import { TimeSlicer } from '../engine/time-slicer.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { encodeValue } from '../persistence/value-codec.js';
 import type { RedisLike } from './redis-connection.js';
+import { sealChunk } from './snapshot-chunk.js';
 
 /**
  * Text per chunk of a compacted snapshot, about: one GET each for a loading instance, a
@@ -94,7 +95,8 @@ export async function unlockSnapshot(
  * Writes a compacted snapshot of a captured table to Redis and publishes it (`SNAPSHOT_SCRIPT`):
  * the rows are encoded a slice at a time (the event loop runs between slices), in chunks of
  * about CHUNK_BYTES of the text the part reads make (`SCAN_SCRIPT`: flat key, encoded record,
- * version, deadline by Redis's clock), each a string of its own. Resolves to true when
+ * version, deadline by Redis's clock), each a string of its own, sealed with its digest
+ * (`sealChunk`). Resolves to true when
  * published; false when Redis refused it (another data set, another history, a newer one).
  */
 export async function writeSnapshot(
@@ -115,7 +117,7 @@ export async function writeSnapshot(
     const text = `[${parts.join(',')}]`;
     parts = [];
     bytes = 0;
-    await client.set(`${meta}:${id}:${chunks}`, text, 'PX', UNPUBLISHED_MS);
+    await client.set(`${meta}:${id}:${chunks}`, sealChunk(text), 'PX', UNPUBLISHED_MS);
   };
   for (const [key, record, deadline, version] of capture.rows) {
     const at = deadline === undefined ? 'null' : String(redisDeadline(deadline));
