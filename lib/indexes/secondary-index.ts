@@ -1,4 +1,5 @@
 import type { RecordKey } from '../interfaces/table-options.interface.js';
+import { isPosition } from '../query/array-paths.js';
 
 /** A secondary index over one field of a table's records. */
 export interface SecondaryIndex<T extends object> {
@@ -41,8 +42,13 @@ const PATHS = new Map<string, readonly string[]>();
 function pathValue(record: object, field: string): unknown {
   let path = PATHS.get(field);
   if (!path) PATHS.set(field, (path = field.split('.')));
-  let v: unknown = record;
-  for (let i = 0; i < path.length; i++) {
+  return valueAt(record, path, 0);
+}
+
+/** The value `path` reaches from `value`, starting at step `from`. */
+function valueAt(value: unknown, path: readonly string[], from: number): unknown {
+  let v = value;
+  for (let i = from; i < path.length; i++) {
     const segment = path[i];
     if (Array.isArray(v)) {
       if (isPosition(segment)) {
@@ -52,7 +58,12 @@ function pathValue(record: object, field: string): unknown {
       // Through an array of documents, as queries read it (see `anyReached`): the values the
       // path reaches in each object element, arrays among them spread, for a multikey index.
       const reached: unknown[] = [];
-      collect(v as unknown[], path, i, reached);
+      for (const element of v as unknown[]) {
+        if (typeof element !== 'object' || element === null || Array.isArray(element)) continue;
+        const found = valueAt(element, path, i);
+        if (Array.isArray(found)) reached.push(...(found as unknown[]));
+        else if (found !== undefined) reached.push(found);
+      }
       return reached.length > 0 ? reached : undefined;
     }
     if (typeof v !== 'object' || v === null || !Object.prototype.hasOwnProperty.call(v, segment))
@@ -60,17 +71,4 @@ function pathValue(record: object, field: string): unknown {
     v = (v as Record<string, unknown>)[segment];
   }
   return v;
-}
-
-function collect(array: readonly unknown[], path: readonly string[], i: number, out: unknown[]) {
-  for (const element of array) {
-    if (typeof element !== 'object' || element === null || Array.isArray(element)) continue;
-    const value = pathValue(element, path.slice(i).join('.'));
-    if (Array.isArray(value)) out.push(...(value as unknown[]));
-    else if (value !== undefined) out.push(value);
-  }
-}
-
-function isPosition(segment: string): boolean {
-  return /^(0|[1-9][0-9]*)$/.test(segment);
 }

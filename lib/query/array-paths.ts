@@ -47,7 +47,8 @@ function reach(value: unknown, path: readonly string[], i: number, test: ValueTe
   return test(v);
 }
 
-function isPosition(segment: string): boolean {
+/** Whether a path step is an array position (`'0'`, `'12'`), as MongoDB reads one. */
+export function isPosition(segment: string): boolean {
   return /^(0|[1-9][0-9]*)$/.test(segment);
 }
 

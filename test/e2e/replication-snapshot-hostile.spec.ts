@@ -2,32 +2,16 @@ import 'reflect-metadata';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { createApp, delay } from './fixtures/app.factory.js';
+import { createApp, delay, until } from './fixtures/app.factory.js';
 import { freshPrefix } from './fixtures/redis.js';
 import { RedisServer } from './fixtures/redis-server.js';
 import {
+  accountRecords as accounts,
   AccountsStore,
   MeetupsStore,
   ReplicationAppModule,
+  sortedAccounts as sorted,
 } from './fixtures/replication-app.module.js';
-
-/** Waits until `done()` holds (bounded: 20 s). */
-async function until(done: () => boolean | Promise<boolean>): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!(await done())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await delay(20);
-  }
-}
-
-const sorted = (store: AccountsStore) => [...store.all()].sort((x, y) => x.id.localeCompare(y.id));
-
-const accounts = (from: number, count: number, tag = 'n') =>
-  Array.from({ length: count }, (_, i) => ({
-    id: `${tag}${from + i}`,
-    number: `${tag}-${from + i}`,
-    balance: from + i,
-  }));
 
 /**
  * The compacted snapshot a new instance loads from, attacked: chunks whose bytes changed or

@@ -7,7 +7,7 @@ import {
   StoreValidationError,
   type StoreChange,
 } from 'nestjs-memory-store';
-import { createApp, delay, rejectionOf, thrownBy } from './fixtures/app.factory.js';
+import { createApp, rejectionOf, thrownBy, until } from './fixtures/app.factory.js';
 import {
   Item,
   InventoryAppModule,
@@ -224,11 +224,3 @@ describe('update operators through a Nest application', () => {
     expect(a.items.get('i1')!.stock).toBe(0);
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await delay(5);
-  }
-}
