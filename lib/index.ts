@@ -80,6 +80,7 @@ export type { FetchOptions, Loader, LoaderContext } from './cache/read-through.j
 export {
   memoryStoreKeyv,
   type KeyvRecord,
-  type MemoryStoreKeyvAdapter,
+  type MemoryStoreKeyv,
+  type KeyvEntry,
 } from './cache/keyv-store.js';
 export type { StoreClass } from './cache/started-stores.js';

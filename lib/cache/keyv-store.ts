@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { tableOf, type MemoryStore } from '../store/memory-store.js';
 import { startedStore, type StoreClass } from './started-stores.js';
@@ -7,23 +8,33 @@ export interface KeyvRecord {
   value: unknown;
 }
 
+/** An entry as Keyv passes it to its storage: the value and when it expires. */
+export interface KeyvEntry<Value = unknown> {
+  value: Value;
+  expires?: number;
+}
+
 /**
- * A Keyv storage adapter (the shape `new Keyv({ store })` takes, and `@nestjs/cache-manager`'s
- * `CacheModule` wraps in a Keyv of its own), backed by a store's table. Values arrive
- * serialized by Keyv (a string holding the value and its expiry); each is a record
- * `{ <key field>: key, value }` written with Keyv's TTL, so the table's persistence,
- * replication and change events apply to the cache as to any write.
+ * What `memoryStoreKeyv()` returns: a `Keyv` (from the `keyv` package) over a store's table,
+ * which `@nestjs/cache-manager`'s `CacheModule` and cache-manager's `createCache` use as it is.
+ * The methods cache-manager calls go straight to the table: values are kept as records'
+ * `value` (copied and frozen, as any record), never serialized. The rest of Keyv (hooks,
+ * stats, events) works as on any Keyv.
  */
-export interface MemoryStoreKeyvAdapter {
-  /** Set by Keyv: the prefix of its keys. */
-  namespace?: string;
-  /** Keyv reads its adapters' options; this one has none. */
+export interface MemoryStoreKeyv {
+  /** Keyv's options: `store` is the adapter over the table. */
   readonly opts: Record<string, unknown>;
+  /** Keyv's hooks (`preGet`, `postGet`, `preSet`, `postSet`, `preDelete`, `postDelete`…). */
+  readonly hooks: object;
+  /** Keyv's hit, miss, set and delete counts (off unless Keyv's `stats` option is set). */
+  readonly stats: object;
+  /** The value under `key`, or with `{ raw: true }` the entry with its expiry time. */
   get<Value>(key: string): Promise<Value | undefined>;
+  get<Value>(key: string, options: { raw: true }): Promise<KeyvEntry<Value> | undefined>;
   getMany<Value>(keys: string[]): Promise<(Value | undefined)[]>;
+  /** Stores `value` under `key` for `ttl` ms (Keyv's default TTL if none; `Infinity`: never expires). */
   set(key: string, value: unknown, ttl?: number): Promise<boolean>;
-  delete(key: string): Promise<boolean>;
-  deleteMany(keys: string[]): Promise<boolean>;
+  delete(key: string | string[]): Promise<boolean>;
   has(key: string): Promise<boolean>;
   clear(): Promise<void>;
   disconnect(): Promise<void>;
@@ -31,23 +42,153 @@ export interface MemoryStoreKeyvAdapter {
 }
 
 /**
- * A Keyv store backed by a store's table, for `@nestjs/cache-manager`:
+ * A Keyv backed by a store's table, for `@nestjs/cache-manager`:
  * `CacheModule.register({ stores: [memoryStoreKeyv(CacheStore)] })`. The store's table needs
- * a string key field and a `value` field. Given the class, the adapter uses the store of that
- * class that started last (one application per process, the usual case); given the store
- * itself (`CacheModule.registerAsync({ inject: [CacheStore], useFactory: (store) => ({
- * stores: [memoryStoreKeyv(store)] }) })`), that one. A TTL of Keyv (milliseconds) becomes
- * the record's; without one, the table's default TTL applies. Nothing of Keyv is imported:
- * the adapter costs nothing to an application that does not use it.
+ * a string key field and a `value` field. Given the class, it uses the store of that class
+ * that started last (one application per process, the usual case); given the store itself
+ * (`CacheModule.registerAsync({ inject: [CacheStore], useFactory: (store) => ({ stores:
+ * [memoryStoreKeyv(store)] }) })`), that one. A TTL of Keyv (milliseconds) becomes the
+ * record's; without one, the table's default TTL applies.
+ *
+ * It is a real `Keyv`, so `CacheModule` uses it as it is rather than wrapping it in a Keyv
+ * that JSON-serializes every value: values are stored as records' `value` fields (copied and
+ * frozen, so they must be plain data, as any record's), and a `get` returns the stored value
+ * itself. `keyv` (a peer of `@nestjs/cache-manager`) is loaded when this is first called.
+ * Keys are not prefixed: the table is the namespace.
  */
 export function memoryStoreKeyv<R extends KeyvRecord>(
   store: StoreClass<MemoryStore<R>> | MemoryStore<R>,
-): MemoryStoreKeyvAdapter {
-  return new KeyvTableAdapter(store as unknown as StoreClass<MemoryStore<KeyvRecord>>);
+): MemoryStoreKeyv {
+  const TableKeyv = tableKeyvClass();
+  return new TableKeyv(
+    new KeyvTableAdapter(store as unknown as StoreClass<MemoryStore<KeyvRecord>>),
+  );
 }
 
-class KeyvTableAdapter implements MemoryStoreKeyvAdapter {
+/** The parts of Keyv's class the subclass below uses. */
+interface KeyvCore {
+  readonly hooks: { trigger(event: string, data: unknown): void };
+  readonly stats: { hit(): void; miss(): void; set(): void; delete(): void };
+  readonly ttl: number | undefined;
+}
+
+type TableKeyvClass = new (adapter: KeyvTableAdapter) => MemoryStoreKeyv;
+let tableKeyv: TableKeyvClass | undefined;
+
+/** Keyv's class extended with the table's fast paths, built when first needed. */
+function tableKeyvClass(): TableKeyvClass {
+  if (tableKeyv) return tableKeyv;
+  let Keyv: new (options: Record<string, unknown>) => KeyvCore;
+  try {
+    ({ Keyv } = createRequire(import.meta.url)('keyv') as { Keyv: typeof Keyv });
+  } catch (error) {
+    throw new MemoryStoreError(
+      `memoryStoreKeyv() needs the keyv package, a peer of @nestjs/cache-manager (npm install keyv): ${(error as Error).message}`,
+      '',
+    );
+  }
+
+  /**
+   * Overrides what cache-manager calls (get, getMany, set, setMany, delete) to reach the table
+   * without Keyv's serialization step; triggers Keyv's hooks and counts its stats as Keyv does.
+   * Other methods are Keyv's own, over the adapter (whose entries are `{ value, expires }`).
+   */
+  class TableKeyv extends Keyv {
+    readonly #adapter: KeyvTableAdapter;
+
+    constructor(adapter: KeyvTableAdapter) {
+      super({
+        store: adapter,
+        namespace: undefined,
+        useKeyPrefix: false,
+        serialize: undefined,
+        deserialize: undefined,
+      });
+      this.#adapter = adapter;
+    }
+
+    get(key: string | string[], options?: { raw?: boolean }): Promise<unknown> {
+      if (Array.isArray(key)) return this.getMany(key, options);
+      try {
+        this.hooks.trigger('preGet', { key });
+        const record = this.#adapter.record(key);
+        const value =
+          record === undefined
+            ? undefined
+            : options?.raw
+              ? this.#adapter.entry(key, record)
+              : record.value;
+        this.hooks.trigger('postGet', { key, value });
+        if (record === undefined) this.stats.miss();
+        else this.stats.hit();
+        return Promise.resolve(value);
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what the read threw
+        return Promise.reject(error);
+      }
+    }
+
+    getMany(keys: string[], options?: { raw?: boolean }): Promise<unknown[]> {
+      try {
+        this.hooks.trigger('preGetMany', { keys });
+        const values = keys.map((key) => {
+          const record = this.#adapter.record(key);
+          if (record === undefined) this.stats.miss();
+          else this.stats.hit();
+          if (record === undefined) return undefined;
+          return options?.raw ? this.#adapter.entry(key, record) : record.value;
+        });
+        this.hooks.trigger('postGetMany', values);
+        return Promise.resolve(values);
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what the read threw
+        return Promise.reject(error);
+      }
+    }
+
+    set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+      const data = { key, value, ttl };
+      try {
+        this.hooks.trigger('preSet', data);
+        return this.#adapter.put(data.key, data.value, data.ttl ?? this.ttl).then(() => {
+          this.hooks.trigger('postSet', { key: data.key, value: data.value, ttl });
+          this.stats.set();
+          return true;
+        });
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what the hook threw
+        return Promise.reject(error);
+      }
+    }
+
+    async setMany(entries: { key: string; value: unknown; ttl?: number }[]): Promise<boolean[]> {
+      const results: boolean[] = [];
+      for (const { key, value, ttl } of entries) results.push(await this.set(key, value, ttl));
+      return results;
+    }
+
+    async delete(key: string | string[]): Promise<boolean> {
+      if (Array.isArray(key)) return this.#adapter.deleteMany(key);
+      this.hooks.trigger('preDelete', { key });
+      const deleted = await this.#adapter.delete(key);
+      this.hooks.trigger('postDelete', { key, value: deleted });
+      this.stats.delete();
+      return deleted;
+    }
+  }
+  return (tableKeyv = TableKeyv as unknown as TableKeyvClass);
+}
+
+/**
+ * Keyv's storage adapter over a store's table, its entries `{ value, expires }` (Keyv with
+ * serialization off): each is a record `{ <key field>: key, value }` written with Keyv's TTL,
+ * so the table's persistence, replication and change events apply to the cache as to any
+ * write.
+ */
+class KeyvTableAdapter {
+  /** Set by Keyv: the prefix of its keys (none here). */
   namespace?: string;
+  /** Keyv reads its adapters' options; this one has none. */
   readonly opts = {};
   #store: MemoryStore<KeyvRecord> | undefined;
   #keyField: string | undefined;
@@ -73,29 +214,46 @@ class KeyvTableAdapter implements MemoryStoreKeyvAdapter {
     return (this.#store = store);
   }
 
-  #record(key: string, value: unknown): KeyvRecord {
+  /** The record under `key`, if any. */
+  record(key: string): KeyvRecord | undefined {
+    return this.#target.get(key);
+  }
+
+  /** The record's value as a Keyv entry, with its expiry time if it has one. */
+  entry(key: string, record: KeyvRecord): KeyvEntry {
+    const left = this.#target.ttl(key);
+    return left === undefined
+      ? { value: record.value }
+      : { value: record.value, expires: Date.now() + left };
+  }
+
+  /** Stores `value` under `key` for `ttl` ms (`Infinity`: never expires; none: the table's TTL). */
+  put(key: string, value: unknown, ttl: number | undefined): Promise<unknown> {
     const store = this.#target;
     const field = (this.#keyField ??= tableOf(store).keyField);
-    return { [field]: key, value };
+    const options =
+      ttl === Infinity ? { ttl: null } : typeof ttl === 'number' && ttl > 0 ? { ttl } : undefined;
+    return store.write({ [field]: key, value }, options);
   }
 
-  get<Value>(key: string): Promise<Value | undefined> {
-    return settled(() => this.#target.get(key)?.value as Value | undefined);
-  }
-
-  getMany<Value>(keys: string[]): Promise<(Value | undefined)[]> {
+  get(key: string): Promise<KeyvEntry | undefined> {
     return settled(() => {
-      const store = this.#target;
-      return keys.map((key) => store.get(key)?.value as Value | undefined);
+      const record = this.record(key);
+      return record === undefined ? undefined : this.entry(key, record);
     });
   }
 
-  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    const record = this.#record(key, value);
-    // Keyv's Infinity is an entry that never expires (a write's ttl must be finite).
-    const options =
-      ttl === Infinity ? { ttl: null } : typeof ttl === 'number' && ttl > 0 ? { ttl } : undefined;
-    await this.#target.write(record, options);
+  getMany(keys: string[]): Promise<(KeyvEntry | undefined)[]> {
+    return settled(() =>
+      keys.map((key) => {
+        const record = this.record(key);
+        return record === undefined ? undefined : this.entry(key, record);
+      }),
+    );
+  }
+
+  async set(key: string, entry: KeyvEntry, ttl?: number): Promise<boolean> {
+    await this.put(key, entry.value, ttl);
     return true;
   }
 

@@ -88,6 +88,25 @@ describe('@nestjs/cache-manager on a store (memoryStoreKeyv)', () => {
     expect(store.size).toBe(0);
   });
 
+  it('CacheModule uses the Keyv as it is: values are stored as they are, not JSON strings, and ttl() reads the deadline', async () => {
+    const app = await start(CacheAppModule.withCacheManager({ ttl: { resolution: 0 } }));
+    const cache = app.get<Cache>(CACHE_MANAGER);
+    const store = app.get(CacheStore);
+    const sets: unknown[] = [];
+    const [keyv] = cache.stores;
+    keyv.hooks.addHandler('postSet', (data: unknown) => sets.push(data));
+    await cache.set('greeting', { text: 'hello', at: new Date(T0) }, 5_000);
+    const record = store.get('greeting');
+    expect(record?.value).toEqual({ text: 'hello', at: new Date(T0) }); // no '{"value":…}' string
+    expect(Object.isFrozen(record?.value)).toBe(true);
+    expect(await cache.get('greeting')).toBe(record?.value);
+    expect(await cache.ttl('greeting')).toBe(T0 + 5_000);
+    expect(await cache.mget(['greeting', 'nothing'])).toEqual([record?.value, undefined]);
+    expect(sets).toEqual([{ key: 'greeting', value: { text: 'hello', at: new Date(T0) }, ttl: 5_000 }]);
+    await expect(cache.set('bad', new Map())).rejects.toThrow(/Map/);
+    expect(store.exists('bad')).toBe(false);
+  });
+
   it('an entry set with an infinite TTL never expires, as in the default store', async () => {
     const app = await start(CacheAppModule.withCacheManager({ ttl: { resolution: 0 } }));
     const cache = app.get<Cache>(CACHE_MANAGER);

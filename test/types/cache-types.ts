@@ -6,7 +6,7 @@
 import {
   MemoryStore,
   memoryStoreKeyv,
-  type MemoryStoreKeyvAdapter,
+  type MemoryStoreKeyv,
   type RecordKey,
 } from 'nestjs-memory-store';
 
@@ -63,7 +63,7 @@ export async function sliding(profiles: ProfilesStore): Promise<void> {
   void renewed;
 }
 
-export function keyv(cache: CacheStore): MemoryStoreKeyvAdapter[] {
+export function keyv(cache: CacheStore): MemoryStoreKeyv[] {
   // @ts-expect-error a Keyv store's table needs a value field
   memoryStoreKeyv(ProfilesStore);
   return [memoryStoreKeyv(CacheStore), memoryStoreKeyv(cache)];
