@@ -102,7 +102,9 @@ describe('@nestjs/cache-manager on a store (memoryStoreKeyv)', () => {
     expect(await cache.get('greeting')).toBe(record?.value);
     expect(await cache.ttl('greeting')).toBe(T0 + 5_000);
     expect(await cache.mget(['greeting', 'nothing'])).toEqual([record?.value, undefined]);
-    expect(sets).toEqual([{ key: 'greeting', value: { text: 'hello', at: new Date(T0) }, ttl: 5_000 }]);
+    expect(sets).toEqual([
+      { key: 'greeting', value: { text: 'hello', at: new Date(T0) }, ttl: 5_000 },
+    ]);
     await expect(cache.set('bad', new Map())).rejects.toThrow(/Map/);
     expect(store.exists('bad')).toBe(false);
   });
