@@ -54,7 +54,8 @@ export interface MemoryStoreKeyv {
  * that JSON-serializes every value: values are stored as records' `value` fields (copied and
  * frozen, so they must be plain data, as any record's), and a `get` returns the stored value
  * itself. `keyv` (a peer of `@nestjs/cache-manager`) is loaded when this is first called.
- * Keys are not prefixed: the table is the namespace.
+ * Keys are not prefixed: the table is the namespace. Pass it where a Keyv goes, not to
+ * `new Keyv({ store })` (Keyv does not take a Keyv as its storage).
  */
 export function memoryStoreKeyv<R extends KeyvRecord>(
   store: StoreClass<MemoryStore<R>> | MemoryStore<R>,
