@@ -53,24 +53,17 @@ import { runUpdateOperators } from './update-operators.mjs';
 import { runQueryIndexes } from './query-indexes.mjs';
 import { runCache } from './cache.mjs';
 import { runQueryModel } from './query-model.mjs';
+import { runMemory } from './memory.mjs';
 import { collectGarbage, sink } from './harness.mjs';
 import { printHeader, printSection, printTargets } from './report.mjs';
 import { Suite } from './suite.mjs';
 
-/** persistence.mjs prints as it goes: its lines are kept for the section's place in the report. */
 async function persistenceSection(suite) {
-  const section = suite.section(
+  suite.section(
     'persistence',
     'write throughput per fsync policy, recovery, and event-loop pauses at 1,000,000 records',
   );
-  const log = console.log;
-  section.lines = [];
-  console.log = (...args) => section.lines.push(args.join(' '));
-  try {
-    await runPersistence();
-  } finally {
-    console.log = log;
-  }
+  await runPersistence(suite);
 }
 
 const SECTIONS = {
@@ -87,6 +80,7 @@ const SECTIONS = {
   queryindexes: runQueryIndexes,
   cache: runCache,
   querymodel: runQueryModel,
+  memory: runMemory,
 };
 
 /** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */

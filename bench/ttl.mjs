@@ -358,7 +358,7 @@ export async function measureMassExpiry(suite, store, records, clock, live) {
   const probe = records[1].id; // never expires here
   const N = records.length;
   const group = suite.values(
-    `longest event-loop pause when ${MASS.toLocaleString('en-US')} of the ${N.toLocaleString('en-US')} ` +
+    `longest event-loop pause when ${mass.length.toLocaleString('en-US')} of the ${N.toLocaleString('en-US')} ` +
       'records expire at once',
     {
       comment:
