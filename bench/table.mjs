@@ -32,15 +32,16 @@ import { collectGarbage, sink } from './harness.mjs';
 export const BATCH = 1000;
 
 const LOOPS = {
-  sync: (fold) => `
+  sync: (fold, settle) => `
     let j = 0;
-    return (n) => {
+    return ${settle ? 'async ' : ''}(n) => {
       ${fold ? 'let s = 0;' : ''}
       for (let i = 0; i < n; i++) {
         ${fold ? 's += ' : ''}op(inputs[j], i);
         if (++j === inputs.length) j = 0;
       }
       ${fold ? 'sink.value += s;' : ''}
+      ${settle ? 'await settle(n);' : ''}
     };`,
   await: () => `
     let j = 0;
@@ -71,14 +72,16 @@ let compiled = 0;
 /**
  * `run(n)` performing n operations `op(input, i)` over `inputs`, in a function literal of its
  * own (see the top of this file). `mode`: 'sync' | 'await' | 'batch'; `fold`: add each
- * result into the sink (sync only).
+ * result into the sink (sync only); `settle(n)`: awaited after each call's n operations (sync
+ * only: waiting for what the operations set off, such as the delivery of their changes).
  */
-export function compileLoop(label, op, inputs, { mode = 'sync', fold = false } = {}) {
+export function compileLoop(label, op, inputs, { mode = 'sync', fold = false, settle } = {}) {
   if (!(mode in LOOPS)) throw new Error(`unknown loop mode '${mode}'`);
   if (!Array.isArray(inputs) || inputs.length === 0) throw new Error(`${label}: no inputs`);
   const name = String(label).replace(/[\r\n]+/g, ' ');
-  const source = `// bench case ${++compiled}: ${name}\n${LOOPS[mode](fold)}`;
-  const run = new Function('op', 'inputs', 'sink', 'BATCH', source)(op, inputs, sink, BATCH);
+  const source = `// bench case ${++compiled}: ${name}\n${LOOPS[mode](fold, settle !== undefined)}`;
+  const make = new Function('op', 'inputs', 'sink', 'BATCH', 'settle', source);
+  const run = make(op, inputs, sink, BATCH, settle);
   if (mode === 'batch') run.minChunk = BATCH;
   return run;
 }
