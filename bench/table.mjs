@@ -16,8 +16,10 @@
 //
 // `op(context)` returns the operation `(input, i) => result` (`i` counts the operations of
 // one call, as the old hand-written loops did). The harness wraps it in a loop walking
-// `inputs` from where its previous call stopped, one of three kinds (`mode`): `sync`;
-// `await` (await each op in turn); `batch` (BATCH un-awaited ops, then `await Promise.all`).
+// `inputs` from where its previous call stopped, one of four kinds (`mode`): `sync`;
+// `await` (await each op in turn); `batch` (BATCH un-awaited ops, then `await Promise.all`);
+// `last` (promises made one by one, not awaited; the call returns the last, which the
+// harness awaits).
 //
 // Why the loops are compiled: a loop shared by every case has one call site `op(...)` that
 // sees every implementation, its type feedback turns megamorphic and every implementation
@@ -51,6 +53,16 @@ const LOOPS = {
         if (++j === inputs.length) j = 0;
       }
     };`,
+  last: () => `
+    let j = 0;
+    return (n) => {
+      let last;
+      for (let i = 0; i < n; i++) {
+        last = op(inputs[j], i);
+        if (++j === inputs.length) j = 0;
+      }
+      return last;
+    };`,
   batch: () => `
     let j = 0;
     return async (n) => {
@@ -71,7 +83,7 @@ let compiled = 0;
 
 /**
  * `run(n)` performing n operations `op(input, i)` over `inputs`, in a function literal of its
- * own (see the top of this file). `mode`: 'sync' | 'await' | 'batch'; `fold`: add each
+ * own (see the top of this file). `mode`: 'sync' | 'await' | 'batch' | 'last'; `fold`: add each
  * result into the sink (sync only); `settle(n)`: awaited after each call's n operations (sync
  * only: waiting for what the operations set off, such as the delivery of their changes).
  */
