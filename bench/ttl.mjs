@@ -114,7 +114,9 @@ async function runSweeps(suite, N, records, withTtl, mass) {
       '(ns/op = ns per expired record: one sweep or scan of the whole table / the expired count)',
     {
       comment:
-        'ratio = bare removal / this (>= 0.5: the sweep within 2x of removing what expired); ' +
+        'ratio = bare removal / this (>= 0.5: the sweep within 2x of removing what expired); the ' +
+        'sweep removes a slice at once and the rest in slices on the next turns of the event loop: ' +
+        'its time runs until the last slice is removed; ' +
         `timed one call at a time, ${SWEEP_REPS.reps} repetitions after ${SWEEP_REPS.warmup} warm-up ` +
         `(node-cache, lru-cache: ${PEER_SWEEP_REPS.reps} after ${PEER_SWEEP_REPS.warmup})`,
       notes: [
@@ -144,6 +146,21 @@ async function runSweeps(suite, N, records, withTtl, mass) {
     const deadlines = new Map(records.map((r) => [r.id, Date.now() + HOUR_MS]));
     /** The table's rows as a plain Map: what removing the expired records costs at least. */
     const rows = new Map(records.map((r) => [r.id, r]));
+    // Once, untimed: the turns sweepAll waits for are enough for every expired record to go.
+    {
+      withTtl.dirtyWriteMany(expiring, { ttl: SHORT_TTL_MS });
+      clock.advance(CLOCK_STEP_MS);
+      await sleep(2);
+      let expiredChanges = 0;
+      const subscription = withTtl.changes({ op: 'expire' }).subscribe(() => expiredChanges++);
+      await sweepAll(withTtl, E, []);
+      await new Promise((resolve) => setImmediate(resolve)); // changes arrive on the next turn
+      subscription.unsubscribe();
+      suite.check(
+        expiredChanges === E,
+        `sweep: ${expiredChanges} of ${E} records expired within the turns the case waits`,
+      );
+    }
     [, sweepRow, scanRow] = await suite.measureOnce(
       [
         {
@@ -170,7 +187,7 @@ async function runSweeps(suite, N, records, withTtl, mass) {
             clock.advance(CLOCK_STEP_MS);
             await sleep(2);
           },
-          run: () => swept.push(withTtl.sweep()),
+          run: () => sweepAll(withTtl, E, swept),
         },
         {
           group: sweepGroup,
@@ -197,8 +214,8 @@ async function runSweeps(suite, N, records, withTtl, mass) {
       SWEEP_REPS,
     );
     suite.check(
-      swept.length > 0 && swept.every((n) => n === E),
-      `every sweep removes the ${E} expired records (got ${[...new Set(swept)].join(', ')})`,
+      swept.length > 0 && swept.every((n) => n > 0),
+      `every sweep removes expired records (its synchronous part removed ${[...new Set(swept)].join(', ')})`,
     );
     suite.check(withTtl.size === N - E, 'ttl store size after the last sweep');
     const vsScan = `${formatRatio(scanRow.nsPerOp / sweepRow.nsPerOp)}x faster than the full scan`;
@@ -290,6 +307,20 @@ async function runSweeps(suite, N, records, withTtl, mass) {
     row.note = `${formatRatio(row.nsPerOp / sweepRow.nsPerOp)}x as long as nestjs-memory-store's sweep`;
   }
   return sweepRow.nsPerOp;
+}
+
+/**
+ * One sweep of E expired records: `store.sweep()` removes a slice at once (the count it
+ * returns) and schedules the rest in slices of the same size, one per turn of the event loop;
+ * this waits for those turns. (Not `store.size` to see when it is done: while steps are
+ * pending it counts the due records, a pass over every deadline.)
+ */
+async function sweepAll(store, E, swept) {
+  const first = store.sweep();
+  swept.push(first);
+  for (let removed = first; removed > 0 && removed < E; removed += first) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 /** get with a TTL against get without, in our store, node-cache and lru-cache, at N records. */
