@@ -13,6 +13,7 @@ import { sink } from './harness.mjs';
 import { makeRecords, makeReplacements, shuffledKeys } from './data.mjs';
 import { bootEventStores, OnEventListener, StoreEventListener } from './stores.mjs';
 import { entry, formatMs, timeOnce } from './suite.mjs';
+import { compileLoop } from './table.mjs';
 
 const N = 100_000;
 /** Awaited writes per transaction (and per op of the outside-a-transaction baseline). */
@@ -76,42 +77,44 @@ export async function runEvents(suite) {
   const onStoreEventBefore = StoreEventListener.received;
   const onEventBefore = OnEventListener.received;
 
+  /** Every record's two versions, walked in turn: each write changes the record. */
+  const writes = [...versions[0], ...versions[1]];
+  /**
+   * A case: dirtyWrite of the next version, each call's writes then waiting until
+   * `received()` grew by `perWrite` per write (or, with no listener, one turn).
+   */
+  const writeCase = (label, store, received, perWrite = 1, extra = {}) => {
+    let expected = received?.() ?? 0;
+    const settle = received
+      ? (n) => delivered(received, (expected += perWrite * n))
+      : () => nextTurn();
+    const run = compileLoop(`events ${label}`, (r) => store.dirtyWrite(r), writes, { settle });
+    return entry(writeGroup, label, run, extra);
+  };
   await suite.measure([
-    entry(
-      writeGroup,
+    writeCase(
       'no listener (app without EventEmitterModule, no changes() subscriber)',
-      plainWrites(apps.plain.store, versions),
+      apps.plain.store,
+      undefined,
+      0,
       { baseline: true },
     ),
-    entry(
-      writeGroup,
-      '1 changes() subscriber',
-      oneSubscriberWrites(apps.one.store, versions, () => counters.one),
-    ),
-    entry(
-      writeGroup,
-      '10 changes() subscribers',
-      tenSubscriberWrites(apps.ten.store, versions, () => counters.ten),
-    ),
-    entry(
-      writeGroup,
+    writeCase('1 changes() subscriber', apps.one.store, () => counters.one),
+    writeCase('10 changes() subscribers', apps.ten.store, () => counters.ten, 10),
+    writeCase(
       'no listener of its own; another store of the app has 1 changes() subscriber',
-      otherStoreWrites(apps.one.other, versions),
+      apps.one.other,
     ),
-    entry(
-      writeGroup,
+    writeCase(
       "1 @OnStoreEvent(store, 'update') listener",
-      onStoreEventWrites(apps.onStoreEvent.store, versions, () => StoreEventListener.received),
+      apps.onStoreEvent.store,
+      () => StoreEventListener.received,
     ),
-    entry(
-      writeGroup,
-      'EventEmitterModule.forRoot() imported, no @OnEvent listener',
-      bridgeOnlyWrites(apps.bridgeOnly.store, versions),
-    ),
-    entry(
-      writeGroup,
+    writeCase('EventEmitterModule.forRoot() imported, no @OnEvent listener', apps.bridgeOnly.store),
+    writeCase(
       "EventEmitterModule.forRoot() + 1 @OnEvent('memory-store.event_people.update') listener",
-      bridgeWrites(apps.bridge.store, versions, () => OnEventListener.received),
+      apps.bridge.store,
+      () => OnEventListener.received,
     ),
   ]);
   suite.check(StoreEventListener.received > onStoreEventBefore, '@OnStoreEvent received changes');
@@ -119,244 +122,80 @@ export async function runEvents(suite) {
   for (const s of subscriptions) s.unsubscribe();
 
   const { store, memory } = apps.plain;
+  /** TX_SIZE writes (or keys) per op, in order. */
+  const inTens = (list) =>
+    Array.from({ length: Math.floor(list.length / TX_SIZE) }, (_, i) =>
+      list.slice(i * TX_SIZE, (i + 1) * TX_SIZE),
+    );
+  const writeTens = inTens(writes);
+  const keyTens = inTens(keys);
+  const txCase = (group, label, op, inputs, extra) =>
+    entry(group, label, compileLoop(`events ${label}`, op, inputs, { mode: 'await' }), extra);
+  const nextAge = (age) => (age < 90 ? age + 1 : 18);
+
   // transaction() runs its function in an AsyncLocalStorage, whose first run turns on
   // Node's promise hooks for every promise of the process from then on: the same awaited
   // writes are measured once more before any transaction has run.
   await suite.measure([
-    entry(
+    txCase(
       txWriteGroup,
       `${TX_SIZE} x await store.write(record), no transaction, before the process ran any transaction()`,
-      sequentialWritesBeforeAnyTransaction(store, versions),
+      async (tens) => {
+        for (const r of tens) await store.write(r);
+      },
+      writeTens,
       { note: 'measured first, alone' },
     ),
   ]);
   await suite.measure([
-    entry(
+    txCase(
       txWriteGroup,
       `${TX_SIZE} x await store.write(record), no transaction`,
-      sequentialWrites(store, versions),
+      async (tens) => {
+        for (const r of tens) await store.write(r);
+      },
+      writeTens,
       { baseline: true },
     ),
-    entry(
+    txCase(
       txWriteGroup,
       `memory.transaction(async () => ${TX_SIZE} x await store.write(record))`,
-      transactionWrites(memory, store, versions),
+      (tens) =>
+        memory.transaction(async () => {
+          for (const r of tens) await store.write(r);
+        }),
+      writeTens,
     ),
   ]);
   await suite.measure([
-    entry(
+    txCase(
       txUpdateGroup,
       `${TX_SIZE} x (get + await update), no transaction`,
-      sequentialUpdates(store, keys),
+      async (tens) => {
+        let t = 0;
+        for (const key of tens) {
+          t += (await store.update(key, { age: nextAge(store.get(key).age) })).age;
+        }
+        sink.value += t;
+      },
+      keyTens,
       { baseline: true },
     ),
-    entry(
+    txCase(
       txUpdateGroup,
       `memory.transaction(async () => ${TX_SIZE} x (get + await update))`,
-      transactionUpdates(memory, store, keys),
+      async (tens) => {
+        sink.value += await memory.transaction(async () => {
+          let t = 0;
+          for (const key of tens) {
+            t += (await store.update(key, { age: nextAge(store.get(key).age) })).age;
+          }
+          return t;
+        });
+      },
+      keyTens,
     ),
   ]);
   suite.check(store.size === N, 'events store size after the transactions');
   for (const { app } of Object.values(apps)) await app.close();
-}
-
-// ---- the cases, one function literal each (see cases.mjs) ---------------------------------
-
-function plainWrites(store, versions) {
-  let j = 0;
-  let v = 0;
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      store.dirtyWrite(versions[v][j]);
-      if (++j === versions[v].length) {
-        j = 0;
-        v ^= 1;
-      }
-    }
-    await nextTurn();
-  };
-}
-
-function oneSubscriberWrites(store, versions, received) {
-  let j = 0;
-  let v = 0;
-  let expected = received();
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      store.dirtyWrite(versions[v][j]);
-      if (++j === versions[v].length) {
-        j = 0;
-        v ^= 1;
-      }
-    }
-    expected += n;
-    await delivered(received, expected);
-  };
-}
-
-function tenSubscriberWrites(store, versions, received) {
-  let j = 0;
-  let v = 0;
-  let expected = received();
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      store.dirtyWrite(versions[v][j]);
-      if (++j === versions[v].length) {
-        j = 0;
-        v ^= 1;
-      }
-    }
-    expected += 10 * n;
-    await delivered(received, expected);
-  };
-}
-
-function otherStoreWrites(store, versions) {
-  let j = 0;
-  let v = 0;
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      store.dirtyWrite(versions[v][j]);
-      if (++j === versions[v].length) {
-        j = 0;
-        v ^= 1;
-      }
-    }
-    await nextTurn();
-  };
-}
-
-function onStoreEventWrites(store, versions, received) {
-  let j = 0;
-  let v = 0;
-  let expected = received();
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      store.dirtyWrite(versions[v][j]);
-      if (++j === versions[v].length) {
-        j = 0;
-        v ^= 1;
-      }
-    }
-    expected += n;
-    await delivered(received, expected);
-  };
-}
-
-function bridgeOnlyWrites(store, versions) {
-  let j = 0;
-  let v = 0;
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      store.dirtyWrite(versions[v][j]);
-      if (++j === versions[v].length) {
-        j = 0;
-        v ^= 1;
-      }
-    }
-    await nextTurn();
-  };
-}
-
-function bridgeWrites(store, versions, received) {
-  let j = 0;
-  let v = 0;
-  let expected = received();
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      store.dirtyWrite(versions[v][j]);
-      if (++j === versions[v].length) {
-        j = 0;
-        v ^= 1;
-      }
-    }
-    expected += n;
-    await delivered(received, expected);
-  };
-}
-
-function sequentialWrites(store, versions) {
-  let j = 0;
-  let v = 0;
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      for (let w = 0; w < TX_SIZE; w++) {
-        await store.write(versions[v][j]);
-        if (++j === versions[v].length) {
-          j = 0;
-          v ^= 1;
-        }
-      }
-    }
-  };
-}
-
-function sequentialWritesBeforeAnyTransaction(store, versions) {
-  let j = 0;
-  let v = 0;
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      for (let w = 0; w < TX_SIZE; w++) {
-        await store.write(versions[v][j]);
-        if (++j === versions[v].length) {
-          j = 0;
-          v ^= 1;
-        }
-      }
-    }
-  };
-}
-
-function transactionWrites(memory, store, versions) {
-  let j = 0;
-  let v = 0;
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      await memory.transaction(async () => {
-        for (let w = 0; w < TX_SIZE; w++) {
-          await store.write(versions[v][j]);
-          if (++j === versions[v].length) {
-            j = 0;
-            v ^= 1;
-          }
-        }
-      });
-    }
-  };
-}
-
-function sequentialUpdates(store, keys) {
-  let j = 0;
-  return async (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      for (let w = 0; w < TX_SIZE; w++) {
-        const key = keys[j];
-        const age = store.get(key).age;
-        s += (await store.update(key, { age: age < 90 ? age + 1 : 18 })).age;
-        if (++j === keys.length) j = 0;
-      }
-    }
-    sink.value += s;
-  };
-}
-
-function transactionUpdates(memory, store, keys) {
-  let j = 0;
-  return async (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += await memory.transaction(async () => {
-        let t = 0;
-        for (let w = 0; w < TX_SIZE; w++) {
-          const key = keys[j];
-          const age = store.get(key).age;
-          t += (await store.update(key, { age: age < 90 ? age + 1 : 18 })).age;
-          if (++j === keys.length) j = 0;
-        }
-        return t;
-      });
-    }
-    sink.value += s;
-  };
 }

@@ -69,8 +69,8 @@ function median(values) {
 /**
  * Measures cases `{ label, run }` (`run.minChunk`, if set, is the smallest `n` that `run`
  * should be called with). Each is warmed up, then all are timed in interleaved rounds.
- * Returns, per case: ns/op (median of the rounds), ops/sec, and the spread of the rounds
- * ((slowest - fastest) / median), a rough noise figure. `overrides` replaces some of
+ * Returns, per case: ns/op (median of the rounds), ops/sec, the fastest and slowest round
+ * (fastest, slowest, in ns/op) and their spread ((slowest - fastest) / median), a rough noise figure. `overrides` replaces some of
  * SETTINGS for this call (fewer rounds for operations that take longer than a round).
  */
 export async function measureCases(cases, onProgress = () => {}, overrides = {}) {
@@ -102,12 +102,16 @@ export async function measureCases(cases, onProgress = () => {}, overrides = {})
   return states.map(({ samples }) => summarize(samples));
 }
 
-function summarize(samples) {
-  const nsPerOp = median(samples);
+function summarize(samples, perCall = 1) {
+  const nsPerOp = median(samples) / perCall;
+  const fastest = Math.min(...samples) / perCall;
+  const slowest = Math.max(...samples) / perCall;
   return {
     nsPerOp,
     opsPerSec: 1e9 / nsPerOp,
-    spread: (Math.max(...samples) - Math.min(...samples)) / nsPerOp,
+    fastest,
+    slowest,
+    spread: (slowest - fastest) / nsPerOp,
   };
 }
 
@@ -116,7 +120,8 @@ function summarize(samples) {
  * it finds: per repetition, each case's `setup()` (untimed, may be async) prepares the
  * state and then one call of its `run()` is timed on its own. Repetitions are interleaved
  * across the cases as in `measureCases`; the first `warmup` of them are not counted.
- * Returns the same figures, an "op" being one `run()` call.
+ * Returns the same figures, an "op" being one `run()` call, or one of the case's `perCall`
+ * items when it says how many one call handles (a sweep: ns per expired record).
  */
 export async function measureOnce(cases, onProgress = () => {}, { reps = 15, warmup = 3 } = {}) {
   const samples = cases.map(() => []);
@@ -137,5 +142,5 @@ export async function measureOnce(cases, onProgress = () => {}, { reps = 15, war
       `  ${c.label}: ms by repetition: ${samples[i].map((x) => (x / 1e6).toFixed(2)).join(' ')}`,
     );
   });
-  return samples.map(summarize);
+  return samples.map((s, i) => summarize(s, cases[i].perCall ?? 1));
 }

@@ -9,10 +9,9 @@ import { NestFactory } from '@nestjs/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { MemoryStoreMetricsModule, MemoryStoreModule } from 'nestjs-memory-store';
-import * as cases from './cases.mjs';
+import { compileLoop } from './table.mjs';
 import { makeRecords, makeReplacements, RECORD_COUNT, shuffledKeys } from './data.mjs';
 import { IndexedPeopleStore } from './stores.mjs';
-import { sink } from './harness.mjs';
 import { entry } from './suite.mjs';
 
 const N = RECORD_COUNT;
@@ -27,15 +26,8 @@ async function boot(imports) {
   return { app, store: app.get(IndexedPeopleStore) };
 }
 
-/** `n` selects of one department through its index (10 departments: 10,000 matches each). */
-function selectIndexed(store) {
-  return (n) => {
-    let total = 0;
-    for (let i = 0; i < n; i++)
-      total += store.select({ department: `d${i % 10}` }, { limit: 10 }).length;
-    sink.value += total;
-  };
-}
+/** A select of one department through its index (10 departments: 10,000 matches each). */
+const DEPARTMENTS = Array.from({ length: 10 }, (_, i) => `d${i}`);
 
 export async function runMetrics(suite) {
   suite.section(
@@ -73,9 +65,19 @@ export async function runMetrics(suite) {
   const batch = [];
   apps.forEach(({ label, store }, i) => {
     const baseline = i === 0;
-    batch.push(entry(groups.get, label, cases.storeGet(store, keys), { baseline }));
-    batch.push(entry(groups.write, label, cases.indexedStoreDirtyWrite(store, repl), { baseline }));
-    batch.push(entry(groups.select, label, selectIndexed(store), { baseline }));
+    const loop = (what, op, inputs, fold) =>
+      compileLoop(`metrics ${what}: ${label}`, op, inputs, { fold });
+    const get = loop('get', (k) => store.get(k).age, keys, true);
+    const write = loop('write', (r) => store.dirtyWrite(r), repl, false);
+    const select = loop(
+      'select',
+      (d) => store.select({ department: d }, { limit: 10 }).length,
+      DEPARTMENTS,
+      true,
+    );
+    batch.push(entry(groups.get, label, get, { baseline }));
+    batch.push(entry(groups.write, label, write, { baseline }));
+    batch.push(entry(groups.select, label, select, { baseline }));
   });
   const results = await suite.measure(batch);
 

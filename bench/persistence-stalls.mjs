@@ -3,7 +3,9 @@
 // in one call, a snapshot, backup, export and import in each format, restore, and recovery at
 // start-up; how long each took; peak RSS growth during export and backup.
 // BENCH_STALL_RECORDS sets the count (default 1,000,000). BENCH_STALL_ONLY=recovery writes the
-// records and measures only the recovery at the next start (about a minute).
+// records and measures only the recovery at the next start (about a minute). Each operation is
+// a row of a value table: its longest pause in ms (target < 50 ms), with how long it took and
+// (export, backup) the peak RSS growth in its note.
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,8 @@ import {
   Table,
 } from 'nestjs-memory-store';
 import { registryOf } from '../dist/store/store-registry.js';
+import { printSection } from './report.mjs';
+import { Suite } from './suite.mjs';
 
 class Person {
   id;
@@ -32,6 +36,8 @@ class People extends MemoryStore {}
 Store({ table: Person })(People);
 
 const RESOLUTION_MS = 5;
+/** The issue's target for the longest pause (its goal is 20 ms). */
+const PAUSE_TARGET_MS = 50;
 const record = (i) => ({
   id: `r${i}`,
   n: i,
@@ -51,9 +57,10 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
 /**
  * Runs `work`, measuring the longest event-loop pause, the time taken and (with `rss`) the
- * peak resident memory above what it was at the start.
+ * peak resident memory above what it was at the start; adds the row to `group`.
  */
-async function measure(label, work, { rss = false } = {}) {
+async function measure(suite, group, label, work, { rss = false } = {}) {
+  suite.progress(`persistence stalls: ${label}...`);
   global.gc?.();
   await settle();
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -75,16 +82,29 @@ async function measure(label, work, { rss = false } = {}) {
   delay.disable();
   clearInterval(sampler);
   const pause = Math.max(0, delay.max / 1e6 - RESOLUTION_MS);
-  const memory = rss ? `  peak RSS +${Math.round((peak - baseline) / 2 ** 20)} MB` : '';
-  console.log(
-    `${label.padEnd(34)} ${took.toFixed(0).padStart(7)} ms  longest pause ${pause.toFixed(0).padStart(5)} ms${memory}${outcome}`,
-  );
+  const memory = rss ? `; peak RSS +${Math.round((peak - baseline) / 2 ** 20)} MB` : '';
+  if (outcome) suite.warn(`persistence stalls: ${label}:${outcome}`);
+  suite.value(group, {
+    label,
+    value: pause,
+    unit: 'ms',
+    max: PAUSE_TARGET_MS,
+    note: `took ${took.toFixed(0)} ms${memory}${outcome}`,
+  });
 }
 
-export async function runStalls(count = Number(process.env.BENCH_STALL_RECORDS ?? 1_000_000)) {
-  console.log(
-    `\n== persistence: longest event-loop pause at ${count.toLocaleString('en')} records (monitorEventLoopDelay, ${RESOLUTION_MS} ms resolution; target < 50 ms, goal 20 ms)`,
+/** Runs into the current section of `suite`: one value table of pauses. */
+export async function runStalls(
+  suite,
+  count = Number(process.env.BENCH_STALL_RECORDS ?? 1_000_000),
+) {
+  const group = suite.values(
+    `longest event-loop pause at ${count.toLocaleString('en-US')} records`,
+    {
+      comment: `monitorEventLoopDelay, ${RESOLUTION_MS} ms resolution; target < ${PAUSE_TARGET_MS} ms, goal 20 ms`,
+    },
   );
+  const m = (...args) => measure(suite, group, ...args);
   const scratch = mkdtempSync(join(tmpdir(), 'nms-bench-stalls-'));
   const dir = join(scratch, 'data');
   const records = Array.from({ length: count }, (_, i) => record(i));
@@ -93,7 +113,7 @@ export async function runStalls(count = Number(process.env.BENCH_STALL_RECORDS ?
       let { app, people } = await boot({ dir, fsync: 'everysec', snapshotEveryBytes: 1e12 });
       await people.writeMany(records);
       await app.close();
-      await measure(`recovery of ${count.toLocaleString('en')} at start-up`, async () => {
+      await m(`recovery of ${count.toLocaleString('en')} at start-up`, async () => {
         ({ app, people } = await boot({ dir, fsync: 'everysec' }));
         if (people.size !== count) throw new Error(`recovered ${people.size}`);
       });
@@ -102,33 +122,27 @@ export async function runStalls(count = Number(process.env.BENCH_STALL_RECORDS ?
     }
     {
       const { app, people } = await boot(undefined);
-      await measure('writeMany, memory only', () => people.writeMany(records));
+      await m('writeMany, memory only', () => people.writeMany(records));
       await app.close();
     }
     let { app, people, memory } = await boot({ dir, fsync: 'everysec', snapshotEveryBytes: 1e12 });
-    await measure("writeMany, fsync 'everysec'", () => people.writeMany(records));
+    await m("writeMany, fsync 'everysec'", () => people.writeMany(records));
     const journal = registryOf(people).journalFor(people);
-    await measure('snapshot', () => journal.snapshot());
+    await m('snapshot', () => journal.snapshot());
     const backup = join(scratch, 'all.bak');
-    await measure('backup()', () => memory.backup(backup), { rss: true });
+    await m('backup()', () => memory.backup(backup), { rss: true });
     for (const format of ['ndjson', 'csv', 'json'])
-      await measure(
-        `export ${format}`,
-        () => memory.export(People, join(scratch, `people.${format}`)),
-        {
-          rss: true,
-        },
-      );
-    await measure('restore()', () => memory.restore(backup));
+      await m(`export ${format}`, () => memory.export(People, join(scratch, `people.${format}`)), {
+        rss: true,
+      });
+    await m('restore()', () => memory.restore(backup));
     for (const format of ['ndjson', 'csv', 'json'])
-      await measure(`import ${format}`, () =>
-        memory.import(People, join(scratch, `people.${format}`)),
-      );
-    await measure('update(query) of half', () => people.update({ active: true }, { label: 'x' }));
-    await measure('deleteMany of half', () => people.deleteMany({ active: true }));
+      await m(`import ${format}`, () => memory.import(People, join(scratch, `people.${format}`)));
+    await m('update(query) of half', () => people.update({ active: true }, { label: 'x' }));
+    await m('deleteMany of half', () => people.deleteMany({ active: true }));
     await people.writeMany(records.filter((r) => r.active));
-    await measure('close() (final snapshot)', () => app.close());
-    await measure(`recovery of ${count.toLocaleString('en')} at start-up`, async () => {
+    await m('close() (final snapshot)', () => app.close());
+    await m(`recovery of ${count.toLocaleString('en')} at start-up`, async () => {
       ({ app, people } = await boot({ dir, fsync: 'everysec' }));
       if (people.size !== count) throw new Error(`recovered ${people.size}`);
     });
@@ -139,6 +153,8 @@ export async function runStalls(count = Number(process.env.BENCH_STALL_RECORDS ?
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(`node ${process.version}, ${new Date().toISOString()}`);
-  await runStalls();
+  const suite = new Suite();
+  suite.section('persistence', `node ${process.version}, ${new Date().toISOString()}`);
+  await runStalls(suite);
+  suite.sections.forEach(printSection);
 }

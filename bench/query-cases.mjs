@@ -1,12 +1,12 @@
-// The query section's cases. As in cases.mjs, every case is its own function literal with
-// its own loop, so that no call site is shared between implementations. Each operation
-// queries the next value of a fixed list of 8 (the same lists for every implementation):
-// TinyBase's queries are materialised and only re-run when a param changes, and no
-// implementation can profit from asking the same thing twice.
+// The query section's cases, as a table (see table.mjs): one entry per operation, with its
+// baseline (the best hand-written code), nestjs-memory-store's rows and the peers' rows. Each
+// operation queries the next value of a fixed list of 8 (the `inputs`, the same for every
+// implementation): TinyBase's queries are materialised and only re-run when a param changes,
+// and no implementation can profit from asking the same thing twice.
 
 import mingo from 'mingo';
 import { match } from 'nestjs-memory-store';
-import { sink } from './harness.mjs';
+import { row } from './table.mjs';
 import { CITIES } from './data.mjs';
 
 /** Equality on department (10 values: each matches ~10% of the records). */
@@ -69,36 +69,6 @@ export function buildHandIndex(records, field) {
   return index;
 }
 
-export function handDepartment(index, map) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const out = [];
-      const keys = index.get(DEPARTMENT_VALUES[j]);
-      if (keys !== undefined) for (const k of keys) out.push(map.get(k));
-      s += out.length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function handCity(index, map) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const out = [];
-      const keys = index.get(CITY_VALUES[j]);
-      if (keys !== undefined) for (const k of keys) out.push(map.get(k));
-      s += out.length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
 /** The records sorted by (score, id) once, for the binary-search range. */
 export function sortByScore(records) {
   return records
@@ -106,13 +76,129 @@ export function sortByScore(records) {
     .sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** The best hand-written range + order + limit: binary search in a pre-sorted array. */
-export function sortedArrayRange(sorted) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = RANGE_LOWS[j];
+/** Records of `index.get(value)` (a `Map<value, Set<key>>`) through `map`, hand-written. */
+const handEquality = (index, map) => (value) => {
+  const out = [];
+  const keys = index.get(value);
+  if (keys !== undefined) for (const k of keys) out.push(map.get(k));
+  return out.length;
+};
+
+/** TinyBase's index lookup: getSliceRowIds, then getRow per id (each a copy). */
+const tinySlice = (tiny, index) => (value) => {
+  const ids = tiny.indexes.getSliceRowIds(index, value);
+  const out = new Array(ids.length);
+  for (let k = 0; k < ids.length; k++) out[k] = tiny.store.getRow('people', ids[k]);
+  return out.length;
+};
+
+/** TinyBase's parameterised query `name`: set its param, read its result table. */
+const tinyQuery = (tiny, name, param) => (value) => {
+  tiny.queries.setParamValue(name, param, value);
+  tiny.queries.getResultTable(name);
+  return tiny.queries.getResultRowCount(name);
+};
+
+const [minAge, maxAge] = COMPOUND_AGE;
+const EQUALITY_TARGET = 0.5; // within 2x of a hand-made Map<value, Set<key>> index
+const SCAN_TARGET = 1 / 1.5; // within 1.5x of Array.prototype.filter
+
+// Loki applies only the first operator of `{ $gte, $lt }` on one field, so ranges are written
+// as its `$between` (inclusive at both ends): `[low, high - 1]`, the same set for integers.
+// mingo queries the plain array of records (it has no indexes). TinyBase: slices by department
+// and by city through its Indexes, parameterised query definitions through its Queries.
+
+/**
+ * The cases; the context of each subject: `store`, `map`, `departmentIndex`, `cityIndex`,
+ * `sorted`, `records` (nestjs-memory-store and the hand-written code); `loki`; `records`
+ * (mingo); `tiny` (TinyBase).
+ */
+export const QUERY_CASES = [
+  {
+    id: 'department',
+    title: (about) =>
+      `equality, indexed field with 10 values: select({ department }) (${about('department')})`,
+    comment:
+      'each op queries the next value of a fixed list of 8 (the same list for every row of every table)',
+    inputs: () => DEPARTMENT_VALUES,
+    fold: true,
+    baseline: row('Map<department, Set<key>> + Map.get, hand-written', (c) =>
+      handEquality(c.departmentIndex, c.map),
+    ),
+    rows: [
+      row(
+        'nestjs-memory-store select (index)',
+        (c) => (v) => c.store.select({ department: v }).length,
+        {
+          target: EQUALITY_TARGET,
+        },
+      ),
+    ],
+    peers: {
+      loki: [
+        row(
+          'LokiJS find({ department }) (binary index)',
+          (c) => (v) => c.loki.find({ department: v }).length,
+        ),
+      ],
+      mingo: [
+        row(
+          'mingo Query.find(array).all()',
+          (c) => (v) => new mingo.Query({ department: v }).find(c.records).all().length,
+        ),
+      ],
+      tinyBase: [
+        row('TinyBase indexes getSliceRowIds + getRow', (c) => tinySlice(c.tiny, 'byDepartment')),
+        row('TinyBase queries: setParamValue + getResultTable', (c) =>
+          tinyQuery(c.tiny, 'department', 'value'),
+        ),
+      ],
+    },
+  },
+  {
+    id: 'city',
+    title: (about) =>
+      `equality, indexed field with 1,000 values: select({ city }) (${about('city')})`,
+    inputs: () => CITY_VALUES,
+    fold: true,
+    baseline: row('Map<city, Set<key>> + Map.get, hand-written', (c) =>
+      handEquality(c.cityIndex, c.map),
+    ),
+    rows: [
+      row('nestjs-memory-store select (index)', (c) => (v) => c.store.select({ city: v }).length, {
+        target: EQUALITY_TARGET,
+      }),
+    ],
+    peers: {
+      loki: [
+        row('LokiJS find({ city }) (binary index)', (c) => (v) => c.loki.find({ city: v }).length),
+      ],
+      mingo: [
+        row(
+          'mingo Query.find(array).all()',
+          (c) => (v) => new mingo.Query({ city: v }).find(c.records).all().length,
+        ),
+      ],
+      tinyBase: [
+        row('TinyBase indexes getSliceRowIds + getRow', (c) => tinySlice(c.tiny, 'byCity')),
+        row('TinyBase queries: setParamValue + getResultTable', (c) =>
+          tinyQuery(c.tiny, 'city', 'value'),
+        ),
+      ],
+    },
+  },
+  {
+    id: 'range',
+    title: () =>
+      "range + order + limit: select({ score: { $gte, $lt } }, { orderBy: { score: 'asc' }, limit: 20 }), " +
+      'score indexed (~10% of the records in range)',
+    comment:
+      'ranges are [low, low + 100,000) of scores in [0, 1,000,000); LokiJS: $between [low, high - 1]',
+    inputs: () => RANGE_LOWS,
+    fold: true,
+    // The best hand-written range + order + limit: binary search in a pre-sorted array.
+    baseline: row('pre-sorted array + binary search, hand-written (best)', (c) => (low) => {
+      const sorted = c.sorted;
       const high = low + RANGE_WIDTH;
       let lo = 0;
       let hi = sorted.length;
@@ -127,456 +213,176 @@ export function sortedArrayRange(sorted) {
         if (r.score >= high) break;
         out.push(r);
       }
-      s += out.length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-/** The naive range + order + limit: filter everything, sort the matches, keep 20. */
-export function naiveFilterSortRange(array) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = RANGE_LOWS[j];
-      const high = low + RANGE_WIDTH;
-      const out = array
-        .filter((r) => r.score >= low && r.score < high)
-        .sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        .slice(0, RANGE_LIMIT);
-      s += out.length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function handCompound(index, map) {
-  const [minAge, maxAge] = COMPOUND_AGE;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
+      return out.length;
+    }),
+    rows: [
+      // The naive range + order + limit: filter everything, sort the matches, keep 20.
+      row('Array filter + sort + slice(0, 20), hand-written (naive)', (c) => (low) => {
+        const high = low + RANGE_WIDTH;
+        return c.records
+          .filter((r) => r.score >= low && r.score < high)
+          .sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+          .slice(0, RANGE_LIMIT).length;
+      }),
+      row(
+        'nestjs-memory-store select (sorted index walk)',
+        (c) => (low) =>
+          c.store.select(
+            { score: { $gte: low, $lt: low + RANGE_WIDTH } },
+            { orderBy: { score: 'asc' }, limit: RANGE_LIMIT },
+          ).length,
+      ),
+    ],
+    peers: {
+      loki: [
+        row(
+          "LokiJS chain().find($between).simplesort('score').limit(20)",
+          (c) => (low) =>
+            c.loki
+              .chain()
+              .find({ score: { $between: [low, low + RANGE_WIDTH - 1] } })
+              .simplesort('score')
+              .limit(RANGE_LIMIT)
+              .data().length,
+        ),
+      ],
+      mingo: [
+        row(
+          'mingo Query.find(array).sort({ score: 1 }).limit(20).all()',
+          (c) => (low) =>
+            new mingo.Query({ score: { $gte: low, $lt: low + RANGE_WIDTH } })
+              .find(c.records)
+              .sort({ score: 1 })
+              .limit(RANGE_LIMIT)
+              .all().length,
+        ),
+      ],
+      tinyBase: [
+        row(
+          'TinyBase queries: setParamValues + getResultSortedRowIds(score, 0, 20) + rows',
+          (c) => (low) => {
+            const { queries } = c.tiny;
+            queries.setParamValues('range', { low, high: low + RANGE_WIDTH });
+            const ids = queries.getResultSortedRowIds('range', 'score', false, 0, RANGE_LIMIT);
+            return ids.map((id) => queries.getResultRow('range', id)).length;
+          },
+        ),
+      ],
+    },
+  },
+  {
+    id: 'compound',
+    title: (about) =>
+      `compound: select({ department, age: { $gte: 30, $lt: 40 } }), department indexed, age not (${about('compound')})`,
+    inputs: () => DEPARTMENT_VALUES,
+    fold: true,
+    baseline: row('Map<department, Set<key>> + Map.get + age test, hand-written', (c) => (v) => {
       const out = [];
-      const keys = index.get(DEPARTMENT_VALUES[j]);
+      const keys = c.departmentIndex.get(v);
       if (keys !== undefined) {
         for (const k of keys) {
-          const r = map.get(k);
+          const r = c.map.get(k);
           if (r.age >= minAge && r.age < maxAge) out.push(r);
         }
       }
-      s += out.length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function arrayFilterScan(array) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = SCAN_AGE_LOWS[j];
+      return out.length;
+    }),
+    rows: [
+      row(
+        'nestjs-memory-store select (attribute map)',
+        (c) => (v) => c.store.select({ department: v, age: { $gte: minAge, $lt: maxAge } }).length,
+      ),
+      row(
+        'nestjs-memory-store select (match`...`)',
+        (c) => (v) =>
+          c.store.select(match`department == ${v} and age >= ${minAge} and age < ${maxAge}`).length,
+      ),
+      row(
+        'nestjs-memory-store select (condition tuples)',
+        (c) => (v) =>
+          c.store.select([
+            ['department', '==', v],
+            ['age', '>=', minAge],
+            ['age', '<', maxAge],
+          ]).length,
+      ),
+    ],
+    peers: {
+      loki: [
+        row(
+          'LokiJS find({ department, age: $between })',
+          (c) => (v) =>
+            c.loki.find({ department: v, age: { $between: [minAge, maxAge - 1] } }).length,
+        ),
+      ],
+      mingo: [
+        row(
+          'mingo Query.find(array).all()',
+          (c) => (v) =>
+            new mingo.Query({ department: v, age: { $gte: minAge, $lt: maxAge } })
+              .find(c.records)
+              .all().length,
+        ),
+      ],
+      tinyBase: [
+        row('TinyBase queries: setParamValue + getResultTable', (c) =>
+          tinyQuery(c.tiny, 'compound', 'department'),
+        ),
+      ],
+    },
+  },
+  {
+    id: 'scan',
+    title: (about) =>
+      `scan: select({ active: true, age: { $gte, $lt } }), neither field indexed (${about('scan')})`,
+    inputs: () => SCAN_AGE_LOWS,
+    fold: true,
+    baseline: row('Array.prototype.filter, hand-written predicate', (c) => (low) => {
       const high = low + 10;
-      s += array.filter((r) => r.active === true && r.age >= low && r.age < high).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-// ---- nestjs-memory-store ------------------------------------------------------------------
-
-export function storeDepartment(store) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += store.select({ department: DEPARTMENT_VALUES[j] }).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function storeCity(store) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += store.select({ city: CITY_VALUES[j] }).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function storeRange(store) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = RANGE_LOWS[j];
-      s += store.select(
-        { score: { $gte: low, $lt: low + RANGE_WIDTH } },
-        { orderBy: { score: 'asc' }, limit: RANGE_LIMIT },
-      ).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function storeCompound(store) {
-  const [minAge, maxAge] = COMPOUND_AGE;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += store.select({
-        department: DEPARTMENT_VALUES[j],
-        age: { $gte: minAge, $lt: maxAge },
-      }).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function storeCompoundMatch(store) {
-  const [minAge, maxAge] = COMPOUND_AGE;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += store.select(
-        match`department == ${DEPARTMENT_VALUES[j]} and age >= ${minAge} and age < ${maxAge}`,
-      ).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function storeCompoundTuples(store) {
-  const [minAge, maxAge] = COMPOUND_AGE;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += store.select([
-        ['department', '==', DEPARTMENT_VALUES[j]],
-        ['age', '>=', minAge],
-        ['age', '<', maxAge],
-      ]).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function storeScan(store) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = SCAN_AGE_LOWS[j];
-      s += store.select({ active: true, age: { $gte: low, $lt: low + 10 } }).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-// ---- LokiJS (binary indexes on department, city, score) -----------------------------------
-//
-// Loki applies only the first operator of `{ $gte, $lt }` on one field, so ranges are written
-// as its `$between` (inclusive at both ends): `[low, high - 1]`, the same set for integers.
-
-export function lokiDepartment(coll) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += coll.find({ department: DEPARTMENT_VALUES[j] }).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function lokiCity(coll) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += coll.find({ city: CITY_VALUES[j] }).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function lokiRange(coll) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = RANGE_LOWS[j];
-      s += coll
-        .chain()
-        .find({ score: { $between: [low, low + RANGE_WIDTH - 1] } })
-        .simplesort('score')
-        .limit(RANGE_LIMIT)
-        .data().length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function lokiCompound(coll) {
-  const [minAge, maxAge] = COMPOUND_AGE;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += coll.find({
-        department: DEPARTMENT_VALUES[j],
-        age: { $between: [minAge, maxAge - 1] },
-      }).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function lokiScan(coll) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = SCAN_AGE_LOWS[j];
-      s += coll.find({ active: true, age: { $between: [low, low + 9] } }).length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-// ---- mingo (MongoDB queries over a plain array; no indexes) --------------------------------
-
-export function mingoDepartment(array) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += new mingo.Query({ department: DEPARTMENT_VALUES[j] }).find(array).all().length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function mingoCity(array) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += new mingo.Query({ city: CITY_VALUES[j] }).find(array).all().length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function mingoRange(array) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = RANGE_LOWS[j];
-      s += new mingo.Query({ score: { $gte: low, $lt: low + RANGE_WIDTH } })
-        .find(array)
-        .sort({ score: 1 })
-        .limit(RANGE_LIMIT)
-        .all().length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function mingoCompound(array) {
-  const [minAge, maxAge] = COMPOUND_AGE;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += new mingo.Query({
-        department: DEPARTMENT_VALUES[j],
-        age: { $gte: minAge, $lt: maxAge },
-      })
-        .find(array)
-        .all().length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function mingoScan(array) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = SCAN_AGE_LOWS[j];
-      s += new mingo.Query({ active: true, age: { $gte: low, $lt: low + 10 } })
-        .find(array)
-        .all().length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-// ---- TinyBase (a store with a table 'people'; its indexes and queries modules) ------------
-//
-// Indexes: slices by department and by city, kept up to date on every write; a lookup is
-// getSliceRowIds, then getRow per id (each a copy). Queries: parameterised query definitions
-// whose results TinyBase materialises and re-evaluates when a param changes; a lookup is
-// setParamValue(s), then the result rows. Its scan is forEachRow with getCell.
-
-export function tinyIndexDepartment(tiny) {
-  const { store, indexes } = tiny;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const ids = indexes.getSliceRowIds('byDepartment', DEPARTMENT_VALUES[j]);
-      const out = new Array(ids.length);
-      for (let k = 0; k < ids.length; k++) out[k] = store.getRow('people', ids[k]);
-      s += out.length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function tinyIndexCity(tiny) {
-  const { store, indexes } = tiny;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const ids = indexes.getSliceRowIds('byCity', CITY_VALUES[j]);
-      const out = new Array(ids.length);
-      for (let k = 0; k < ids.length; k++) out[k] = store.getRow('people', ids[k]);
-      s += out.length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function tinyQueryDepartment(tiny) {
-  const { queries } = tiny;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      queries.setParamValue('department', 'value', DEPARTMENT_VALUES[j]);
-      queries.getResultTable('department');
-      s += queries.getResultRowCount('department');
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function tinyQueryCity(tiny) {
-  const { queries } = tiny;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      queries.setParamValue('city', 'value', CITY_VALUES[j]);
-      queries.getResultTable('city');
-      s += queries.getResultRowCount('city');
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function tinyQueryRange(tiny) {
-  const { queries } = tiny;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = RANGE_LOWS[j];
-      queries.setParamValues('range', { low, high: low + RANGE_WIDTH });
-      const ids = queries.getResultSortedRowIds('range', 'score', false, 0, RANGE_LIMIT);
-      const out = ids.map((id) => queries.getResultRow('range', id));
-      s += out.length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function tinyQueryCompound(tiny) {
-  const { queries } = tiny;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      queries.setParamValue('compound', 'department', DEPARTMENT_VALUES[j]);
-      queries.getResultTable('compound');
-      s += queries.getResultRowCount('compound');
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function tinyQueryScan(tiny) {
-  const { queries } = tiny;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = SCAN_AGE_LOWS[j];
-      queries.setParamValues('scan', { low, high: low + 10 });
-      queries.getResultTable('scan');
-      s += queries.getResultRowCount('scan');
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
-
-export function tinyForEachRowScan(tiny) {
-  const { store } = tiny;
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const low = SCAN_AGE_LOWS[j];
-      const high = low + 10;
-      const out = [];
-      store.forEachRow('people', (rowId) => {
-        if (store.getCell('people', rowId, 'active') !== true) return;
-        const age = store.getCell('people', rowId, 'age');
-        if (age >= low && age < high) out.push(store.getRow('people', rowId));
-      });
-      s += out.length;
-      j = (j + 1) & 7;
-    }
-    sink.value += s;
-  };
-}
+      return c.records.filter((r) => r.active === true && r.age >= low && r.age < high).length;
+    }),
+    rows: [
+      row(
+        'nestjs-memory-store select (full scan)',
+        (c) => (low) => c.store.select({ active: true, age: { $gte: low, $lt: low + 10 } }).length,
+        { target: SCAN_TARGET },
+      ),
+    ],
+    peers: {
+      loki: [
+        row(
+          'LokiJS find({ active, age: $between })',
+          (c) => (low) => c.loki.find({ active: true, age: { $between: [low, low + 9] } }).length,
+        ),
+      ],
+      mingo: [
+        row(
+          'mingo Query.find(array).all()',
+          (c) => (low) =>
+            new mingo.Query({ active: true, age: { $gte: low, $lt: low + 10 } })
+              .find(c.records)
+              .all().length,
+        ),
+      ],
+      tinyBase: [
+        row('TinyBase queries: setParamValues + getResultTable', (c) => (low) => {
+          const { queries } = c.tiny;
+          queries.setParamValues('scan', { low, high: low + 10 });
+          queries.getResultTable('scan');
+          return queries.getResultRowCount('scan');
+        }),
+        row('TinyBase forEachRow + getCell filter', (c) => (low) => {
+          const { store } = c.tiny;
+          const high = low + 10;
+          const out = [];
+          store.forEachRow('people', (rowId) => {
+            if (store.getCell('people', rowId, 'active') !== true) return;
+            const age = store.getCell('people', rowId, 'age');
+            if (age >= low && age < high) out.push(store.getRow('people', rowId));
+          });
+          return out.length;
+        }),
+      ],
+    },
+  },
+];

@@ -26,6 +26,7 @@ import { MemoryStore, MemoryStoreModule, Store, Table } from 'nestjs-memory-stor
 import { collectGarbage, sink } from './harness.mjs';
 import { makeRecords, makeReplacements, shuffledKeys } from './data.mjs';
 import { entry, formatMs, timeOnce } from './suite.mjs';
+import { compileLoop } from './table.mjs';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const N = Number(process.env.BENCH_REPLICATION_RECORDS ?? 100_000);
@@ -251,28 +252,37 @@ async function measure(suite, section, prefix, running) {
       `(CPU time of this process meanwhile: ${formatMs((quietCpu.user + quietCpu.system) / 1000)})`,
   );
 
+  /** A get case and an awaited-write case, each its own compiled loop (see table.mjs). */
+  const get = (label, store, keyList) =>
+    compileLoop(`replication get ${label}`, (k) => store.get(k).age, keyList, { fold: true });
+  const writes = [...versions[0], ...versions[1]];
+  const write = (label, store) =>
+    compileLoop(`replication write ${label}`, (r) => store.write(r), writes, { mode: 'await' });
   await suite.measure([
-    entry(getGroup, 'memory-only store', memoryGet(local.store, freshKeys), { baseline: true }),
-    entry(getGroup, 'replicated, A (records built by its own writes)', getOnA(a.store, freshKeys), {
-      target: GET_TARGET,
-    }),
-    entry(getGroup, 'replicated, B (records loaded from Redis)', getOnB(b.store, freshKeys), {
+    entry(getGroup, 'memory-only store', get('memory', local.store, freshKeys), { baseline: true }),
+    entry(
+      getGroup,
+      'replicated, A (records built by its own writes)',
+      get('A', a.store, freshKeys),
+      { target: GET_TARGET },
+    ),
+    entry(getGroup, 'replicated, B (records loaded from Redis)', get('B', b.store, freshKeys), {
       target: GET_TARGET,
     }),
   ]);
   await suite.measure([
-    entry(sameStringGroup, 'memory-only store', memoryGetSameStrings(local.store, keys), {
+    entry(sameStringGroup, 'memory-only store', get('memory same', local.store, keys), {
       baseline: true,
     }),
-    entry(sameStringGroup, 'replicated, A', getOnASameStrings(a.store, keys)),
+    entry(sameStringGroup, 'replicated, A', get('A same', a.store, keys)),
   ]);
 
   await suite.measure(
     [
-      entry(writeGroup, 'memory-only store, 1 writer', memoryWrites(local.store, versions), {
+      entry(writeGroup, 'memory-only store, 1 writer', write('memory', local.store), {
         baseline: true,
       }),
-      entry(writeGroup, 'replicated (A), 1 writer', replicatedWrites(a.store, versions)),
+      entry(writeGroup, 'replicated (A), 1 writer', write('A', a.store)),
       entry(
         writeGroup,
         `replicated (A), ${WRITERS} concurrent writers`,
@@ -298,7 +308,7 @@ async function measure(suite, section, prefix, running) {
   );
   suite.progress(`replication lag: ${LAG_WRITES} PINGs to Redis, for reference...`);
   const ping = await measurePing();
-  section.lines = lagTable(paced, backToBack, ping);
+  lagRows(suite, paced, backToBack, ping);
 
   const caughtUp = await until(
     () => b.store.replication.appliedSeq === a.store.replication.appliedSeq,
@@ -313,30 +323,37 @@ async function measure(suite, section, prefix, running) {
     a.store.size === N && local.store.size === N,
     `replication: sizes after the section (A ${a.store.size}, memory-only ${local.store.size}, expected ${N})`,
   );
-  section.lines.push(
-    `at the end: A and B ${difference === undefined ? 'hold identical contents' : `DIFFER: ${difference}`} ` +
-      `(${a.store.size.toLocaleString('en-US')} records, log position ${a.store.replication.appliedSeq} on both)`,
-  );
+  const end = suite.values('after the lag cases, and under load', {
+    comment: `A and B ${difference === undefined ? 'hold identical contents' : `DIFFER: ${difference}`} (${a.store.size.toLocaleString('en-US')} records, log position ${a.store.replication.appliedSeq} on both)`,
+    lowerIsBetter: false,
+  });
 
   suite.progress(`replication: ${WRITERS} writers for ${LATENCY_MS} ms, latency of each write...`);
   collectGarbage();
   const latency = await writerLatency(a.store, versions);
-  section.lines.push(
-    `${WRITERS} concurrent writers on A for ${formatMs(LATENCY_MS)}: ${latency.count} writes, ` +
-      `${Math.round(latency.count / (LATENCY_MS / 1000)).toLocaleString('en-US')} writes/s, ` +
-      `latency p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms`,
-  );
+  suite.value(end, {
+    label: `${WRITERS} concurrent writers on A for ${formatMs(LATENCY_MS)}`,
+    value: latency.count / (LATENCY_MS / 1000),
+    unit: 'writes/s',
+    note:
+      `${latency.count} writes; latency p50 ${latency.p50.toFixed(2)} ms, ` +
+      `p99 ${latency.p99.toFixed(2)} ms`,
+  });
 
   if (BATCH > 0) {
     suite.progress(`replication: writeMany of ${BATCH} records on A, PING from another process...`);
     collectGarbage();
     const stall = await batchStall(a.store);
-    section.lines.push(
-      `writeMany of ${BATCH.toLocaleString('en-US')} records on A: ${stall.outcome} in ${formatMs(stall.ms)}; ` +
-        `meanwhile another process's PING: ${stall.pings.count} answered, p50 ${stall.pings.p50.toFixed(1)} ms, ` +
-        `p99 ${stall.pings.p99.toFixed(1)} ms, longest ${stall.pings.max.toFixed(1)} ms (the longest Redis stall, ` +
-        "machine's own pauses included)",
-    );
+    suite.value(end, {
+      label:
+        `longest PING from another process during writeMany of ${BATCH.toLocaleString('en-US')} ` +
+        'records on A (the longest Redis stall)',
+      value: stall.pings.max,
+      unit: 'ms',
+      note:
+        `writeMany: ${stall.outcome} in ${formatMs(stall.ms)}; ${stall.pings.count} PINGs answered, ` +
+        `p50 ${stall.pings.p50.toFixed(1)} ms, p99 ${stall.pings.p99.toFixed(1)} ms (the machine's own pauses included)`,
+    });
   }
 }
 
@@ -517,130 +534,47 @@ function percentile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
-/** The lag figures as a small table (the harness's tables are ns/op only). */
-function lagTable(paced, backToBack, ping) {
+/** The lag figures as a value table: p50 per row, the rest of the distribution in its note. */
+function lagRows(suite, paced, backToBack, ping) {
+  const group = suite.values(
+    `replication lag: up to ${LAG_WRITES.toLocaleString('en-US')} writes on A (${LAG_BUDGET_MS / 1000} s at most), ` +
+      '1 writer, each replacing a record; value = p50',
+    {
+      comment: `after ${LAG_WARMUP} uncounted, timed with performance.now() (both apps share this process's clock)`,
+      notes: [
+        'paced: the next write is issued once B received the previous one; back-to-back: as soon as ' +
+          "A's write() resolved. B receives a change when its stream reader (XREAD BLOCK) gets the entry and",
+        'applies it; changes() then delivers it on the next turn of the event loop (setImmediate).',
+        "commit: the Lua commit and XADD in Redis; A applies its change from the script's reply.",
+        'The PING row is the floor any round trip to Redis pays on this machine at this moment.',
+      ],
+    },
+  );
   const rows = [
     ['paced: A write() -> B changes() receives', paced.toB],
     ['paced: A write() -> A promise resolves (commit)', paced.commit],
     ['back-to-back: A write() -> B changes() receives', backToBack.toB],
     ['back-to-back: A write() -> A promise resolves (commit)', backToBack.commit],
     ['reference: one PING round trip to Redis', ping],
-  ].map(([label, ms]) => [
-    label,
-    String(ms.length),
-    ...[0.5, 0.99, 1].map((q) => (ms.length ? percentile(ms, q).toFixed(2) : '-')),
-    ms.length ? (ms.reduce((sum, x) => sum + x, 0) / ms.length).toFixed(2) : '-',
-  ]);
-  const columns = ['measured', 'count', 'p50 ms', 'p99 ms', 'max ms', 'mean ms'];
-  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) =>
-    cells
-      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
-      .join('  ');
-  return [
-    `== replication lag: up to ${LAG_WRITES.toLocaleString('en-US')} writes on A (${LAG_BUDGET_MS / 1000} s at most), ` +
-      '1 writer, each replacing a record',
-    `   (after ${LAG_WARMUP} uncounted), timed with performance.now() (both apps share this process's clock)`,
-    '   paced: the next write is issued once B received the previous one; back-to-back: as soon as',
-    "   A's write() resolved. B receives a change when its stream reader (XREAD BLOCK) gets the entry and",
-    '   applies it; changes() then delivers it on the next turn of the event loop (setImmediate).',
-    "   commit: the Lua commit and XADD in Redis; A applies its change from the script's reply.",
-    '   The PING row is the floor any round trip to Redis pays on this machine at this moment.',
-    line(columns),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...rows.map(line),
   ];
-}
-
-// ---- the cases, one function literal each (see cases.mjs) ---------------------------------
-
-function memoryGet(store, keys) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += store.get(keys[j]).age;
-      if (++j === keys.length) j = 0;
+  for (const [label, ms] of rows) {
+    if (ms.length === 0) {
+      suite.warn(`replication lag: no sample for ${label}`);
+      continue;
     }
-    sink.value += s;
-  };
+    const mean = ms.reduce((sum, x) => sum + x, 0) / ms.length;
+    suite.value(group, {
+      label,
+      value: percentile(ms, 0.5),
+      unit: 'ms',
+      note:
+        `p99 ${percentile(ms, 0.99).toFixed(2)}, max ${percentile(ms, 1).toFixed(2)}, ` +
+        `mean ${mean.toFixed(2)} ms; ${ms.length} writes`,
+    });
+  }
 }
 
-function getOnA(store, keys) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += store.get(keys[j]).age;
-      if (++j === keys.length) j = 0;
-    }
-    sink.value += s;
-  };
-}
-
-function memoryGetSameStrings(store, keys) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += store.get(keys[j]).age;
-      if (++j === keys.length) j = 0;
-    }
-    sink.value += s;
-  };
-}
-
-function getOnASameStrings(store, keys) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += store.get(keys[j]).age;
-      if (++j === keys.length) j = 0;
-    }
-    sink.value += s;
-  };
-}
-
-function getOnB(store, keys) {
-  let j = 0;
-  return (n) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      s += store.get(keys[j]).age;
-      if (++j === keys.length) j = 0;
-    }
-    sink.value += s;
-  };
-}
-
-function memoryWrites(store, versions) {
-  let j = 0;
-  let v = 0;
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      await store.write(versions[v][j]);
-      if (++j === versions[v].length) {
-        j = 0;
-        v ^= 1;
-      }
-    }
-  };
-}
-
-function replicatedWrites(store, versions) {
-  let j = 0;
-  let v = 0;
-  return async (n) => {
-    for (let i = 0; i < n; i++) {
-      await store.write(versions[v][j]);
-      if (++j === versions[v].length) {
-        j = 0;
-        v ^= 1;
-      }
-    }
-  };
-}
+// ---- the 50-writer case: its own shape (WRITERS loops sharing one cursor) ----------------
 
 /**
  * WRITERS loops share one cursor over the records (no two write the same key at once),

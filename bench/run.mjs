@@ -1,28 +1,41 @@
-// `npm run bench`: nestjs-memory-store against native Map/Array baselines and peer libraries,
-// in one process. Benchmarks are not tests: this never fails on a ratio (only on a crash).
+// `npm run bench`: nestjs-memory-store against native Map/Array baselines, hand-written floors
+// and peer libraries, in one process. Benchmarks are not tests: this never fails on a ratio
+// (only on a crash).
+//
+// How it is built: a section (one file) declares a table of cases (table.mjs: operation,
+// baseline, our rows and reference floors, peers' rows, sizes) that one harness runs
+// (harness.mjs: warm-up, interleaved timed rounds, gc; each case's loop compiled as its own
+// function literal), and the report (report.mjs) prints every case with the same columns:
+// ratio to the baseline, ns/op (median of the rounds), min-max over the rounds, ops/sec,
+// target / note. What is not a time per operation (bytes per record, pauses, writes/s, lag)
+// is a row of a value table (Suite.values): value, unit, ratio to its baseline if any, target.
+// Every target (issue 2, 7, 17, 18, 19, 20...) is printed beside its row and again, met or
+// not, in the "targets" list at the end.
 //
 // Sections (all by default; `node --expose-gc bench/run.mjs --only=queries,ttl` picks some):
-//   core     issue 2: get, write, update, delete + re-insert, select (core.mjs, cases.mjs)
+//   core     issues 2 and 20: get, write, update, delete + re-insert, select; writes on a table
+//            with two indexes, dirtyUpdate against get + spread + dirtyWrite, the awaited and
+//            indexed writes against their hand-written floors (core.mjs)
 //   queries  the query engine: equality, sorted range + limit, compound, scan, at 100,000
 //            and 1,000,000 records, against hand-written code, LokiJS, mingo and TinyBase
-//            (queries.mjs, query-cases.mjs)
-//   ttl      time to live: sweep against a full scan, get with and without TTL, node-cache
-//            and lru-cache (ttl.mjs)
+//            (queries.mjs, query-cases.mjs; BENCH_QUERY_SIZES, BENCH_TINYBASE_MAX)
+//   ttl      time to live: sweep cost per expired record at 100,000 and 1,000,000 records
+//            against the bare-removal floor, with a full scan as reference; the longest pause of
+//            a mass expiry; get with and without TTL; node-cache and lru-cache (ttl.mjs;
+//            BENCH_TTL_SIZES)
 //   events   change events (changes(), @OnStoreEvent, EventEmitter2) and transactions
 //            (events.mjs)
-//   persistence  write throughput per fsync policy and recovery time (persistence.mjs, which
-//            prints its own lines: they are collected and printed in the section's place);
-//            the longest event-loop pause of writeMany, snapshot, backup, restore, export,
-//            import, update/deleteMany and recovery at 1,000,000 records, with peak RSS growth
-//            of export and backup (persistence-stalls.mjs; BENCH_STALL_RECORDS)
+//   persistence  write throughput per fsync policy, recovery time (persistence.mjs;
+//            BENCH_RECOVERY_RECORDS), the longest event-loop pause of writeMany, snapshot,
+//            backup, restore, export, import, update/deleteMany and recovery at 1,000,000
+//            records, with peak RSS growth of export and backup (persistence-stalls.mjs;
+//            BENCH_STALL_RECORDS)
 //   replication  issue 7: replication over Redis with two instances in one process: get
 //            against memory-only, awaited write throughput at 1 and 50 writers, replication
-//            lag (replication.mjs; needs Redis, BENCH_REDIS_URL, default redis://127.0.0.1:6379)
+//            lag (replication.mjs; needs Redis: BENCH_REDIS_URL, default redis://127.0.0.1:6379;
+//            BENCH_REPLICATION_RECORDS, BENCH_REPLICATION_BATCH)
 //   metrics  issue 17: get, write and an indexed select without the metrics module, with it and
 //            no meter provider, and with an SDK MeterProvider (metrics.mjs)
-//   queryindexes  issue 18: compound equality + range against a hand-built nested Map, a
-//            keyset page at depth 50,000 against the first page, with LokiJS, mingo, TinyBase
-//            (query-indexes.mjs)
 //   regex    issue 14: pathological $regex patterns over 10,000 records of 20,000-character
 //            strings against a linear pattern over the same data, and 1,000 distinct
 //            patterns compiled (regex.mjs)
@@ -30,14 +43,18 @@
 //            join of 10,000 people to 100 departments against Map.get (query-live.mjs)
 //   update-operators  issue 18: update(k, { $inc }) against get + spread + dirtyWrite and a
 //            Map floor (update-operators.mjs)
+//   queryindexes  issue 18: compound equality + range against a hand-built nested Map, a
+//            keyset page at depth 50,000 against the first page, with LokiJS, mingo, TinyBase
+//            (query-indexes.mjs)
 //   cache    issue 19: get on a sliding-TTL table, fetch of a stored record, cache-manager
 //            get/set through memoryStoreKeyv, against lru-cache and cache-manager (cache.mjs)
 //   querymodel  issue 18: array-element equality with a multikey index against a hand-built
-//            Map<element, Set<record>>, LokiJS, mingo and TinyBase (query-model.mjs: a list
-//            of cases, one per operation of the query and data model)
-// Environment: BENCH_ROUND_MS, BENCH_ROUNDS, BENCH_WARMUP_MS (harness.mjs);
-// BENCH_QUERY_SIZES (default 100000,1000000); BENCH_TINYBASE_MAX (largest table TinyBase
-// is run on, default 100000: see queries.mjs); BENCH_REPLICATION_RECORDS (default 100000).
+//            Map<element, Set<record>>, LokiJS, mingo and TinyBase (query-model.mjs)
+//   memory   issue 20: heap bytes per record of a 1,000,000-record table with two indexes
+//            against a Map of frozen copies + hand-kept indexes (memory.mjs;
+//            BENCH_MEMORY_RECORDS)
+// Environment: BENCH_ROUND_MS, BENCH_ROUNDS, BENCH_WARMUP_MS (harness.mjs), and each
+// section's own, named above.
 
 import os from 'node:os';
 import { runCore } from './core.mjs';
@@ -53,24 +70,17 @@ import { runUpdateOperators } from './update-operators.mjs';
 import { runQueryIndexes } from './query-indexes.mjs';
 import { runCache } from './cache.mjs';
 import { runQueryModel } from './query-model.mjs';
+import { runMemory } from './memory.mjs';
 import { collectGarbage, sink } from './harness.mjs';
 import { printHeader, printSection, printTargets } from './report.mjs';
 import { Suite } from './suite.mjs';
 
-/** persistence.mjs prints as it goes: its lines are kept for the section's place in the report. */
 async function persistenceSection(suite) {
-  const section = suite.section(
+  suite.section(
     'persistence',
     'write throughput per fsync policy, recovery, and event-loop pauses at 1,000,000 records',
   );
-  const log = console.log;
-  section.lines = [];
-  console.log = (...args) => section.lines.push(args.join(' '));
-  try {
-    await runPersistence();
-  } finally {
-    console.log = log;
-  }
+  await runPersistence(suite);
 }
 
 const SECTIONS = {
@@ -87,6 +97,7 @@ const SECTIONS = {
   queryindexes: runQueryIndexes,
   cache: runCache,
   querymodel: runQueryModel,
+  memory: runMemory,
 };
 
 /** The sections named by `--only=a,b` (or `--only a,b`), in run order; all without it. */

@@ -38,6 +38,19 @@ export class IndexedPerson {
 }
 Table({ name: 'people_indexed', key: 'id', indexes: ['department'] })(IndexedPerson);
 
+/**
+ * The same records with two hash indexes, department (10 values) and age (50 values): the
+ * table of issue 20's write and memory rows.
+ */
+export class TwoIndexPerson {
+  id;
+  department = 'd0';
+  age = 0;
+  active = true;
+  email;
+}
+Table({ name: 'people_two_indexes', key: 'id', indexes: ['department', 'age'] })(TwoIndexPerson);
+
 /** The same records with class-validator decorators: every write is validated. */
 export class ValidatedPerson {
   id;
@@ -64,14 +77,19 @@ Store({ table: IndexedPerson })(IndexedPeopleStore);
 export class ValidatedStore extends MemoryStore {}
 Store({ table: ValidatedPerson })(ValidatedStore);
 
+export class TwoIndexPeopleStore extends MemoryStore {}
+Store({ table: TwoIndexPerson })(TwoIndexPeopleStore);
+
 class AppModule {}
 Module({
   imports: [
-    MemoryStoreModule.forRoot({ stores: [PeopleStore, IndexedPeopleStore, ValidatedStore] }),
+    MemoryStoreModule.forRoot({
+      stores: [PeopleStore, IndexedPeopleStore, ValidatedStore, TwoIndexPeopleStore],
+    }),
   ],
 })(AppModule);
 
-/** Boots a Nest application context and returns it with its three started stores. */
+/** Boots a Nest application context and returns it with its four started stores (empty). */
 export async function bootStores() {
   const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
   return {
@@ -79,6 +97,7 @@ export async function bootStores() {
     people: app.get(PeopleStore),
     indexed: app.get(IndexedPeopleStore),
     validated: app.get(ValidatedStore),
+    twoIndexes: app.get(TwoIndexPeopleStore),
   };
 }
 

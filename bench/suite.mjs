@@ -57,10 +57,40 @@ export class Suite {
     return this.#file(batch, results);
   }
 
+  /**
+   * A group of measured values rather than timed operations (bytes per record, pauses,
+   * throughput): rows `{ label, value, unit, baseline?, max?, min?, issue?, note? }` added
+   * with `value()`. With a baseline row, each row's ratio is baseline / value where lower is
+   * better (`lowerIsBetter`, the default) and value / baseline otherwise.
+   */
+  values(title, { comment, notes = [], lowerIsBetter = true } = {}) {
+    const group = {
+      kind: 'values',
+      title,
+      comment,
+      notes: [...notes],
+      lowerIsBetter,
+      baseline: undefined,
+      rows: [],
+    };
+    this.sections.at(-1).groups.push(group);
+    return group;
+  }
+
+  /**
+   * Adds a measured value to a `values()` group. `max` / `min`: the target as a bound on the
+   * value; `target`: as a bound on the ratio to the baseline (as in timed groups).
+   */
+  value(group, row) {
+    if (row.baseline) group.baseline = row;
+    else group.rows.push(row);
+    return row;
+  }
+
   #file(batch, results) {
     return batch.map((c, i) => {
-      const { group, label, baseline, target, note } = c;
-      const result = { label, target, note, ...results[i] };
+      const { group, label, baseline, target, note, issue, vs } = c;
+      const result = { label, target, issue, note, vs, ...results[i] };
       if (baseline) group.baseline = result;
       else group.rows.push(result);
       return result;
