@@ -1259,18 +1259,19 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     /** The expiry queue has already dropped the key (it is expiring). */
     expiring = false,
   ): void {
-    for (const index of this.#indexList) {
-      if (previous && record && index.valueOf(previous) === index.valueOf(record)) {
-        index.replace(key, record, previous); // same value: keep the record's place in its bucket
-        continue;
-      }
-      if (previous) index.remove(key, previous);
-      if (record) index.add(key, record);
+    const indexes = this.#indexList;
+    if (indexes.length > 0) {
+      if (record === undefined) {
+        if (previous !== undefined) for (const index of indexes) index.remove(key, previous);
+      } else if (previous === undefined) for (const index of indexes) index.add(key, record);
+      else for (const index of indexes) index.update(key, record, previous);
     }
     if (this.#sorted.size > 0) {
       for (const sorted of this.#sorted.values()) {
-        if (previous) sorted.remove(key, previous);
-        if (record) sorted.add(key, record);
+        if (record === undefined) {
+          if (previous !== undefined) sorted.remove(key, previous);
+        } else if (previous === undefined) sorted.add(key, record);
+        else sorted.update(key, record, previous);
       }
     }
     if (record) {
