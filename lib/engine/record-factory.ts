@@ -49,8 +49,7 @@ export class RecordFactory<T extends object> {
     // Records hold the defaults first, in order, so overwriting a fresh record's defaults
     // with base's fields keeps base's key order, and every record gets the same hidden class.
     const record = new this.#shape.Record();
-    const fields = base as Record<string, unknown>;
-    for (const key of Object.keys(fields)) record[key] = fields[key];
+    this.#shape.clone(record, base);
     return this.#build(record, patch, true);
   }
 
