@@ -74,9 +74,12 @@ export class RecordFactory<T extends object> {
       );
     }
     const record = new this.#shape.Record();
-    const fields = base as Record<string, unknown>;
     const unset = draft.unset;
-    for (const key of Object.keys(fields)) if (unset?.has(key) !== true) record[key] = fields[key];
+    if (unset === undefined) this.#shape.clone(record, base);
+    else {
+      const fields = base as Record<string, unknown>;
+      for (const key of Object.keys(fields)) if (!unset.has(key)) record[key] = fields[key];
+    }
     return this.#build(record, draft.fields, true);
   }
 
