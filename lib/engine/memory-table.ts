@@ -502,7 +502,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (!current) throw new RecordNotFoundError(this.schema.name, key);
     const record = this.#updated(key, current, change);
     if (this.#expiredUpTo !== -Infinity) this.#removeWaiting(key, record);
-    this.#put(key, record, current, ttl);
+    // no deadline to keep or clear (the table has none) and nothing else to maintain
+    if ((ttl === undefined || ttl === null) && this.#storesOnly()) this.#store(key, record);
+    else this.#put(key, record, current, ttl);
     return record;
   }
 
@@ -1040,6 +1042,14 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * together first, so that the processor overlaps the cache misses (see ExpiryQueue.expire).
    */
   readonly #removeExpired = (keys: RecordKey[]): void => {
+    if (this.#removesOnly()) {
+      // nothing derived to update and nobody to tell: the records themselves are not read
+      const rows = this.rows;
+      for (let i = 0; i < keys.length; i++) rows.delete(keys[i]);
+      this.activity.expiries += keys.length;
+      this.#changed();
+      return;
+    }
     const records: T[] = [];
     for (const key of keys) records.push(this.rows.get(key)!);
     for (let i = 0; i < keys.length; i++) {
@@ -1169,9 +1179,21 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return this.#bare && this.#sorted.size === 0 && this.#expiry.size === 0 && !this.#reporting();
   }
 
+  /** True when removing a record only has to delete its row: no index, capacity or listener. */
+  #removesOnly(): boolean {
+    return (
+      this.#bare &&
+      this.#sorted.size === 0 &&
+      this.#recency === undefined &&
+      this.#sizes === undefined &&
+      !this.#reporting()
+    );
+  }
+
   /** Stores a record where `#storesOnly()` says nothing else needs doing. */
   #store(key: RecordKey, record: T): void {
     this.rows.set(key, record);
+    this.activity.writes++;
     this.#changed();
   }
 
@@ -1259,18 +1281,19 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     /** The expiry queue has already dropped the key (it is expiring). */
     expiring = false,
   ): void {
-    for (const index of this.#indexList) {
-      if (previous && record && index.valueOf(previous) === index.valueOf(record)) {
-        index.replace(key, record, previous); // same value: keep the record's place in its bucket
-        continue;
-      }
-      if (previous) index.remove(key, previous);
-      if (record) index.add(key, record);
+    const indexes = this.#indexList;
+    if (indexes.length > 0) {
+      if (record === undefined) {
+        if (previous !== undefined) for (const index of indexes) index.remove(key, previous);
+      } else if (previous === undefined) for (const index of indexes) index.add(key, record);
+      else for (const index of indexes) index.update(key, record, previous);
     }
     if (this.#sorted.size > 0) {
       for (const sorted of this.#sorted.values()) {
-        if (previous) sorted.remove(key, previous);
-        if (record) sorted.add(key, record);
+        if (record === undefined) {
+          if (previous !== undefined) sorted.remove(key, previous);
+        } else if (previous === undefined) sorted.add(key, record);
+        else sorted.update(key, record, previous);
       }
     }
     if (record) {

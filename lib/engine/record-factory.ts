@@ -49,8 +49,7 @@ export class RecordFactory<T extends object> {
     // Records hold the defaults first, in order, so overwriting a fresh record's defaults
     // with base's fields keeps base's key order, and every record gets the same hidden class.
     const record = new this.#shape.Record();
-    const fields = base as Record<string, unknown>;
-    for (const key of Object.keys(fields)) record[key] = fields[key];
+    this.#shape.clone(record, base);
     return this.#build(record, patch, true);
   }
 
@@ -75,9 +74,12 @@ export class RecordFactory<T extends object> {
       );
     }
     const record = new this.#shape.Record();
-    const fields = base as Record<string, unknown>;
     const unset = draft.unset;
-    for (const key of Object.keys(fields)) if (unset?.has(key) !== true) record[key] = fields[key];
+    if (unset === undefined) this.#shape.clone(record, base);
+    else {
+      const fields = base as Record<string, unknown>;
+      for (const key of Object.keys(fields)) if (!unset.has(key)) record[key] = fields[key];
+    }
     return this.#build(record, draft.fields, true);
   }
 

@@ -24,6 +24,11 @@ export interface RecordShape {
   readonly Record: new () => Record<string, unknown>;
   /** `copyFields(record, input, '', 1)`, specialised to the table's fields. */
   readonly copy: (record: Record<string, unknown>, input: object) => void;
+  /**
+   * Copies a stored record's own fields as they are (no check: the store owns its values),
+   * in its key order: the base of an update.
+   */
+  readonly clone: (record: Record<string, unknown>, base: object) => void;
 }
 
 /**
@@ -65,7 +70,14 @@ function genericShape(
     for (let i = 0; i < keys.length; i++) this[keys[i]] = values[i];
   } as unknown as new () => Record<string, unknown>;
   Shell.prototype = prototype;
-  return { Record: Shell, copy: (record, input) => copyFields(record, input, '', 1) };
+  return {
+    Record: Shell,
+    copy: (record, input) => copyFields(record, input, '', 1),
+    clone: (record, base) => {
+      const fields = base as Record<string, unknown>;
+      for (const key of Object.keys(fields)) record[key] = fields[key];
+    },
+  };
 }
 
 function generatedShape(
@@ -91,7 +103,17 @@ ${named.map((name) => namedCase(literal(name))).join('\n')}
     }
   }
 }
-return { Record: RecordShell, copy: copyRecordFields };`;
+function cloneRecordFields(record, base) {
+  for (const key in base) {
+    if (!hasOwn.call(base, key)) continue;
+    switch (key) {
+${named.map((name) => `      case ${literal(name)}: record[${literal(name)}] = base[${literal(name)}]; break;`).join('\n')}
+      default:
+        record[key] = base[key];
+    }
+  }
+}
+return { Record: RecordShell, copy: copyRecordFields, clone: cloneRecordFields };`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source names only fields, as string literals; values are passed in
   const build = new Function(
     'defaults',

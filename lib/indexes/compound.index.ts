@@ -107,11 +107,8 @@ export class CompoundIndex<T extends object> implements SecondaryIndex<T> {
     this.#sorted?.insert({ values, key, record });
   }
 
-  /**
-   * Swaps in `record` for `previous`. Both have the same `valueOf` only when both tuples are
-   * incomplete (a null or missing field), which may still be different tuples.
-   */
-  replace(key: RecordKey, record: T, previous: T): void {
+  /** Swaps in `record` for `previous`: filed again, as tuples are built afresh for each record. */
+  update(key: RecordKey, record: T, previous: T): void {
     this.remove(key, previous);
     this.add(key, record);
   }

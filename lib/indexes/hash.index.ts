@@ -15,15 +15,17 @@ const EMPTY: Iterable<never> = [];
 export class HashIndex<T extends object> implements SecondaryIndex<T> {
   readonly unique = false;
   readonly #buckets = new ValueMap<Map<RecordKey, T>>();
-  readonly #filed: (value: unknown) => readonly unknown[];
+  /** Files arrays under their elements alone, and other values under nothing. */
+  readonly #elementsOnly: boolean;
+  /** The values an array is filed under. */
+  readonly #filed: (value: readonly unknown[]) => readonly unknown[];
 
   constructor(
     readonly field: string,
     elementsOnly = false,
   ) {
-    this.#filed = elementsOnly
-      ? (value) => (Array.isArray(value) ? arrayElements(value) : [])
-      : indexedValues;
+    this.#elementsOnly = elementsOnly;
+    this.#filed = elementsOnly ? arrayElements : indexedValues;
   }
 
   valueOf(record: T): unknown {
@@ -63,25 +65,54 @@ export class HashIndex<T extends object> implements SecondaryIndex<T> {
   }
 
   add(key: RecordKey, record: T): void {
-    for (const value of this.#filed(fieldValue(record, this.field))) {
-      let bucket = this.#buckets.get(value);
-      if (!bucket) this.#buckets.set(value, (bucket = new Map<RecordKey, T>()));
-      bucket.set(key, record);
-    }
+    this.#file(key, record, fieldValue(record, this.field));
   }
 
-  replace(key: RecordKey, record: T): void {
-    for (const value of this.#filed(fieldValue(record, this.field)))
-      this.#buckets.get(value)?.set(key, record);
+  update(key: RecordKey, record: T, previous: T): void {
+    const value = fieldValue(record, this.field);
+    const before = fieldValue(previous, this.field);
+    if (value !== before) {
+      this.#unfile(key, before);
+      this.#file(key, record, value);
+    } else if (!Array.isArray(value)) {
+      if (!this.#elementsOnly) this.#buckets.get(value)?.set(key, record);
+    } else {
+      for (const element of this.#filed(value)) this.#buckets.get(element)?.set(key, record);
+    }
   }
 
   remove(key: RecordKey, record: T): void {
-    for (const value of this.#filed(fieldValue(record, this.field))) {
-      const bucket = this.#buckets.get(value);
-      if (!bucket) continue;
-      bucket.delete(key);
-      if (bucket.size === 0) this.#buckets.delete(value);
+    this.#unfile(key, fieldValue(record, this.field));
+  }
+
+  /** Files the record under `value` (a scalar without building a list of values for it). */
+  #file(key: RecordKey, record: T, value: unknown): void {
+    if (!Array.isArray(value)) {
+      if (!this.#elementsOnly) this.#fileUnder(value, key, record);
+      return;
     }
+    for (const element of this.#filed(value)) this.#fileUnder(element, key, record);
+  }
+
+  #fileUnder(value: unknown, key: RecordKey, record: T): void {
+    const bucket = this.#buckets.get(value);
+    if (bucket) bucket.set(key, record);
+    else this.#buckets.set(value, new Map<RecordKey, T>().set(key, record));
+  }
+
+  #unfile(key: RecordKey, value: unknown): void {
+    if (!Array.isArray(value)) {
+      if (!this.#elementsOnly) this.#unfileFrom(value, key);
+      return;
+    }
+    for (const element of this.#filed(value)) this.#unfileFrom(element, key);
+  }
+
+  #unfileFrom(value: unknown, key: RecordKey): void {
+    const bucket = this.#buckets.get(value);
+    if (!bucket) return;
+    bucket.delete(key);
+    if (bucket.size === 0) this.#buckets.delete(value);
   }
 
   clear(): void {

@@ -15,8 +15,12 @@ export interface SecondaryIndex<T extends object> {
   /** The key of another record than `key` that already holds `record`'s value, if any. */
   conflict(record: T, key: RecordKey): RecordKey | undefined;
   add(key: RecordKey, record: T): void;
-  /** Puts `record` in place of `previous` when both hold the same value (`valueOf`). */
-  replace(key: RecordKey, record: T, previous: T): void;
+  /**
+   * Puts `record` in place of `previous`, the record stored under `key` until now: filed
+   * again only if its value changed, else swapped in where `previous` was. Each value is
+   * read once.
+   */
+  update(key: RecordKey, record: T, previous: T): void;
   remove(key: RecordKey, record: T): void;
   clear(): void;
 }

@@ -50,6 +50,18 @@ export class SortedList<E> {
     return true;
   }
 
+  /** Puts `entry` in place of the entry equal to it (compare === 0); false if there is none. */
+  replace(entry: E): boolean {
+    const blocks = this.#blocks;
+    const b = this.#blockFor((e) => this.compare(e, entry) < 0);
+    if (b === blocks.length) return false;
+    const block = blocks[b];
+    const i = upper(block, (e) => this.compare(e, entry) < 0);
+    if (i === block.length || this.compare(block[i], entry) !== 0) return false;
+    block[i] = entry;
+    return true;
+  }
+
   clear(): void {
     this.#blocks = [];
     this.#size = 0;

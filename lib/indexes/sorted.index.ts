@@ -46,6 +46,14 @@ export class SortedIndex<T extends object> {
     this.#list.insert({ value, key, record });
   }
 
+  /** Puts `record` in place of `previous`: in its entry's place if its value did not change. */
+  update(key: RecordKey, record: T, previous: T): void {
+    const value = this.valueOf(record, key);
+    if (value === this.valueOf(previous, key) && this.#list.replace({ value, key, record })) return;
+    this.remove(key, previous);
+    this.add(key, record);
+  }
+
   remove(key: RecordKey, record: T): void {
     const value = this.valueOf(record, key);
     if (Array.isArray(value)) this.#arrays--;

@@ -71,11 +71,15 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
     else this.#owners.set(value, key);
   }
 
-  /** The value keeps its owner (the key): only a record without a value is swapped in its bucket. */
-  replace(key: RecordKey, record: T): void {
-    this.#elements.replace(key, record);
+  /** An unchanged value keeps its owner (the key): only a record without one is swapped in its bucket. */
+  update(key: RecordKey, record: T, previous: T): void {
     const value = fieldValue(record, this.field);
-    if (value === null || value === undefined) this.#absent.replace(key, record);
+    const before = fieldValue(previous, this.field);
+    if (value !== before) {
+      this.remove(key, previous);
+      this.add(key, record);
+    } else if (value === null || value === undefined) this.#absent.update(key, record, previous);
+    else if (Array.isArray(value)) this.#elements.update(key, record, previous);
   }
 
   remove(key: RecordKey, record: T): void {

@@ -8,8 +8,11 @@ import { Test } from '@nestjs/testing';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
+  MemoryStore,
   MemoryStoreMetricsModule,
   MemoryStoreService,
+  Store,
+  Table,
   type MemoryStoreModuleOptions,
   type StoreEntry,
 } from 'nestjs-memory-store';
@@ -26,6 +29,16 @@ import {
 } from './fixtures/operations-app.module.js';
 import { dropPrefix, freshPrefix } from './fixtures/redis.js';
 import { REDIS_URL } from './fixtures/replication-app.module.js';
+
+/** A table with nothing to maintain beside its rows: no index, no capacity, no listener. */
+@Table({ name: 'notes' })
+class Note {
+  id!: string;
+  text = '';
+}
+
+@Store({ table: Note })
+class NotesStore extends MemoryStore<Note> {}
 
 /** The samples of a Prometheus text page: `name{labels}` → value. */
 function parse(text: string): Map<string, number> {
@@ -271,5 +284,22 @@ describe('metrics (OpenTelemetry, exported for Prometheus)', () => {
     const latency = value(seen, 'memory_store_replication_apply_latency_sum');
     expect(latency).toBeGreaterThanOrEqual(0);
     expect(latency).toBeLessThan(10); // seconds, by Redis's clock (the offset to it applied)
+  });
+
+  it('counts the writes, updates and expiries of a table with nothing to maintain', async () => {
+    const { app, scrape } = await start({}, [NotesStore]);
+    const notes = app.get(NotesStore);
+    await notes.write({ id: 'a', text: 'one' });
+    await notes.write({ id: 'a', text: 'two' }); // replaces
+    notes.dirtyWrite({ id: 'b' });
+    await notes.update('a', { text: 'three' });
+    notes.dirtyUpdate('b', { text: 'four' });
+    await notes.write({ id: 'c' }, { ttl: 1 });
+    await delay(20);
+    notes.sweep();
+    expect(notes.size).toBe(2);
+    const samples = await scrape();
+    expect(value(samples, 'memory_store_writes_total{table="notes"}')).toBe(6);
+    expect(value(samples, 'memory_store_expiries_total{table="notes"}')).toBe(1);
   });
 });

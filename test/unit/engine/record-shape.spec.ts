@@ -162,4 +162,21 @@ describe('recordShape: generated code builds what the generic code builds', () =
     expect(record).toEqual({ f0: 'default', ...input });
     expect(Object.keys(record)).toEqual(fields);
   });
+
+  it('clones a stored record as it is: own fields in its key order, nothing inherited', () => {
+    const proto = Object.create(Base.prototype) as Record<string, unknown>;
+    proto.inherited = 'from the prototype'; // enumerable, not the record's own
+    for (const shape of [generated, generic]) {
+      const base = new shape.Record();
+      shape.copy(base, { id: 'r', extra: 1, tags: ['a'], age: 3 });
+      Object.setPrototypeOf(base, proto);
+      Object.freeze(base);
+      const clone = new shape.Record();
+      shape.clone(clone, base);
+      expect(Object.keys(clone)).toEqual(Object.keys(base));
+      expect(clone).toEqual({ ...base });
+      expect(clone.tags).toBe(base.tags); // owned values are shared, not copied again
+      expect(Object.prototype.hasOwnProperty.call(clone, 'inherited')).toBe(false);
+    }
+  });
 });
