@@ -10,6 +10,8 @@ import {
 
 /** How many query shapes keep their template; past it, the cache starts over. */
 export const MAX_QUERY_SHAPES = 512;
+/** How many steps (tokens) the shapes may hold in all; past it, the cache starts over. */
+const MAX_SHAPE_STEPS = 16_384;
 
 /**
  * A step of the shape tree: the next token of a query's shape leads to the next node; a
@@ -24,6 +26,7 @@ interface ShapeNode {
 let maps: ShapeNode = { next: new Map() };
 let tuples: ShapeNode = { next: new Map() };
 let shapeCount = 0;
+let stepCount = 0;
 let everything: CompiledQuery | undefined;
 
 /** What `walk` returns for a query of no shape the cache takes. */
@@ -50,7 +53,7 @@ export function compileCached(table: string, query: unknown): CompiledQuery {
   if (template) return fromTemplate(template, values);
   const tree = toFilterNode(table, query); // throws for a bad query: nothing is kept
   if (template === undefined && values.length > 0) {
-    if (shapeCount >= MAX_QUERY_SHAPES) forget();
+    if (shapeCount >= MAX_QUERY_SHAPES || stepCount >= MAX_SHAPE_STEPS) forget();
     const end = walk(query, [], true);
     if (end !== undefined && end !== UNCACHED && end.template === undefined) {
       end.template = queryTemplate(tree, values) ?? null;
@@ -69,6 +72,7 @@ function forget(): void {
   maps = { next: new Map() };
   tuples = { next: new Map() };
   shapeCount = 0;
+  stepCount = 0;
 }
 
 /**
@@ -130,7 +134,10 @@ function walk(query: unknown, values: unknown[], add: boolean): ShapeNode | unde
 function step(node: ShapeNode | undefined, token: string, add: boolean): ShapeNode | undefined {
   if (node === undefined) return undefined;
   let next = node.next.get(token);
-  if (next === undefined && add) node.next.set(token, (next = { next: new Map() }));
+  if (next === undefined && add) {
+    node.next.set(token, (next = { next: new Map() }));
+    stepCount++;
+  }
   return next;
 }
 
