@@ -88,6 +88,8 @@ export interface QueryTemplate {
   readonly plain: boolean;
   /** Makes the test and the filter from the values; undefined without code generation. */
   readonly scan: ScanFactory | undefined;
+  /** The last query compiled from the template, which a query with the same values reuses. */
+  last?: { readonly values: readonly unknown[]; readonly compiled: CompiledQuery };
 }
 
 /**

@@ -42,15 +42,22 @@ const UNCACHED: ShapeNode = { next: new Map(), template: null };
  * checks it; when the compiled tree is the conjunction of those comparisons, in order, its
  * template is kept, and later queries of the shape skip parsing and compiling (they could
  * not fail them: every name and operator was checked, and the values have the same types).
- * Any other query is compiled in full each time. The cache holds at most
- * `MAX_QUERY_SHAPES` shapes and starts over when full.
+ * A query with the same values as the shape's last one gets the same compiled query (it
+ * holds nothing else). Any other query is compiled in full each time. The cache holds at
+ * most `MAX_QUERY_SHAPES` shapes and starts over when full.
  */
 export function compileCached(table: string, query: unknown): CompiledQuery {
   if (query === undefined) return (everything ??= compileNode(MATCH_ALL_NODE));
   const values: unknown[] = [];
   const node = walk(query, values, false);
   const template = node?.template;
-  if (template) return fromTemplate(template, values);
+  if (template) {
+    const { last } = template;
+    if (last !== undefined && sameValues(last.values, values)) return last.compiled;
+    const compiled = fromTemplate(template, values);
+    template.last = { values, compiled };
+    return compiled;
+  }
   const tree = toFilterNode(table, query); // throws for a bad query: nothing is kept
   if (template === undefined && values.length > 0) {
     if (shapeCount >= MAX_QUERY_SHAPES || stepCount >= MAX_SHAPE_STEPS) forget();
@@ -66,6 +73,12 @@ export function compileCached(table: string, query: unknown): CompiledQuery {
 /** How many shapes the cache holds (for tests). */
 export function cachedQueryShapes(): number {
   return shapeCount;
+}
+
+/** Whether two lists of a shape's values (strings, finite numbers, booleans) are alike. */
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
 }
 
 function forget(): void {

@@ -114,6 +114,23 @@ describe('query shapes: a repeated shape reuses its compiled form and plan', () 
     expect(table.select({ team: 'red', active: true, age: { $gt: 1 } })).toHaveLength(15);
   });
 
+  it('reuses the compiled query of the same values, and only of the same values', () => {
+    const [table] = tables();
+    table.compile({ team: 'red', age: { $lt: 25 } }); // the shape's first query: in full
+    const red = table.compile({ team: 'red', age: { $lt: 25 } });
+    expect(table.compile({ team: 'red', age: { $lt: 25 } })).toBe(red);
+    const blue = table.compile({ team: 'blue', age: { $lt: 25 } });
+    expect(blue).not.toBe(red);
+    expect(table.compile({ team: 'red', age: { $lt: 26 } })).not.toBe(red);
+    expect(table.compile({ team: 'red', age: { $lt: -0 } })).not.toBe(
+      table.compile({ team: 'red', age: { $lt: 0 } }),
+    );
+    for (const team of ['red', 'red', 'blue', 'red'])
+      expect(ids(table.select({ team, age: { $lt: 25 } }))).toEqual(
+        ids(rows().filter((r) => r.team === team && (r.age as number) < 25)),
+      );
+  });
+
   it('refuses a bad query every time: nothing of it is kept', () => {
     const [table] = tables();
     for (let i = 0; i < 3; i++) {
