@@ -15,13 +15,28 @@ import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { TableSchema } from '../metadata/table-schema.js';
 import { aggregate, type AggregateResult } from '../query/aggregate.js';
 import { compilePageOptions, type PageResult, readPage } from '../query/cursor.js';
-import { compileQuery, EVERY_CANDIDATE, type CompiledQuery } from '../query/query-compiler.js';
-import { candidates, planQuery, type PlanSource, type QueryPlan } from '../query/planner.js';
+import {
+  EVERY_CANDIDATE,
+  type CompiledQuery,
+  type QueryTemplate,
+} from '../query/query-compiler.js';
+import { compileCached } from '../query/query-shapes.js';
+import {
+  candidates,
+  orderedPage,
+  planQuery,
+  type OrderHint,
+  type PlanSource,
+  type QueryPlan,
+  SCAN_PLAN,
+} from '../query/planner.js';
 import {
   compileSelectOptions,
   finishSelection,
   NO_SELECT_OPTIONS,
+  projectSelection,
   type CompiledSelectOptions,
+  type Matcher,
 } from '../query/select-options.js';
 import { compareValues } from '../query/compare.js';
 import type { TtlMs } from '../cache/sliding-ttl.js';
@@ -125,6 +140,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   readonly #factory: RecordFactory<T>;
   /** Sorted indexes built so far, by field (the key field included). */
   readonly #sorted = new Map<string, SortedIndex<T>>();
+  /**
+   * Per query shape (see `query-shapes.ts`): true when no index of this table can serve it,
+   * so that its queries scan without planning. The indexes are fixed when the table is made;
+   * a shape's entry goes with its template.
+   */
+  readonly #unindexedShapes = new WeakMap<QueryTemplate, boolean>();
   readonly keyOrder: SortedIndex<T> | undefined;
   readonly #expiry = new ExpiryQueue();
   /** The earliest deadline, or earlier (then a purge finds nothing and corrects it). */
@@ -346,7 +367,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   compile(query: unknown): CompiledQuery {
-    return compileQuery(this.schema.name, query);
+    return compileCached(this.schema.name, query);
   }
 
   /** The plan `select(query, options)` would use. */
@@ -415,25 +436,55 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     const compiled = this.compile(query);
     const selectOptions = compileSelectOptions(this.schema.name, this.keyField, options);
     this.expire();
-    const plan = planQuery(this, compiled, selectOptions.order);
+    const plan = this.#plan(compiled, selectOptions.order);
     const test = this.#visible(compiled.test);
     const selection = this.#keyOrdered(selectOptions, plan);
     const whole =
       selection.limit === Infinity || (selection.compare !== undefined && !plan.ordered);
-    const rows = finishSelection<T>(
-      candidates(this, plan.path, whole),
-      counter
-        ? { test: (r) => (counter.examined++, test(r)) }
-        : test === compiled.test
-          ? plan.exact
-            ? EVERY_CANDIDATE
-            : compiled
-          : { test },
-      selection,
-      plan.ordered,
-    );
+    const matcher: Matcher<T> = counter
+      ? { test: (r) => (counter.examined++, test(r)) }
+      : test === compiled.test
+        ? plan.exact
+          ? EVERY_CANDIDATE
+          : compiled
+        : { test };
+    const { path } = plan;
+    const rows =
+      plan.ordered && !whole && (path.kind === 'range' || path.kind === 'ordered')
+        ? projectSelection(
+            orderedPage(this, path, matcher.test, selection.offset, selection.limit),
+            selection,
+          )
+        : finishSelection<T>(candidates(this, path, whole), matcher, selection, plan.ordered);
     this.activity.queried(plan.path.kind, started);
     return rows;
+  }
+
+  /**
+   * The plan of a query: a scan, without planning, for a query of a shape no index of this
+   * table can serve, with no order asked for; else the planner's.
+   */
+  #plan(compiled: CompiledQuery, order: OrderHint | undefined): QueryPlan {
+    const { template } = compiled;
+    if (template !== undefined && order === undefined) {
+      let unindexed = this.#unindexedShapes.get(template);
+      if (unindexed === undefined) {
+        unindexed = template.leaves.every(({ path: [field] }) => !this.#serves(field));
+        this.#unindexedShapes.set(template, unindexed);
+      }
+      if (unindexed) return SCAN_PLAN;
+    }
+    return planQuery(this, compiled, order);
+  }
+
+  /** Whether an index can serve a condition on the field (see `planQuery`). */
+  #serves(field: string): boolean {
+    return (
+      field === this.keyField ||
+      this.indexes.has(field) ||
+      this.#sorted.has(field) ||
+      this.compoundIndexes.some((c) => c.fields[0] === field)
+    );
   }
 
   /**

@@ -113,6 +113,35 @@ export class SortedList<E> {
     }
   }
 
+  /**
+   * Calls `visit` on the entries from `from` (inclusive) to `to` (exclusive), in order or
+   * reversed, until it returns true: `slice` without a generator's cost per entry.
+   */
+  walk(
+    from: ListPosition,
+    to: ListPosition,
+    direction: 'asc' | 'desc',
+    visit: (entry: E) => boolean,
+  ): void {
+    const blocks = this.#blocks;
+    const [fb, fi] = from;
+    const [tb, ti] = to;
+    if (direction === 'asc') {
+      for (let b = fb; b < blocks.length && b <= tb; b++) {
+        const block = blocks[b];
+        const stop = b === tb ? ti : block.length;
+        for (let i = b === fb ? fi : 0; i < stop; i++) if (visit(block[i])) return;
+      }
+    } else {
+      for (let b = Math.min(tb, blocks.length - 1); b >= fb; b--) {
+        const block = blocks[b];
+        const first = b === fb ? fi : 0;
+        for (let i = (b === tb ? ti : block.length) - 1; i >= first; i--)
+          if (visit(block[i])) return;
+      }
+    }
+  }
+
   /** Entries from `from` (inclusive) to `to` (exclusive) in order, mapped, in a new array. */
   toArray<R>(from: ListPosition, to: ListPosition, map: (entry: E) => R): R[] {
     const blocks = this.#blocks;

@@ -20,6 +20,20 @@ const byValueThenKey = (a: SortedEntry<unknown>, b: SortedEntry<unknown>): numbe
 export class SortedIndex<T extends object> {
   readonly #list = new SortedList<SortedEntry<T>>(byValueThenKey);
   #arrays = 0;
+  /** Bumped on every change: positions found for one version hold until the next. */
+  #version = 0;
+  /**
+   * The positions of the last range asked for, which the planner counts and then reads, and
+   * a query asking the same range again finds without a search.
+   */
+  #lastRange:
+    | {
+        lower: RangeBound | undefined;
+        upper: RangeBound | undefined;
+        version: number;
+        at: [ListPosition, ListPosition];
+      }
+    | undefined;
 
   constructor(
     readonly field: string,
@@ -43,6 +57,7 @@ export class SortedIndex<T extends object> {
   add(key: RecordKey, record: T): void {
     const value = this.valueOf(record, key);
     if (Array.isArray(value)) this.#arrays++;
+    this.#version++;
     this.#list.insert({ value, key, record });
   }
 
@@ -57,12 +72,14 @@ export class SortedIndex<T extends object> {
   remove(key: RecordKey, record: T): void {
     const value = this.valueOf(record, key);
     if (Array.isArray(value)) this.#arrays--;
+    this.#version++;
     this.#list.remove({ value, key, record });
   }
 
   clear(): void {
     this.#list.clear();
     this.#arrays = 0;
+    this.#version++;
   }
 
   /** Records in order, first to last or last to first. */
@@ -97,13 +114,57 @@ export class SortedIndex<T extends object> {
     for (const entry of list.slice(from, to, direction)) yield entry.record;
   }
 
+  /**
+   * The records of a range (the whole index without bounds), in order, that pass `test`,
+   * past the first `offset` of them and at most `limit`, in a new array: a page read without
+   * a generator.
+   */
+  page(
+    lower: RangeBound | undefined,
+    upper: RangeBound | undefined,
+    direction: 'asc' | 'desc',
+    test: (record: T) => boolean,
+    offset: number,
+    limit: number,
+  ): T[] {
+    const list = this.#list;
+    const [start, end] =
+      lower || upper ? this.#positions(lower, upper) : [[0, 0] as const, list.end()];
+    const out: T[] = [];
+    let skip = offset;
+    if (limit > 0)
+      list.walk(start, end, direction, ({ record }) => {
+        if (!test(record)) return false;
+        if (skip > 0) skip--;
+        else out.push(record);
+        return out.length >= limit;
+      });
+    return out;
+  }
+
   /** How many records the range holds. */
   countRange(lower: RangeBound | undefined, upper: RangeBound | undefined): number {
     const [start, end] = this.#positions(lower, upper);
-    return Math.max(0, this.#list.rank(end) - this.#list.rank(start));
+    return this.#list.countBetween(start, end);
   }
 
   #positions(
+    lower: RangeBound | undefined,
+    upper: RangeBound | undefined,
+  ): [ListPosition, ListPosition] {
+    const last = this.#lastRange;
+    if (
+      last?.version === this.#version &&
+      sameBound(last.lower, lower) &&
+      sameBound(last.upper, upper)
+    )
+      return last.at;
+    const at = this.#seek(lower, upper);
+    this.#lastRange = { lower, upper, version: this.#version, at };
+    return at;
+  }
+
+  #seek(
     lower: RangeBound | undefined,
     upper: RangeBound | undefined,
   ): [ListPosition, ListPosition] {
@@ -124,4 +185,12 @@ export class SortedIndex<T extends object> {
     });
     return [start, end];
   }
+}
+
+/** Whether two bounds are one, or alike (the same primitive value, both inclusive or not). */
+function sameBound(a: RangeBound | undefined, b: RangeBound | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.inclusive !== b.inclusive) return false;
+  const v = a.value;
+  return (typeof v !== 'object' || v === null) && Object.is(v, b.value);
 }

@@ -6,6 +6,11 @@
  * which only has its place here so that sorting is total.
  */
 export function compareValues(a: unknown, b: unknown): number {
+  // the commonest cases first: two strings, two numbers (neither NaN)
+  if (typeof a === 'string') {
+    if (typeof b === 'string') return a === b ? 0 : a < b ? -1 : 1;
+  } else if (typeof a === 'number' && typeof b === 'number' && a === a && b === b)
+    return a < b ? -1 : a > b ? 1 : 0;
   const ra = rankOf(a);
   const rb = rankOf(b);
   if (ra !== rb) return ra - rb;

@@ -19,6 +19,8 @@ export interface CompoundPath {
   readonly direction: 'asc' | 'desc';
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** What the planner tells of the order it wants. */
 interface Order {
   readonly field: string;
@@ -54,11 +56,17 @@ export function planCompound<T extends object>(
       values.push(equal.value);
     }
     const k = values.length;
-    const common = { kind: 'compound', field: index.field, fields, values } as const;
     let choice: CompoundChoice;
     if (k === fields.length) {
       choice = {
-        path: { ...common, prefix: fields, direction: 'asc' },
+        path: {
+          kind: 'compound',
+          field: index.field,
+          fields,
+          values,
+          prefix: fields,
+          direction: 'asc',
+        },
         rows: index.count(values),
         ordered: false,
       };
@@ -71,18 +79,19 @@ export function planCompound<T extends object>(
       if (!ranged && !ordered && k === 0) continue;
       const lower = ranged ? c.lower : undefined;
       const upper = ranged ? c.upper : undefined;
-      choice = {
-        path: {
-          ...common,
-          prefix: fields.slice(0, k),
-          rangeField: next,
-          ...(lower ? { lower } : {}),
-          ...(upper ? { upper } : {}),
-          direction: ordered ? order.direction : 'asc',
-        },
-        rows: index.countRange(values, lower, upper),
-        ordered,
+      const path: Mutable<CompoundPath> = {
+        kind: 'compound',
+        field: index.field,
+        fields,
+        values,
+        prefix: fields.slice(0, k),
+        rangeField: next,
+        direction: ordered ? order.direction : 'asc',
       };
+      // (no spread: planning runs on every query)
+      if (lower) path.lower = lower;
+      if (upper) path.upper = upper;
+      choice = { path, rows: index.countRange(values, lower, upper), ordered };
     }
     if (
       !best ||

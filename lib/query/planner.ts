@@ -35,7 +35,8 @@ export interface QueryPlan {
   readonly ordered: boolean;
   /**
    * True when the path yields exactly the matches (an index lookup of the query's sole
-   * equality, the multikey ones included), so that they need no re-check.
+   * equality, the multikey ones included; a compound seek or a range that is the whole
+   * query), so that they need no re-check.
    */
   readonly exact?: boolean;
 }
@@ -68,13 +69,21 @@ export interface PlanSource<T extends object> {
 
 const SCAN: AccessPath = { kind: 'scan' };
 
+/** The plan of a query no index can serve, as `select` runs it (its row estimate unset). */
+export const SCAN_PLAN: QueryPlan = Object.freeze({
+  path: SCAN,
+  estimatedRows: NaN,
+  ordered: false,
+  exact: false,
+});
+
 /**
  * Picks the cheapest access path: the primary key when the query fixes it (or a list of
  * them), else the most selective index equality or `$in`, else an index range, else a union
  * of index paths for an `or`, else (given a single-field order with a limit on an indexed
  * field) a walk of that index in order, else a scan. Candidates are re-checked against the
- * whole query, so a plan changes speed, never results; only an index lookup that is the whole
- * query yields exactly the matches and needs none (`exact`).
+ * whole query, so a plan changes speed, never results; only an index lookup or range that is
+ * the whole query yields exactly the matches and needs none (`exact`).
  */
 export function planQuery<T extends object>(
   source: PlanSource<T>,
@@ -156,7 +165,9 @@ export function planQuery<T extends object>(
   const exact =
     path.kind === 'index'
       ? query.sole?.field === path.field
-      : path.kind === 'compound' && compoundExact(query, path);
+      : path.kind === 'compound'
+        ? compoundExact(query, path)
+        : path.kind === 'range' && rangeExact(query, path);
   return { path, estimatedRows, ordered: compoundOrdered || yieldsOrder(path, order), exact };
 }
 
@@ -175,6 +186,18 @@ function compoundExact(query: CompiledQuery, path: CompoundPath): boolean {
   if (!ranged) return true;
   const c = query.fields.get(path.rangeField)!;
   return c.lower === path.lower && c.upper === path.upper;
+}
+
+/**
+ * Whether a range path yields exactly the matches of a plain query (see
+ * `CompiledQuery.plain`): the query is the path's own bounds on its field and nothing else.
+ * The sorted index is used only while no record holds an array in the field, and its range
+ * keeps the bound's type rank (numbers and bigints, or strings; never NaN), as queries compare.
+ */
+function rangeExact(query: CompiledQuery, path: Extract<AccessPath, { kind: 'range' }>): boolean {
+  if (!query.plain || query.fields.size !== 1) return false;
+  const c = query.fields.get(path.field);
+  return c !== undefined && c.lower === path.lower && c.upper === path.upper;
 }
 
 function yieldsOrder(path: AccessPath, order: OrderHint | undefined): boolean {
@@ -229,6 +252,23 @@ export function candidates<T extends object>(
     return whole && !Array.isArray(records) ? [...records] : records;
   }
   return pathCandidates(source, path);
+}
+
+/**
+ * A page of an index walk in order (a `range` or `ordered` path): the candidates that pass
+ * `test`, past the first `offset` of them and at most `limit`, read straight from the index.
+ */
+export function orderedPage<T extends object>(
+  source: PlanSource<T>,
+  path: Extract<AccessPath, { kind: 'range' | 'ordered' }>,
+  test: (record: T) => boolean,
+  offset: number,
+  limit: number,
+): T[] {
+  const index = source.sortedIndex(path.field)!;
+  return path.kind === 'range'
+    ? index.page(path.lower, path.upper, path.direction, test, offset, limit)
+    : index.page(undefined, undefined, path.direction, test, offset, limit);
 }
 
 function* pathCandidates<T extends object>(source: PlanSource<T>, path: AccessPath): Generator<T> {

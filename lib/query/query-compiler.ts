@@ -3,7 +3,7 @@ import { compareValues, rankOf } from './compare.js';
 import { anyReached, reader } from './array-paths.js';
 import { InPattern, type CompareOp, type FilterNode } from './filter-node.js';
 import { toFilterNode } from './filter-parser.js';
-import { generateScan } from './scan-compiler.js';
+import { generateScan, scanFactory, type ScanFactory } from './scan-compiler.js';
 import type { TextPattern } from './text-pattern.js';
 
 type Predicate = (record: object) => boolean;
@@ -48,6 +48,8 @@ export interface CompiledQuery {
    * yielding exactly those constraints' records then needs no re-check.
    */
   readonly plain: boolean;
+  /** The template of the query's shape, when it was compiled from one (see `query-shapes.ts`). */
+  readonly template?: QueryTemplate;
 }
 
 /** What tests the candidates of a path that yields exactly the matches: nothing to re-check. */
@@ -76,6 +78,127 @@ export function compileNode(node: FilterNode): CompiledQuery {
     plain: isPlain(node),
   };
 }
+
+/**
+ * What a query of one shape compiles to whatever its values: a conjunction of comparisons of
+ * top-level fields, each written out by generated code (see `queryTemplate`).
+ */
+export interface QueryTemplate {
+  readonly leaves: readonly { readonly path: readonly string[]; readonly op: CompareOp }[];
+  readonly plain: boolean;
+  /** Makes the test and the filter from the values; undefined without code generation. */
+  readonly scan: ScanFactory | undefined;
+  /** The last query compiled from the template, which a query with the same values reuses. */
+  last?: { readonly values: readonly unknown[]; readonly compiled: CompiledQuery };
+}
+
+/**
+ * The template of a compiled tree whose comparisons hold `values`, in order, or undefined
+ * when the tree is no conjunction of such comparisons: compiling another tree of the same
+ * comparisons with other values of the same types (see `query-shapes.ts`) then gives what
+ * `fromTemplate` gives, without parsing or compiling.
+ */
+export function queryTemplate(
+  node: FilterNode,
+  values: readonly unknown[],
+): QueryTemplate | undefined {
+  const found = leaves(node);
+  if (found.length !== values.length || found.length === 0) return undefined;
+  const out: { path: readonly string[]; op: CompareOp }[] = [];
+  for (let i = 0; i < found.length; i++) {
+    const leaf = found[i];
+    if (leaf.kind !== 'cmp' || leaf.path.length !== 1 || !Object.is(leaf.value, values[i]))
+      return undefined;
+    if (
+      leaf.op !== 'eq' &&
+      leaf.op !== 'gt' &&
+      leaf.op !== 'gte' &&
+      leaf.op !== 'lt' &&
+      leaf.op !== 'lte'
+    )
+      return undefined;
+    out.push({ path: leaf.path, op: leaf.op });
+  }
+  return { leaves: out, plain: isPlain(node), scan: scanFactory(found) };
+}
+
+/** A query of a template's shape with these values (in the order of its comparisons), compiled. */
+export function fromTemplate(template: QueryTemplate, values: readonly unknown[]): CompiledQuery {
+  const { leaves, scan } = template;
+  const n = values.length;
+  const { test, filter } =
+    scan === undefined
+      ? generateScan(
+          leaves.map(({ path, op }, i): FilterNode => ({
+            kind: 'cmp',
+            path,
+            op,
+            value: values[i],
+          })),
+          leafPredicate,
+        )
+      : n === 1
+        ? scan(values[0])
+        : n === 2
+          ? scan(values[0], values[1])
+          : scan(...values);
+  return new TemplateQuery(template, values, test, filter);
+}
+
+/**
+ * A query compiled from a template: what the planner reads of it is gathered on first read,
+ * which a plan that needs none of it (a scan of a table with no index on its fields) skips.
+ */
+class TemplateQuery implements CompiledQuery {
+  #fields: Map<string, FieldConstraint> | undefined;
+
+  constructor(
+    readonly template: QueryTemplate,
+    readonly values: readonly unknown[],
+    readonly test: Predicate,
+    readonly filter: <T extends object>(records: readonly T[]) => T[],
+  ) {}
+
+  get matchesAll(): boolean {
+    return false;
+  }
+
+  get plain(): boolean {
+    return this.template.plain;
+  }
+
+  get alternatives(): readonly (readonly CompiledQuery[])[] {
+    return NO_ALTERNATIVES;
+  }
+
+  /** What `collect` gathers of the same comparisons. */
+  get fields(): ReadonlyMap<string, FieldConstraint> {
+    if (this.#fields) return this.#fields;
+    const { leaves } = this.template;
+    const fields = new Map<string, FieldConstraint>();
+    for (let i = 0; i < leaves.length; i++) {
+      const { path, op } = leaves[i];
+      const value = this.values[i];
+      let c = fields.get(path[0]);
+      if (!c) fields.set(path[0], (c = {}));
+      if (op === 'eq') c.equal = { value };
+      else if (op === 'gt' || op === 'gte') c.lower ??= { value, inclusive: op === 'gte' };
+      else c.upper ??= { value, inclusive: op === 'lte' };
+    }
+    return (this.#fields = fields);
+  }
+
+  /** What `soleOf` finds: the values are strings, finite numbers and booleans. */
+  get sole(): CompiledQuery['sole'] {
+    const { leaves } = this.template;
+    return leaves.length === 1 && leaves[0].op === 'eq'
+      ? { field: leaves[0].path[0], value: this.values[0] }
+      : undefined;
+  }
+}
+
+/** A conjunction of comparisons has no `or` (collect adds none to it). */
+const NO_ALTERNATIVES = Object.freeze([]) as unknown as CompiledQuery[][];
 
 /** See `CompiledQuery.plain`. */
 function isPlain(node: FilterNode): boolean {

@@ -11,7 +11,7 @@ export interface GeneratedScan {
 }
 
 /** Makes a query's test and filter from the query's values (and fallback predicates). */
-type ScanFactory = (...bindings: unknown[]) => GeneratedScan;
+export type ScanFactory = (...bindings: unknown[]) => GeneratedScan;
 
 /** How many query shapes keep their generated code; the least recently used is dropped. */
 export const MAX_SCAN_SHAPES = 256;
@@ -90,6 +90,31 @@ export function generateScan(
   const tests = leaves.map(fallback);
   const test = (r: object) => tests.every((t) => t(r));
   return { test, filter: (list) => list.filter(test) };
+}
+
+/**
+ * The factory of the code for `leaves` when every leaf is written out (no predicate passed
+ * in, none matching everything): called with the leaves' values in order, it makes the
+ * test and the filter of any query of the same shape. Undefined when a leaf is not written
+ * out or the process forbids generating code.
+ */
+export function scanFactory(leaves: readonly FilterNode[]): ScanFactory | undefined {
+  if (!generating) return undefined;
+  let node: ShapeNode | undefined = shapes;
+  for (const leaf of leaves) {
+    const shape = shapeOf(leaf);
+    if (shape === CALL || shape === TRUE) return undefined;
+    node = node?.children.get(shape)?.get(fieldOf(leaf, shape));
+  }
+  let entry = node?.cached;
+  if (!entry) {
+    const cond = leaves.map((leaf, i) => condition(leaf, shapeOf(leaf), `a${i}`)).join(' && ');
+    entry = factoryFor(cond || 'true', leaves.length);
+    if (!entry) return undefined;
+    remember(leaves, entry);
+  }
+  entry.used = ++uses;
+  return entry.factory;
 }
 
 /** The number of query shapes whose code is kept (for tests). */

@@ -42,17 +42,17 @@ export function compileSelectOptions(
   const limitCount = limit === undefined ? Infinity : count(table, 'limit', limit);
   const fieldList = fields === undefined ? undefined : compileFields(table, fields);
   if (orderBy === undefined) return { offset: offsetCount, limit: limitCount, fields: fieldList };
+  const single = singleOrdering(table, keyField, orderBy);
+  if (single !== undefined)
+    return {
+      offset: offsetCount,
+      limit: limitCount,
+      fields: fieldList,
+      compare: single.compare,
+      order: limitCount !== Infinity ? single.limited : single.unlimited,
+    };
   const keys = compileOrderBy(table, orderBy);
-  const readKey = reader([keyField]);
-  const tieSign = keys[0].sign;
-  const compare = (a: object, b: object): number => {
-    for (let i = 0; i < keys.length; i++) {
-      const { read, sign } = keys[i];
-      const c = compareValues(read(a), read(b));
-      if (c !== 0) return c * sign;
-    }
-    return compareValues(readKey(a), readKey(b)) * tieSign;
-  };
+  const compare = comparator(keys, keyField);
   const order: OrderHint | undefined =
     keys.length === 1
       ? {
@@ -62,6 +62,79 @@ export function compileSelectOptions(
         }
       : undefined;
   return { offset: offsetCount, limit: limitCount, fields: fieldList, compare, order };
+}
+
+/** An order on one field, compiled once: its comparator and its hints with and without a limit. */
+interface Ordering {
+  readonly compare: (a: object, b: object) => number;
+  readonly limited: OrderHint;
+  readonly unlimited: OrderHint;
+}
+
+/** How many single-field orders are kept; past it, the cache starts over. */
+const MAX_ORDERINGS = 1024;
+/** Single-field orders by key field, then field, then direction. */
+const orderings = new Map<string, Map<string, Directions>>();
+/** A field's compiled orders. */
+interface Directions {
+  asc?: Ordering;
+  desc?: Ordering;
+}
+let orderingCount = 0;
+
+/**
+ * The compiled order of an `orderBy` naming one field, from the cache when a query ordered
+ * the same way before; undefined for any other `orderBy` (compiled, and checked, in full).
+ */
+function singleOrdering(table: string, keyField: string, orderBy: unknown): Ordering | undefined {
+  if (!isPlainObject(orderBy)) return undefined;
+  let field: string | undefined;
+  for (const name in orderBy) {
+    if (!Object.prototype.hasOwnProperty.call(orderBy, name)) continue;
+    if (field !== undefined) return undefined;
+    field = name;
+  }
+  if (field === undefined) return undefined;
+  const direction = orderBy[field];
+  if (direction !== 'asc' && direction !== 'desc') return undefined;
+  let byField = orderings.get(keyField);
+  const cached = byField?.get(field)?.[direction];
+  if (cached !== undefined) return cached;
+  const keys = compileOrderBy(table, orderBy);
+  const hint: Omit<OrderHint, 'limited'> = { field: keys[0].path.join('.'), direction };
+  const ordering: Ordering = {
+    compare: comparator(keys, keyField),
+    limited: { ...hint, limited: true },
+    unlimited: { ...hint, limited: false },
+  };
+  if (orderingCount >= MAX_ORDERINGS) {
+    orderings.clear();
+    orderingCount = 0;
+    byField = undefined;
+  }
+  if (byField === undefined) orderings.set(keyField, (byField = new Map<string, Directions>()));
+  let directions = byField.get(field);
+  if (directions === undefined) byField.set(field, (directions = {}));
+  directions[direction] = ordering;
+  orderingCount++;
+  return ordering;
+}
+
+/** Compares records by the order's keys, ties broken by the key in the first key's direction. */
+function comparator(
+  keys: ReturnType<typeof compileOrderBy>,
+  keyField: string,
+): (a: object, b: object) => number {
+  const readKey = reader([keyField]);
+  const tieSign = keys[0].sign;
+  return (a: object, b: object): number => {
+    for (let i = 0; i < keys.length; i++) {
+      const { read, sign } = keys[i];
+      const c = compareValues(read(a), read(b));
+      if (c !== 0) return c * sign;
+    }
+    return compareValues(readKey(a), readKey(b)) * tieSign;
+  };
 }
 
 function count(table: string, name: string, value: unknown): number {
@@ -143,7 +216,15 @@ export function finishSelection<T extends object>(
       if (out.length >= limit) break;
     }
   }
-  return options.fields ? (out.map((r) => project(r, options.fields!)) as T[]) : out;
+  return projectSelection(out, options);
+}
+
+/** The records, or their projections when the options select fields. */
+export function projectSelection<T extends object>(
+  records: T[],
+  options: CompiledSelectOptions,
+): T[] {
+  return options.fields ? (records.map((r) => project(r, options.fields!)) as T[]) : records;
 }
 
 function project(record: object, fields: readonly string[]): object {

@@ -45,6 +45,32 @@ describe('queries with attribute maps', () => {
       expect(tasks.select({ id: 99 })).toEqual([]);
     });
 
+    it('answers every query of a repeated shape with its own values, indexed or not', () => {
+      const matching = (test: (t: Partial<Task>) => boolean) =>
+        ids(TASKS.filter(test) as { id: number }[]);
+      for (let round = 0; round < 3; round++)
+        for (const status of ['open', 'done', 'blocked', 'none'])
+          for (const priority of [0, 1, 2, 3]) {
+            expect(ids(tasks.select({ status, priority }))).toEqual(
+              matching((t) => t.status === status && t.priority === priority),
+            );
+            expect(
+              ids(tasks.select({ priority: { $gte: priority }, title: { $lt: 'e' } })),
+            ).toEqual(matching((t) => t.priority! >= priority && t.title! < 'e'));
+            expect(
+              ids(
+                tasks.select([
+                  ['status', '==', status],
+                  ['priority', '<', priority],
+                ]),
+              ),
+            ).toEqual(matching((t) => t.status === status && t.priority! < priority));
+            expect(
+              tasks.select({ id: { $gt: priority } }, { orderBy: { id: 'desc' }, limit: 2 }),
+            ).toEqual([tasks.get(6), tasks.get(5)]);
+          }
+    });
+
     it('returns every record for an empty or absent query', () => {
       expect(ids(tasks.select())).toEqual([1, 2, 3, 4, 5, 6]);
       expect(ids(tasks.select({}))).toEqual([1, 2, 3, 4, 5, 6]);
