@@ -3,7 +3,7 @@ import type { Logger } from '@nestjs/common';
 import { TimeSlicer } from '../engine/time-slicer.js';
 import { CorruptStoreError } from '../errors/corrupt-store.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
-import { openForReading, type PersistenceFileSystem } from './file-system.js';
+import { copyInParts, openForReading, type PersistenceFileSystem } from './file-system.js';
 import { ChunkStore } from './frame-packer.js';
 import { FrameReader } from './frame-reader.js';
 import { LOG_MAGIC, SNAPSHOT_MAGIC, type Frame } from './log-format.js';
@@ -113,7 +113,7 @@ export class LogRecovery {
     const file = join(this.dir, SNAPSHOT);
     const snapshot = names.includes(SNAPSHOT) ? await openForReading(this.fs, file) : undefined;
     try {
-      const reader = snapshot && new FrameReader(snapshot);
+      const reader = snapshot && new FrameReader(snapshot, undefined, false);
       let rowsFrom: number | undefined;
       if (reader) {
         rowsFrom = await this.#readSnapshotStart(file, reader);
@@ -211,9 +211,9 @@ export class LogRecovery {
       if (damage) {
         if (this.policy === 'fail')
           throw new CorruptStoreError(this.table, damage.file, damage.offset, damage.reason);
-        const whole = await reader.range(0, reader.size);
+        // kept aside as it is (copied in parts: the snapshot may be larger than a buffer)
         this.#fileChanges.push(() =>
-          this.fs.writeFile(join(this.dir, `${SNAPSHOT}.damaged`), whole),
+          copyInParts(this.fs, file, join(this.dir, `${SNAPSHOT}.damaged`)),
         );
         this.#damaged(damage, []);
         return;
