@@ -532,7 +532,7 @@ describe('persistence: damaged files', () => {
         data: `${i}`.padEnd(100_000, 'x'),
       }));
       await written.app.get(NotesStore).writeMany(notes);
-      await stop(written.app); // a final snapshot of about 12 MB, in frames of about 1 MB
+      await stop(written.app); // a final snapshot of about 12 MB, in frames of a quarter megabyte
       const data = (await filesOf(dir)).get(SNAPSHOT)!;
       expect(data.length).toBeGreaterThan(2 * READ_WINDOW);
       const frames = framesOf(data);
