@@ -162,13 +162,14 @@ export async function openForReading(
 const COPY_BYTES = 4 * 1024 * 1024;
 
 /**
- * Copies a file a part at a time (never whole in memory) to `to`, replacing what was there,
- * and syncs the copy.
+ * Copies a file from byte `start` on, a part at a time (never whole in memory), to `to`,
+ * replacing what was there, and syncs the copy.
  */
 export async function copyInParts(
   files: PersistenceFileSystem,
   from: string,
   to: string,
+  start = 0,
 ): Promise<void> {
   const source = await openForReading(files, from);
   if (!source) return;
@@ -176,8 +177,8 @@ export async function copyInParts(
     await files.unlink(to).catch(() => undefined); // appending would extend an older copy
     const target = await files.openAppend(to);
     try {
-      const part = Buffer.allocUnsafe(Math.min(COPY_BYTES, source.size));
-      for (let position = 0; position < source.size;) {
+      const part = Buffer.allocUnsafe(Math.max(0, Math.min(COPY_BYTES, source.size - start)));
+      for (let position = start; position < source.size;) {
         const n = await source.read(
           part,
           0,
