@@ -5,6 +5,7 @@ import { StoreValidationError } from '../errors/store-validation.error.js';
 import { ValueMap } from '../indexes/value-map.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { DeadlineSetting, MemoryTable, RecordUpdate, TtlSetting } from './memory-table.js';
+import { ShardedKeyMap } from './sharded-key-map.js';
 import { TimeSlicer } from './time-slicer.js';
 
 /**
@@ -35,7 +36,7 @@ class StagedBatch<T> {
   readonly records: T[] = [];
   readonly entries: number[] = [];
   readonly deadlines: (number | null)[] = [];
-  readonly at = new Map<RecordKey, number>();
+  readonly at = new ShardedKeyMap<number>();
 
   add(key: RecordKey, record: T, entry: number, deadline: number | null = null): void {
     const at = this.at.get(key);

@@ -1,4 +1,5 @@
 import { StoreCapacityError } from '../errors/store-capacity.error.js';
+import type { KeysHeld } from './sharded-key-map.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 
 /** What a full store does with a write that adds a record. */
@@ -39,10 +40,7 @@ export class RecencyList {
   }
 
   /** Up to `n` keys, least recently used first, skipping `spare`. */
-  leastRecent(
-    n: number,
-    spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
-  ): RecordKey[] {
+  leastRecent(n: number, spare: KeysHeld): RecordKey[] {
     const keys: RecordKey[] = [];
     if (n <= 0) return keys;
     for (const key of this.#order.keys()) {
@@ -83,7 +81,7 @@ export function victims(
   added: number,
   bytes: number,
   recency: RecencyList,
-  spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
+  spare: KeysHeld,
   sizes: { sizeAt(key: RecordKey): number } | undefined,
 ): RecordKey[] | undefined {
   if (capacity.maxSize === undefined) {

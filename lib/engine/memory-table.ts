@@ -1,4 +1,5 @@
 import { Counters } from '../counters/counters.js';
+import type { KeysHeld } from './sharded-key-map.js';
 import { TableActivity } from '../metrics/table-activity.js';
 import { showValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
@@ -838,11 +839,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * Checks that `added` more records fit (evicting records not in `spare` under `'lru'`);
    * `StoreCapacityError` if they do not. Changes nothing.
    */
-  checkRoom(
-    added: number,
-    spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
-    bytes = 0,
-  ): void {
+  checkRoom(added: number, spare: KeysHeld, bytes = 0): void {
     const capacity = this.#capacity;
     if (!capacity || fits(capacity, this.#occupancy(), added, bytes)) return;
     if (capacity.eviction === 'reject' || !this.#victims(added, bytes, spare))
@@ -870,11 +867,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return { records: this.rows.size, bytes: this.#sizes?.total ?? 0 };
   }
 
-  #victims(
-    added: number,
-    bytes: number,
-    spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
-  ): RecordKey[] | undefined {
+  #victims(added: number, bytes: number, spare: KeysHeld): RecordKey[] | undefined {
     const held = this.#occupancy();
     return victims(this.#capacity!, held, added, bytes, this.#recency!, spare, this.#sizes);
   }
@@ -911,7 +904,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     from: number,
     to: number,
     deadlines: DeadlineSetting | readonly (number | null)[],
-    spare: ReadonlyMap<RecordKey, unknown>,
+    spare: KeysHeld,
   ): void {
     if (this.#capacity) {
       let added = 0;
@@ -1301,11 +1294,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * Makes room for `added` new records: refuses with `StoreCapacityError` under `'reject'`,
    * evicts the least recently used records (not those in `spare`) under `'lru'`.
    */
-  #makeRoom(
-    added: number,
-    spare: ReadonlySet<RecordKey> | ReadonlyMap<RecordKey, unknown>,
-    bytes = 0,
-  ): void {
+  #makeRoom(added: number, spare: KeysHeld, bytes = 0): void {
     const capacity = this.#capacity;
     if (!capacity || (added <= 0 && bytes <= 0)) return;
     if (fits(capacity, this.#occupancy(), added, bytes)) return;

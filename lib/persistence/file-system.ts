@@ -157,3 +157,43 @@ export async function openForReading(
     close: () => Promise.resolve(),
   };
 }
+
+/** Bytes copied at a time by `copyInParts`. */
+const COPY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Copies a file from byte `start` on, a part at a time (never whole in memory), to `to`,
+ * replacing what was there, and syncs the copy.
+ */
+export async function copyInParts(
+  files: PersistenceFileSystem,
+  from: string,
+  to: string,
+  start = 0,
+): Promise<void> {
+  const source = await openForReading(files, from);
+  if (!source) return;
+  try {
+    await files.unlink(to).catch(() => undefined); // appending would extend an older copy
+    const target = await files.openAppend(to);
+    try {
+      const part = Buffer.allocUnsafe(Math.max(0, Math.min(COPY_BYTES, source.size - start)));
+      for (let position = start; position < source.size;) {
+        const n = await source.read(
+          part,
+          0,
+          Math.min(part.length, source.size - position),
+          position,
+        );
+        if (n <= 0) break;
+        await target.write(part.subarray(0, n));
+        position += n;
+      }
+      await target.sync();
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+}

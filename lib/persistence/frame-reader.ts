@@ -13,9 +13,11 @@ const WINDOW_BYTES = 4 * 1024 * 1024;
 /**
  * Reads the frames of a snapshot or log segment through a window of the file, so that no
  * file has to fit in one buffer (`readFile` stops at 2 GiB). A frame that is whole in the
- * window and checks out is read from there; anything else (bad bytes, a frame cut short, the
- * end) is judged by `readFrame` on all the rest of the file, exactly as if the file had been
- * read whole: its torn-tail rules look only at what follows the frame.
+ * window and checks out is read from there. For a log segment (`tornTails`), anything else
+ * (bad bytes, a frame cut short, the end) is judged by `readFrame` on all the rest of the
+ * file, exactly as if the file had been read whole: its torn-tail rules look only at what
+ * follows the frame. A snapshot has no torn tail (it is renamed into place whole): its bad
+ * bytes are judged from the frame alone, and the rest of the file is never read.
  */
 export class FrameReader {
   #window = Buffer.alloc(0);
@@ -26,6 +28,8 @@ export class FrameReader {
   constructor(
     private readonly file: ReadFile,
     private readonly windowBytes = WINDOW_BYTES,
+    /** Whether bad bytes may be a torn append, judged on all that follows (log segments). */
+    private readonly tornTails = true,
   ) {}
 
   get size(): number {
@@ -48,9 +52,10 @@ export class FrameReader {
           offset - this.#base,
           expected,
         );
-        if (read.kind === 'frame') return this.#shifted(read, this.#base);
+        if (read.kind === 'frame' || !this.tornTails) return this.#shifted(read, this.#base);
       }
     }
+    if (!this.tornTails) return this.#badFrame(offset);
     // not a whole good frame: judged against everything that follows, as a whole file is
     const rest = await this.range(offset, this.size - offset);
     return this.#shifted(readFrame(rest, 0, expected), offset);
@@ -88,6 +93,22 @@ export class FrameReader {
       this.#length += n;
     }
     return this.#length >= length;
+  }
+
+  /** Why the frame at `offset` is not whole, told from its header alone (no torn tail). */
+  async #badFrame(offset: number): Promise<FrameRead> {
+    const header = await this.range(offset, FRAME_HEADER);
+    if (header.length < FRAME_HEADER)
+      return { kind: 'bad', problem: 'a frame header is cut short', torn: false };
+    const length = header.readUInt32LE(0);
+    return {
+      kind: 'bad',
+      problem:
+        length > MAX_PAYLOAD
+          ? `a frame declares ${length} bytes`
+          : `a frame is cut short (it declares ${length} bytes, the file holds ${this.size - offset - FRAME_HEADER} after its header)`,
+      torn: false,
+    };
   }
 
   #shifted(read: FrameRead, by: number): FrameRead {

@@ -68,8 +68,16 @@ type QueueItem =
 export const DEFAULT_FRAME_BYTES = 1024 * 1024;
 /** Records per slice of a snapshot (each slice then cut into frames by bytes). */
 const ROWS_PER_SLICE = 2000;
-/** Log bytes gathered before they are written, while a large batch is encoded. */
-const WRITE_BYTES = 8 * 1024 * 1024;
+/**
+ * Bytes gathered before they are written, while a large batch or a snapshot is encoded: the
+ * frames are joined into one buffer then, a copy that must stay well under a slice.
+ */
+const WRITE_BYTES = 1024 * 1024;
+/**
+ * The most payload bytes of a snapshot frame: recovery parses a frame in one step, and a
+ * quarter megabyte of JSON parses in a few milliseconds.
+ */
+const SNAPSHOT_FRAME_BYTES = 256 * 1024;
 /** A batch with more operations than this is packed operation by operation. */
 const SMALL_BATCH = 256;
 
@@ -343,12 +351,15 @@ export class Journal {
     let pendingBytes = 0;
     let done: Waiter[] = [];
     const writeOut = async () => {
-      if (pending.length === 0) return;
+      // a batch whose last frame filled the previous write has nothing left to write, but
+      // waits for its sync and its acknowledgement all the same
+      if (pending.length === 0 && done.length === 0) return;
       const data = pending.length === 1 ? pending[0] : Buffer.concat(pending);
       pending = [];
       pendingBytes = 0;
-      await this.#file!.write(data);
-      if (this.fsync === 'always') await this.#file!.sync();
+      if (data.length > 0) await this.#file!.write(data);
+      // synced once a batch is whole (a part of one acknowledges nothing)
+      if (this.fsync === 'always' && done.length > 0) await this.#file!.sync();
       this.#bytesSinceSnapshot += data.length;
       for (const w of done) {
         this.#inFlight.delete(w);
@@ -519,7 +530,7 @@ export class Journal {
       }
       if (slicer.due) await slicer.pause(); // let writes and reads through
     };
-    const packer = new FramePacker(this.#frameBytes);
+    const packer = new FramePacker(Math.min(this.#frameBytes, SNAPSHOT_FRAME_BYTES));
     const pushRows = async (table: string, rows: readonly (readonly unknown[])[]) => {
       for (const part of packer.packInSteps(rows, 1)) {
         if (part === null) {

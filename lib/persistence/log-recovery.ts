@@ -3,7 +3,7 @@ import type { Logger } from '@nestjs/common';
 import { TimeSlicer } from '../engine/time-slicer.js';
 import { CorruptStoreError } from '../errors/corrupt-store.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
-import { openForReading, type PersistenceFileSystem } from './file-system.js';
+import { copyInParts, openForReading, type PersistenceFileSystem } from './file-system.js';
 import { ChunkStore } from './frame-packer.js';
 import { FrameReader } from './frame-reader.js';
 import { LOG_MAGIC, SNAPSHOT_MAGIC, type Frame } from './log-format.js';
@@ -113,7 +113,7 @@ export class LogRecovery {
     const file = join(this.dir, SNAPSHOT);
     const snapshot = names.includes(SNAPSHOT) ? await openForReading(this.fs, file) : undefined;
     try {
-      const reader = snapshot && new FrameReader(snapshot);
+      const reader = snapshot && new FrameReader(snapshot, undefined, false);
       let rowsFrom: number | undefined;
       if (reader) {
         rowsFrom = await this.#readSnapshotStart(file, reader);
@@ -211,9 +211,9 @@ export class LogRecovery {
       if (damage) {
         if (this.policy === 'fail')
           throw new CorruptStoreError(this.table, damage.file, damage.offset, damage.reason);
-        const whole = await reader.range(0, reader.size);
+        // kept aside as it is (copied in parts: the snapshot may be larger than a buffer)
         this.#fileChanges.push(() =>
-          this.fs.writeFile(join(this.dir, `${SNAPSHOT}.damaged`), whole),
+          copyInParts(this.fs, file, join(this.dir, `${SNAPSHOT}.damaged`)),
         );
         this.#damaged(damage, []);
         return;
@@ -326,7 +326,7 @@ export class LogRecovery {
         );
         return false;
       }
-      return this.#badTail(file, reader, 0, header.problem, false, later);
+      return this.#badTail(file, 0, header.problem, false, later);
     }
     let expected = start;
     let offset = LOG_MAGIC.length;
@@ -337,13 +337,12 @@ export class LogRecovery {
       if (read.kind === 'end') break;
       if (read.kind === 'bad') {
         const cut = group?.offset ?? offset;
-        return this.#badTail(file, reader, cut, read.problem, last && read.torn, later, offset);
+        return this.#badTail(file, cut, read.problem, last && read.torn, later, offset);
       }
       const { frame } = read;
       if (frame.seq !== expected) {
         return this.#badTail(
           file,
-          reader,
           frame.offset,
           `sequence ${frame.seq} where ${expected} was expected`,
           false,
@@ -356,7 +355,6 @@ export class LogRecovery {
       if (frame.seq !== this.seq + 1 && !group) {
         return this.#badTail(
           file,
-          reader,
           frame.offset,
           `a gap in the log: ${frame.seq} follows ${this.seq}`,
           false,
@@ -374,7 +372,6 @@ export class LogRecovery {
       ) {
         return this.#badTail(
           file,
-          reader,
           frame.offset,
           'a log frame does not hold log operations',
           false,
@@ -390,7 +387,7 @@ export class LogRecovery {
       try {
         for (const op of group.ops) this.#logged(group.refs ? resolveOp(op, group.chunks) : op);
       } catch (error) {
-        return this.#badTail(file, reader, frame.offset, (error as Error).message, false, later);
+        return this.#badTail(file, frame.offset, (error as Error).message, false, later);
       }
       await this.#slicer.tick(body.o.length);
       this.seq = frame.seq;
@@ -400,7 +397,6 @@ export class LogRecovery {
     // a batch whose last frame was never written: never acknowledged, cut off like a torn frame
     return this.#badTail(
       file,
-      reader,
       group.offset,
       'a batch written in several frames lacks its last one',
       last,
@@ -413,19 +409,18 @@ export class LogRecovery {
    * The bytes from `offset` on are not whole frames: a torn tail is cut off with a warning;
    * damage fails, or under 'truncate' is moved aside (with the later segments).
    */
-  async #badTail(
+  #badTail(
     file: string,
-    reader: FrameReader,
     offset: number,
     problem: string,
     torn: boolean,
     later: readonly string[],
     at = offset,
-  ): Promise<boolean> {
+  ): boolean {
     if (!torn) {
       if (this.policy === 'fail') throw new CorruptStoreError(this.table, file, at, problem);
-      const damaged = await reader.range(offset, reader.size - offset);
-      this.#fileChanges.push(() => this.fs.writeFile(`${file}.damaged`, damaged));
+      // what follows the damage, kept aside (copied in parts: a segment may be large)
+      this.#fileChanges.push(() => copyInParts(this.fs, file, `${file}.damaged`, offset));
       this.#damaged(new Damage(file, at, problem), later);
     }
     this.#fileChanges.push(async () => {

@@ -3,7 +3,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { INestApplication } from '@nestjs/common';
 import { cp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { CorruptStoreError, MemoryStoreError } from 'nestjs-memory-store';
+import {
+  CorruptStoreError,
+  MemoryStoreError,
+  NODE_FILE_SYSTEM,
+  type PersistenceFileSystem,
+  type ReadFile,
+} from 'nestjs-memory-store';
 import { encodeFrame, LOG_MAGIC } from '../../lib/persistence/log-format.js';
 import { failedStartUp } from './fixtures/app.factory.js';
 import {
@@ -25,6 +31,35 @@ import {
   tempDir,
   type FileFrame,
 } from './fixtures/persistence-files.js';
+
+/** Bytes recovery reads from a file at a time (its window). */
+const READ_WINDOW = 4 * 1024 * 1024;
+
+/** The real file system, noting the largest read asked of a file opened in parts. */
+class ReadSizes implements PersistenceFileSystem {
+  largest = 0;
+  mkdir = NODE_FILE_SYSTEM.mkdir;
+  readdir = NODE_FILE_SYSTEM.readdir;
+  readFile = NODE_FILE_SYSTEM.readFile;
+  openAppend = NODE_FILE_SYSTEM.openAppend;
+  writeFile = NODE_FILE_SYSTEM.writeFile;
+  truncate = NODE_FILE_SYSTEM.truncate;
+  rename = NODE_FILE_SYSTEM.rename;
+  unlink = NODE_FILE_SYSTEM.unlink;
+  syncDir = NODE_FILE_SYSTEM.syncDir;
+  openRead = async (file: string): Promise<ReadFile | undefined> => {
+    const opened = await NODE_FILE_SYSTEM.openRead!(file);
+    if (!opened) return undefined;
+    return {
+      size: opened.size,
+      read: (target, offset, length, position) => {
+        this.largest = Math.max(this.largest, length);
+        return opened.read(target, offset, length, position);
+      },
+      close: () => opened.close(),
+    };
+  };
+}
 
 /**
  * Damaged directories: a torn last record (what a crash leaves) is cut off with a warning;
@@ -485,6 +520,50 @@ describe('persistence: damaged files', () => {
       const { app: second, logger: loud } = await startTruncating(dir);
       expect(keysOf(second)).toEqual(notesUpTo(15));
       expect(loud.messages('error').join()).toContain('missing');
+    });
+
+    it('a damaged snapshot larger than a read window: starts with the records before the damage, copies it aside in parts, never reads it whole', async () => {
+      const dir = await tempDir('damage-large');
+      dirs.push(dir);
+      const written = await start(dir);
+      const notes = Array.from({ length: 120 }, (_, i) => ({
+        id: `big${i}`,
+        n: i,
+        data: `${i}`.padEnd(100_000, 'x'),
+      }));
+      await written.app.get(NotesStore).writeMany(notes);
+      await stop(written.app); // a final snapshot of about 12 MB, in frames of a quarter megabyte
+      const data = (await filesOf(dir)).get(SNAPSHOT)!;
+      expect(data.length).toBeGreaterThan(2 * READ_WINDOW);
+      const frames = framesOf(data);
+      const hit = frames[3];
+      const before = frames
+        .slice(0, 3)
+        .map((frame) => JSON.parse(frame.payload) as { t: string; rows: [string][] })
+        .flatMap((content) => (content.t === 'rows' ? content.rows.map(([key]) => key) : []));
+      expect(before.length).toBeGreaterThan(0);
+      const damaged = Buffer.from(data);
+      damaged[hit.offset + FRAME_HEADER + 10] ^= 1;
+      await writeFile(join(dir, SNAPSHOT), damaged);
+
+      const files = new ReadSizes();
+      const started = await startPersistedApp({
+        dir,
+        fsync: 'always',
+        onCorruption: 'truncate',
+        fileSystem: files,
+      });
+      apps.add(started.app);
+      expect(started.app.get(NotesStore).keys().map(String).sort()).toEqual([...before].sort());
+      const errors = started.logger.messages('error');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(`byte ${hit.offset}`);
+      expect(errors[0]).toContain('LOST');
+      const aside = await readFile(join(dir, `${SNAPSHOT}.damaged`));
+      expect(aside.equals(damaged)).toBe(true); // (toEqual compares 12 MB byte by byte, slowly)
+      // a window (and a frame) at a time: never the rest of the file, nor all of it
+      expect(files.largest).toBeLessThanOrEqual(READ_WINDOW + 2 * 1024 * 1024);
+      await stop(started.app);
     });
 
     it('is checked: any other value is refused', async () => {

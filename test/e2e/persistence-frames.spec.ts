@@ -192,6 +192,26 @@ describe('persistence: frames of bounded size', () => {
       expect(frame.end - frame.offset - FRAME_HEADER).toBeLessThanOrEqual(FRAME);
   });
 
+  it('a batch whose last frame fills a write of the log is acknowledged, and recovered', async () => {
+    // 12 MB in frames of about 1 MB: the log writes a megabyte at a time, so the batch's last
+    // frame ends a write and nothing is left to write after it (its acknowledgement once waited
+    // for a write that never came)
+    const on = await dir();
+    const gate = new GatedFileSystem();
+    const { app } = await start(on, gate, 'default');
+    const notes = Array.from({ length: 120 }, (_, i) => ({
+      id: `big${i}`,
+      n: i,
+      data: `${i}`.padEnd(100_000, 'x'),
+    }));
+    await app.get(NotesStore).writeMany(notes);
+    const crashed = await image(on, gate);
+    await stop(app);
+    const { app: again } = await start(crashed, undefined, 'default');
+    expect(again.get(NotesStore).size).toBe(120);
+    expect(again.get(NotesStore).get('big119')?.data).toBe(notes[119].data);
+  });
+
   it('at the default frame size, a record with a 6 MB field is logged and recovered', async () => {
     const on = await dir();
     const gate = new GatedFileSystem();
