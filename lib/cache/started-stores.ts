@@ -2,7 +2,7 @@ import type { MemoryStore } from '../store/memory-store.js';
 
 /** A store class, as `memoryStoreKeyv()` takes it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export type StoreClass<S extends MemoryStore<any, any, any> = MemoryStore<any, any, any>> =
+export type StoreClass<S extends MemoryStore<any, any, any, any> = MemoryStore<any, any, any, any>> =
   abstract new (...args: never[]) => S;
 
 /** The store of each class that started last (weakly held: a closed app's may be collected). */
@@ -15,7 +15,7 @@ export function noteStarted(store: object): void {
 
 /** The store of this class that started last, if any. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export function startedStore<S extends MemoryStore<any, any, any>>(
+export function startedStore<S extends MemoryStore<any, any, any, any>>(
   storeClass: StoreClass<S>,
 ): S | undefined {
   return STARTED.get(storeClass)?.deref() as S | undefined;

@@ -661,7 +661,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
         throw new TypeError(`it is ${fields === null ? 'null' : typeof fields}, not a record`);
       const current = migrateRecord(this.schema, key, fields as Record<string, unknown>, version);
-      record = current === fields ? this.#factory.restore(fields) : this.#factory.create(current);
+      record =
+        current === fields
+          ? this.#factory.restore(fields, key)
+          : this.#factory.create(current, key);
     } catch (error) {
       if (error instanceof MemoryStoreError) throw error;
       throw new MemoryStoreError(
