@@ -135,7 +135,9 @@ export class BagRules<T extends object> {
    */
   deleteRecord(view: TableTransaction<T>, record: T, shared: boolean): T | undefined {
     this.table.assertIdle('delete');
-    const records = this.recordsIn(view, this.keyOf(record), shared);
+    const key = this.keyOf(record);
+    this.checkKey(key, 'delete');
+    const records = this.recordsIn(view, key, shared);
     const row = rowOf(record);
     const target =
       (row !== undefined ? records.find((r) => r === record) : undefined) ??
