@@ -711,6 +711,7 @@ export class MemoryStore<
    * it existed; or every record matching a query, returning them.
    */
   dirtyDelete(key: RecordKey): ByKind<K, T[], T | undefined>;
+  dirtyDelete(record: T): T | undefined;
   dirtyDelete(keyOrRecord: RecordKey | T): ByKind<K, T[] | T | undefined, T | undefined>;
   dirtyDelete(query: Query<T>): T[];
   dirtyDelete(target: RecordKey | T | Query<T>): T | T[] | undefined {
@@ -885,6 +886,7 @@ export class MemoryStore<
    * existed; given a query, deletes every match and resolves to them.
    */
   delete(key: RecordKey): Promise<ByKind<K, T[], T | undefined>>;
+  delete(record: T): Promise<T | undefined>;
   delete(keyOrRecord: RecordKey | T): Promise<ByKind<K, T[] | T | undefined, T | undefined>>;
   delete(query: Query<T>): Promise<T[]>;
   delete(target: RecordKey | T | Query<T>): Promise<T | T[] | undefined> {

@@ -160,9 +160,9 @@ describe("bag tables: @Table({ type: 'bag' | 'duplicate_bag' }) and BagStore", (
     const updated = await tags.update({ post: 'p2' }, { weight: 5 });
     expect(updated.map((t) => t.weight)).toEqual([5]);
     // an update that makes two records of a key equal is refused, nothing changed
-    expect(await rejectionOf(tags.update({ post: 'p1', tag: 'ets' }, { tag: 'nest' }))).toBeInstanceOf(
-      DuplicateKeyError,
-    );
+    expect(
+      await rejectionOf(tags.update({ post: 'p1', tag: 'ets' }, { tag: 'nest' })),
+    ).toBeInstanceOf(DuplicateKeyError);
     expect(tags.get('p1').map((t) => t.tag)).toEqual(['nest', 'ets']);
     // a key names several records: update takes a query
     expect(await rejectionOf(tags.update('p1' as never, { weight: 2 }))).toBeInstanceOf(
@@ -266,7 +266,12 @@ describe("bag tables: @Table({ type: 'bag' | 'duplicate_bag' }) and BagStore", (
     // a third start, after rows were added to the recovered ones: the same again
     app = await start({ persistence });
     expect(app.get(ClickStore).get('h')).toHaveLength(3);
-    expect(app.get(TagStore).get('p1').map((t) => t.tag)).toEqual(['b', 'c']);
+    expect(
+      app
+        .get(TagStore)
+        .get('p1')
+        .map((t) => t.tag),
+    ).toEqual(['b', 'c']);
   });
 
   it('fails start-up, naming the store, for a store class that does not fit its table', async () => {
@@ -291,9 +296,9 @@ describe("bag tables: @Table({ type: 'bag' | 'duplicate_bag' }) and BagStore", (
   });
 
   it("gives a bare bag table in forFeature a BagStore, and refuses what a bag's key cannot do", () => {
-    expect(() =>
-      Table({ type: 'bag', autoIncrement: true })(class AutoBag {}),
-    ).toThrow(/autoIncrement.*'bag'/);
+    expect(() => Table({ type: 'bag', autoIncrement: true })(class AutoBag {})).toThrow(
+      /autoIncrement.*'bag'/,
+    );
     expect(() => Table({ type: 'heap' as never })(class Heap {})).toThrow(/'type' must be/);
   });
 });

@@ -9,13 +9,7 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Module, type INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
-import {
-  BagStore,
-  DuplicateKeyError,
-  MemoryStoreModule,
-  Store,
-  Table,
-} from 'nestjs-memory-store';
+import { BagStore, DuplicateKeyError, MemoryStoreModule, Store, Table } from 'nestjs-memory-store';
 import { createApp } from '../e2e/fixtures/app.factory.js';
 
 @Table({ name: 'model_bag', key: 'k', type: 'bag', indexes: ['color'] })
@@ -154,8 +148,7 @@ class Model {
   /** False when the store must refuse the update (a bag would hold two equal records). */
   recolor(k: string, from: string, to: string): boolean {
     const next = this.of(k).map((r) => (r.color === from ? { ...r, color: to } : r));
-    if (this.distinct && next.some((r, i) => next.findIndex((o) => same(o, r)) !== i))
-      return false;
+    if (this.distinct && next.some((r, i) => next.findIndex((o) => same(o, r)) !== i)) return false;
     this.#set(k, next);
     return true;
   }
@@ -220,7 +213,8 @@ describe('bag tables against a model Map<key, record[]>', () => {
       case 'recolor': {
         const query = { k: c.k, color: c.from };
         if (model.recolor(c.k, c.from, c.to)) await s.update(query, { color: c.to });
-        else await expect(s.update(query, { color: c.to })).rejects.toBeInstanceOf(DuplicateKeyError);
+        else
+          await expect(s.update(query, { color: c.to })).rejects.toBeInstanceOf(DuplicateKeyError);
         break;
       }
     }
