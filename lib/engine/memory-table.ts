@@ -1058,9 +1058,20 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return this.#expiry.size;
   }
 
-  /** A record of the table from fields that were validated where they were written. */
-  revive(fields: object): T {
-    return this.#factory.restore(fields);
+  /**
+   * A record of the table from fields that were validated where they were written; `key`
+   * (its row) gives a bag record its row identity.
+   */
+  revive(fields: object, key?: RecordKey): T {
+    return this.#factory.restore(fields, key);
+  }
+
+  /**
+   * Makes a bag's new rows `<prefix><n>` (strings), so that instances sharing the table
+   * through replication never hand out the same row.
+   */
+  distinctRows(prefix: string): void {
+    this.#factory.rowPrefix = prefix;
   }
 
   /**

@@ -23,6 +23,8 @@ export class RecordFactory<T extends object> {
   readonly #keyField: string;
   /** A bag's next row identity (see `BAG_ROW`); unused by other tables. */
   #nextRow = 1;
+  /** Set for a replicated bag: its rows are `<prefix><n>`, distinct from other instances'. */
+  rowPrefix: string | undefined;
 
   constructor(schema: TableSchema<T>) {
     this.#schema = schema;
@@ -157,7 +159,8 @@ export class RecordFactory<T extends object> {
         `${BAG_ROW} holds a bag record's row identity: a record cannot set it`,
         key,
       );
-    if (row === undefined) row = this.#nextRow++;
+    if (row === undefined)
+      row = this.rowPrefix === undefined ? this.#nextRow++ : `${this.rowPrefix}${this.#nextRow++}`;
     else this.raiseRow(row);
     placeRow(record, row);
   }

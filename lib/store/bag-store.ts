@@ -24,7 +24,10 @@ import { MemoryStore } from './memory-store.js';
  * - Queries, indexes, `all()`, `size` (records, not keys), `keys()` (each key once), events
  *   (`key` is the record's key), transactions and persistence work on the records.
  *
- * A replicated bag store fails start-up (`StoreInitializationError`): not supported yet.
+ * Replicated, every instance holds the same records: each makes rows of its own (a random
+ * prefix), and a `'bag'`'s write, which reads its key's records, commits in Redis only if the
+ * table is unchanged since (else it runs again), so two instances writing equal records at
+ * once store one. Not available on bags: a sliding `ttl`, `eviction: 'lru'`, `fetch()`.
  *
  * @example
  * ```ts

@@ -1,4 +1,5 @@
 import { Logger, type OnModuleInit } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import {
   BULK_THRESHOLD,
   bulkDelete,
@@ -238,14 +239,6 @@ export class MemoryStore<
       }
       const replication = registry.replicationFor(this);
       if (replication) {
-        if (this.#bag) {
-          throw new StoreInitializationError(
-            name,
-            this.constructor.name,
-            `its table is a '${table.schema.type}', and replicating bag tables is not supported yet: give the ` +
-              "store 'replication: false' (each instance then keeps its own bag)",
-          );
-        }
         if (journal) {
           throw new MemoryStoreError(
             `${this.constructor.name} is both persisted and replicated: a replicated store is as durable as ` +
@@ -275,6 +268,8 @@ export class MemoryStore<
             name,
           );
         }
+        // a bag's rows are made on every instance: each makes its own (random prefix, counter)
+        if (this.#bag) table.distinctRows(`${randomBytes(6).toString('base64url')}.`);
         this.#replica = await replication.attach(table, runtime.capacity?.maxRecords);
       }
       const replica = this.#replica;
@@ -1184,7 +1179,9 @@ export class MemoryStore<
         throw error;
       }
       if (view.staged.size === 0) return result;
-      const conflicts = await replica.group.commit([view], blind ? 'blind' : 'single');
+      // a bag's write that read a key's records checks, in Redis, that the table is unchanged
+      const mode = this.#bag && view.scanned ? 'transaction' : blind ? 'blind' : 'single';
+      const conflicts = await replica.group.commit([view], mode);
       if (conflicts.length === 0) return result;
       if (attempt >= REPLICATED_WRITE_ATTEMPTS)
         throw new TransactionConflictError(conflicts, attempt);
@@ -1253,7 +1250,8 @@ export class MemoryStore<
     for (let attempt = 1; ; attempt++) {
       const view = new Transaction().on(this.#table);
       view.select(undefined, { limit: 1 }); // the table must not change meanwhile
-      view.writeMany(records, undefined);
+      if (this.#bag) this.#bag.writeMany(view, records, undefined, true);
+      else view.writeMany(records, undefined);
       this.#table.checkStaged(view.staged);
       const conflicts = await replica.group.commit([view], 'transaction');
       if (conflicts.length === 0) return;
