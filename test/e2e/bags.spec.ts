@@ -11,6 +11,7 @@ import {
   MemoryStoreError,
   MemoryStoreModule,
   MemoryStoreService,
+  memoryStoreKeyv,
   RecordNotFoundError,
   Store,
   StoreInitializationError,
@@ -169,6 +170,37 @@ describe("bag tables: @Table({ type: 'bag' | 'duplicate_bag' }) and BagStore", (
       MemoryStoreError,
     );
     expect(() => tags.get({ tag: 'x' } as never)).toThrow(MemoryStoreError);
+  });
+
+  it("joins a bag by its key: a record's related records are the key's", async () => {
+    const app = await start();
+    const tags = app.get(TagStore);
+    const clicks = app.get(ClickStore);
+    await tags.writeMany([
+      { post: 'home', tag: 'a' },
+      { post: 'home', tag: 'b' },
+      { post: 'about', tag: 'c' },
+    ]);
+    await clicks.writeMany([{ page: 'home' }, { page: 'about' }, { page: 'none' }]);
+    const joined = clicks.select(
+      {},
+      { join: { tags: { store: TagStore, on: 'page', many: true } } },
+    );
+    expect(joined.map((c) => [c.page, c.tags.map((t) => t.tag)])).toEqual([
+      ['home', ['a', 'b']],
+      ['about', ['c']],
+      ['none', []],
+    ]);
+    const explained = clicks.explain({}, { join: { tags: { store: TagStore, on: 'page' } } });
+    expect(explained.joins?.tags).toMatchObject({ field: 'post', strategy: 'index lookup' });
+  });
+
+  it('refuses to back a cache (one value per key) with a bag', async () => {
+    const tags = (await start()).get(TagStore);
+    const cache = memoryStoreKeyv(tags as never);
+    const error = await rejectionOf(cache.get('p1'));
+    expect(error).toBeInstanceOf(MemoryStoreError);
+    expect((error as Error).message).toMatch(/'tags' is a bag/);
   });
 
   it('gives each record its own time to live', async () => {
