@@ -6,14 +6,17 @@ export { InjectStore } from './decorators/inject-store.decorator.js';
 export {
   MemoryStore,
   type AggregateOutput,
+  type ByKind,
   type Change,
   type DeepChange,
   type Patch,
   type RecordInput,
   type Selected,
+  type StoreKind,
   type UpdateOptions,
   type WriteOptions,
 } from './store/memory-store.js';
+export { BagStore } from './store/bag-store.js';
 export type * from './update/update.types.js';
 export type { MergeMode } from './update/deep-merge.js';
 export type { ReadonlyStore, StoreReadMember } from './store/store-access.js';

@@ -11,6 +11,7 @@ import { MEMORY_STORE_REGISTRY } from './memory-store.constants.js';
 import { getStoreToken } from './memory-store.utils.js';
 import type { StoreRegistry } from './store/store-registry.js';
 import { MemoryStore } from './store/memory-store.js';
+import { BagStore } from './store/bag-store.js';
 import { injectedStore } from './store/store-access.js';
 
 /** The providers of a list of stores and bare tables, and the tokens to export. */
@@ -73,8 +74,12 @@ function sharedInstance(token: string | StoreEntry, storeClass: StoreEntry): Pro
 function tableStore(table: TableClass): StoreEntry {
   let storeClass = TABLE_STORES.get(table);
   if (!storeClass) {
-    storeClass = class extends MemoryStore {};
-    Object.defineProperty(storeClass, 'name', { value: `MemoryStore<${getTableName(table)}>` });
+    const type = TABLE_METADATA.getTable(table)?.type;
+    const bag = type === 'bag' || type === 'duplicate_bag';
+    storeClass = bag ? class extends BagStore {} : class extends MemoryStore {};
+    Object.defineProperty(storeClass, 'name', {
+      value: `${bag ? 'BagStore' : 'MemoryStore'}<${getTableName(table)}>`,
+    });
     Store({ table })(storeClass);
     TABLE_STORES.set(table, storeClass);
   }

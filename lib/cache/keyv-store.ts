@@ -212,6 +212,12 @@ class KeyvTableAdapter {
         '',
       );
     }
+    if (tableOf(store).schema.bagKey !== undefined) {
+      throw new MemoryStoreError(
+        `memoryStoreKeyv(${store.constructor.name}): a cache keeps one value per key, and '${store.tableName}' is a bag`,
+        store.tableName,
+      );
+    }
     return (this.#store = store);
   }
 

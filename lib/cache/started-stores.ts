@@ -1,9 +1,10 @@
 import type { MemoryStore } from '../store/memory-store.js';
 
-/** A store class, as `memoryStoreKeyv()` takes it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export type StoreClass<S extends MemoryStore<any, any, any> = MemoryStore<any, any, any>> =
-  abstract new (...args: never[]) => S;
+type AnyStore = MemoryStore<any, any, any, any>;
+
+/** A store class, as `memoryStoreKeyv()` takes it. */
+export type StoreClass<S extends AnyStore = AnyStore> = abstract new (...args: never[]) => S;
 
 /** The store of each class that started last (weakly held: a closed app's may be collected). */
 const STARTED = new WeakMap<object, WeakRef<object>>();
@@ -15,7 +16,7 @@ export function noteStarted(store: object): void {
 
 /** The store of this class that started last, if any. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export function startedStore<S extends MemoryStore<any, any, any>>(
+export function startedStore<S extends MemoryStore<any, any, any, any>>(
   storeClass: StoreClass<S>,
 ): S | undefined {
   return STARTED.get(storeClass)?.deref() as S | undefined;

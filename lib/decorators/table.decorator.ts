@@ -6,6 +6,8 @@ import { TABLE_METADATA } from '../metadata/table-metadata.storage.js';
 import { parseTtl } from '../cache/sliding-ttl.js';
 import { checkTableFieldOptions } from '../metadata/declared-fields.js';
 
+const TABLE_TYPES = new Set<unknown>(['set', 'ordered_set', 'bag', 'duplicate_bag']);
+
 const TABLE_OPTION_KEYS = new Set<string>([
   'name',
   'key',
@@ -63,8 +65,20 @@ export function Table(options: TableOptions = {}): ClassDecorator {
         '',
       );
     }
-    if (options.type !== undefined && options.type !== 'set' && options.type !== 'ordered_set') {
-      throw new MemoryStoreError(`${where}: 'type' must be 'set' or 'ordered_set'`, '');
+    if (options.type !== undefined && !TABLE_TYPES.has(options.type)) {
+      throw new MemoryStoreError(
+        `${where}: 'type' must be 'set', 'ordered_set', 'bag' or 'duplicate_bag'`,
+        '',
+      );
+    }
+    if (options.type === 'bag' || options.type === 'duplicate_bag') {
+      // a bag's key names a group of records: a key made per record would make groups of one
+      const maker = options.autoIncrement === true ? 'autoIncrement' : options.keyGen && 'keyGen';
+      if (maker)
+        throw new MemoryStoreError(
+          `${where}: '${maker}' makes a key per record, which a '${options.type}' table (many records per key) cannot use`,
+          '',
+        );
     }
     if (options.autoIncrement !== undefined && typeof options.autoIncrement !== 'boolean') {
       throw new MemoryStoreError(`${where}: 'autoIncrement' must be true or false`, '');

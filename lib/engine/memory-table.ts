@@ -715,7 +715,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
         throw new TypeError(`it is ${fields === null ? 'null' : typeof fields}, not a record`);
       const current = migrateRecord(this.schema, key, fields as Record<string, unknown>, version);
-      record = current === fields ? this.#factory.restore(fields) : this.#factory.create(current);
+      record =
+        current === fields
+          ? this.#factory.restore(fields, key)
+          : this.#factory.create(current, key);
     } catch (error) {
       if (error instanceof MemoryStoreError) throw error;
       throw new MemoryStoreError(
@@ -1109,9 +1112,20 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return this.#expiry.size;
   }
 
-  /** A record of the table from fields that were validated where they were written. */
-  revive(fields: object): T {
-    return this.#factory.restore(fields);
+  /**
+   * A record of the table from fields that were validated where they were written; `key`
+   * (its row) gives a bag record its row identity.
+   */
+  revive(fields: object, key?: RecordKey): T {
+    return this.#factory.restore(fields, key);
+  }
+
+  /**
+   * Makes a bag's new rows `<prefix><n>` (strings), so that instances sharing the table
+   * through replication never hand out the same row.
+   */
+  distinctRows(prefix: string): void {
+    this.#factory.rowPrefix = prefix;
   }
 
   /**

@@ -9,6 +9,7 @@ import { isUpdateDocument, parseUpdate } from '../update/update-document.js';
 import { UpdateApplyError, type UpdateDraft } from '../update/update-draft.js';
 import { applyUpdate } from '../update/update-operators.js';
 import { strictCheck, type StrictCheck } from './strict-fields.js';
+import { BAG_ROW, placeRow, rowOf } from './bag-rows.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -18,10 +19,22 @@ export class RecordFactory<T extends object> {
   readonly #schema: TableSchema<T>;
   readonly #shape: RecordShape;
   #strict: StrictCheck | undefined;
+  /** The field a record must hold a valid key in: the primary key, or a bag's key. */
+  readonly #keyField: string;
+  /** A bag's next row identity (see `BAG_ROW`); unused by other tables. */
+  #nextRow = 1;
+  /** Set for a replicated bag: its rows are `<prefix><n>`, distinct from other instances'. */
+  rowPrefix: string | undefined;
 
   constructor(schema: TableSchema<T>) {
     this.#schema = schema;
     this.#shape = recordShape(schema.prototype, schema.defaults, schema.fields);
+    this.#keyField = schema.bagKey ?? schema.key;
+  }
+
+  /** Hands out bag rows past `row` from now on (a row loaded from the log or a snapshot). */
+  raiseRow(row: RecordKey): void {
+    if (typeof row === 'number' && row >= this.#nextRow) this.#nextRow = row + 1;
   }
 
   /** Refuse undeclared fields and check initialised ones' types (`@Table({ strict })`). */
@@ -29,15 +42,25 @@ export class RecordFactory<T extends object> {
     this.#strict = on ? (this.#strict ?? strictCheck(this.#schema)) : undefined;
   }
 
-  /** A record from the table's defaults overlaid with `input`'s fields. */
-  create(input: unknown): T {
-    return this.#build(new this.#shape.Record(), input, false);
+  /**
+   * A record from the table's defaults overlaid with `input`'s fields. A bag record gets
+   * `row` as its row identity, else a new one.
+   */
+  create(input: unknown, row?: RecordKey): T {
+    return this.#build(new this.#shape.Record(), input, false, row);
   }
 
-  /** A record rebuilt from persisted fields: copied and frozen like any, but not validated again. */
-  restore(input: object): T {
+  /**
+   * A record rebuilt from persisted fields: copied and frozen like any, but not validated
+   * again. A bag record gets `row` (its persisted key) as its row identity.
+   */
+  restore(input: object, row?: RecordKey): T {
     const record = new this.#shape.Record();
     this.#shape.copy(record, input);
+    if (this.#schema.bagKey !== undefined && row !== undefined) {
+      placeRow(record, row);
+      this.raiseRow(row);
+    }
     return Object.freeze(record) as T;
   }
 
@@ -50,7 +73,7 @@ export class RecordFactory<T extends object> {
     // with base's fields keeps base's key order, and every record gets the same hidden class.
     const record = new this.#shape.Record();
     this.#shape.clone(record, base);
-    return this.#build(record, patch, true);
+    return this.#build(record, patch, true, rowOf(base));
   }
 
   /**
@@ -80,7 +103,7 @@ export class RecordFactory<T extends object> {
       const fields = base as Record<string, unknown>;
       for (const key of Object.keys(fields)) if (!unset.has(key)) record[key] = fields[key];
     }
-    return this.#build(record, draft.fields, true);
+    return this.#build(record, draft.fields, true, rowOf(base));
   }
 
   /** The primary key of a record the factory built. */
@@ -88,7 +111,7 @@ export class RecordFactory<T extends object> {
     return (record as Record<string, RecordKey>)[this.#schema.key];
   }
 
-  #build(record: Record<string, unknown>, input: unknown, patch: boolean): T {
+  #build(record: Record<string, unknown>, input: unknown, patch: boolean, row?: RecordKey): T {
     const schema = this.#schema;
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw this.#invalid('', input, 'isObject', 'a record must be an object');
@@ -106,23 +129,42 @@ export class RecordFactory<T extends object> {
     } finally {
       endRecordCopy(outer);
     }
-    const key = record[schema.key];
+    const keyField = this.#keyField;
+    const key = record[keyField];
     if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
       this.assertStorable(input); // a Date, a Map, a promise… says so, rather than "no key"
       throw this.#invalid(
-        schema.key,
+        keyField,
         key,
         'primaryKey',
-        `${schema.key} is the primary key and must be a string or a finite number`,
+        `${keyField} is the primary key and must be a string or a finite number`,
       );
     }
     this.#strict?.(record, key);
+    if (schema.bagKey !== undefined) this.#placeBagRow(record, key, row);
     Object.freeze(record);
     if (schema.validate) {
       const errors = schema.validate(record as T);
       if (errors.length > 0) throw new StoreValidationError(schema.name, errors, undefined, key);
     }
     return record as T;
+  }
+
+  /** Gives a bag record its row identity: `row`, or a new one. */
+  #placeBagRow(record: Record<string, unknown>, key: RecordKey, row: RecordKey | undefined): void {
+    if (Object.prototype.hasOwnProperty.call(record, BAG_ROW))
+      throw invalidField(
+        this.#schema.name,
+        BAG_ROW,
+        record[BAG_ROW],
+        'bagRow',
+        `${BAG_ROW} holds a bag record's row identity: a record cannot set it`,
+        key,
+      );
+    if (row === undefined)
+      row = this.rowPrefix === undefined ? this.#nextRow++ : `${this.rowPrefix}${this.#nextRow++}`;
+    else this.raiseRow(row);
+    placeRow(record, row);
   }
 
   /**
@@ -155,7 +197,7 @@ export class RecordFactory<T extends object> {
     message: string,
     record?: Record<string, unknown>,
   ): StoreValidationError {
-    const key = record?.[this.#schema.key];
+    const key = record?.[this.#keyField];
     const valid = typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key));
     return invalidField(
       this.#schema.name,

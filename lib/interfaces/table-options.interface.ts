@@ -4,6 +4,9 @@ import type { Duration } from '../ttl/duration.js';
 /** A primary key value: records are keyed by a string or a finite number. */
 export type RecordKey = string | number;
 
+/** How a table holds records per key (see `TableOptions.type`). */
+export type TableType = 'set' | 'ordered_set' | 'bag' | 'duplicate_bag';
+
 /** Options of `@Table()`. */
 export interface TableOptions {
   /**
@@ -27,10 +30,13 @@ export interface TableOptions {
   indexes?: (string | readonly string[])[];
   /**
    * `'set'` keeps records in insertion order; `'ordered_set'` keeps them in key order for
-   * `all()`, `keys()`, scans and key ranges.
+   * `all()`, `keys()`, scans and key ranges. `'bag'` keeps many records per key, no two
+   * equal (writing a record equal to one the key holds changes nothing), and
+   * `'duplicate_bag'` many records per key, equal ones too, as Erlang's ETS does: serve a bag
+   * table with a `BagStore`, whose `get(key)` returns the key's records as an array.
    * @default 'set'
    */
-  type?: 'set' | 'ordered_set';
+  type?: TableType;
   /**
    * Give a written record without a key the next value of the table's counter (named after
    * the key field). An explicit numeric key raises the counter past it.

@@ -5,7 +5,8 @@ import {
   type ValidatorOptions,
 } from 'class-validator';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
-import type { TableClass } from '../interfaces/table-options.interface.js';
+import type { TableClass, TableType } from '../interfaces/table-options.interface.js';
+import { BAG_ROW } from '../engine/bag-rows.js';
 import { FORBIDDEN_KEYS, ownValue, RecordShapeError } from '../engine/stored-values.js';
 import { parseTtl } from '../cache/sliding-ttl.js';
 import { declaredFields, type DeclaredFields } from './declared-fields.js';
@@ -30,8 +31,14 @@ export interface CompoundIndexDefinition {
 export interface TableSchema<T extends object = object> {
   readonly target: TableClass<T>;
   readonly name: string;
+  /** The field the engine keys rows by: the primary key, or a bag's row identity. */
   readonly key: string;
-  readonly type: 'set' | 'ordered_set';
+  readonly type: TableType;
+  /**
+   * A bag table's key field (`@Table({ key })`), which many records share: the engine keys
+   * its rows by a hidden row identity (`key` is `BAG_ROW`) and indexes this field.
+   */
+  readonly bagKey?: string;
   readonly autoIncrement: boolean;
   /** How a record without a key gets one, if the table makes keys (`autoIncrement` aside). */
   readonly keyGen?: 'uuid';
@@ -102,7 +109,14 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
   const { indexes, compoundIndexes } = compileIndexes(target, name, options.indexes ?? []);
   if (FORBIDDEN_KEYS.has(key) || key.includes('.') || key === '')
     throw new MemoryStoreError(`Table '${name}': '${key}' cannot be a key field`, name);
-  indexes.delete(key);
+  const bag = options.type === 'bag' || options.type === 'duplicate_bag';
+  if (bag && indexes.get(key)?.unique === true)
+    throw new MemoryStoreError(
+      `Table '${name}': the key '${key}' of a '${options.type}' table holds many records: it cannot have a unique index`,
+      name,
+    );
+  if (bag) indexes.set(key, { field: key, unique: false, ...indexes.get(key) });
+  else indexes.delete(key);
   const indexedFields = [...indexes.keys(), ...compoundIndexes.flatMap((c) => c.fields)].map(
     (path) => path.split('.')[0],
   );
@@ -111,8 +125,9 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
   return {
     target,
     name,
-    key,
+    key: bag ? BAG_ROW : key,
     type: options.type ?? 'set',
+    ...(bag ? { bagKey: key } : {}),
     autoIncrement: options.autoIncrement === true,
     keyGen: options.keyGen,
     strict: options.strict,

@@ -108,7 +108,7 @@ async function csvColumns(
   slicer: TimeSlicer,
 ): Promise<string[]> {
   slicer.phase('listing the columns', records.length);
-  const seen = new Set<string>([table.keyField]);
+  const seen = new Set<string>([table.schema.bagKey ?? table.keyField]); // a bag's row stays hidden
   for (const [field] of table.schema.defaults) seen.add(field);
   for (const record of records) {
     for (const field of Object.keys(record)) seen.add(field);

@@ -148,7 +148,7 @@ function compileJoins(
       throw new QueryError(name, `'many' of join '${alias}' must be true or false`);
     const side = resolve(store, alias);
     const other = side.table;
-    const field = by ?? other.keyField;
+    const field = by ?? other.schema.bagKey ?? other.keyField; // a bag: its key, not its rows
     const explanation: JoinExplanation = {
       table: other.name,
       strategy: 'hash map',

@@ -1,15 +1,18 @@
-import type { MemoryStore } from '../store/memory-store.js';
+import type { MemoryStore, StoreKind } from '../store/memory-store.js';
 import type { DataKeys, NestedPaths, SelectOptions, SortDirection } from './query.types.js';
 
 /** The other side of a join: a store, or its class (resolved in the same application). */
 export type JoinStore<D extends object> =
-  MemoryStore<D> | (abstract new (...args: never[]) => MemoryStore<D>);
+  AnyKindStore<D> | (abstract new (...args: never[]) => AnyKindStore<D>);
+
+/** A store of `D` records, of a set table or a bag. */
+type AnyKindStore<D extends object> = MemoryStore<D, unknown, DataKeys<D>, StoreKind>;
 
 /** The record type of a join's store. */
 export type JoinRecord<S> =
-  S extends MemoryStore<infer D>
+  S extends AnyKindStore<infer D>
     ? D
-    : S extends abstract new (...args: never[]) => MemoryStore<infer D>
+    : S extends abstract new (...args: never[]) => AnyKindStore<infer D>
       ? D
       : never;
 

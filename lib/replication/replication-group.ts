@@ -338,7 +338,7 @@ export class ReplicationGroup {
         const key = change[2];
         const record: object =
           pending?.get(replica.table)?.get(key) ??
-          (replica.table.revive(decodeValue(change[3]) as object) as object);
+          (replica.table.revive(decodeValue(change[3]) as object, key) as object);
         list.push({ key, record, deadline: this.#localDeadline(change[4]), op: 'update' });
       } else {
         list.push({ key: change[2], op: change[0] === 'e' ? 'expire' : 'delete' });

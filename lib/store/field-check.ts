@@ -21,7 +21,7 @@ export function resolveStrictness(
   const { declared, complete } = schema.declaration;
   if (!strict && !complete) return strict;
   const fields: [string, string][] = [
-    [schema.key, 'key'],
+    [schema.bagKey ?? schema.key, 'key'],
     // A dotted index path ('profile.lang') names the field its first segment declares.
     ...schema.indexes.map(({ field }): [string, string] => [field.split('.')[0], 'index']),
     ...schema.compoundIndexes.flatMap(({ fields }) =>

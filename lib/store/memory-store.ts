@@ -1,4 +1,5 @@
 import { Logger, type OnModuleInit } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import {
   BULK_THRESHOLD,
   bulkDelete,
@@ -51,6 +52,7 @@ import type {
   QueryExplanation,
   SelectOptions,
 } from '../query/query.types.js';
+import { BAG_STORE, BagRules } from './bag-rules.js';
 import { resolveStrictness } from './field-check.js';
 import type { NewRecord } from './new-record.js';
 import { dependenciesReady } from './store-dependencies.js';
@@ -67,7 +69,12 @@ import { mergedChange, type MergeMode } from '../update/deep-merge.js';
 import type { DeepPatch, NoOperators, OperatorsOnly } from '../update/update.types.js';
 import type { Duration } from '../ttl/duration.js';
 import { parseTtl, type SlidingTtl } from '../cache/sliding-ttl.js';
-import { ReadThrough, type FetchOptions, type Loader } from '../cache/read-through.js';
+import {
+  ReadThrough,
+  type FetchOptions,
+  type Loader,
+  type ReadThroughTarget,
+} from '../cache/read-through.js';
 import { noteStarted } from '../cache/started-stores.js';
 
 /**
@@ -83,9 +90,18 @@ export type Selected<T, F extends DataKeys<T>> = [DataKeys<T>] extends [F] ? T :
 
 type Phase = 'new' | 'starting' | 'ready' | 'failed';
 
+/**
+ * What a store serves: `'set'` tables (`'set'` and `'ordered_set'`, one record per key) or
+ * bag tables (`'bag'` and `'duplicate_bag'`, served by `BagStore`).
+ */
+export type StoreKind = 'set' | 'bag';
+
+/** A read or write by key's type: `Bag` for a `BagStore`, else `One`. */
+export type ByKind<K extends StoreKind, Bag, One> = K extends 'bag' ? Bag : One;
+
 /** How a store's bulk operations report and log (for the module's own services). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export let bulkOptionsOf: (store: MemoryStore<any, any, any>) => BulkOptions;
+export let bulkOptionsOf: (store: MemoryStore<any, any, any, any>) => BulkOptions;
 
 /**
  * A store of one table's records. Extend it in a class decorated with `@Store()`; Nest
@@ -100,6 +116,7 @@ export class MemoryStore<
   T extends object = object,
   S = unknown,
   D extends DataKeys<T> = DataKeys<T>,
+  K extends StoreKind = 'set',
 > implements OnModuleInit {
   static {
     bulkOptionsOf = (store) => store.#bulkOptions();
@@ -114,6 +131,8 @@ export class MemoryStore<
   /** Log records of a bulk operation's changes, held to be logged together when it ends. */
   #held: LogOp[] | undefined;
   #readThrough: ReadThrough<T> | undefined;
+  /** A bag table's reads and writes by key; undefined for other tables. */
+  readonly #bag: BagRules<T> | undefined;
 
   constructor() {
     const options = STORE_METADATA.get(new.target);
@@ -125,6 +144,7 @@ export class MemoryStore<
     }
     this.#options = options;
     this.#table = new MemoryTable(getTableSchema(options.table as TableClass<T>));
+    this.#bag = this.#table.schema.bagKey === undefined ? undefined : new BagRules(this.#table);
     TABLES.set(this, this.#table as unknown as MemoryTable<object>);
   }
 
@@ -186,6 +206,7 @@ export class MemoryStore<
     const name = table.name;
     try {
       const strict = resolveStrictness(table.schema, registry.options, this.constructor.name);
+      this.#checkKind(runtime.capacity?.eviction);
       // recovery first: writes are refused until it is done (the phase is still 'new')
       const journal = registry.journalFor(this);
       this.#journal = journal;
@@ -247,6 +268,8 @@ export class MemoryStore<
             name,
           );
         }
+        // a bag's rows are made on every instance: each makes its own (random prefix, counter)
+        if (this.#bag) table.distinctRows(`${randomBytes(6).toString('base64url')}.`);
         this.#replica = await replication.attach(table, runtime.capacity?.maxRecords);
       }
       const replica = this.#replica;
@@ -263,7 +286,8 @@ export class MemoryStore<
             if (this.#held) this.#held.push(op);
             else journal.log(op);
           }
-          registry.hub.publish(name, change, replica?.origin);
+          const bag = this.#bag;
+          registry.hub.publish(name, bag ? bagChange(bag, change) : change, replica?.origin);
         },
         onDue: replica ? () => replica.due() : undefined,
         onRenew: journal
@@ -332,18 +356,31 @@ export class MemoryStore<
    * const theme = settings.get('theme', DEFAULT_THEME); // Setting, never undefined
    * ```
    */
-  get<F>(key: RecordKey, fallback: F): T | F;
-  get(key: RecordKey): T | undefined; // last: ReturnType<Store['get']> reads this one
+  get<F>(key: RecordKey, fallback: F): ByKind<K, T[], T | F>;
+  get(key: RecordKey): ByKind<K, T[], T | undefined>; // last: ReturnType<Store['get']> reads this one
   get(key: RecordKey, fallback?: unknown): unknown {
+    if (this.#bag) return this.#bagGet(key, 'get');
     const tx = currentTransaction();
     return (tx ? tx.on(this.#table).get(key) : this.#table.get(key)) ?? fallback;
   }
 
-  /** The record with this primary key; `RecordNotFoundError` if there is none. */
-  getOrThrow(key: RecordKey): T {
-    const record = this.get(key);
-    if (record === undefined) throw new RecordNotFoundError(this.#table.name, key);
-    return record;
+  /**
+   * The record with this primary key; `RecordNotFoundError` if there is none. A `BagStore`
+   * returns the key's records, and throws when it holds none.
+   */
+  getOrThrow(key: RecordKey): ByKind<K, T[], T> {
+    const found = this.#bag ? this.#bagGet(key, 'getOrThrow') : (this.get(key) as T | undefined);
+    if (found === undefined || (Array.isArray(found) && found.length === 0))
+      throw new RecordNotFoundError(this.#table.name, key);
+    return found as ByKind<K, T[], T>;
+  }
+
+  /** A bag's records under a key, as the current transaction (if any) sees them. */
+  #bagGet(key: RecordKey, operation: string): T[] {
+    const bag: BagRules<T> = this.#bag!;
+    bag.checkKey(key, operation);
+    const tx = currentTransaction();
+    return tx ? bag.recordsIn(tx.on(this.#table), key, true) : bag.records(key);
   }
 
   /**
@@ -352,6 +389,7 @@ export class MemoryStore<
    * A renewal is persisted lazily, like one made by `get()`.
    */
   touch(key: RecordKey): boolean {
+    if (this.#bag) return this.exists(key); // a bag has no sliding ttl or LRU order to renew
     return this.#table.touch(key);
   }
 
@@ -373,7 +411,16 @@ export class MemoryStore<
     loader: Loader<R>,
     options?: FetchOptions,
   ): Promise<T | Extract<R, undefined>> {
-    const reads = (this.#readThrough ??= new ReadThrough<T>(this, this.#table.keyField, () =>
+    if (this.#bag) {
+      return rejected(
+        new MemoryStoreError(
+          `fetch() loads one record per key, and '${this.#table.name}' is a bag (many records per key): use get() and write()`,
+          this.#table.name,
+        ),
+      );
+    }
+    const target = this as unknown as ReadThroughTarget<T>; // a set store: bags returned above
+    const reads = (this.#readThrough ??= new ReadThrough<T>(target, this.#table.keyField, () =>
       this.#table.schema.sliding ? undefined : this.#table.schema.ttl,
     ));
     try {
@@ -385,6 +432,7 @@ export class MemoryStore<
 
   /** True if a record has this primary key. */
   exists(key: RecordKey): boolean {
+    if (this.#bag) return this.#bagGet(key, 'exists').length > 0;
     const tx = currentTransaction();
     return tx ? tx.on(this.#table).get(key) !== undefined : this.#table.has(key);
   }
@@ -395,8 +443,10 @@ export class MemoryStore<
     return tx ? Object.freeze(tx.on(this.#table).select()) : this.#table.all();
   }
 
-  /** Every primary key. */
+  /** Every primary key (a bag's keys once each, in the order of their first record). */
   keys(): RecordKey[] {
+    const bag = this.#bag;
+    if (bag) return [...new Set(this.all().map((r) => bag.keyOf(r)))];
     const tx = currentTransaction();
     return tx
       ? tx
@@ -412,10 +462,15 @@ export class MemoryStore<
     return tx ? tx.on(this.#table).select().length : this.#table.size;
   }
 
-  /** Milliseconds until the record expires; undefined without a deadline or a record. */
-  ttl(key: RecordKey): number | undefined {
+  /**
+   * Milliseconds until the record expires; undefined without a deadline or a record. A
+   * `BagStore` takes a record (its own deadline) or a key (until its last record expires;
+   * undefined if one of them has no deadline).
+   */
+  ttl(key: ByKind<K, RecordKey | T, RecordKey>): number | undefined {
     const tx = currentTransaction();
-    return tx ? tx.on(this.#table).ttl(key) : this.#table.ttl(key);
+    const read = (row: RecordKey) => (tx ? tx.on(this.#table).ttl(row) : this.#table.ttl(row));
+    return this.#bag ? this.#bag.ttl(key, read) : read(key as RecordKey);
   }
 
   /** The first record matching the query. */
@@ -592,6 +647,11 @@ export class MemoryStore<
   dirtyWrite(record: NewRecord<T, D>, options?: WriteOptions): T {
     this.#assertWritable();
     this.#assertDirty('dirtyWrite');
+    const bag = this.#bag;
+    if (bag) {
+      const ttl = this.#ttlOf(options);
+      return this.#bagNow((view) => bag.write(view, record, ttl, false));
+    }
     return this.#table.write(record, this.#ttlOf(options));
   }
 
@@ -599,6 +659,11 @@ export class MemoryStore<
   dirtyInsert(record: NewRecord<T, D>, options?: WriteOptions): T {
     this.#assertWritable();
     this.#assertDirty('dirtyInsert');
+    const bag = this.#bag;
+    if (bag) {
+      const ttl = this.#ttlOf(options);
+      return this.#bagNow((view) => bag.insert(view, record, ttl, false));
+    }
     return this.#table.insert(record, this.#ttlOf(options));
   }
 
@@ -626,6 +691,12 @@ export class MemoryStore<
     this.#target(target, 'dirtyUpdate');
     const ttl = this.#ttlOf(options, true);
     change = mergedChange(this.#table.name, change, options?.merge);
+    const bag = this.#bag;
+    if (bag) {
+      this.#bagByQuery(target, 'dirtyUpdate');
+      const update = change as RecordUpdate<T>;
+      return this.#bagNow((view) => bag.updateWhere(view, target, update, ttl, false));
+    }
     if (isKey(target)) return this.#table.update(target, change as RecordUpdate<T>, ttl);
     return this.#table.updateWhere(target, change as RecordUpdate<T>, ttl);
   }
@@ -634,12 +705,15 @@ export class MemoryStore<
    * Deletes the record with this key (or the given record), synchronously, returning it if
    * it existed; or every record matching a query, returning them.
    */
-  dirtyDelete(keyOrRecord: RecordKey | T): T | undefined;
+  dirtyDelete(key: RecordKey): ByKind<K, T[], T | undefined>;
+  dirtyDelete(record: T): T | undefined;
+  dirtyDelete(keyOrRecord: RecordKey | T): ByKind<K, T[] | T | undefined, T | undefined>;
   dirtyDelete(query: Query<T>): T[];
   dirtyDelete(target: RecordKey | T | Query<T>): T | T[] | undefined {
     this.#assertWritable();
     this.#assertDirty('dirtyDelete');
     this.#target(target, 'dirtyDelete');
+    if (this.#bag) return this.#bagNow((view) => this.#bagDelete(view, target, false));
     if (isQuery(target)) return this.#table.deleteMany(target);
     return this.#table.delete(target as RecordKey | T);
   }
@@ -655,6 +729,11 @@ export class MemoryStore<
   dirtyWriteMany(records: readonly NewRecord<T, D>[], options?: WriteOptions): T[] {
     this.#assertWritable();
     this.#assertDirty('dirtyWriteMany');
+    const bag = this.#bag;
+    if (bag) {
+      const ttl = this.#ttlOf(options);
+      return this.#bagNow((view) => bag.writeMany(view, records, ttl, false));
+    }
     return this.#table.writeMany(records, this.#ttlOf(options));
   }
 
@@ -686,6 +765,11 @@ export class MemoryStore<
    * default, else none: writing again replaces the deadline).
    */
   write(record: NewRecord<T, D>, options?: WriteOptions): Promise<T> {
+    const bag = this.#bag;
+    if (bag)
+      return this.#bagWrite(options, false, (view, ttl, shared) =>
+        bag.write(view, record, ttl, shared),
+      );
     if (this.#replica && this.#lacksKeys([record]))
       return this.#keyed([record]).then(([keyed]) => this.write(keyed, options));
     if (this.#replica || currentTransaction() || this.#table.bulk) {
@@ -704,6 +788,11 @@ export class MemoryStore<
 
   /** Inserts a record; rejects with `DuplicateKeyError` if its key exists. */
   insert(record: NewRecord<T, D>, options?: WriteOptions): Promise<T> {
+    const bag = this.#bag;
+    if (bag)
+      return this.#bagWrite(options, false, (view, ttl, shared) =>
+        bag.insert(view, record, ttl, shared),
+      );
     if (this.#replica && this.#lacksKeys([record]))
       return this.#keyed([record]).then(([keyed]) => this.insert(keyed, options));
     if (this.#replica || currentTransaction() || this.#table.bulk) {
@@ -742,8 +831,16 @@ export class MemoryStore<
   ): Promise<T | T[]> {
     try {
       change = mergedChange(this.#table.name, change, options?.merge);
+      if (this.#bag) this.#bagByQuery(target, 'update');
     } catch (error) {
       return rejected(error);
+    }
+    const bag = this.#bag;
+    if (bag) {
+      const update = change as RecordUpdate<T>;
+      return this.#bagWrite(options, true, (view, ttl, shared) =>
+        bag.updateWhere(view, target, update, ttl, shared),
+      );
     }
     if (!isKey(target) && this.#sliceable() && isQuery(target) && this.#isBulk(target)) {
       try {
@@ -783,9 +880,21 @@ export class MemoryStore<
    * Deletes the record with this key (or the given record) and resolves to it, if it
    * existed; given a query, deletes every match and resolves to them.
    */
-  delete(keyOrRecord: RecordKey | T): Promise<T | undefined>;
+  delete(key: RecordKey): Promise<ByKind<K, T[], T | undefined>>;
+  delete(record: T): Promise<T | undefined>;
+  delete(keyOrRecord: RecordKey | T): Promise<ByKind<K, T[] | T | undefined, T | undefined>>;
   delete(query: Query<T>): Promise<T[]>;
   delete(target: RecordKey | T | Query<T>): Promise<T | T[] | undefined> {
+    if (this.#bag) {
+      try {
+        this.#target(target, 'delete');
+      } catch (error) {
+        return rejected(error);
+      }
+      return this.#bagWrite(undefined, false, (view, _ttl, shared) =>
+        this.#bagDelete(view, target, shared),
+      );
+    }
     if (this.#replica || currentTransaction() || this.#table.bulk) {
       return this.#write(
         (tx) => {
@@ -813,6 +922,11 @@ export class MemoryStore<
 
   /** Writes several records: all are validated and checked first, then all are written. */
   writeMany(records: readonly NewRecord<T, D>[], options?: WriteOptions): Promise<T[]> {
+    const bag = this.#bag;
+    if (bag)
+      return this.#bagWrite(options, false, (view, ttl, shared) =>
+        bag.writeMany(view, records, ttl, shared),
+      );
     if (Array.isArray(records) && this.#lacksKeys(records))
       return this.#keyed(records).then((keyed) => this.writeMany(keyed, options));
     if (Array.isArray(records) && records.length >= BULK_THRESHOLD && this.#sliceable()) {
@@ -899,6 +1013,93 @@ export class MemoryStore<
     return this.#durable(now);
   }
 
+  /**
+   * Runs a bag's write: staged in the current transaction if there is one (`shared`: the
+   * transaction's function may run again, so its reads are checked at commit), else applied
+   * at once, resolving when durable. A write's options are read first (a bad one rejects).
+   */
+  #bagWrite<R>(
+    options: UpdateOptions | undefined,
+    update: boolean,
+    op: (view: TableTransaction<T>, ttl: TtlSetting, shared: boolean) => R,
+  ): Promise<R> {
+    let ttl: TtlSetting;
+    try {
+      ttl = this.#ttlOf(options, update);
+    } catch (error) {
+      return rejected(error);
+    }
+    return this.#write(
+      (view) => op(view, ttl, true),
+      () => {
+        this.#assertWritable();
+        return this.#bagNow((view) => op(view, ttl, false));
+      },
+    );
+  }
+
+  /**
+   * Applies a bag's write now, as a transaction of its own: its rules read the key's
+   * records and stage rows over one view, then all of it commits (logged and published
+   * like any commit) or none of it does.
+   */
+  #bagNow<R>(op: (view: TableTransaction<T>) => R): R {
+    const tx = new Transaction();
+    const result = op(tx.on(this.#table));
+    // synchronous from read to commit: nothing else can have changed the table
+    const conflicts = tx.commit();
+    if (conflicts.length > 0) throw new TransactionConflictError(conflicts, 1);
+    return result;
+  }
+
+  /** A bag's delete: every record of a key, one record, or every match of a query. */
+  #bagDelete(view: TableTransaction<T>, target: unknown, shared: boolean): T | T[] | undefined {
+    const bag: BagRules<T> = this.#bag!;
+    if (isQuery(target)) return view.deleteMany(target);
+    if (typeof target === 'object' && target !== null)
+      return bag.deleteRecord(view, target as T, shared);
+    bag.checkKey(target, 'delete');
+    return bag.deleteKey(view, target, shared);
+  }
+
+  /** A bag's key names several records: an update takes a query (which may be the key's). */
+  #bagByQuery(target: unknown, operation: string): asserts target is Query<T> {
+    this.#target(target, operation);
+    if (isQuery(target)) return;
+    throw new MemoryStoreError(
+      `${operation}() on bag table '${this.#table.name}' takes a query, not a key: a key holds several ` +
+        `records (update every one with ${operation}({ ${this.#bag!.field}: key }, …))`,
+      this.#table.name,
+    );
+  }
+
+  /**
+   * Refuses, at start-up, a store whose class does not fit its table (a `BagStore` serves
+   * bag tables, a `MemoryStore` the others), and what a bag cannot do: renew deadlines or
+   * an LRU order on reads (its reads by key are index lookups, not reads of one record).
+   */
+  #checkKind(eviction: string | undefined): void {
+    const schema = this.#table.schema;
+    const name = this.constructor.name;
+    const fail = (reason: string) => new StoreInitializationError(schema.name, name, reason);
+    const bagStore = (this.constructor as { [BAG_STORE]?: boolean })[BAG_STORE] === true;
+    if (this.#bag && !bagStore)
+      throw fail(
+        `its table is a '${schema.type}' (many records per key): extend BagStore<${schema.target.name}>, ` +
+          "whose get(key) returns the key's records",
+      );
+    if (!this.#bag && bagStore)
+      throw fail(
+        `a BagStore serves tables of type 'bag' or 'duplicate_bag', and '${schema.name}' is a '${schema.type}': extend MemoryStore`,
+      );
+    if (this.#bag && schema.sliding)
+      throw fail(`a '${schema.type}' table's ttl cannot slide (its reads renew no deadline)`);
+    if (this.#bag && eviction === 'lru')
+      throw fail(
+        `a '${schema.type}' table cannot evict by 'lru' (its reads keep no recency): use eviction: 'reject'`,
+      );
+  }
+
   /** True when replicated and not in a transaction (a large batch is then staged in slices). */
   #replicaOutside(): boolean {
     return this.#replica !== undefined && currentTransaction() === undefined;
@@ -978,7 +1179,9 @@ export class MemoryStore<
         throw error;
       }
       if (view.staged.size === 0) return result;
-      const conflicts = await replica.group.commit([view], blind ? 'blind' : 'single');
+      // a bag's write that read a key's records checks, in Redis, that the table is unchanged
+      const mode = this.#bag && view.scanned ? 'transaction' : blind ? 'blind' : 'single';
+      const conflicts = await replica.group.commit([view], mode);
       if (conflicts.length === 0) return result;
       if (attempt >= REPLICATED_WRITE_ATTEMPTS)
         throw new TransactionConflictError(conflicts, attempt);
@@ -1029,6 +1232,11 @@ export class MemoryStore<
    * event loop; a small one at once.
    */
   async #seedLocal(records: readonly unknown[]): Promise<void> {
+    const bag = this.#bag;
+    if (bag) {
+      this.#bagNow((view) => bag.writeMany(view, records, undefined, false));
+      return;
+    }
     if (records.length < BULK_THRESHOLD) this.#table.writeMany(records);
     else await bulkWrite(this.#table, records, undefined, this.#bulkOptions());
   }
@@ -1042,7 +1250,8 @@ export class MemoryStore<
     for (let attempt = 1; ; attempt++) {
       const view = new Transaction().on(this.#table);
       view.select(undefined, { limit: 1 }); // the table must not change meanwhile
-      view.writeMany(records, undefined);
+      if (this.#bag) this.#bag.writeMany(view, records, undefined, true);
+      else view.writeMany(records, undefined);
       this.#table.checkStaged(view.staged);
       const conflicts = await replica.group.commit([view], 'transaction');
       if (conflicts.length === 0) return;
@@ -1158,6 +1367,12 @@ export class MemoryStore<
     const { ttl } = options;
     if (ttl === undefined || ttl === null) return ttl;
     const parsed = parseTtl(ttl, `The ttl of a write to '${this.#table.name}'`, this.#table.name);
+    if (typeof parsed === 'object' && this.#bag) {
+      throw new MemoryStoreError(
+        `A sliding ttl cannot be given to a write to the bag table '${this.#table.name}': its reads renew no deadline`,
+        this.#table.name,
+      );
+    }
     if (typeof parsed === 'object' && this.#replica) {
       throw new MemoryStoreError(
         `A sliding ttl cannot be given to a write to the replicated '${this.#table.name}': renewals on reads ` +
@@ -1271,13 +1486,13 @@ const BULK_LOGGER = new Logger('MemoryStore');
 
 /** The engine table behind a store (for the module's own services, not for applications). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export function tableOf(store: MemoryStore<any, any, any>): MemoryTable<object> {
+export function tableOf(store: MemoryStore<any, any, any, any>): MemoryTable<object> {
   return TABLES.get(store)!;
 }
 
 /** A view of a store (a protected store's read-only proxy) reads the store's table: joins find it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-export function shareTable(view: object, store: MemoryStore<any, any, any>): void {
+export function shareTable(view: object, store: MemoryStore<any, any, any, any>): void {
   TABLES.set(view, tableOf(store));
 }
 
@@ -1354,6 +1569,12 @@ function isQuery(target: unknown): target is Query<never> {
   return proto === Object.prototype || proto === null;
 }
 
+/** A bag's change as its listeners see it: under the record's key, not its row. */
+function bagChange<T extends object>(bag: BagRules<T>, change: TableChange<T>): TableChange<T> {
+  const record = change.record ?? change.previous;
+  return record === undefined ? change : { ...change, key: bag.keyOf(record) };
+}
+
 /** The log record of a table change. */
 function logOp<T extends object>(table: MemoryTable<T>, change: TableChange<T>): LogOp {
   switch (change.op) {
@@ -1376,7 +1597,7 @@ function logOp<T extends object>(table: MemoryTable<T>, change: TableChange<T>):
 
 /** The other side of a join from `store`: the store given, or the one of the class given. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-function joinSide(from: MemoryStore<any, any, any>, store: unknown, alias: string): JoinSide {
+function joinSide(from: MemoryStore<any, any, any, any>, store: unknown, alias: string): JoinSide {
   const other =
     store instanceof MemoryStore
       ? store

@@ -32,7 +32,7 @@ export function checkDependsOn(dependsOn: unknown, where: string): void {
  */
 export async function dependenciesReady(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store, whatever its records
-  store: MemoryStore<any, any, any>,
+  store: MemoryStore<any, any, any, any>,
   registry: StoreRegistry,
 ): Promise<void> {
   const storeClass = store.constructor as DependencyClass;

@@ -18,7 +18,7 @@ import { resolveRuntime, type ResolvedRuntime } from './runtime-options.js';
 export type StoreReference = string | (abstract new (...args: never[]) => object);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds stores of every record type
-type AnyStore = MemoryStore<any, any, any>;
+type AnyStore = MemoryStore<any, any, any, any>;
 
 const HOSTS = new WeakMap<object, StoreRegistry>();
 

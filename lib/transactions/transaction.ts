@@ -276,6 +276,21 @@ export class TableTransaction<T extends object> {
     return record;
   }
 
+  /** Stages a record `table.build` made (a bag's write, once its rules are checked). */
+  put(record: T, ttl: TtlSetting): T {
+    this.#stage(this.table.keyOf(record), record, this.table.writeTtl(ttl));
+    return record;
+  }
+
+  /**
+   * Notes that the transaction depends on the whole table (as a query does): any change to
+   * it before the commit is a conflict. A bag's write reads a key's records this way.
+   */
+  dependOnTable(): void {
+    this.table.expire();
+    this.#scannedAt ??= this.table.version;
+  }
+
   insert(input: unknown, ttl: TtlSetting): T {
     const record = this.table.build(input, 'insert');
     const key = this.table.keyOf(record);

@@ -1,0 +1,197 @@
+import { rowOf } from '../engine/bag-rows.js';
+import type { MemoryTable, RecordUpdate, TtlSetting } from '../engine/memory-table.js';
+import { valuesEqual } from '../engine/stored-values.js';
+import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
+import { MemoryStoreError } from '../errors/memory-store.error.js';
+import { StoreValidationError } from '../errors/store-validation.error.js';
+import type { RecordKey } from '../interfaces/table-options.interface.js';
+import type { TableTransaction } from '../transactions/transaction.js';
+
+/**
+ * What a bag table (`@Table({ type: 'bag' | 'duplicate_bag' })`) does on top of its rows:
+ * reads and writes by key, over a transaction's view of the table (a store's own
+ * transaction, committed at once, when the caller is in none). The engine keys a bag's rows
+ * by a row identity (`BAG_ROW`) and indexes the key field, so a key's records are one index
+ * lookup; the rules here keep a `'bag'` free of two equal records under one key.
+ */
+export class BagRules<T extends object> {
+  readonly table: MemoryTable<T>;
+  /** The key field, which many records share. */
+  readonly field: string;
+  /** `'bag'`: no two equal records under a key; `'duplicate_bag'` allows them. */
+  readonly distinct: boolean;
+
+  constructor(table: MemoryTable<T>) {
+    this.table = table;
+    this.field = table.schema.bagKey!;
+    this.distinct = table.schema.type === 'bag';
+  }
+
+  /** The key a record is filed under. */
+  keyOf(record: T): RecordKey {
+    return (record as Record<string, RecordKey>)[this.field];
+  }
+
+  /** Refuses what cannot be a key: a key read is never taken for a query. */
+  checkKey(key: unknown, operation: string): asserts key is RecordKey {
+    if (typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key))) return;
+    throw new MemoryStoreError(
+      `${operation}() on bag table '${this.table.name}' takes a key (a string or a finite number), got ${typeof key}`,
+      this.table.name,
+    );
+  }
+
+  /** The key's committed records, in the order they were written. */
+  records(key: RecordKey): T[] {
+    return this.table.select({ [this.field]: key });
+  }
+
+  /**
+   * The key's records as the transaction sees them: committed ones it has not changed, its
+   * own versions of those it has, and the rows it added. Inside a transaction of the
+   * application, the whole table counts as read (another writer adding a record under the
+   * key is a conflict).
+   */
+  recordsIn(view: TableTransaction<T>, key: RecordKey, shared: boolean): T[] {
+    if (shared) view.dependOnTable();
+    if (view.staged.size === 0) return this.records(key);
+    const out: T[] = [];
+    for (const committed of this.records(key)) {
+      const row = this.table.keyOf(committed);
+      if (!view.staged.has(row)) out.push(committed);
+    }
+    for (const { record } of view.staged.values())
+      if (record !== null && valuesEqual(this.keyOf(record), key)) out.push(record);
+    return out;
+  }
+
+  /**
+   * Adds a record under its key. In a `'bag'`, a record equal to one the key holds (the
+   * project's value equality, as queries compare) changes nothing and the held one is
+   * returned, as ETS ignores it.
+   */
+  write(view: TableTransaction<T>, input: unknown, ttl: TtlSetting, shared: boolean): T {
+    const record = this.table.build(input, 'write');
+    if (this.distinct) {
+      const held = this.#equal(this.recordsIn(view, this.keyOf(record), shared), record);
+      if (held) return held;
+    }
+    return view.put(record, ttl);
+  }
+
+  /** Adds a record; `DuplicateKeyError` if its key holds any record (ETS's `insert_new`). */
+  insert(view: TableTransaction<T>, input: unknown, ttl: TtlSetting, shared: boolean): T {
+    const record = this.table.build(input, 'insert');
+    const key = this.keyOf(record);
+    if (this.recordsIn(view, key, shared).length > 0)
+      throw new DuplicateKeyError(this.table.name, this.field, key, undefined, key);
+    return view.put(record, ttl);
+  }
+
+  /** Writes several records in order, as `write` each (a batch's equal records too). */
+  writeMany(
+    view: TableTransaction<T>,
+    inputs: readonly unknown[],
+    ttl: TtlSetting,
+    shared: boolean,
+  ): T[] {
+    if (!Array.isArray(inputs))
+      throw new MemoryStoreError('writeMany() takes an array of records', this.table.name);
+    const records = new Array<T>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      try {
+        records[i] = this.table.build(inputs[i], 'writeMany');
+      } catch (error) {
+        if (error instanceof StoreValidationError)
+          throw new StoreValidationError(this.table.name, error.errors, i, error.key);
+        throw error;
+      }
+    }
+    // the key's records, read once per key and kept up to date as the batch adds to them
+    const held = new Map<RecordKey, T[]>();
+    return records.map((record) => {
+      if (!this.distinct) return view.put(record, ttl);
+      const key = this.keyOf(record);
+      let under = held.get(key);
+      if (!under) held.set(key, (under = this.recordsIn(view, key, shared)));
+      const equal = this.#equal(under, record);
+      if (equal) return equal;
+      under.push(record);
+      return view.put(record, ttl);
+    });
+  }
+
+  /** Deletes every record of the key; returns them. */
+  deleteKey(view: TableTransaction<T>, key: RecordKey, shared: boolean): T[] {
+    this.table.assertIdle('delete');
+    const records = this.recordsIn(view, key, shared);
+    for (const record of records) view.delete(record);
+    return records;
+  }
+
+  /**
+   * Deletes one record: the very one given (a record the store returned), else the first
+   * record of its key equal to it. In a `'duplicate_bag'` that is one of the equal ones.
+   */
+  deleteRecord(view: TableTransaction<T>, record: T, shared: boolean): T | undefined {
+    this.table.assertIdle('delete');
+    const key = this.keyOf(record);
+    this.checkKey(key, 'delete');
+    const records = this.recordsIn(view, key, shared);
+    const row = rowOf(record);
+    const target =
+      (row !== undefined ? records.find((r) => r === record) : undefined) ??
+      this.#equal(records, record);
+    if (target) view.delete(target);
+    return target;
+  }
+
+  /**
+   * Updates every record the query matches; in a `'bag'`, refused with `DuplicateKeyError`
+   * (nothing changed) when an updated record would equal another of its key.
+   */
+  updateWhere(
+    view: TableTransaction<T>,
+    query: unknown,
+    change: RecordUpdate<T>,
+    ttl: TtlSetting,
+    shared: boolean,
+  ): T[] {
+    const updated = view.updateWhere(query, change, ttl);
+    if (this.distinct) {
+      for (const record of updated) {
+        const key = this.keyOf(record);
+        const twin = this.recordsIn(view, key, shared).find(
+          (other) => other !== record && valuesEqual(other, record),
+        );
+        if (twin) throw new DuplicateKeyError(this.table.name, this.field, key, undefined, key);
+      }
+    }
+    return updated;
+  }
+
+  /**
+   * Milliseconds until a record expires (a record given), or until the key's last record
+   * does (a key); undefined when there is no record or one of them has no deadline.
+   */
+  ttl(target: RecordKey | T, read: (row: RecordKey) => number | undefined): number | undefined {
+    if (typeof target === 'object') {
+      const row = rowOf(target);
+      return row === undefined ? undefined : read(row);
+    }
+    let longest: number | undefined;
+    for (const record of this.records(target)) {
+      const left = read(this.table.keyOf(record));
+      if (left === undefined) return undefined;
+      longest = longest === undefined ? left : Math.max(longest, left);
+    }
+    return longest;
+  }
+
+  #equal(records: readonly T[], record: T): T | undefined {
+    return records.find((other) => valuesEqual(other, record));
+  }
+}
+
+/** Marks `BagStore`, the store class of bag tables (a static property, inherited). */
+export const BAG_STORE = Symbol('BagStore');
