@@ -83,6 +83,11 @@ export class LogRecovery {
   readonly loaded = new Set<string>();
   /** The last sequence number recovered. */
   seq = 0;
+  /**
+   * True when the snapshot was damaged and its loss accepted ('truncate'): it is still in
+   * place (the only copy of the records before the damage) until a new snapshot replaces it.
+   */
+  snapshotDamaged = false;
   readonly #slicer: TimeSlicer;
   readonly #changes = new Map<string, LoggedChanges>();
   readonly #destinations = new Map<string, Destination>();
@@ -228,6 +233,7 @@ export class LogRecovery {
       if (damage) {
         if (this.policy === 'fail')
           throw new CorruptStoreError(this.table, damage.file, damage.offset, damage.reason);
+        this.snapshotDamaged = true;
         // kept aside as it is (copied in parts: the snapshot may be larger than a buffer)
         this.#fileChanges.push(async () => copyInParts(this.fs, file, await this.#asideName(file)));
         this.#damaged(damage, []);

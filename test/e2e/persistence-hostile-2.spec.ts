@@ -15,6 +15,8 @@ import {
 } from './fixtures/persistence-app.module.js';
 import {
   FRAME_HEADER,
+  GatedFileSystem,
+  crashImage,
   SNAPSHOT,
   filesOf,
   framesOf,
@@ -127,6 +129,32 @@ describe('persistence: hostile edges (2)', () => {
       expect(copies).toContain(damaged.toString('latin1'));
       await stop(app);
     });
+  });
+
+  it("a loss accepted under 'truncate' stays accepted: a crash before the next snapshot does not stop a normal start again", async () => {
+    const dir = await snapshotted(20);
+    const data = await readFile(join(dir, SNAPSHOT));
+    const frames = framesOf(data);
+    const damaged = Buffer.from(data);
+    damaged[frames.at(-1)!.offset + FRAME_HEADER] ^= 1;
+    await writeFile(join(dir, SNAPSHOT), damaged);
+    const gate = new GatedFileSystem();
+    const truncating = await startPersistedApp({
+      dir,
+      fsync: 'always',
+      onCorruption: 'truncate',
+      fileSystem: gate,
+    });
+    apps.add(truncating.app);
+    await truncating.app.get(NotesStore).write({ id: 'after', n: -1 });
+    const crashed = await crashImage(dir, gate); // a crash now, before any snapshot
+    dirs.push(crashed);
+    await stop(truncating.app);
+
+    const { app } = await start(crashed); // 'fail', the default
+    expect(keysOf(app)).toHaveLength(21);
+    expect(app.get(NotesStore).get('after')?.n).toBe(-1);
+    await stop(app);
   });
 
   describe('a snapshot cut short (it has no torn tail)', () => {
