@@ -3,7 +3,13 @@ import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CorruptStoreError } from 'nestjs-memory-store';
+import {
+  CorruptStoreError,
+  MemoryStoreError,
+  NODE_FILE_SYSTEM,
+  type AppendFile,
+  type PersistenceFileSystem,
+} from 'nestjs-memory-store';
 import { encodeFrame, LOG_MAGIC } from '../../lib/persistence/log-format.js';
 import { encodeValue } from '../../lib/persistence/value-codec.js';
 import { failedStartUp } from './fixtures/app.factory.js';
@@ -155,6 +161,123 @@ describe('persistence: hostile edges (2)', () => {
     expect(keysOf(app)).toHaveLength(21);
     expect(app.get(NotesStore).get('after')?.n).toBe(-1);
     await stop(app);
+  });
+
+  it('a record larger than a snapshot frame, its text cut inside multi-byte characters, survives a snapshot and a crash', async () => {
+    const dir = await tempDir('hostile2-big');
+    dirs.push(dir);
+    // 'é' (2 bytes), '€' (3), '😀' (4, a surrogate pair): every cut falls inside one of them somewhere
+    const data = 'a' + 'é€😀'.repeat(90_000); // about 810 KB of UTF-8
+    const gate = new GatedFileSystem();
+    const first = await startPersistedApp({ dir, fsync: 'always', fileSystem: gate });
+    apps.add(first.app);
+    await first.app.get(NotesStore).write({ id: 'big', n: 1, data });
+    await first.app.get(NotesStore).write({ id: 'big2', n: 2, data: { text: data, list: [data] } });
+    const crashed = await crashImage(dir, gate);
+    dirs.push(crashed);
+    await stop(first.app); // a final snapshot
+    const frames = framesOf((await filesOf(dir)).get(SNAPSHOT)!);
+    expect(frames.length).toBeGreaterThan(6);
+    for (const frame of frames) expect(frame.end - frame.offset).toBeLessThan(260 * 1024);
+    for (const from of [dir, crashed]) {
+      const { app } = await start(from);
+      expect(app.get(NotesStore).get('big')?.data).toBe(data);
+      expect(app.get(NotesStore).get('big2')?.data).toEqual({ text: data, list: [data] });
+      await stop(app);
+    }
+  });
+
+  describe('a disk fault in the middle of a batch of several megabytes', () => {
+    /** The real file system; the `nth` log write or fsync from arming fails as `kind` says. */
+    class FailingWrites implements PersistenceFileSystem {
+      armed:
+        { operation: 'write' | 'sync'; nth: number; kind: 'error' | 'short' | 'late' } | undefined;
+      #calls = 0;
+      fired = false;
+      mkdir = NODE_FILE_SYSTEM.mkdir;
+      readdir = NODE_FILE_SYSTEM.readdir;
+      readFile = NODE_FILE_SYSTEM.readFile;
+      openRead = NODE_FILE_SYSTEM.openRead;
+      writeFile = NODE_FILE_SYSTEM.writeFile;
+      truncate = NODE_FILE_SYSTEM.truncate;
+      rename = NODE_FILE_SYSTEM.rename;
+      unlink = NODE_FILE_SYSTEM.unlink;
+      syncDir = NODE_FILE_SYSTEM.syncDir;
+      openAppend = async (file: string): Promise<AppendFile> => {
+        const handle = await NODE_FILE_SYSTEM.openAppend(file);
+        const fail = async (
+          operation: 'write' | 'sync',
+          real: () => Promise<void>,
+          half: () => Promise<void>,
+        ) => {
+          const fault = this.armed;
+          if (!fault || fault.operation !== operation || ++this.#calls !== fault.nth) return real();
+          this.armed = undefined;
+          this.fired = true;
+          if (fault.kind === 'late') await real();
+          if (fault.kind === 'short') await half();
+          throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
+        };
+        return {
+          write: (data) =>
+            fail(
+              'write',
+              () => handle.write(data),
+              () => handle.write(data.subarray(0, data.length >> 1)),
+            ),
+          sync: () =>
+            fail(
+              'sync',
+              () => handle.sync(),
+              () => Promise.resolve(),
+            ),
+          close: () => handle.close(),
+        };
+      };
+    }
+
+    const cases = [
+      ...(['error', 'short', 'late'] as const).flatMap((kind) =>
+        [1, 2, 3].map((nth) => ({ operation: 'write' as const, nth, kind })),
+      ),
+      { operation: 'sync' as const, nth: 1, kind: 'error' as const },
+      { operation: 'sync' as const, nth: 1, kind: 'late' as const },
+    ];
+    it.each(cases)(
+      '$kind in $operation #$nth: the batch is refused, and a restart holds every acknowledged write and the batch whole or not at all',
+      async (fault) => {
+        const dir = await tempDir('hostile2-fault');
+        dirs.push(dir);
+        const files = new FailingWrites();
+        const first = await startPersistedApp({ dir, fsync: 'always', fileSystem: files });
+        apps.add(first.app);
+        const notes = first.app.get(NotesStore);
+        for (let i = 0; i < 3; i++) await notes.write({ id: `before${i}`, n: i });
+        files.armed = fault;
+        // 40 records of 100 KB: four frames of about a megabyte, in several writes, one fsync
+        const batch = Array.from({ length: 40 }, (_, i) => ({
+          id: `b${i}`,
+          n: i,
+          data: `${i}`.padEnd(100_000, 'é'),
+        }));
+        const concurrent = notes.write({ id: 'alongside', n: 99 }); // shares the batch's writes
+        const outcomes = await Promise.allSettled([notes.writeMany(batch), concurrent]);
+        expect(files.fired).toBe(true);
+        expect(outcomes[0].status).toBe('rejected');
+        await expect(notes.write({ id: 'later', n: 0 })).rejects.toBeInstanceOf(MemoryStoreError);
+        await stop(first.app);
+
+        const { app } = await start(dir);
+        const keys = keysOf(app);
+        for (let i = 0; i < 3; i++) expect(keys).toContain(`before${i}`);
+        if (outcomes[1].status === 'fulfilled') expect(keys).toContain('alongside');
+        const held = batch.filter((note) => keys.includes(note.id)).length;
+        expect([0, batch.length]).toContain(held);
+        if (held > 0) expect(app.get(NotesStore).get('b39')?.data).toBe(batch[39].data);
+        expect(keys).not.toContain('later');
+        await stop(app);
+      },
+    );
   });
 
   describe('a snapshot cut short (it has no torn tail)', () => {
