@@ -2,10 +2,11 @@ import 'reflect-metadata';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import {
   CorruptStoreError,
   MemoryStoreError,
+  MemoryStoreService,
   NODE_FILE_SYSTEM,
   type AppendFile,
   type PersistenceFileSystem,
@@ -278,6 +279,77 @@ describe('persistence: hostile edges (2)', () => {
         await stop(app);
       },
     );
+  });
+
+  describe('what a crash recovers equals what the store held (keys given twice, deletes and writes in one step)', () => {
+    /** Runs `act` on a fresh persisted app; a crash image taken after it must recover the same records. */
+    async function recoversAsHeld(
+      act: (app: INestApplication, folder: string) => Promise<void>,
+    ): Promise<void> {
+      const dir = await tempDir('hostile2-same');
+      dirs.push(dir);
+      const gate = new GatedFileSystem();
+      const first = await startPersistedApp({ dir, fsync: 'always', fileSystem: gate });
+      apps.add(first.app);
+      await act(first.app, dir);
+      const held = first.app
+        .get(NotesStore)
+        .all()
+        .map((note) => ({ ...note }));
+      const crashed = await crashImage(dir, gate);
+      dirs.push(crashed);
+      await stop(first.app);
+      const { app } = await start(crashed);
+      const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+      expect(
+        app
+          .get(NotesStore)
+          .all()
+          .map((note) => ({ ...note }))
+          .sort(byId),
+      ).toEqual(held.sort(byId));
+      await stop(app);
+    }
+
+    it('writeMany naming a key twice, small and in slices (past 5,000 records)', async () => {
+      for (const size of [3, 6_000]) {
+        await recoversAsHeld(async (app) => {
+          const records = Array.from({ length: size }, (_, i) => ({
+            id: `k${i % (size - 1)}`,
+            n: i,
+          }));
+          await app.get(NotesStore).writeMany(records);
+          expect(app.get(NotesStore).get('k0')?.n).toBe(size - 1);
+        });
+      }
+    });
+
+    it('deleteMany and writeMany of the same keys in one synchronous step, and an empty writeMany', async () => {
+      await recoversAsHeld(async (app) => {
+        const notes = app.get(NotesStore);
+        await notes.writeMany(Array.from({ length: 6_000 }, (_, i) => ({ id: `k${i}`, n: i })));
+        const both = [
+          notes.deleteMany({ n: { $lt: 3_000 } }),
+          notes.writeMany(Array.from({ length: 6_000 }, (_, i) => ({ id: `k${i}`, n: -i }))),
+          notes.writeMany([]),
+        ];
+        await Promise.all(both);
+        await notes.writeMany([]);
+      });
+    });
+
+    it('an NDJSON import naming a key twice', async () => {
+      await recoversAsHeld(async (app, folder) => {
+        const file = join(folder, '..', `${basename(folder)}-import.ndjson`);
+        dirs.push(file);
+        const lines = Array.from({ length: 6_001 }, (_, i) =>
+          JSON.stringify({ id: `k${i % 6_000}`, n: i }),
+        );
+        await writeFile(file, `${lines.join('\n')}\n`);
+        await app.get(MemoryStoreService).import('notes', file, 'ndjson');
+        expect(app.get(NotesStore).get('k0')?.n).toBe(6_000);
+      });
+    });
   });
 
   describe('a snapshot cut short (it has no torn tail)', () => {
