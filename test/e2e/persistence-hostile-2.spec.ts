@@ -350,6 +350,35 @@ describe('persistence: hostile edges (2)', () => {
         expect(app.get(NotesStore).get('k0')?.n).toBe(6_000);
       });
     });
+
+    it('a restore from a backup whose rows name a key twice', async () => {
+      await recoversAsHeld(async (app, folder) => {
+        const notes = app.get(NotesStore);
+        await notes.writeMany(Array.from({ length: 10 }, (_, i) => ({ id: `k${i}`, n: i })));
+        const file = join(folder, '..', `${basename(folder)}.bak`);
+        dirs.push(file);
+        await app.get(MemoryStoreService).backup(file);
+        // the rows frame of 'notes' gets a second row for k0, later, with another value
+        const data = await readFile(file);
+        const rebuilt = framesOf(data).map((frame) => {
+          const content = JSON.parse(frame.payload) as {
+            t: string;
+            table?: string;
+            rows?: unknown[][];
+          };
+          if (content.t !== 'rows' || content.table !== 'notes')
+            return encodeFrame(frame.seq, frame.payload);
+          const again = structuredClone(content.rows![0]) as [string, [string, { n: number }]];
+          again[1][1].n = 777;
+          content.rows!.push(again);
+          return encodeFrame(frame.seq, JSON.stringify(content));
+        });
+        await writeFile(file, Buffer.concat([data.subarray(0, 8), ...rebuilt]));
+        await notes.writeMany(Array.from({ length: 10 }, (_, i) => ({ id: `k${i}`, n: -i })));
+        await app.get(MemoryStoreService).restore(file);
+        expect(notes.get('k0')?.n).toBe(777);
+      });
+    });
   });
 
   describe('a snapshot cut short (it has no torn tail)', () => {
