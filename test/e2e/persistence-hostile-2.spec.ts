@@ -381,6 +381,27 @@ describe('persistence: hostile edges (2)', () => {
     });
   });
 
+  it('lone surrogates in keys and values (one cut by a frame), through the log and a snapshot', async () => {
+    const dir = await tempDir('hostile2-surrogates');
+    dirs.push(dir);
+    const lone = '\ud83d';
+    const data = `${lone}${'😀'.repeat(150_000)}\udc00${lone}`; // past a snapshot frame; pairs cut everywhere
+    const keys = [`${lone}k`, `k\udc00`, '😀'];
+    const gate = new GatedFileSystem();
+    const first = await startPersistedApp({ dir, fsync: 'always', fileSystem: gate });
+    apps.add(first.app);
+    for (const id of keys) await first.app.get(NotesStore).write({ id, n: 1, data });
+    const crashed = await crashImage(dir, gate);
+    dirs.push(crashed);
+    await stop(first.app);
+    for (const from of [dir, crashed]) {
+      const { app } = await start(from);
+      expect(app.get(NotesStore).keys().sort()).toEqual([...keys].sort());
+      for (const id of keys) expect(app.get(NotesStore).get(id)?.data).toBe(data);
+      await stop(app);
+    }
+  });
+
   describe('a snapshot cut short (it has no torn tail)', () => {
     /** The snapshot of 20 notes, cut to `length` bytes. */
     async function cutTo(dir: string, length: (frames: ReturnType<typeof framesOf>) => number) {
