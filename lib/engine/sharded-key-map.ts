@@ -29,14 +29,17 @@ const SHARD_OF_SLOT = (() => {
   return slots;
 })();
 
-/** A key's hash (its last few characters, or its integer part, mixed): the top bits pick a slot. */
+/**
+ * A key's hash (all its characters, or its integer part, mixed): the top bits pick a slot.
+ * Every character counts: keys that share a suffix (`…-session`, `….json`), a prefix, or
+ * both must still spread over the parts (V8 hashes the whole string for the Map anyway).
+ */
 function shardOf(key: RecordKey): number {
   let h: number;
   if (typeof key === 'number') h = Math.imul((key | 0) ^ 0x5bd1e995, 0x9e3779b1);
   else {
     h = key.length;
-    for (let i = Math.max(0, key.length - 4); i < key.length; i++)
-      h = Math.imul(h ^ key.charCodeAt(i), 0x9e3779b1);
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x9e3779b1);
   }
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   return SHARD_OF_SLOT[(h ^ (h >>> 13)) >>> 22];

@@ -274,6 +274,9 @@ export class Journal {
       await this.#file.write(LOG_MAGIC);
       await this.#file.sync();
       await this.fs.syncDir(this.dir);
+      // A damaged snapshot whose loss was accepted is replaced at once: else a crash before
+      // the next snapshot finds it again, and a start under 'fail' refuses what was accepted.
+      if (recovery.snapshotDamaged) await this.#snapshot();
     } catch (error) {
       await this.#file?.close().catch(() => undefined);
       this.#file = undefined;

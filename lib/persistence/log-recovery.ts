@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from '@nestjs/common';
 import { TimeSlicer } from '../engine/time-slicer.js';
 import { CorruptStoreError } from '../errors/corrupt-store.error.js';
@@ -83,6 +83,11 @@ export class LogRecovery {
   readonly loaded = new Set<string>();
   /** The last sequence number recovered. */
   seq = 0;
+  /**
+   * True when the snapshot was damaged and its loss accepted ('truncate'): it is still in
+   * place (the only copy of the records before the damage) until a new snapshot replaces it.
+   */
+  snapshotDamaged = false;
   readonly #slicer: TimeSlicer;
   readonly #changes = new Map<string, LoggedChanges>();
   readonly #destinations = new Map<string, Destination>();
@@ -150,17 +155,32 @@ export class LogRecovery {
     if (this.policy === 'fail')
       throw new CorruptStoreError(this.table, damage.file, damage.offset, damage.reason);
     this.#fileChanges.push(async () => {
-      for (const name of aside)
-        await this.fs.rename(join(this.dir, name), join(this.dir, `${name}.damaged`));
+      const kept: string[] = [];
+      for (const name of aside) {
+        const to = await this.#asideName(join(this.dir, name));
+        await this.fs.rename(join(this.dir, name), to);
+        kept.push(basename(to));
+      }
       if (aside.length > 0) await this.fs.syncDir(this.dir);
       this.logger.error(
         `Corrupt data in ${damage.file} at byte ${damage.offset}: ${damage.reason}. onCorruption is 'truncate': ` +
           `starting with what came before it; what follows is LOST` +
-          (aside.length > 0
-            ? ` (kept aside as ${aside.map((n) => `${n}.damaged`).join(', ')})`
-            : ''),
+          (kept.length > 0 ? ` (kept aside as ${kept.join(', ')})` : ''),
       );
     });
+  }
+
+  /**
+   * The name to keep damage of `file` aside under: `<file>.damaged`, or `<file>.damaged.2`, …
+   * when an earlier start under 'truncate' kept damage under that name (never replaced: it
+   * may be the only copy of what was lost then).
+   */
+  async #asideName(file: string): Promise<string> {
+    const names = new Set(await this.fs.readdir(dirname(file)));
+    const first = `${basename(file)}.damaged`;
+    let name = first;
+    for (let n = 2; names.has(name); n++) name = `${first}.${n}`;
+    return join(dirname(file), name);
   }
 
   // ---- snapshot ----------------------------------------------------------------------
@@ -198,9 +218,11 @@ export class LogRecovery {
     const chunks = new ChunkStore();
     for (let n = 2; ; n++) {
       const read = await reader.read(offset, n);
-      if (read.kind === 'end') break;
       let damage: Damage | undefined;
-      if (read.kind === 'bad') damage = new Damage(file, offset, read.problem);
+      // cut short between two frames: no torn tail either (a snapshot is renamed into place whole)
+      if (read.kind === 'end')
+        damage = new Damage(file, offset, `the snapshot (of sequence ${seq}) is incomplete`);
+      else if (read.kind === 'bad') damage = new Damage(file, offset, read.problem);
       else if (read.frame.seq !== n)
         damage = new Damage(file, offset, 'snapshot frames out of order');
       else {
@@ -211,21 +233,14 @@ export class LogRecovery {
       if (damage) {
         if (this.policy === 'fail')
           throw new CorruptStoreError(this.table, damage.file, damage.offset, damage.reason);
+        this.snapshotDamaged = true;
         // kept aside as it is (copied in parts: the snapshot may be larger than a buffer)
-        this.#fileChanges.push(() =>
-          copyInParts(this.fs, file, join(this.dir, `${SNAPSHOT}.damaged`)),
-        );
+        this.#fileChanges.push(async () => copyInParts(this.fs, file, await this.#asideName(file)));
         this.#damaged(damage, []);
         return;
       }
       offset = (read as { next: number }).next;
     }
-    throw new CorruptStoreError(
-      this.table,
-      file,
-      offset,
-      `the snapshot (of sequence ${seq}) is incomplete`,
-    );
   }
 
   async #snapshotFrame(
@@ -420,7 +435,9 @@ export class LogRecovery {
     if (!torn) {
       if (this.policy === 'fail') throw new CorruptStoreError(this.table, file, at, problem);
       // what follows the damage, kept aside (copied in parts: a segment may be large)
-      this.#fileChanges.push(() => copyInParts(this.fs, file, `${file}.damaged`, offset));
+      this.#fileChanges.push(async () =>
+        copyInParts(this.fs, file, await this.#asideName(file), offset),
+      );
       this.#damaged(new Damage(file, at, problem), later);
     }
     this.#fileChanges.push(async () => {
