@@ -10,6 +10,8 @@ import {
 
 /** How many query shapes keep their template; past it, the cache starts over. */
 export const MAX_QUERY_SHAPES = 512;
+/** The longest string a shape's last query is kept with (see `keepable`). */
+const MAX_KEPT_STRING = 256;
 /** How many steps (tokens) the shapes may hold in all; past it, the cache starts over. */
 const MAX_SHAPE_STEPS = 16_384;
 
@@ -43,8 +45,9 @@ const UNCACHED: ShapeNode = { next: new Map(), template: null };
  * template is kept, and later queries of the shape skip parsing and compiling (they could
  * not fail them: every name and operator was checked, and the values have the same types).
  * A query with the same values as the shape's last one gets the same compiled query (it
- * holds nothing else). Any other query is compiled in full each time. The cache holds at
- * most `MAX_QUERY_SHAPES` shapes and starts over when full.
+ * holds nothing else); a query holding a string longer than 256 characters is not kept as
+ * the last one. Any other query is compiled in full each time. The cache holds at most
+ * `MAX_QUERY_SHAPES` shapes and starts over when full.
  */
 export function compileCached(table: string, query: unknown): CompiledQuery {
   if (query === undefined) return (everything ??= compileNode(MATCH_ALL_NODE));
@@ -55,7 +58,8 @@ export function compileCached(table: string, query: unknown): CompiledQuery {
     const { last } = template;
     if (last !== undefined && sameValues(last.values, values)) return last.compiled;
     const compiled = fromTemplate(template, values);
-    template.last = { values, compiled };
+    // a long string stays alive as long as it is the shape's last value: not kept
+    template.last = keepable(values) ? { values, compiled } : undefined;
     return compiled;
   }
   const tree = toFilterNode(table, query); // throws for a bad query: nothing is kept
@@ -73,6 +77,19 @@ export function compileCached(table: string, query: unknown): CompiledQuery {
 /** How many shapes the cache holds (for tests). */
 export function cachedQueryShapes(): number {
   return shapeCount;
+}
+
+/**
+ * Whether a query's values are short enough to keep with its shape: a shape's last query
+ * lives until the next query of its shape, so 512 shapes asked once more each with a 1 MB
+ * string would hold 512 MB. A query of longer strings is compiled from the template anyway.
+ */
+function keepable(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (typeof value === 'string' && value.length > MAX_KEPT_STRING) return false;
+  }
+  return true;
 }
 
 /** Whether two lists of a shape's values (strings, finite numbers, booleans) are alike. */

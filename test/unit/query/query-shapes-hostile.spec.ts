@@ -338,4 +338,21 @@ describe('query shapes against a plain filter (hostile)', () => {
           }
       }
   });
+
+  it('keeps no long value of a query alive: 512 shapes asked twice with 1 MB strings held 512 MB', () => {
+    const table = tableOf(Plain);
+    table.write({ id: 'a', team: 'red' });
+    const long = (n: number) => `${n}:`.padEnd(4096, 'x');
+    for (const value of [long(1), long(2)]) expect(table.select({ team: value })).toEqual([]);
+    const compiled = table.compile({ team: long(3) });
+    expect(compiled.template).toBeDefined(); // the shape is cached…
+    const kept = compiled.template!.last?.values ?? [];
+    expect(kept.filter((v) => typeof v === 'string' && v.length > 256)).toHaveLength(0); // …not its long value
+    // a short value is still remembered, and its query reused
+    const short = table.compile({ team: 'red' });
+    expect(short.template!.last?.values).toEqual(['red']);
+    expect(table.compile({ team: 'red' })).toBe(short);
+    expect(table.select({ team: 'red' }).map((r) => r.id)).toEqual(['a']);
+    expect(table.select({ team: long(3) })).toEqual([]);
+  });
 });
