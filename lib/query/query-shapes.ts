@@ -1,4 +1,5 @@
 import { MATCH_ALL_NODE } from './filter-node.js';
+import { MAX_CACHED_NAME } from './query-values.js';
 import { toFilterNode } from './filter-parser.js';
 import {
   compileNode,
@@ -38,7 +39,8 @@ const UNCACHED: ShapeNode = { next: new Map(), template: null };
  * Compiles a query as `compileQuery` does, reusing the work done for an earlier query of
  * the same shape: an attribute map or filter object of top-level fields, each equal to a
  * string, a finite number or a boolean or bounded by `$eq`/`$gt`/`$gte`/`$lt`/`$lte` with
- * one, or a list of such `[field, op, value]` tuples. Its shape is the sequence of its
+ * one, or a list of such `[field, op, value]` tuples, naming no field longer than
+ * `MAX_CACHED_NAME`. Its shape is the sequence of its
  * field names, operators and value types; its values are all that differs between two
  * queries of one shape. The first query of a shape is parsed and compiled as usual, which
  * checks it; when the compiled tree is the conjunction of those comparisons, in order, its
@@ -123,6 +125,7 @@ function walk(query: unknown, values: unknown[], add: boolean): ShapeNode | unde
       const type = typeOf(value);
       if (typeof field !== 'string' || typeof op !== 'string' || !TUPLE_OPERATORS.has(op))
         return UNCACHED;
+      if (field.length > MAX_CACHED_NAME) return UNCACHED;
       if (type === undefined) return UNCACHED;
       node = step(step(step(node, field, add), op, add), type, add);
       values.push(value);
@@ -133,7 +136,7 @@ function walk(query: unknown, values: unknown[], add: boolean): ShapeNode | unde
   node = maps;
   for (const field in query) {
     if (!Object.prototype.hasOwnProperty.call(query, field)) continue;
-    if (field.charCodeAt(0) === 36 /* $ */) return UNCACHED;
+    if (field.charCodeAt(0) === 36 /* $ */ || field.length > MAX_CACHED_NAME) return UNCACHED;
     const value = query[field];
     node = step(node, field, add);
     const type = typeOf(value);
