@@ -26,6 +26,9 @@ class Plain {
 @Table({ name: 'hostile_indexed', indexes: ['team'] })
 class Indexed {
   id!: string;
+  team?: unknown;
+  age?: unknown;
+  name?: unknown;
 }
 
 @Index(['team', 'age'])
@@ -33,12 +36,17 @@ class Indexed {
 @Table({ name: 'hostile_ordered', type: 'ordered_set' })
 class OrderedSet {
   id!: string;
+  team?: unknown;
+  age?: unknown;
+  name?: unknown;
 }
 
 @Index('valueOf', { kind: 'ordered' })
 @Table({ name: 'hostile_inherited', indexes: ['toString'] })
 class Inherited {
   id!: string;
+  declare toString: () => string;
+  declare valueOf: unknown;
 }
 
 const tableOf = (c: unknown) => new MemoryTable<Rec>(getTableSchema(c as TableClass<Rec>));
@@ -290,7 +298,7 @@ function run(
 describe('query shapes against a plain filter (hostile)', () => {
   it('answers repeated shapes with values of every type like Array.filter, on every kind of table', () => {
     for (const seed of [1, 2, 3]) {
-      const compared = run(['team', 'age', 'name'], [Plain, Indexed, OrderedSet], seed, 40, 1500);
+      const compared = run(['team', 'age', 'name'], [Plain, Indexed, OrderedSet], seed, 40, 1000);
       expect(compared).toBeGreaterThan(500);
     }
   });
@@ -341,7 +349,7 @@ describe('query shapes against a plain filter (hostile)', () => {
       }
   });
 
-  it('keeps no long value of a query alive: 512 shapes asked twice with 1 MB strings held 512 MB', () => {
+  it('keeps no long value of a query alive: 400 shapes asked twice with 1 MB strings held 403 MB', () => {
     const table = tableOf(Plain);
     table.write({ id: 'a', team: 'red' });
     const long = (n: number) => `${n}:`.padEnd(4096, 'x');
