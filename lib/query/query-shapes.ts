@@ -1,4 +1,5 @@
 import { MATCH_ALL_NODE } from './filter-node.js';
+import { MAX_CACHED_NAME } from './query-values.js';
 import { toFilterNode } from './filter-parser.js';
 import {
   compileNode,
@@ -10,6 +11,8 @@ import {
 
 /** How many query shapes keep their template; past it, the cache starts over. */
 export const MAX_QUERY_SHAPES = 512;
+/** The longest string a shape's last query is kept with (see `keepable`). */
+const MAX_KEPT_STRING = 256;
 /** How many steps (tokens) the shapes may hold in all; past it, the cache starts over. */
 const MAX_SHAPE_STEPS = 16_384;
 
@@ -36,15 +39,17 @@ const UNCACHED: ShapeNode = { next: new Map(), template: null };
  * Compiles a query as `compileQuery` does, reusing the work done for an earlier query of
  * the same shape: an attribute map or filter object of top-level fields, each equal to a
  * string, a finite number or a boolean or bounded by `$eq`/`$gt`/`$gte`/`$lt`/`$lte` with
- * one, or a list of such `[field, op, value]` tuples. Its shape is the sequence of its
+ * one, or a list of such `[field, op, value]` tuples, naming no field longer than
+ * `MAX_CACHED_NAME`. Its shape is the sequence of its
  * field names, operators and value types; its values are all that differs between two
  * queries of one shape. The first query of a shape is parsed and compiled as usual, which
  * checks it; when the compiled tree is the conjunction of those comparisons, in order, its
  * template is kept, and later queries of the shape skip parsing and compiling (they could
  * not fail them: every name and operator was checked, and the values have the same types).
  * A query with the same values as the shape's last one gets the same compiled query (it
- * holds nothing else). Any other query is compiled in full each time. The cache holds at
- * most `MAX_QUERY_SHAPES` shapes and starts over when full.
+ * holds nothing else); a query holding a string longer than 256 characters is not kept as
+ * the last one. Any other query is compiled in full each time. The cache holds at most
+ * `MAX_QUERY_SHAPES` shapes and starts over when full.
  */
 export function compileCached(table: string, query: unknown): CompiledQuery {
   if (query === undefined) return (everything ??= compileNode(MATCH_ALL_NODE));
@@ -55,7 +60,8 @@ export function compileCached(table: string, query: unknown): CompiledQuery {
     const { last } = template;
     if (last !== undefined && sameValues(last.values, values)) return last.compiled;
     const compiled = fromTemplate(template, values);
-    template.last = { values, compiled };
+    // a long string stays alive as long as it is the shape's last value: not kept
+    template.last = keepable(values) ? { values, compiled } : undefined;
     return compiled;
   }
   const tree = toFilterNode(table, query); // throws for a bad query: nothing is kept
@@ -73,6 +79,19 @@ export function compileCached(table: string, query: unknown): CompiledQuery {
 /** How many shapes the cache holds (for tests). */
 export function cachedQueryShapes(): number {
   return shapeCount;
+}
+
+/**
+ * Whether a query's values are short enough to keep with its shape: a shape's last query
+ * lives until the next query of its shape, so 512 shapes asked once more each with a 1 MB
+ * string would hold 512 MB. A query of longer strings is compiled from the template anyway.
+ */
+function keepable(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (typeof value === 'string' && value.length > MAX_KEPT_STRING) return false;
+  }
+  return true;
 }
 
 /** Whether two lists of a shape's values (strings, finite numbers, booleans) are alike. */
@@ -106,6 +125,7 @@ function walk(query: unknown, values: unknown[], add: boolean): ShapeNode | unde
       const type = typeOf(value);
       if (typeof field !== 'string' || typeof op !== 'string' || !TUPLE_OPERATORS.has(op))
         return UNCACHED;
+      if (field.length > MAX_CACHED_NAME) return UNCACHED;
       if (type === undefined) return UNCACHED;
       node = step(step(step(node, field, add), op, add), type, add);
       values.push(value);
@@ -116,7 +136,7 @@ function walk(query: unknown, values: unknown[], add: boolean): ShapeNode | unde
   node = maps;
   for (const field in query) {
     if (!Object.prototype.hasOwnProperty.call(query, field)) continue;
-    if (field.charCodeAt(0) === 36 /* $ */) return UNCACHED;
+    if (field.charCodeAt(0) === 36 /* $ */ || field.length > MAX_CACHED_NAME) return UNCACHED;
     const value = query[field];
     node = step(node, field, add);
     const type = typeOf(value);

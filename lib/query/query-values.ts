@@ -28,6 +28,12 @@ export const INHERITED_NAMES: ReadonlySet<string> = new Set(
 
 /** How many field paths `parsePath` remembers; past it, it starts over. */
 const MAX_CACHED_PATHS = 1024;
+/**
+ * The longest field name (or path) a cache of query shapes, paths, orders or generated code
+ * keeps: each keeps hundreds, so names a client makes up as long as it likes would keep
+ * megabytes alive. A query naming a longer one answers the same, compiled each time.
+ */
+export const MAX_CACHED_NAME = 256;
 /** Paths already checked and split: a query names the same few fields again and again. */
 const parsedPaths = new Map<string, readonly string[]>();
 
@@ -43,6 +49,7 @@ export function parsePath(table: string, field: string): readonly string[] {
       throw new QueryError(table, `'${segment}' cannot be used as a field name`);
     }
   }
+  if (field.length > MAX_CACHED_NAME) return Object.freeze(segments);
   if (parsedPaths.size >= MAX_CACHED_PATHS) parsedPaths.clear();
   parsedPaths.set(field, Object.freeze(segments));
   return segments;

@@ -1,5 +1,5 @@
 import type { FilterNode } from './filter-node.js';
-import { INHERITED_NAMES } from './query-values.js';
+import { INHERITED_NAMES, MAX_CACHED_NAME } from './query-values.js';
 
 type Predicate = (record: object) => boolean;
 
@@ -226,8 +226,14 @@ function rangeShapes(type: string): Readonly<Record<string, string>> {
  */
 function shapeOf(leaf: FilterNode): string {
   if (leaf.kind === 'all') return TRUE;
-  // (a field named like a method of every object is read as an own field, by the predicate)
-  if (leaf.kind === 'cmp' && leaf.path.length === 1 && !INHERITED_NAMES.has(leaf.path[0])) {
+  // (a field named like a method of every object is read as an own field, by the predicate;
+  // a very long name is kept out of the cached code and its keys)
+  if (
+    leaf.kind === 'cmp' &&
+    leaf.path.length === 1 &&
+    !INHERITED_NAMES.has(leaf.path[0]) &&
+    leaf.path[0].length <= MAX_CACHED_NAME
+  ) {
     const { op, value } = leaf;
     if (op === 'eq' && value !== null && typeof value !== 'object' && value === value) return EQUAL;
     if (Object.prototype.hasOwnProperty.call(RANGE_OPERATORS, op)) {

@@ -6,6 +6,7 @@ import {
   describeValue,
   INHERITED_NAMES,
   isPlainObject,
+  MAX_CACHED_NAME,
   parsePath,
   RESERVED_FIELD_NAMES,
 } from './query-values.js';
@@ -97,6 +98,7 @@ function singleOrdering(table: string, keyField: string, orderBy: unknown): Orde
   if (field === undefined) return undefined;
   const direction = orderBy[field];
   if (direction !== 'asc' && direction !== 'desc') return undefined;
+  if (field.length > MAX_CACHED_NAME) return undefined;
   let byField = orderings.get(keyField);
   const cached = byField?.get(field)?.[direction];
   if (cached !== undefined) return cached;
