@@ -130,8 +130,9 @@ export class BagRules<T extends object> {
   }
 
   /**
-   * Deletes one record: the very one given (a record the store returned), else the first
-   * record of its key equal to it. In a `'duplicate_bag'` that is one of the equal ones.
+   * Deletes one record: the row of a record the store returned (even an older version of
+   * it; nothing once that row is gone), else the first record of its key equal to the one
+   * given. In a `'duplicate_bag'` that is one of the equal ones.
    */
   deleteRecord(view: TableTransaction<T>, record: T, shared: boolean): T | undefined {
     this.table.assertIdle('delete');
@@ -139,9 +140,12 @@ export class BagRules<T extends object> {
     this.checkKey(key, 'delete');
     const records = this.recordsIn(view, key, shared);
     const row = rowOf(record);
+    // A record this table made names its row, whichever version of it the caller holds: once
+    // that row is gone, deleting it again deletes nothing (never another, equal copy).
     const target =
-      (row !== undefined ? records.find((r) => r === record) : undefined) ??
-      this.#equal(records, record);
+      row !== undefined && record instanceof this.table.schema.target
+        ? records.find((r) => r === record || rowOf(r) === row)
+        : this.#equal(records, this.#asStored(record));
     if (target) view.delete(target);
     return target;
   }
@@ -188,7 +192,22 @@ export class BagRules<T extends object> {
     return longest;
   }
 
-  #equal(records: readonly T[], record: T): T | undefined {
+  /**
+   * A record as a write would store it (defaults filled in, fields left undefined dropped),
+   * for comparing with stored ones: `new Tag()` holds its declared fields as undefined.
+   * Undefined when no write could store it (so none is equal to it).
+   */
+  #asStored(record: T): T | undefined {
+    try {
+      return this.table.build(record, 'delete');
+    } catch (error) {
+      if (error instanceof StoreValidationError) return undefined;
+      throw error;
+    }
+  }
+
+  #equal(records: readonly T[], record: T | undefined): T | undefined {
+    if (record === undefined) return undefined;
     return records.find((other) => valuesEqual(other, record));
   }
 }

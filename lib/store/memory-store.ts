@@ -1062,6 +1062,11 @@ export class MemoryStore<
     return bag.deleteKey(view, target, shared);
   }
 
+  /** The key field as users know it: a bag's key, never its hidden row identity. */
+  get #userKeyField(): string {
+    return this.#table.schema.bagKey ?? this.#table.keyField;
+  }
+
   /** A bag's key names several records: an update takes a query (which may be the key's). */
   #bagByQuery(target: unknown, operation: string): asserts target is Query<T> {
     this.#target(target, operation);
@@ -1392,13 +1397,13 @@ export class MemoryStore<
     if (target === undefined || target === null) {
       throw new QueryError(
         this.#table.name,
-        `${operation}() got ${String(target)} instead of a key or a query (${everyRecordHint(operation, this.#table.keyField)})`,
+        `${operation}() got ${String(target)} instead of a key or a query (${everyRecordHint(operation, this.#userKeyField)})`,
       );
     }
     if (isEmptyQuery(target)) {
       throw new QueryError(
         this.#table.name,
-        `${operation}() got an empty query (${Array.isArray(target) ? '[]' : '{}'}), which matches every record (${everyRecordHint(operation, this.#table.keyField)})`,
+        `${operation}() got an empty query (${Array.isArray(target) ? '[]' : '{}'}), which matches every record (${everyRecordHint(operation, this.#userKeyField)})`,
       );
     }
   }
