@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import {
   BagStore,
@@ -34,6 +37,26 @@ class Click {
 @Store({ table: Click })
 class ClickStore extends BagStore<Click> {}
 
+@Table({
+  name: 'hostile_versions',
+  key: 'post',
+  type: 'bag',
+  version: 2,
+  migrations: {
+    2: (v1: Record<string, unknown>) => {
+      if (v1.tag === 'bad') throw new Error('cannot upgrade');
+      return { ...v1, tag: String(v1.tag).toUpperCase() };
+    },
+  },
+})
+class VersionedTag {
+  post!: string;
+  tag!: string;
+}
+
+@Store({ table: VersionedTag })
+class VersionedTagStore extends BagStore<VersionedTag> {}
+
 @Module({})
 class HostileBagsModule {}
 
@@ -43,7 +66,10 @@ describe('bag tables, hostile use', () => {
   async function start(imports: DynamicModule[] = []): Promise<INestApplication> {
     const app = await createApp({
       module: HostileBagsModule,
-      imports: [MemoryStoreModule.forRoot({ stores: [TagStore, ClickStore] }), ...imports],
+      imports: [
+        MemoryStoreModule.forRoot({ stores: [TagStore, ClickStore, VersionedTagStore] }),
+        ...imports,
+      ],
     });
     running.push(app);
     await app.init();
@@ -126,5 +152,31 @@ describe('bag tables, hostile use', () => {
     );
     expect(listed).toMatchObject({ key: 'post', records: 1 });
     expect(JSON.stringify(res.body)).not.toContain('__row');
+  });
+
+  it("a migration's failure names the bag record's key, not its hidden row", async () => {
+    const app = await start();
+    const dir = await mkdtemp(join(tmpdir(), 'rbags-'));
+    try {
+      const file = join(dir, 'v1.json');
+      const records = [
+        { post: 'p1', tag: 'ok' },
+        { post: 'p2', tag: 'bad' },
+      ];
+      await writeFile(file, JSON.stringify({ table: 'hostile_versions', version: 1, records }));
+      const error = await rejectionOf(
+        app.get(MemoryStoreService).import(VersionedTagStore, file, 'json'),
+      );
+      expect((error as Error).message).toContain('migration to version 2 failed for record "p2"');
+      expect(app.get(VersionedTagStore).size).toBe(0);
+      await writeFile(
+        file,
+        JSON.stringify({ table: 'hostile_versions', version: 1, records: [records[0]] }),
+      );
+      await app.get(MemoryStoreService).import(VersionedTagStore, file, 'json');
+      expect(app.get(VersionedTagStore).get('p1')).toEqual([{ post: 'p1', tag: 'OK' }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
