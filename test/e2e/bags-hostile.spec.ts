@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import {
   BagStore,
+  DuplicateKeyError,
   MemoryStoreInspectorModule,
   MemoryStoreModule,
   MemoryStoreService,
@@ -178,5 +179,21 @@ describe('bag tables, hostile use', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a large batch under one key keeps one of each equal record; an update making two equal is refused', async () => {
+    const tags = (await start()).get(TagStore);
+    const batch = Array.from({ length: 6_000 }, (_, i) => ({ post: 'big', tag: `t${i % 1_500}` }));
+    const written = await tags.writeMany(batch);
+    expect(tags.get('big')).toHaveLength(1_500);
+    expect(written[1_500]).toBe(written[0]); // the held record, as a single write resolves to
+    await tags.write({ post: 'big', tag: 't7' }); // equal: nothing added
+    await tags.write({ post: 'big', tag: 't7', note: 'n' }); // not equal: added
+    expect(tags.get('big')).toHaveLength(1_501);
+    const error = await rejectionOf(tags.update({ post: 'big', tag: 't8' }, { tag: 't9' }));
+    expect(error).toBeInstanceOf(DuplicateKeyError);
+    expect(tags.get('big').filter((t) => t.tag === 't8')).toHaveLength(1);
+    await tags.update({ post: 'big', tag: { $in: ['t1', 't2'] } }, { note: 'x' });
+    expect(tags.select({ note: 'x' })).toHaveLength(2);
   });
 });
