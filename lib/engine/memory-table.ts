@@ -1115,6 +1115,19 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         `${this.keyField} is the primary key and cannot change in an update`,
       );
     }
+    const bagKey = this.schema.bagKey;
+    if (bagKey !== undefined && fieldOf(record, bagKey) !== fieldOf(current, bagKey)) {
+      // a record moving to another key would leave its key's listeners unaware
+      throw invalidField(
+        this.schema.name,
+        bagKey,
+        fieldOf(record, bagKey),
+        'bagKey',
+        `${bagKey} is the key of a '${this.schema.type}' table and cannot change in an update ` +
+          `(delete the record and write it under its new key)`,
+        fieldOf(current, bagKey) as RecordKey,
+      );
+    }
     return record;
   }
 
@@ -1396,4 +1409,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       claims.set(value, key);
     }
   }
+}
+
+/** A record's top-level field. */
+function fieldOf(record: object, field: string): unknown {
+  return (record as Record<string, unknown>)[field];
 }

@@ -12,6 +12,7 @@ import {
   MemoryStoreModule,
   MemoryStoreService,
   QueryError,
+  StoreValidationError,
   Store,
   Table,
 } from 'nestjs-memory-store';
@@ -195,5 +196,38 @@ describe('bag tables, hostile use', () => {
     expect(tags.get('big').filter((t) => t.tag === 't8')).toHaveLength(1);
     await tags.update({ post: 'big', tag: { $in: ['t1', 't2'] } }, { note: 'x' });
     expect(tags.select({ note: 'x' })).toHaveLength(2);
+  });
+
+  it("an update cannot move a record to another key, which the old key's listeners would miss", async () => {
+    const tags = (await start()).get(TagStore);
+    await tags.write({ post: 'a', tag: 'x' });
+    await tags.write({ post: 'a', tag: 'y' });
+    const heard: string[] = [];
+    const listening = tags.changes({ key: 'a' }).subscribe((c) => heard.push(c.op));
+    const before = tags.get('a');
+    for (const change of [
+      { post: 'b' },
+      { $set: { post: 'b' } },
+      (t: Tag) => ({ ...t, post: 'b' }),
+    ]) {
+      const error = await rejectionOf(tags.update({ post: 'a', tag: 'x' }, change as never));
+      expect(error).toBeInstanceOf(StoreValidationError);
+      expect((error as Error).message).toContain(
+        "post is the key of a 'bag' table and cannot change",
+      );
+    }
+    expect(tags.get('a')).toEqual(before);
+    expect(tags.get('b')).toEqual([]);
+    // moving is a delete and a write: both keys hear of it
+    const [x] = tags.get('a');
+    await tags.delete(x);
+    await tags.write({ ...x, post: 'b' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    listening.unsubscribe();
+    expect(heard).toEqual(['delete']);
+    expect(tags.get('b')).toEqual([{ post: 'b', tag: 'x' }]);
+    // an update leaving the key as it is still works
+    await tags.update({ post: 'a' }, { post: 'a', note: 'same key' });
+    expect(tags.get('a')).toEqual([{ post: 'a', tag: 'y', note: 'same key' }]);
   });
 });
