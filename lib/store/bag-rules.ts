@@ -127,6 +127,28 @@ export class BagRules<T extends object> {
     });
   }
 
+  /**
+   * For a large `writeMany` written in slices (`bulkWrite`, the table held meanwhile): the
+   * committed record, or one of the batch, equal to a built record; a `'duplicate_bag'` has
+   * none to look for.
+   */
+  heldRecords(): ((record: T) => T | undefined) | undefined {
+    if (!this.distinct) return undefined;
+    const held = new Map<RecordKey, Map<number, T[]>>();
+    return (record) => {
+      const key = this.keyOf(record);
+      let under = held.get(key);
+      if (!under) held.set(key, (under = this.#byHash(this.records(key))));
+      const hash = this.#hash(record);
+      const same = under.get(hash);
+      const equal = same?.find((other) => valuesEqual(other, record));
+      if (equal) return equal;
+      if (same) same.push(record);
+      else under.set(hash, [record]);
+      return undefined;
+    };
+  }
+
   /** Deletes every record of the key; returns them. */
   deleteKey(view: TableTransaction<T>, key: RecordKey, shared: boolean): T[] {
     this.table.assertIdle('delete');

@@ -923,7 +923,7 @@ export class MemoryStore<
   /** Writes several records: all are validated and checked first, then all are written. */
   writeMany(records: readonly NewRecord<T, D>[], options?: WriteOptions): Promise<T[]> {
     const bag = this.#bag;
-    if (bag)
+    if (bag && !(Array.isArray(records) && records.length >= BULK_THRESHOLD && this.#sliceable()))
       return this.#bagWrite(options, false, (view, ttl, shared) =>
         bag.writeMany(view, records, ttl, shared),
       );
@@ -933,7 +933,9 @@ export class MemoryStore<
       try {
         this.#assertWritable();
         const ttl = this.#ttlOf(options);
-        return bulkWrite(this.#table, records, ttl, this.#bulkOptions()).then((written) =>
+        // a bag's large batch too, each record built then looked for among those held
+        const held = bag?.heldRecords();
+        return bulkWrite(this.#table, records, ttl, this.#bulkOptions(), held).then((written) =>
           this.#acknowledged(written),
         );
       } catch (error) {
@@ -1238,12 +1240,12 @@ export class MemoryStore<
    */
   async #seedLocal(records: readonly unknown[]): Promise<void> {
     const bag = this.#bag;
-    if (bag) {
+    if (bag && records.length < BULK_THRESHOLD) {
       this.#bagNow((view) => bag.writeMany(view, records, undefined, false));
       return;
     }
     if (records.length < BULK_THRESHOLD) this.#table.writeMany(records);
-    else await bulkWrite(this.#table, records, undefined, this.#bulkOptions());
+    else await bulkWrite(this.#table, records, undefined, this.#bulkOptions(), bag?.heldRecords());
   }
 
   async #seed(records: readonly unknown[]): Promise<void> {

@@ -230,4 +230,39 @@ describe('bag tables, hostile use', () => {
     await tags.update({ post: 'a' }, { post: 'a', note: 'same key' });
     expect(tags.get('a')).toEqual([{ post: 'a', tag: 'y', note: 'same key' }]);
   });
+
+  it('writes a large batch into a bag in slices, letting the event loop run, each equal record once', async () => {
+    const app = await start();
+    const tags = app.get(TagStore);
+    const clicks = app.get(ClickStore);
+    await tags.write({ post: 'k0', tag: 't0' });
+    const count = 30_000;
+    const batch = Array.from({ length: count }, (_, i) => ({
+      post: `k${i % 100}`,
+      tag: `t${i % 20_000}`,
+    }));
+    // What other work sees of the table meanwhile: in one turn, it would go from 1 to full.
+    const seen = new Set<number>();
+    let watching = true;
+    const watch = () => {
+      seen.add(tags.size);
+      if (watching) setImmediate(watch);
+    };
+    watch();
+    const writing = tags.writeMany(batch);
+    const meanwhile = tags.write({ post: 'k1', tag: 't1' }); // equal to an entry of the batch
+    const written = await writing;
+    await meanwhile;
+    watching = false;
+    expect([...seen].some((size) => size > 1 && size < 20_000)).toBe(true);
+    expect(tags.size).toBe(20_000);
+    expect(tags.count({ post: 'k1', tag: 't1' })).toBe(1);
+    expect(written).toHaveLength(count);
+    expect(written[0]).toBe(tags.get('k0')[0]); // the record held before the batch
+    expect(written[20_000]).toBe(written[0]);
+    expect(written[20_001]).toBe(tags.one({ tag: 't1' }));
+    // a duplicate_bag keeps every one
+    await clicks.writeMany(Array.from({ length: 6_000 }, (_, i) => ({ page: `p${i % 3}` })));
+    expect(clicks.get('p0')).toHaveLength(2_000);
+  });
 });
