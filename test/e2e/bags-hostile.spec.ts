@@ -16,7 +16,7 @@ import {
   Store,
   Table,
 } from 'nestjs-memory-store';
-import { createApp, rejectionOf } from './fixtures/app.factory.js';
+import { createApp, failedStartUp, rejectionOf } from './fixtures/app.factory.js';
 
 /** Bag tables as a hostile user drives them: what a review found wrong, through a Nest app. */
 
@@ -264,5 +264,29 @@ describe('bag tables, hostile use', () => {
     // a duplicate_bag keeps every one
     await clicks.writeMany(Array.from({ length: 6_000 }, (_, i) => ({ page: `p${i % 3}` })));
     expect(clicks.get('p0')).toHaveLength(2_000);
+  });
+
+  it("fails start-up for a bag table that uses the hidden row's field as its key, an index or a field", async () => {
+    @Table({ name: 'hostile_row_key', key: '__row', type: 'bag' })
+    class RowKey {
+      __row!: string;
+    }
+    @Table({ name: 'hostile_row_index', key: 'post', type: 'duplicate_bag', indexes: ['__row'] })
+    class RowIndex {
+      post!: string;
+    }
+    @Table({ name: 'hostile_row_field', key: 'post', type: 'bag' })
+    class RowField {
+      post!: string;
+      __row = 0;
+    }
+    for (const table of [RowKey, RowIndex, RowField]) {
+      @Store({ table })
+      class RowStore extends BagStore<object> {}
+      const { error, app } = await failedStartUp(MemoryStoreModule.forRoot({ stores: [RowStore] }));
+      if (app) running.push(app);
+      expect(String(error)).toContain("'__row' holds a");
+      expect(String(error)).toContain('hidden row identity');
+    }
   });
 });
