@@ -16,7 +16,9 @@ import {
   Store,
   Table,
 } from 'nestjs-memory-store';
-import { createApp, failedStartUp, rejectionOf } from './fixtures/app.factory.js';
+import { createApp, delay, failedStartUp, rejectionOf } from './fixtures/app.factory.js';
+import { dropPrefix, freshPrefix } from './fixtures/redis.js';
+import { REDIS_URL } from './fixtures/replication-app.module.js';
 
 /** Bag tables as a hostile user drives them: what a review found wrong, through a Nest app. */
 
@@ -73,6 +75,15 @@ describe('bag tables, hostile use', () => {
         ...imports,
       ],
     });
+    running.push(app);
+    await app.init();
+    return app;
+  }
+
+  async function startWith(options: object): Promise<INestApplication> {
+    const app = await createApp(
+      MemoryStoreModule.forRoot({ stores: [TagStore, ClickStore], ...options }),
+    );
     running.push(app);
     await app.init();
     return app;
@@ -287,6 +298,29 @@ describe('bag tables, hostile use', () => {
       if (app) running.push(app);
       expect(String(error)).toContain("'__row' holds a");
       expect(String(error)).toContain('hidden row identity');
+    }
+  });
+
+  it('two instances deleting the same record of a duplicate_bag at once delete one copy', async () => {
+    const prefix = freshPrefix();
+    try {
+      const replication = { replication: { redis: { url: REDIS_URL }, prefix } };
+      const [appA, appB] = [await startWith(replication), await startWith(replication)];
+      const [a, b] = [appA.get(ClickStore), appB.get(ClickStore)];
+      await a.writeMany([{ page: 'home' }, { page: 'home' }, { page: 'home' }]);
+      for (let i = 0; i < 300 && b.get('home').length < 3; i++) await delay(10);
+      const [onA, onB] = [a.get('home')[0], b.get('home')[0]]; // one record, as each holds it
+      const deleted = await Promise.all([a.delete(onA), b.delete(onB)]);
+      expect(deleted.filter((d) => d !== undefined)).toHaveLength(1);
+      for (let i = 0; i < 300 && (a.get('home').length !== 2 || b.get('home').length !== 2); i++)
+        await delay(10);
+      expect(a.get('home')).toHaveLength(2);
+      expect(b.get('home')).toHaveLength(2);
+      // and a retry on the other instance, once it knows, deletes nothing
+      await expect(b.delete(onB)).resolves.toBeUndefined();
+      expect(a.get('home')).toHaveLength(2);
+    } finally {
+      await dropPrefix(prefix);
     }
   });
 });
