@@ -1211,7 +1211,13 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       const holder = index.conflict(record, key);
       if (holder !== undefined) {
         const value = index.valueOf(record);
-        throw new DuplicateKeyError(this.schema.name, index.field, value, undefined, holder);
+        throw new DuplicateKeyError(
+          this.schema.name,
+          index.field,
+          value,
+          undefined,
+          this.#userKey(holder, this.rows.get(holder)),
+        );
       }
     }
     const deadline = this.#deadline(ttl);
@@ -1366,7 +1372,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         if (!(error instanceof DuplicateKeyError)) throw error;
         const holders = built
           .filter(([, record]) => valuesEqual(index.valueOf(record), error.value))
-          .map(([key]) => showValue(key));
+          .map(([key, record]) => showValue(this.#userKey(key, record)));
         throw new MemoryStoreError(
           `Records ${holders.join(' and ')} of table '${this.schema.name}' both hold ` +
             `${showValue(error.value)} in '${index.field}', which has a unique index: was the ` +
@@ -1376,6 +1382,21 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         );
       }
     }
+  }
+
+  /**
+   * The key users know a stored row by: a bag record's key field (never its hidden row),
+   * else the row's key itself.
+   */
+  userKeyOf(row: RecordKey): RecordKey {
+    return this.#userKey(row, this.rows.get(row));
+  }
+
+  /** The key users know a row by: a bag record's key field, never its hidden row. */
+  #userKey(row: RecordKey, record: T | undefined): RecordKey {
+    const bagKey = this.schema.bagKey;
+    if (bagKey === undefined || record === undefined) return row;
+    return fieldOf(record, bagKey) as RecordKey;
   }
 
   /** Checks that a batch, applied over the table, leaves every unique value with one owner. */
@@ -1403,7 +1424,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
           index.field,
           value,
           entries?.get(key),
-          holder,
+          this.#userKey(holder, batch.get(holder) ?? this.rows.get(holder)),
         );
       }
       claims.set(value, key);

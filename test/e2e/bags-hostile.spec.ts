@@ -8,6 +8,7 @@ import request from 'supertest';
 import {
   BagStore,
   DuplicateKeyError,
+  Index,
   MemoryStoreInspectorModule,
   MemoryStoreModule,
   MemoryStoreService,
@@ -60,6 +61,16 @@ class VersionedTag {
 
 @Store({ table: VersionedTag })
 class VersionedTagStore extends BagStore<VersionedTag> {}
+
+@Table({ name: 'hostile_badges', key: 'user', type: 'bag' })
+class Badge {
+  user!: string;
+  @Index({ unique: true })
+  badge!: string;
+}
+
+@Store({ table: Badge })
+class BadgeStore extends BagStore<Badge> {}
 
 @Module({})
 class HostileBagsModule {}
@@ -319,6 +330,37 @@ describe('bag tables, hostile use', () => {
       // and a retry on the other instance, once it knows, deletes nothing
       await expect(b.delete(onB)).resolves.toBeUndefined();
       expect(a.get('home')).toHaveLength(2);
+    } finally {
+      await dropPrefix(prefix);
+    }
+  });
+
+  it("a unique index's DuplicateKeyError names the holder by its key, not its hidden row", async () => {
+    const prefix = freshPrefix();
+    try {
+      for (const options of [{}, { replication: { redis: { url: REDIS_URL }, prefix } }]) {
+        const app = await createApp(
+          MemoryStoreModule.forRoot({ stores: [BadgeStore], ...options }),
+        );
+        running.push(app);
+        await app.init();
+        const badges = app.get(BadgeStore);
+        await badges.write({ user: 'ada', badge: 'gold' });
+        const single = await rejectionOf(badges.write({ user: 'bob', badge: 'gold' }));
+        expect(single).toBeInstanceOf(DuplicateKeyError);
+        expect(single).toMatchObject({ field: 'badge', value: 'gold', holder: 'ada' });
+        expect((single as Error).message).toContain("(held by record 'ada')");
+        const batch = await rejectionOf(
+          badges.writeMany([
+            { user: 'cy', badge: 'red' },
+            { user: 'di', badge: 'red' },
+          ]),
+        );
+        expect(batch).toMatchObject({ field: 'badge', value: 'red', holder: 'cy' });
+        expect(badges.size).toBe(1);
+        await app.close();
+        running.pop();
+      }
     } finally {
       await dropPrefix(prefix);
     }
