@@ -895,9 +895,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return this.#matches(query);
   }
 
-  /** A record from persisted fields (migrated if older), validated, as a restore builds it. */
+  /**
+   * A record from persisted fields (migrated if older), validated, as a restore builds it. A
+   * bag record keeps its row (`key`), so a record read before the restore still names it.
+   */
   buildRestored(key: RecordKey, fields: Record<string, unknown>, version: number): T {
-    return this.#factory.create(migrateRecord(this.schema, key, fields, version));
+    return this.#factory.create(migrateRecord(this.schema, key, fields, version), key);
   }
 
   /** Replaces every counter with the given ones (a restore). */

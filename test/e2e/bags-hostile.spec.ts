@@ -365,4 +365,27 @@ describe('bag tables, hostile use', () => {
       await dropPrefix(prefix);
     }
   });
+
+  it('a record read before a backup is restored still names its record: delete(record) deletes it', async () => {
+    const app = await start();
+    const clicks = app.get(ClickStore);
+    const memory = app.get(MemoryStoreService);
+    await clicks.writeMany([{ page: 'home' }, { page: 'home', button: 'x' }, { page: 'home' }]);
+    const held = clicks.get('home')[1];
+    const dir = await mkdtemp(join(tmpdir(), 'rbags-'));
+    try {
+      await memory.backup(join(dir, 'all.backup'));
+      await clicks.update({ page: 'home', button: 'x' }, { button: 'changed' });
+      await clicks.write({ page: 'home' });
+      await memory.restore(join(dir, 'all.backup'));
+      expect(clicks.get('home').map((c) => c.button)).toEqual(['ok', 'x', 'ok']);
+      await expect(clicks.delete(held)).resolves.toEqual({ page: 'home', button: 'x' });
+      expect(clicks.get('home').map((c) => c.button)).toEqual(['ok', 'ok']);
+      // rows made after the restore are new ones
+      await clicks.write({ page: 'home', button: 'new' });
+      expect(clicks.get('home').map((c) => c.button)).toEqual(['ok', 'ok', 'new']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
