@@ -147,11 +147,12 @@ export async function bulkWrite<T extends object>(
   inputs: readonly unknown[],
   ttl: TtlSetting,
   options: BulkOptions = {},
+  held?: HeldRecord<T>,
 ): Promise<T[]> {
   const release = await acquire(table);
   const slicer = new TimeSlicer(`writeMany into '${table.name}'`, options.report, inputs.length);
   try {
-    const { built, batch } = await buildChecked(table, inputs, slicer);
+    const { built, batch } = await buildChecked(table, inputs, slicer, held);
     slicer.phase('applying', batch.keys.length);
     await apply(table, batch, table.deadlineFor(table.writeTtl(ttl)), slicer, options);
     slicer.finish();
@@ -161,11 +162,19 @@ export async function bulkWrite<T extends object>(
   }
 }
 
+/**
+ * For a `'bag'`'s bulk write: the record its table (or the batch so far) holds equal to a
+ * built one, which is then not written (the held one stands for it in the result); else
+ * undefined, and the record counts as held from then on.
+ */
+export type HeldRecord<T> = (record: T) => T | undefined;
+
 /** The build and check phases of `bulkWrite`: every record built and validated, then checked. */
 async function buildChecked<T extends object>(
   table: MemoryTable<T>,
   inputs: readonly unknown[],
   slicer: TimeSlicer,
+  held?: HeldRecord<T>,
 ): Promise<{ built: T[]; batch: StagedBatch<T> }> {
   table.expire();
   const built = new Array<T>(inputs.length);
@@ -178,7 +187,9 @@ async function buildChecked<T extends object>(
         throw new StoreValidationError(table.name, error.errors, i, error.key);
       throw error;
     }
-    batch.add(table.keyOf(built[i]), built[i], i);
+    const equal = held?.(built[i]);
+    if (equal !== undefined) built[i] = equal;
+    else batch.add(table.keyOf(built[i]), built[i], i);
     await slicer.tick();
   }
   slicer.phase('checking', batch.keys.length * (table.uniqueIndexes.length + 1));

@@ -941,9 +941,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return this.#matches(query);
   }
 
-  /** A record from persisted fields (migrated if older), validated, as a restore builds it. */
+  /**
+   * A record from persisted fields (migrated if older), validated, as a restore builds it. A
+   * bag record keeps its row (`key`), so a record read before the restore still names it.
+   */
   buildRestored(key: RecordKey, fields: Record<string, unknown>, version: number): T {
-    return this.#factory.create(migrateRecord(this.schema, key, fields, version));
+    return this.#factory.create(migrateRecord(this.schema, key, fields, version), key);
   }
 
   /** Replaces every counter with the given ones (a restore). */
@@ -1169,6 +1172,19 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         `${this.keyField} is the primary key and cannot change in an update`,
       );
     }
+    const bagKey = this.schema.bagKey;
+    if (bagKey !== undefined && fieldOf(record, bagKey) !== fieldOf(current, bagKey)) {
+      // a record moving to another key would leave its key's listeners unaware
+      throw invalidField(
+        this.schema.name,
+        bagKey,
+        fieldOf(record, bagKey),
+        'bagKey',
+        `${bagKey} is the key of a '${this.schema.type}' table and cannot change in an update ` +
+          `(delete the record and write it under its new key)`,
+        fieldOf(current, bagKey) as RecordKey,
+      );
+    }
     return record;
   }
 
@@ -1264,7 +1280,13 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       const holder = index.conflict(record, key);
       if (holder !== undefined) {
         const value = index.valueOf(record);
-        throw new DuplicateKeyError(this.schema.name, index.field, value, undefined, holder);
+        throw new DuplicateKeyError(
+          this.schema.name,
+          index.field,
+          value,
+          undefined,
+          this.#userKey(holder, this.rows.get(holder)),
+        );
       }
     }
     const deadline = this.#deadline(ttl);
@@ -1416,7 +1438,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         if (!(error instanceof DuplicateKeyError)) throw error;
         const holders = built
           .filter(([, record]) => valuesEqual(index.valueOf(record), error.value))
-          .map(([key]) => showValue(key));
+          .map(([key, record]) => showValue(this.#userKey(key, record)));
         throw new MemoryStoreError(
           `Records ${holders.join(' and ')} of table '${this.schema.name}' both hold ` +
             `${showValue(error.value)} in '${index.field}', which has a unique index: was the ` +
@@ -1426,6 +1448,21 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
         );
       }
     }
+  }
+
+  /**
+   * The key users know a stored row by: a bag record's key field (never its hidden row),
+   * else the row's key itself.
+   */
+  userKeyOf(row: RecordKey): RecordKey {
+    return this.#userKey(row, this.rows.get(row));
+  }
+
+  /** The key users know a row by: a bag record's key field, never its hidden row. */
+  #userKey(row: RecordKey, record: T | undefined): RecordKey {
+    const bagKey = this.schema.bagKey;
+    if (bagKey === undefined || record === undefined) return row;
+    return fieldOf(record, bagKey) as RecordKey;
   }
 
   /** Checks that a batch, applied over the table, leaves every unique value with one owner. */
@@ -1453,10 +1490,15 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
           index.field,
           value,
           entries?.get(key),
-          holder,
+          this.#userKey(holder, batch.get(holder) ?? this.rows.get(holder)),
         );
       }
       claims.set(value, key);
     }
   }
+}
+
+/** A record's top-level field. */
+function fieldOf(record: object, field: string): unknown {
+  return (record as Record<string, unknown>)[field];
 }

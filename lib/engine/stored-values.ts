@@ -319,3 +319,46 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
     if (!Object.prototype.hasOwnProperty.call(rb, k) || !valuesEqual(ra[k], rb[k])) return false;
   return true;
 }
+
+/**
+ * A 32-bit hash of a value such that values `valuesEqual` holds equal hash equal (the
+ * converse need not hold): equal records can be looked for among those of one hash rather
+ * than compared with every record (a bag's write). Fields count in any order.
+ */
+export function valueHash(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return stringHash(value, 0x811c9dc5);
+    case 'number':
+      // 0 and -0 are equal, and NaN equals NaN
+      if (value === 0) return 1;
+      if (value !== value) return 2;
+      return stringHash(String(value), 3);
+    case 'bigint':
+      return stringHash(String(value), 5);
+    case 'boolean':
+      return value ? 7 : 11;
+    case 'object': {
+      if (value === null) return 13;
+      if (value instanceof Date) return stringHash(String(timeOfDate(value)), 17);
+      if (Array.isArray(value)) {
+        let hash = 19;
+        for (const item of value) hash = Math.imul(hash ^ valueHash(item), 0x01000193);
+        return hash >>> 0;
+      }
+      const fields = value as Record<string, unknown>;
+      let hash = 23; // a sum over the fields: their order does not count
+      for (const key of Object.keys(fields))
+        hash = (hash + Math.imul(stringHash(key, 29) ^ valueHash(fields[key]), 0x9e3779b1)) | 0;
+      return hash >>> 0;
+    }
+    default:
+      return 31;
+  }
+}
+
+function stringHash(text: string, seed: number): number {
+  let hash = seed;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}

@@ -91,7 +91,7 @@ export class InspectorService implements BeforeApplicationShutdown {
       return {
         table: table.name,
         store: store.constructor.name,
-        key: table.keyField,
+        key: table.schema.bagKey ?? table.keyField, // a bag's key, not its hidden row
         records: store.size,
         ready: store.isReady,
         indexes: store.indexes(),

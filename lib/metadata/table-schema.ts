@@ -122,6 +122,11 @@ function compileTableSchema<T extends object>(target: TableClass<T>): TableSchem
   );
 
   const { defaults, declared, template } = readDefaults(target, name);
+  if (bag && [key, ...indexedFields, ...declared, ...(options.fields ?? [])].includes(BAG_ROW))
+    throw new MemoryStoreError(
+      `Table '${name}': '${BAG_ROW}' holds a '${options.type}' record's hidden row identity: it cannot be the key, an index or a field of the class`,
+      name,
+    );
   return {
     target,
     name,

@@ -14,6 +14,8 @@ export function migrateRecord(
   from: number,
 ): Record<string, unknown> {
   if (from === schema.version) return fields;
+  // a bag's rows are keyed by a hidden row identity: its messages name the record's key
+  if (schema.bagKey !== undefined) key = fields[schema.bagKey] as RecordKey;
   if (!Number.isSafeInteger(from) || from < 1 || from > schema.version) {
     throw new MemoryStoreError(
       `Table '${schema.name}': record ${JSON.stringify(key)} was saved by version ${from}, but the table is at version ${schema.version}`,

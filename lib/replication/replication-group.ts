@@ -730,14 +730,16 @@ export class ReplicationGroup {
         case 'conflict':
           await this.#waitFor(Number(reply[2]), name);
           return [reply[1]];
-        case 'duplicate':
+        case 'duplicate': {
+          const holder = JSON.parse(reply[4]) as RecordKey;
           throw new DuplicateKeyError(
             reply[1],
             reply[2],
             decodeValue(JSON.parse(reply[3])),
             undefined,
-            JSON.parse(reply[4]) as RecordKey,
+            this.#replicas.get(reply[1])?.table.userKeyOf(holder) ?? holder, // a bag's key
           );
+        }
         case 'capacity':
           throw new StoreCapacityError(reply[1], Number(reply[2]));
         default:

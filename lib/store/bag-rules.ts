@@ -1,6 +1,6 @@
 import { rowOf } from '../engine/bag-rows.js';
 import type { MemoryTable, RecordUpdate, TtlSetting } from '../engine/memory-table.js';
-import { valuesEqual } from '../engine/stored-values.js';
+import { valueHash, valuesEqual } from '../engine/stored-values.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
@@ -20,6 +20,8 @@ export class BagRules<T extends object> {
   readonly field: string;
   /** `'bag'`: no two equal records under a key; `'duplicate_bag'` allows them. */
   readonly distinct: boolean;
+  /** Each record's hash, made once (a bag's write compares it with its key's records). */
+  readonly #hashes = new WeakMap<T, number>();
 
   constructor(table: MemoryTable<T>) {
     this.table = table;
@@ -107,18 +109,44 @@ export class BagRules<T extends object> {
         throw error;
       }
     }
-    // the key's records, read once per key and kept up to date as the batch adds to them
-    const held = new Map<RecordKey, T[]>();
+    // the key's records by hash, read once per key and kept up to date as the batch adds
+    // to them: a batch of n records under one key compares each with its few of one hash
+    const held = new Map<RecordKey, Map<number, T[]>>();
     return records.map((record) => {
       if (!this.distinct) return view.put(record, ttl);
       const key = this.keyOf(record);
       let under = held.get(key);
-      if (!under) held.set(key, (under = this.recordsIn(view, key, shared)));
-      const equal = this.#equal(under, record);
+      if (!under) held.set(key, (under = this.#byHash(this.recordsIn(view, key, shared))));
+      const hash = this.#hash(record);
+      const same = under.get(hash);
+      const equal = same?.find((other) => valuesEqual(other, record));
       if (equal) return equal;
-      under.push(record);
+      if (same) same.push(record);
+      else under.set(hash, [record]);
       return view.put(record, ttl);
     });
+  }
+
+  /**
+   * For a large `writeMany` written in slices (`bulkWrite`, the table held meanwhile): the
+   * committed record, or one of the batch, equal to a built record; a `'duplicate_bag'` has
+   * none to look for.
+   */
+  heldRecords(): ((record: T) => T | undefined) | undefined {
+    if (!this.distinct) return undefined;
+    const held = new Map<RecordKey, Map<number, T[]>>();
+    return (record) => {
+      const key = this.keyOf(record);
+      let under = held.get(key);
+      if (!under) held.set(key, (under = this.#byHash(this.records(key))));
+      const hash = this.#hash(record);
+      const same = under.get(hash);
+      const equal = same?.find((other) => valuesEqual(other, record));
+      if (equal) return equal;
+      if (same) same.push(record);
+      else under.set(hash, [record]);
+      return undefined;
+    };
   }
 
   /** Deletes every record of the key; returns them. */
@@ -130,8 +158,9 @@ export class BagRules<T extends object> {
   }
 
   /**
-   * Deletes one record: the very one given (a record the store returned), else the first
-   * record of its key equal to it. In a `'duplicate_bag'` that is one of the equal ones.
+   * Deletes one record: the row of a record the store returned (even an older version of
+   * it; nothing once that row is gone), else the first record of its key equal to the one
+   * given. In a `'duplicate_bag'` that is one of the equal ones.
    */
   deleteRecord(view: TableTransaction<T>, record: T, shared: boolean): T | undefined {
     this.table.assertIdle('delete');
@@ -139,9 +168,12 @@ export class BagRules<T extends object> {
     this.checkKey(key, 'delete');
     const records = this.recordsIn(view, key, shared);
     const row = rowOf(record);
+    // A record this table made names its row, whichever version of it the caller holds: once
+    // that row is gone, deleting it again deletes nothing (never another, equal copy).
     const target =
-      (row !== undefined ? records.find((r) => r === record) : undefined) ??
-      this.#equal(records, record);
+      row !== undefined && record instanceof this.table.schema.target
+        ? records.find((r) => r === record || rowOf(r) === row)
+        : this.#equal(records, this.#asStored(record));
     if (target) view.delete(target);
     return target;
   }
@@ -159,12 +191,15 @@ export class BagRules<T extends object> {
   ): T[] {
     const updated = view.updateWhere(query, change, ttl);
     if (this.distinct) {
-      for (const record of updated) {
-        const key = this.keyOf(record);
-        const twin = this.recordsIn(view, key, shared).find(
-          (other) => other !== record && valuesEqual(other, record),
-        );
-        if (twin) throw new DuplicateKeyError(this.table.name, this.field, key, undefined, key);
+      // each key the update touched, read once: two equal records share a hash
+      const keys = new Set(updated.map((record) => this.keyOf(record)));
+      for (const key of keys) {
+        for (const same of this.#byHash(this.recordsIn(view, key, shared)).values()) {
+          for (let i = 1; i < same.length; i++)
+            for (let j = 0; j < i; j++)
+              if (valuesEqual(same[i], same[j]))
+                throw new DuplicateKeyError(this.table.name, this.field, key, undefined, key);
+        }
       }
     }
     return updated;
@@ -188,8 +223,42 @@ export class BagRules<T extends object> {
     return longest;
   }
 
-  #equal(records: readonly T[], record: T): T | undefined {
-    return records.find((other) => valuesEqual(other, record));
+  /**
+   * A record as a write would store it (defaults filled in, fields left undefined dropped),
+   * for comparing with stored ones: `new Tag()` holds its declared fields as undefined.
+   * Undefined when no write could store it (so none is equal to it).
+   */
+  #asStored(record: T): T | undefined {
+    try {
+      return this.table.build(record, 'delete');
+    } catch (error) {
+      if (error instanceof StoreValidationError) return undefined;
+      throw error;
+    }
+  }
+
+  #equal(records: readonly T[], record: T | undefined): T | undefined {
+    if (record === undefined) return undefined;
+    const hash = this.#hash(record);
+    return records.find((other) => this.#hash(other) === hash && valuesEqual(other, record));
+  }
+
+  /** A record's `valueHash`, kept while the record lives (records are frozen). */
+  #hash(record: T): number {
+    let hash = this.#hashes.get(record);
+    if (hash === undefined) this.#hashes.set(record, (hash = valueHash(record)));
+    return hash;
+  }
+
+  #byHash(records: readonly T[]): Map<number, T[]> {
+    const byHash = new Map<number, T[]>();
+    for (const record of records) {
+      const hash = this.#hash(record);
+      const same = byHash.get(hash);
+      if (same) same.push(record);
+      else byHash.set(hash, [record]);
+    }
+    return byHash;
   }
 }
 

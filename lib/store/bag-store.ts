@@ -14,10 +14,11 @@ import { MemoryStore } from './memory-store.js';
  *   record; a `'duplicate_bag'` adds it again. `insert(record)` rejects with
  *   `DuplicateKeyError` when the key holds any record.
  * - `delete(key)` deletes every record of the key and resolves to them; `delete(record)`
- *   deletes that one record (one the store returned, else the first record of its key equal
- *   to it: a plain object is a query); `delete(query)` every match.
+ *   deletes that one record (one the store returned, by its row: deleting it twice deletes
+ *   one; else the first record of its key equal to it: a plain object is a query);
+ *   `delete(query)` every match.
  * - `update(query, change)` changes every match (a key is refused: it names several
- *   records); in a `'bag'`, an update that would make two records of a key equal rejects
+ *   records; so is a change of the key field, `StoreValidationError`); in a `'bag'`, an update that would make two records of a key equal rejects
  *   with `DuplicateKeyError` and changes nothing.
  * - `ttl(record)` is the record's own time to live (each record has its own deadline);
  *   `ttl(key)` the time until its last record expires.

@@ -923,7 +923,7 @@ export class MemoryStore<
   /** Writes several records: all are validated and checked first, then all are written. */
   writeMany(records: readonly NewRecord<T, D>[], options?: WriteOptions): Promise<T[]> {
     const bag = this.#bag;
-    if (bag)
+    if (bag && !(Array.isArray(records) && records.length >= BULK_THRESHOLD && this.#sliceable()))
       return this.#bagWrite(options, false, (view, ttl, shared) =>
         bag.writeMany(view, records, ttl, shared),
       );
@@ -933,7 +933,9 @@ export class MemoryStore<
       try {
         this.#assertWritable();
         const ttl = this.#ttlOf(options);
-        return bulkWrite(this.#table, records, ttl, this.#bulkOptions()).then((written) =>
+        // a bag's large batch too, each record built then looked for among those held
+        const held = bag?.heldRecords();
+        return bulkWrite(this.#table, records, ttl, this.#bulkOptions(), held).then((written) =>
           this.#acknowledged(written),
         );
       } catch (error) {
@@ -1060,6 +1062,11 @@ export class MemoryStore<
       return bag.deleteRecord(view, target as T, shared);
     bag.checkKey(target, 'delete');
     return bag.deleteKey(view, target, shared);
+  }
+
+  /** The key field as users know it: a bag's key, never its hidden row identity. */
+  get #userKeyField(): string {
+    return this.#table.schema.bagKey ?? this.#table.keyField;
   }
 
   /** A bag's key names several records: an update takes a query (which may be the key's). */
@@ -1233,12 +1240,12 @@ export class MemoryStore<
    */
   async #seedLocal(records: readonly unknown[]): Promise<void> {
     const bag = this.#bag;
-    if (bag) {
+    if (bag && records.length < BULK_THRESHOLD) {
       this.#bagNow((view) => bag.writeMany(view, records, undefined, false));
       return;
     }
     if (records.length < BULK_THRESHOLD) this.#table.writeMany(records);
-    else await bulkWrite(this.#table, records, undefined, this.#bulkOptions());
+    else await bulkWrite(this.#table, records, undefined, this.#bulkOptions(), bag?.heldRecords());
   }
 
   async #seed(records: readonly unknown[]): Promise<void> {
@@ -1392,13 +1399,13 @@ export class MemoryStore<
     if (target === undefined || target === null) {
       throw new QueryError(
         this.#table.name,
-        `${operation}() got ${String(target)} instead of a key or a query (${everyRecordHint(operation, this.#table.keyField)})`,
+        `${operation}() got ${String(target)} instead of a key or a query (${everyRecordHint(operation, this.#userKeyField)})`,
       );
     }
     if (isEmptyQuery(target)) {
       throw new QueryError(
         this.#table.name,
-        `${operation}() got an empty query (${Array.isArray(target) ? '[]' : '{}'}), which matches every record (${everyRecordHint(operation, this.#table.keyField)})`,
+        `${operation}() got an empty query (${Array.isArray(target) ? '[]' : '{}'}), which matches every record (${everyRecordHint(operation, this.#userKeyField)})`,
       );
     }
   }
