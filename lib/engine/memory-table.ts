@@ -293,8 +293,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     let sorted = this.#sorted.get(field);
     if (sorted) return sorted;
     if (field === this.keyField) sorted = new SortedIndex<T>(field, (_record, key) => key);
-    else if (this.indexes.has(field))
-      sorted = new SortedIndex<T>(field, fieldReader(field));
+    else if (this.indexes.has(field)) sorted = new SortedIndex<T>(field, fieldReader(field));
     else return undefined;
     for (const [key, record] of this.rows) sorted.add(key, record);
     this.#sorted.set(field, sorted);

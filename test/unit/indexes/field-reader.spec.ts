@@ -42,7 +42,9 @@ class Defaults {
 /** Records of several shapes holding, or not, each of the names. */
 function records(): object[] {
   const full: Record<string, unknown> = {};
-  NAMES.forEach((name, i) => Object.defineProperty(full, name, { value: `v${i}`, enumerable: true }));
+  NAMES.forEach((name, i) =>
+    Object.defineProperty(full, name, { value: `v${i}`, enumerable: true }),
+  );
   const bare = Object.create(null) as Record<string, unknown>;
   NAMES.forEach((name, i) => (bare[name] = i));
   return [
@@ -85,7 +87,14 @@ describe('indexes on odd field names', () => {
   it('find records by their values and by their class defaults, through writes and updates', () => {
     const table = new MemoryTable(getTableSchema(Odd));
     table.write({ id: 'a', "it's": 'ua', 'back\\slash': 3 });
-    table.write({ id: 'b', 'a"b': 'other', 'ünï 名': 'x', '1': 'one', "it's": 'ub', 'back\\slash': 1 });
+    table.write({
+      id: 'b',
+      'a"b': 'other',
+      'ünï 名': 'x',
+      '1': 'one',
+      "it's": 'ub',
+      'back\\slash': 1,
+    });
     const ids = (rows: readonly Odd[]) => rows.map((r) => r.id).sort();
     expect(ids(table.select({ 'a"b': 'quoted' }))).toEqual(['a']); // the class default
     expect(ids(table.select({ 'a"b': 'other' }))).toEqual(['b']);
