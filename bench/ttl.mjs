@@ -20,6 +20,8 @@ import { bootTtlStores } from './stores.mjs';
 import { formatRatio } from './report.mjs';
 import { entry, formatMs, timeOnce } from './suite.mjs';
 import { compileLoop } from './table.mjs';
+// the engine's rows of a store: the same module the package's entry point loads
+import { tableOf } from '../dist/store/memory-store.js';
 
 const SIZES = (process.env.BENCH_TTL_SIZES ?? '100000,1000000')
   .split(',')
@@ -311,14 +313,18 @@ async function runSweeps(suite, N, records, withTtl, mass) {
 
 /**
  * One sweep of E expired records: `store.sweep()` removes a slice at once (the count it
- * returns) and schedules the rest in slices of the same size, one per turn of the event loop;
- * this waits for those turns. (Not `store.size` to see when it is done: while steps are
- * pending it counts the due records, a pass over every deadline.)
+ * returns) and schedules the rest in slices (at most 2,000 records or about 3 ms each), one
+ * per turn of the event loop; this waits for those turns, until the table's rows no longer
+ * hold the expired records. (The rows are read through the engine, `tableOf(store).rows`: a
+ * slice's size depends on time, and `store.size` while steps are pending counts the due
+ * records, a pass over every deadline.)
  */
 async function sweepAll(store, E, swept) {
+  const rows = tableOf(store).rows;
+  const left = rows.size - E;
   const first = store.sweep();
   swept.push(first);
-  for (let removed = first; removed > 0 && removed < E; removed += first) {
+  for (let turn = 0; first > 0 && rows.size > left && turn < E; turn++) {
     await new Promise((resolve) => setImmediate(resolve));
   }
 }

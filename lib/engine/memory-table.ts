@@ -8,7 +8,7 @@ import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StoreValidationError } from '../errors/store-validation.error.js';
 import { CompoundIndex } from '../indexes/compound.index.js';
 import { HashIndex } from '../indexes/hash.index.js';
-import { fieldValue, type SecondaryIndex } from '../indexes/secondary-index.js';
+import { fieldReader, fieldValue, type SecondaryIndex } from '../indexes/secondary-index.js';
 import { SortedIndex } from '../indexes/sorted.index.js';
 import { UniqueIndex } from '../indexes/unique.index.js';
 import { ValueMap } from '../indexes/value-map.js';
@@ -51,10 +51,17 @@ import { withGeneratedKey } from './key-gen.js';
 import { valuesEqual } from './stored-values.js';
 
 /**
- * How many expired records one step of expiry removes at most (a few milliseconds of work): more
- * wait, hidden from every read, for the next step, a turn of the event loop later.
+ * How many expired records one step of expiry removes at most: more wait, hidden from every
+ * read, for the next step, a turn of the event loop later. Bounds the changes a step hands to
+ * listeners at once (delivered in one later turn) as well as the step itself.
  */
 export const EXPIRY_SLICE = 2_000;
+/**
+ * How long one step of expiry runs at most, in ms (checked every few dozen records): a step
+ * stops early when removing is slow (records with many indexes, a busy machine, a collection
+ * in the middle), so that no step holds the event loop much past this.
+ */
+export const EXPIRY_SLICE_MS = 3;
 
 /** A patch of fields, or a function of the current record returning one. */
 export type RecordUpdate<T> = Partial<T> | ((current: T) => Partial<T>);
@@ -115,6 +122,11 @@ export interface TableRuntime<T> {
   onDue?: () => void;
   /** Refuse undeclared fields and check initialised ones' types (see `@Table({ strict })`). */
   strict?: boolean;
+  /**
+   * Where a step of expiry reads how long it has run (see `EXPIRY_SLICE_MS`), in ms.
+   * @default performance.now
+   */
+  stepTimer?: () => number;
 }
 
 /** A change decided elsewhere (a replication log): a record to put, or one to remove. */
@@ -192,6 +204,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   #expiredUpTo = -Infinity;
   /** A next step of expiry is scheduled. */
   #stepScheduled = false;
+  /** Where a step of expiry reads the time (see `TableRuntime.stepTimer`). */
+  #stepTimer: () => number = performanceNow;
   /**
    * A scheduled step is removing records that reads already hide: nothing anyone can see
    * changes, so a transaction that queried the table does not conflict with it.
@@ -226,6 +240,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Sets how the table runs; takes effect for later operations. */
   configure(runtime: TableRuntime<T>): void {
     if (runtime.clock) this.#clock = runtime.clock;
+    this.#stepTimer = runtime.stepTimer ?? performanceNow;
     this.#defaultTtl = runtime.defaultTtl ?? this.#schemaTtl();
     this.#onRenew = runtime.onRenew;
     this.#capacity = runtime.capacity;
@@ -278,8 +293,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     let sorted = this.#sorted.get(field);
     if (sorted) return sorted;
     if (field === this.keyField) sorted = new SortedIndex<T>(field, (_record, key) => key);
-    else if (this.indexes.has(field))
-      sorted = new SortedIndex<T>(field, (record) => fieldValue(record, field));
+    else if (this.indexes.has(field)) sorted = new SortedIndex<T>(field, fieldReader(field));
     else return undefined;
     for (const [key, record] of this.rows) sorted.add(key, record);
     this.#sorted.set(field, sorted);
@@ -1013,11 +1027,18 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   /**
-   * Removes up to `limit` records whose deadline is at or before `upTo`; if more wait, hides
-   * them (see `#expiredUpTo`) and schedules the next step.
+   * Removes up to `limit` records whose deadline is at or before `upTo`, for at most
+   * `EXPIRY_SLICE_MS` unless `limit` is Infinity; if more wait, hides them (see
+   * `#expiredUpTo`) and schedules the next step.
    */
   #expireStep(upTo: number, limit: number): number {
-    const expired = this.#expiry.expire(upTo, this.#removeExpired, limit);
+    let spent: (() => boolean) | undefined;
+    if (limit !== Infinity) {
+      const timer = this.#stepTimer;
+      const stopAt = timer() + EXPIRY_SLICE_MS;
+      spent = () => timer() >= stopAt;
+    }
+    const expired = this.#expiry.expire(upTo, this.#removeExpired, limit, spent);
     this.#nextDeadline = this.#expiry.next;
     if (this.#nextDeadline > upTo) {
       this.#expiredUpTo = -Infinity;
@@ -1501,4 +1522,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 /** A record's top-level field. */
 function fieldOf(record: object, field: string): unknown {
   return (record as Record<string, unknown>)[field];
+}
+
+/** The default `TableRuntime.stepTimer`. */
+function performanceNow(): number {
+  return performance.now();
 }

@@ -1,6 +1,6 @@
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { arrayElements, indexedValues, lookedUpValues } from './multikey.js';
-import { fieldValue, type SecondaryIndex } from './secondary-index.js';
+import { fieldReader, type SecondaryIndex } from './secondary-index.js';
 import { ValueMap } from './value-map.js';
 
 const EMPTY: Iterable<never> = [];
@@ -19,6 +19,8 @@ export class HashIndex<T extends object> implements SecondaryIndex<T> {
   readonly #elementsOnly: boolean;
   /** The values an array is filed under. */
   readonly #filed: (value: readonly unknown[]) => readonly unknown[];
+  /** The indexed field's value in a record (`fieldValue`, specialised to the field). */
+  readonly #read: (record: object) => unknown;
 
   constructor(
     readonly field: string,
@@ -26,10 +28,11 @@ export class HashIndex<T extends object> implements SecondaryIndex<T> {
   ) {
     this.#elementsOnly = elementsOnly;
     this.#filed = elementsOnly ? arrayElements : indexedValues;
+    this.#read = fieldReader(field);
   }
 
   valueOf(record: T): unknown {
-    return fieldValue(record, this.field);
+    return this.#read(record);
   }
 
   count(value: unknown): number {
@@ -65,12 +68,12 @@ export class HashIndex<T extends object> implements SecondaryIndex<T> {
   }
 
   add(key: RecordKey, record: T): void {
-    this.#file(key, record, fieldValue(record, this.field));
+    this.#file(key, record, this.#read(record));
   }
 
   update(key: RecordKey, record: T, previous: T): void {
-    const value = fieldValue(record, this.field);
-    const before = fieldValue(previous, this.field);
+    const value = this.#read(record);
+    const before = this.#read(previous);
     if (value !== before) {
       this.#unfile(key, before);
       this.#file(key, record, value);
@@ -82,7 +85,7 @@ export class HashIndex<T extends object> implements SecondaryIndex<T> {
   }
 
   remove(key: RecordKey, record: T): void {
-    this.#unfile(key, fieldValue(record, this.field));
+    this.#unfile(key, this.#read(record));
   }
 
   /** Files the record under `value` (a scalar without building a list of values for it). */

@@ -1,6 +1,6 @@
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { HashIndex } from './hash.index.js';
-import { fieldValue, type SecondaryIndex } from './secondary-index.js';
+import { fieldReader, type SecondaryIndex } from './secondary-index.js';
 import { ValueMap } from './value-map.js';
 
 /**
@@ -17,6 +17,8 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
   readonly #owners = new ValueMap<RecordKey>();
   readonly #absent: HashIndex<T>;
   readonly #elements: HashIndex<T>;
+  /** The indexed field's value in a record (`fieldValue`, specialised to the field). */
+  readonly #read: (record: object) => unknown;
 
   constructor(
     readonly field: string,
@@ -25,10 +27,11 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
   ) {
     this.#absent = new HashIndex(field);
     this.#elements = new HashIndex(field, true);
+    this.#read = fieldReader(field);
   }
 
   valueOf(record: T): unknown {
-    return fieldValue(record, this.field);
+    return this.#read(record);
   }
 
   count(value: unknown): number {
@@ -58,7 +61,7 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
   }
 
   conflict(record: T, key: RecordKey): RecordKey | undefined {
-    const value = fieldValue(record, this.field);
+    const value = this.#read(record);
     if (value === null || value === undefined) return undefined;
     const owner = this.#owners.get(value);
     return owner !== key ? owner : undefined;
@@ -66,15 +69,15 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
 
   add(key: RecordKey, record: T): void {
     this.#elements.add(key, record);
-    const value = fieldValue(record, this.field);
+    const value = this.#read(record);
     if (value === null || value === undefined) this.#absent.add(key, record);
     else this.#owners.set(value, key);
   }
 
   /** An unchanged value keeps its owner (the key): only a record without one is swapped in its bucket. */
   update(key: RecordKey, record: T, previous: T): void {
-    const value = fieldValue(record, this.field);
-    const before = fieldValue(previous, this.field);
+    const value = this.#read(record);
+    const before = this.#read(previous);
     if (value !== before) {
       this.remove(key, previous);
       this.add(key, record);
@@ -84,7 +87,7 @@ export class UniqueIndex<T extends object> implements SecondaryIndex<T> {
 
   remove(key: RecordKey, record: T): void {
     this.#elements.remove(key, record);
-    const value = fieldValue(record, this.field);
+    const value = this.#read(record);
     if (value === null || value === undefined) {
       this.#absent.remove(key, record);
       return;

@@ -166,13 +166,19 @@ export class ExpiryQueue {
   /**
    * Removes the keys whose deadline is at or before `now`, earliest first (keys with equal
    * deadlines in no set order), handing them to `onExpired` a batch at a time, each batch
-   * right after its keys were removed; stops once `limit` have, so
-   * that a caller can spread a large expiry over several calls. Returns how many expired.
+   * right after its keys were removed; stops once `limit` have, or once `spent()` says the
+   * caller's time is up (asked after each batch, so at least one batch expires), so that a
+   * caller can spread a large expiry over several calls. Returns how many expired.
    *
    * Batches because the cost is memory latency: looking up a few dozen keys in a row, the
    * processor overlaps their cache misses, where one key at a time it waits for each.
    */
-  expire(now: number, onExpired: (keys: RecordKey[]) => void, limit = Infinity): number {
+  expire(
+    now: number,
+    onExpired: (keys: RecordKey[]) => void,
+    limit = Infinity,
+    spent?: () => boolean,
+  ): number {
     if (now > this.#now) this.#now = now;
     const near = this.#near;
     const due = this.#due;
@@ -232,6 +238,7 @@ export class ExpiryQueue {
       live.length = m;
       expired += m;
       if (m > 0) onExpired(live);
+      if (spent?.()) break;
     }
     if (current.size === 0) this.#clearEntries();
     else this.#compactIfStale();

@@ -27,14 +27,21 @@ const LIVE = 50;
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** A table where N records expire at once, and LIVE stay, on a clock the test moves. */
-function massExpiry(capacity?: number) {
+/** A step's timer that never moves: steps are bounded by EXPIRY_SLICE alone. */
+const STILL = () => 0;
+
+/**
+ * A table where N records expire at once, and LIVE stay, on a clock the test moves; steps
+ * of expiry read their time from `stepTimer`.
+ */
+function massExpiry(capacity?: number, stepTimer: () => number = STILL) {
   const clock = { time: 1_000_000, now: () => clock.time };
   const changes: TableChange<Token>[] = [];
   const table = new MemoryTable(getTableSchema(Token), {
     clock,
     onChange: (change) => changes.push(change),
     capacity: capacity === undefined ? undefined : { maxRecords: capacity, eviction: 'reject' },
+    stepTimer,
   });
   for (let i = 0; i < N; i++)
     table.write({ id: `t${i}`, code: `c${i}`, group: `g${i % 3}` }, 1_000 + (i % 97));
@@ -144,9 +151,33 @@ describe('MemoryTable: a mass expiry is removed in steps, hidden at once', () =>
     expect(changes.filter((c) => c.op === 'expire')).toHaveLength(N);
   });
 
+  it('a step stops once its time is spent, the rest waiting hidden for later turns', async () => {
+    let ms = 0;
+    const { table, changes } = massExpiry(undefined, () => (ms += 1)); // 1 ms per look
+    expect(table.get('t0')).toBeUndefined();
+    const first = changes.length;
+    expect(first).toBeGreaterThan(0); // a step always makes progress…
+    expect(first).toBeLessThan(EXPIRY_SLICE); // …and stops at its time, before its count
+    expect(table.rows.size).toBe(N + LIVE - first);
+    expectOnlyLive(table, liveKeys);
+    for (let turns = 0; turns < N && changes.length < N; turns++) await turn();
+    expect(changes).toHaveLength(N);
+    expect(new Set(changes.map((c) => c.key)).size).toBe(N);
+    expect(changes.every((c) => c.op === 'expire')).toBe(true);
+    expect(table.rows.size).toBe(LIVE);
+    expectOnlyLive(table, liveKeys);
+  });
+
+  it('a full expiry is not cut by time', () => {
+    let ms = 0;
+    const { table } = massExpiry(undefined, () => (ms += 1));
+    expect(table.expire(Infinity)).toBe(N);
+    expect(table.rows.size).toBe(LIVE);
+  });
+
   it('a small expiry still happens in full at the read that finds it', () => {
     const clock = { time: 0, now: () => clock.time };
-    const table = new MemoryTable(getTableSchema(Capped), { clock });
+    const table = new MemoryTable(getTableSchema(Capped), { clock, stepTimer: STILL });
     for (let i = 0; i < 100; i++) table.write({ id: `k${i}` }, 10);
     clock.time = 20;
     expect(table.expire()).toBe(100);
