@@ -8,7 +8,7 @@ import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { PersistenceFileSystem } from './file-system.js';
 import { encodeFrame, FRAME_HEADER, MAX_PAYLOAD, parseFrames } from './log-format.js';
 import { isMissingFile, readChunks, writeStreamAtomically } from './stream-file.js';
-import { encodeValue, type Encoded } from './value-codec.js';
+import { encodedJson, type Encoded } from './value-codec.js';
 
 export const BACKUP_MAGIC = Buffer.from('NMSBAK1\n');
 /**
@@ -63,7 +63,7 @@ export async function writeBackup(
           const deadline = table.deadlineOf(key) ?? null;
           let row: string;
           try {
-            row = JSON.stringify([key, encodeValue(current), deadline, version]);
+            row = `[${JSON.stringify(key)},${encodedJson(current)},${deadline},${version}]`;
           } catch (error) {
             throw new MemoryStoreError(
               `Cannot back up record ${showValue(key)} of table '${table.name}': ${(error as Error).message}`,
