@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { types } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { describeValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
@@ -370,10 +371,11 @@ export class Journal {
       }
       done = [];
     };
+    let item: QueueItem | undefined;
     try {
       const slicer = new TimeSlicer(`log of ${this.dir}`, undefined);
       while (this.#queue.length > 0 && !this.#failure) {
-        const item = this.#queue.shift()!;
+        item = this.#queue.shift()!;
         if (item.kind === 'batch') {
           this.#inFlight.add(item.waiter);
           for (const frame of this.#frames(item.ops)) {
@@ -395,10 +397,14 @@ export class Journal {
           await this.#rotate(segmentName(this.#seq + 1));
           item.done.resolve(this.#seq);
         }
+        item = undefined;
       }
       await writeOut();
     } catch (error) {
       this.#fail(error);
+      // a sync or rotation that failed is off the queue `#fail` empties: its waiter (a
+      // snapshot, `close()`) would wait for ever
+      if (item !== undefined && item.kind !== 'batch') item.done?.reject(this.#failed());
     } finally {
       this.#flushing = false;
     }
@@ -430,7 +436,11 @@ export class Journal {
 
   #fail(error: unknown): void {
     if (this.#failure) return;
-    this.#failure = error instanceof Error ? error : new Error(describeValue(error));
+    // an error of the file system may come from another realm (a test's VM context)
+    this.#failure =
+      error instanceof Error || types.isNativeError(error)
+        ? error
+        : new Error(describeValue(error));
     this.#logger.error(
       `Persistence in ${this.dir} failed; its stores accept no more writes: ${this.#failure.message}`,
     );
