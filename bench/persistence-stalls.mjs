@@ -7,7 +7,7 @@
 // write them and measure only the backup, or only the exports (each on a fresh heap, so that
 // one's peak memory is not hidden by another's). Each operation is
 // a row of a value table: its longest pause in ms (target < 50 ms), with how long it took and
-// (export, backup) the peak RSS growth in its note.
+// (export, backup) the peak growth of RSS and of the JS heap in its note.
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,10 +66,15 @@ async function measure(suite, group, label, work, { rss = false } = {}) {
   global.gc?.();
   await settle();
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
-  const baseline = process.memoryUsage.rss();
-  let peak = baseline;
+  const baseline = process.memoryUsage();
+  const peak = { rss: baseline.rss, heapUsed: baseline.heapUsed };
+  // RSS alone hides growth into pages an earlier step left committed: the heap shows it
   const sampler = rss
-    ? setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10)
+    ? setInterval(() => {
+        const now = process.memoryUsage();
+        peak.rss = Math.max(peak.rss, now.rss);
+        peak.heapUsed = Math.max(peak.heapUsed, now.heapUsed);
+      }, 10)
     : undefined;
   delay.enable();
   const started = performance.now();
@@ -84,7 +89,8 @@ async function measure(suite, group, label, work, { rss = false } = {}) {
   delay.disable();
   clearInterval(sampler);
   const pause = Math.max(0, delay.max / 1e6 - RESOLUTION_MS);
-  const memory = rss ? `; peak RSS +${Math.round((peak - baseline) / 2 ** 20)} MB` : '';
+  const growth = (field) => Math.round((peak[field] - baseline[field]) / 2 ** 20);
+  const memory = rss ? `; peak RSS +${growth('rss')} MB, heap +${growth('heapUsed')} MB` : '';
   if (outcome) suite.warn(`persistence stalls: ${label}:${outcome}`);
   suite.value(group, {
     label,
