@@ -6,25 +6,38 @@ import { ImportError } from '../errors/import.error.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { PersistenceFileSystem } from './file-system.js';
+import { ChunkStore, FramePacker } from './frame-packer.js';
 import { encodeFrame, FRAME_HEADER, MAX_PAYLOAD, parseFrames } from './log-format.js';
 import { isMissingFile, readChunks, writeStreamAtomically } from './stream-file.js';
-import { encodedJson, type Encoded } from './value-codec.js';
+import { encodedJson, encodeValue, type Encoded } from './value-codec.js';
 
 export const BACKUP_MAGIC = Buffer.from('NMSBAK1\n');
 /**
- * A rows frame holds at most this many rows, and stops growing past `FRAME_CHARS` of text:
- * `restore()` parses a frame in one step, and a quarter megabyte parses in a few milliseconds.
+ * A rows frame holds at most this many rows, and this many bytes of rows (less where the
+ * frame limit is lower): `restore()` parses a frame in one step, and a quarter megabyte
+ * parses in a few milliseconds.
  */
 const ROWS_PER_FRAME = 2000;
-const FRAME_CHARS = 1 << 18;
+const ROWS_BYTES = 1 << 18;
 /** What a damaged backup means for `restore()`, which is not a start-up. */
 const NOTHING_RESTORED = 'Nothing was restored';
+
+/** The most payload bytes of a frame holding a record too large for one (see `writeBackup`). */
+export const BACKUP_FRAME_BYTES = 1024 * 1024;
 
 /** One frame of a backup. */
 export type BackupFrame =
   | { t: 'meta'; at: string }
   | { t: 'table'; table: string; version: number }
-  | { t: 'rows'; table: string; rows: [RecordKey, Encoded, number | null, number][] }
+  | {
+      t: 'rows';
+      table: string;
+      rows: [RecordKey, Encoded, number | null, number][];
+      /** Pieces of a record too large for a frame (see `FramePacker`), before the row. */
+      c?: unknown[];
+      /** Some row refers to pieces: it is whole once they are put back. */
+      r?: 1;
+    }
   | { t: 'counters'; table: string; counters: [string, number][] }
   | { t: 'end'; tables: number };
 
@@ -32,15 +45,18 @@ export type BackupFrame =
  * Writes every table to one file atomically (a temporary file, synced, renamed over the
  * target, the directory synced), streamed: frames of at most about a megabyte, made while
  * the file is written, the work pausing for the event loop every few milliseconds. The
- * format is the snapshot's: checksummed frames. Each table's records are those it held
- * when its turn came; a record changed while the backup runs is saved as it is when its
- * frame is made, one deleted meanwhile is left out.
+ * format is the snapshot's: checksummed frames. A record too large for a frame of
+ * `frameBytes` (up to any size the process holds: no string longer than a frame is built)
+ * is cut into pieces carried by the frames before its row, as the log does. Each table's
+ * records are those it held when its turn came; a record changed while the backup runs is
+ * saved as it is when its frame is made, one deleted meanwhile is left out.
  */
 export async function writeBackup(
   fs: PersistenceFileSystem,
   path: string,
   tables: readonly MemoryTable<object>[],
   report?: (line: string) => void,
+  frameBytes = BACKUP_FRAME_BYTES,
 ): Promise<number> {
   let records = 0;
   async function* chunks(): AsyncGenerator<Buffer> {
@@ -53,7 +69,12 @@ export async function writeBackup(
       yield frame(JSON.stringify({ t: 'table', table: table.name, version }));
       const list = table.all();
       const slicer = new TimeSlicer(`backup of table '${table.name}'`, report, list.length);
-      const prefix = `{"t":"rows","table":${JSON.stringify(table.name)},"rows":[`;
+      const opening = `{"t":"rows","table":${JSON.stringify(table.name)},`;
+      const prefix = `${opening}"rows":[`;
+      // room for a row in a frame of its own, beside the wrapping
+      const room = frameBytes - Buffer.byteLength(opening) - 32;
+      const packer = new FramePacker(room);
+      const rowsRoom = Math.min(room, ROWS_BYTES);
       let rows: string[] = [];
       let size = 0;
       for (const record of list) {
@@ -61,21 +82,50 @@ export async function writeBackup(
         const current = table.rows.get(key);
         if (current !== undefined) {
           const deadline = table.deadlineOf(key) ?? null;
-          let row: string;
-          try {
-            row = `[${JSON.stringify(key)},${encodedJson(current)},${deadline},${version}]`;
-          } catch (error) {
-            throw new MemoryStoreError(
+          const cannot = (error: unknown) =>
+            new MemoryStoreError(
               `Cannot back up record ${showValue(key)} of table '${table.name}': ${(error as Error).message}`,
               table.name,
               { cause: error },
             );
+          let row: string | undefined;
+          try {
+            row = `[${JSON.stringify(key)},${encodedJson(current)},${deadline},${version}]`;
+          } catch (error) {
+            if (!(error instanceof RangeError)) throw cannot(error); // longer than a string can be
           }
-          rows.push(row);
-          size += row.length;
+          const bytes = row === undefined ? Infinity : Buffer.byteLength(row) + 1;
+          if (bytes <= room) {
+            if (size + bytes > rowsRoom && rows.length > 0) {
+              yield frame(`${prefix}${rows.join(',')}]}`);
+              rows = [];
+              size = 0;
+            }
+            rows.push(row!);
+            size += bytes;
+          } else {
+            // too large for a frame: its pieces, then its row, in frames of their own
+            if (rows.length > 0) yield frame(`${prefix}${rows.join(',')}]}`);
+            rows = [];
+            size = 0;
+            row = undefined;
+            try {
+              const item = [key, encodeValue(current), deadline, version];
+              for (const part of packer.pack([item], 1)) {
+                yield frame(
+                  opening +
+                    (part.chunks.length > 0 ? `"c":[${part.chunks.join(',')}],` : '') +
+                    (part.refs ? '"r":1,' : '') +
+                    `"rows":[${part.items.join(',')}]}`,
+                );
+              }
+            } catch (error) {
+              throw cannot(error);
+            }
+          }
           records++;
         }
-        if (rows.length >= ROWS_PER_FRAME || size >= FRAME_CHARS) {
+        if (rows.length >= ROWS_PER_FRAME) {
           yield frame(`${prefix}${rows.join(',')}]}`);
           rows = [];
           size = 0;
@@ -120,6 +170,7 @@ export async function readBackup(
   let seq = 0;
   let magic = false;
   let ended = false;
+  const chunkStore = new ChunkStore();
   const chunks = readChunks(fs, path);
   try {
     for (;;) {
@@ -161,6 +212,10 @@ export async function readBackup(
         } catch {
           throw damaged(offset + at, 'a frame holds malformed JSON');
         }
+        if (content.t === 'rows' && (content.c !== undefined || content.r !== undefined)) {
+          const problem = wholeRows(content, chunkStore);
+          if (problem) throw damaged(offset + at, problem);
+        }
         if (content.t === 'end') ended = true;
         else await onFrame(content);
         at += size;
@@ -174,4 +229,26 @@ export async function readBackup(
   if (!magic) throw damaged(0, 'the file header is cut short');
   if (pending.length > 0) throw damaged(offset, 'a frame is cut short');
   if (!ended) throw damaged(offset, 'the backup is incomplete');
+}
+
+/**
+ * Puts the pieces of records too large for a frame back into the rows that refer to them
+ * (in place); the problem if the frame's pieces or references are malformed.
+ */
+function wholeRows(
+  frame: Extract<BackupFrame, { t: 'rows' }>,
+  chunks: ChunkStore,
+): string | undefined {
+  if (frame.c !== undefined && !chunks.add(frame.c)) return 'a frame holds malformed pieces';
+  delete frame.c;
+  if (frame.r === undefined) return undefined;
+  delete frame.r;
+  if (!Array.isArray(frame.rows)) return undefined; // the restore says what is wrong with it
+  try {
+    for (const row of frame.rows)
+      if (Array.isArray(row)) row[1] = chunks.resolve(row[1]) as Encoded;
+  } catch (error) {
+    return `a record's pieces are missing or malformed (${(error as Error).message})`;
+  }
+  return undefined;
 }
