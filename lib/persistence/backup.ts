@@ -6,24 +6,21 @@ import { ImportError } from '../errors/import.error.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { PersistenceFileSystem } from './file-system.js';
-import { ChunkStore, FramePacker } from './frame-packer.js';
+import { ChunkStore } from './frame-packer.js';
+import { RowFrames } from './row-frames.js';
 import { encodeFrame, FRAME_HEADER, MAX_PAYLOAD, parseFrames } from './log-format.js';
 import { isMissingFile, readChunks, writeStreamAtomically } from './stream-file.js';
-import { encodedJson, encodeValue, type Encoded } from './value-codec.js';
+import type { Encoded } from './value-codec.js';
 
 export const BACKUP_MAGIC = Buffer.from('NMSBAK1\n');
-/**
- * A rows frame holds at most this many rows, and this many bytes of rows (less where the
- * frame limit is lower): `restore()` parses a frame in one step, and a quarter megabyte
- * parses in a few milliseconds.
- */
-const ROWS_PER_FRAME = 2000;
-const ROWS_BYTES = 1 << 18;
 /** What a damaged backup means for `restore()`, which is not a start-up. */
 const NOTHING_RESTORED = 'Nothing was restored';
 
-/** The most payload bytes of a frame holding a record too large for one (see `writeBackup`). */
-export const BACKUP_FRAME_BYTES = 1024 * 1024;
+/**
+ * The most payload bytes of a rows frame: `restore()` parses a frame in one step, and a
+ * quarter megabyte parses in a few milliseconds.
+ */
+export const BACKUP_FRAME_BYTES = 256 * 1024;
 
 /** One frame of a backup. */
 export type BackupFrame =
@@ -43,11 +40,11 @@ export type BackupFrame =
 
 /**
  * Writes every table to one file atomically (a temporary file, synced, renamed over the
- * target, the directory synced), streamed: frames of at most about a megabyte, made while
- * the file is written, the work pausing for the event loop every few milliseconds. The
- * format is the snapshot's: checksummed frames. A record too large for a frame of
- * `frameBytes` (up to any size the process holds: no string longer than a frame is built)
- * is cut into pieces carried by the frames before its row, as the log does. Each table's
+ * target, the directory synced), streamed: frames of at most `BACKUP_FRAME_BYTES` (or
+ * `frameBytes`, if lower), made while the file is written, the work pausing for the event
+ * loop every few milliseconds. The format is the snapshot's: checksummed frames, rows made
+ * by `RowFrames` (a record too large for a frame, up to any size the process holds, is cut
+ * into pieces carried by the frames before its row, as the log does). Each table's
  * records are those it held when its turn came; a record changed while the backup runs is
  * saved as it is when its frame is made, one deleted meanwhile is left out.
  */
@@ -58,6 +55,7 @@ export async function writeBackup(
   report?: (line: string) => void,
   frameBytes = BACKUP_FRAME_BYTES,
 ): Promise<number> {
+  const limit = Math.min(frameBytes, BACKUP_FRAME_BYTES);
   let records = 0;
   async function* chunks(): AsyncGenerator<Buffer> {
     let n = 0;
@@ -69,70 +67,26 @@ export async function writeBackup(
       yield frame(JSON.stringify({ t: 'table', table: table.name, version }));
       const list = table.all();
       const slicer = new TimeSlicer(`backup of table '${table.name}'`, report, list.length);
-      const opening = `{"t":"rows","table":${JSON.stringify(table.name)},`;
-      const prefix = `${opening}"rows":[`;
-      // room for a row in a frame of its own, beside the wrapping
-      const room = frameBytes - Buffer.byteLength(opening) - 32;
-      const packer = new FramePacker(room);
-      const rowsRoom = Math.min(room, ROWS_BYTES);
-      let rows: string[] = [];
-      let size = 0;
+      const framer = new RowFrames(table.name, limit);
       for (const record of list) {
         const key = table.keyOf(record);
         const current = table.rows.get(key);
         if (current !== undefined) {
-          const deadline = table.deadlineOf(key) ?? null;
-          const cannot = (error: unknown) =>
-            new MemoryStoreError(
+          try {
+            for (const payload of framer.add(key, current, table.deadlineOf(key) ?? null, version))
+              yield frame(payload);
+          } catch (error) {
+            throw new MemoryStoreError(
               `Cannot back up record ${showValue(key)} of table '${table.name}': ${(error as Error).message}`,
               table.name,
               { cause: error },
             );
-          let row: string | undefined;
-          try {
-            row = `[${JSON.stringify(key)},${encodedJson(current)},${deadline},${version}]`;
-          } catch (error) {
-            if (!(error instanceof RangeError)) throw cannot(error); // longer than a string can be
-          }
-          const bytes = row === undefined ? Infinity : Buffer.byteLength(row) + 1;
-          if (bytes <= room) {
-            if (size + bytes > rowsRoom && rows.length > 0) {
-              yield frame(`${prefix}${rows.join(',')}]}`);
-              rows = [];
-              size = 0;
-            }
-            rows.push(row!);
-            size += bytes;
-          } else {
-            // too large for a frame: its pieces, then its row, in frames of their own
-            if (rows.length > 0) yield frame(`${prefix}${rows.join(',')}]}`);
-            rows = [];
-            size = 0;
-            row = undefined;
-            try {
-              const item = [key, encodeValue(current), deadline, version];
-              for (const part of packer.pack([item], 1)) {
-                yield frame(
-                  opening +
-                    (part.chunks.length > 0 ? `"c":[${part.chunks.join(',')}],` : '') +
-                    (part.refs ? '"r":1,' : '') +
-                    `"rows":[${part.items.join(',')}]}`,
-                );
-              }
-            } catch (error) {
-              throw cannot(error);
-            }
           }
           records++;
         }
-        if (rows.length >= ROWS_PER_FRAME) {
-          yield frame(`${prefix}${rows.join(',')}]}`);
-          rows = [];
-          size = 0;
-        }
         await slicer.tick();
       }
-      if (rows.length > 0) yield frame(`${prefix}${rows.join(',')}]}`);
+      for (const payload of framer.finish()) yield frame(payload);
       const counters = [...table.counters.entries()];
       yield frame(JSON.stringify({ t: 'counters', table: table.name, counters }));
       slicer.finish();

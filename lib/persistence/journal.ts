@@ -18,8 +18,8 @@ import {
   type PersistedTable,
 } from './log-recovery.js';
 import type { RecoveryTarget } from './recovery-target.js';
-import { TimeSlicer } from '../engine/time-slicer.js';
-import { encodeValue } from './value-codec.js';
+import { SLICE_CHECK, TimeSlicer } from '../engine/time-slicer.js';
+import { RowFrames } from './row-frames.js';
 
 export type { LogOp } from './log-records.js';
 export type { CorruptionPolicy, PersistedTable } from './log-recovery.js';
@@ -563,20 +563,14 @@ export class Journal {
       carried.reduce((sum, [, t]) => sum + t.rows.size, 0);
     await push({ t: 'meta', seq, at: new Date().toISOString(), rows: total });
     for (const [table, view, counters] of live) {
-      const entries = view.rows.entries();
-      for (let done = false; !done;) {
-        const slice: unknown[][] = [];
-        while (slice.length < ROWS_PER_SLICE) {
-          const next = entries.next();
-          if (next.done) {
-            done = true;
-            break;
-          }
-          const [key, record] = next.value;
-          slice.push([key, encodeValue(record), view.deadline(key) ?? null, view.version]);
-        }
-        await pushRows(table, slice);
+      const framer = new RowFrames(table, Math.min(this.#frameBytes, SNAPSHOT_FRAME_BYTES));
+      let count = 0;
+      for (const [key, record] of view.rows.entries()) {
+        for (const payload of framer.add(key, record, view.deadline(key) ?? null, view.version))
+          await push(payload);
+        if (++count % SLICE_CHECK === 0 && slicer.due) await slicer.pause(); // inside a frame
       }
+      for (const payload of framer.finish()) await push(payload);
       await push({ t: 'counters', table, counters });
     }
     for (const [table, { rows, counters }] of carried) {
