@@ -1,14 +1,16 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { readdir, readFile, truncate } from 'node:fs/promises';
+import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  CorruptStoreError,
   MemoryStoreService,
   NODE_FILE_SYSTEM,
   type AppendFile,
   type PersistenceFileSystem,
 } from 'nestjs-memory-store';
+import { encodeFrame } from '../../lib/persistence/log-format.js';
 import {
   NotesStore,
   startPersistedApp,
@@ -222,6 +224,24 @@ describe('persistence: frames of bounded size', () => {
     expect(notes.get('other')).toBeUndefined();
     expect(show(app) === expected).toBe(true);
     expect(notes.get('b29')).toEqual(records(30, 'b')[29]);
+
+    // a frame whose pieces are malformed (content no writer makes, its checksum good)
+    const carrying = frames.findIndex((frame) => frame.payload.includes('"c":['));
+    const cut = Buffer.concat([
+      Buffer.from('NMSBAK1\n'),
+      ...frames.map((frame, i) =>
+        encodeFrame(
+          i + 1,
+          i === carrying ? frame.payload.replace('"c":[', '"c":[[null],') : frame.payload,
+        ),
+      ),
+    ]);
+    const damaged = join(await dir('backups'), 'cut.bak');
+    await writeFile(damaged, cut);
+    const before = notes.keys().length;
+    await expect(memory.restore(damaged)).rejects.toThrow(CorruptStoreError);
+    await expect(memory.restore(damaged)).rejects.toThrow(/pieces/);
+    expect(notes.keys().length).toBe(before);
   });
 
   it('a batch whose last frame fills a write of the log is acknowledged, and recovered', async () => {
