@@ -247,11 +247,13 @@ export class MemoryStoreService {
     const file = filePath('backup', path, '');
     const stores = this.registry.list();
     for (const store of stores) tableOf(store).expire(Infinity); // no record that has already expired
+    const { persistence } = this.registry.options;
     const records = await writeBackup(
       this.#fileSystem(),
       file,
       stores.map((store) => tableOf(store)),
       this.#report,
+      persistence ? persistence.frameBytes : undefined, // lowered by tests
     );
     return { tables: stores.length, records };
   }

@@ -6,42 +6,56 @@ import { ImportError } from '../errors/import.error.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { PersistenceFileSystem } from './file-system.js';
+import { ChunkStore } from './frame-packer.js';
+import { RowFrames } from './row-frames.js';
 import { encodeFrame, FRAME_HEADER, MAX_PAYLOAD, parseFrames } from './log-format.js';
 import { isMissingFile, readChunks, writeStreamAtomically } from './stream-file.js';
-import { encodeValue, type Encoded } from './value-codec.js';
+import type { Encoded } from './value-codec.js';
 
 export const BACKUP_MAGIC = Buffer.from('NMSBAK1\n');
-/**
- * A rows frame holds at most this many rows, and stops growing past `FRAME_CHARS` of text:
- * `restore()` parses a frame in one step, and a quarter megabyte parses in a few milliseconds.
- */
-const ROWS_PER_FRAME = 2000;
-const FRAME_CHARS = 1 << 18;
 /** What a damaged backup means for `restore()`, which is not a start-up. */
 const NOTHING_RESTORED = 'Nothing was restored';
+
+/**
+ * The most payload bytes of a rows frame: `restore()` parses a frame in one step, and a
+ * quarter megabyte parses in a few milliseconds.
+ */
+export const BACKUP_FRAME_BYTES = 256 * 1024;
 
 /** One frame of a backup. */
 export type BackupFrame =
   | { t: 'meta'; at: string }
   | { t: 'table'; table: string; version: number }
-  | { t: 'rows'; table: string; rows: [RecordKey, Encoded, number | null, number][] }
+  | {
+      t: 'rows';
+      table: string;
+      rows: [RecordKey, Encoded, number | null, number][];
+      /** Pieces of a record too large for a frame (see `FramePacker`), before the row. */
+      c?: unknown[];
+      /** Some row refers to pieces: it is whole once they are put back. */
+      r?: 1;
+    }
   | { t: 'counters'; table: string; counters: [string, number][] }
   | { t: 'end'; tables: number };
 
 /**
  * Writes every table to one file atomically (a temporary file, synced, renamed over the
- * target, the directory synced), streamed: frames of at most about a megabyte, made while
- * the file is written, the work pausing for the event loop every few milliseconds. The
- * format is the snapshot's: checksummed frames. Each table's records are those it held
- * when its turn came; a record changed while the backup runs is saved as it is when its
- * frame is made, one deleted meanwhile is left out.
+ * target, the directory synced), streamed: frames of at most `BACKUP_FRAME_BYTES` (or
+ * `frameBytes`, if lower), made while the file is written, the work pausing for the event
+ * loop every few milliseconds. The format is the snapshot's: checksummed frames, rows made
+ * by `RowFrames` (a record too large for a frame, up to any size the process holds, is cut
+ * into pieces carried by the frames before its row, as the log does). Each table's
+ * records are those it held when its turn came; a record changed while the backup runs is
+ * saved as it is when its frame is made, one deleted meanwhile is left out.
  */
 export async function writeBackup(
   fs: PersistenceFileSystem,
   path: string,
   tables: readonly MemoryTable<object>[],
   report?: (line: string) => void,
+  frameBytes = BACKUP_FRAME_BYTES,
 ): Promise<number> {
+  const limit = Math.min(frameBytes, BACKUP_FRAME_BYTES);
   let records = 0;
   async function* chunks(): AsyncGenerator<Buffer> {
     let n = 0;
@@ -53,17 +67,14 @@ export async function writeBackup(
       yield frame(JSON.stringify({ t: 'table', table: table.name, version }));
       const list = table.all();
       const slicer = new TimeSlicer(`backup of table '${table.name}'`, report, list.length);
-      const prefix = `{"t":"rows","table":${JSON.stringify(table.name)},"rows":[`;
-      let rows: string[] = [];
-      let size = 0;
+      const framer = new RowFrames(table.name, limit);
       for (const record of list) {
         const key = table.keyOf(record);
         const current = table.rows.get(key);
         if (current !== undefined) {
-          const deadline = table.deadlineOf(key) ?? null;
-          let row: string;
           try {
-            row = JSON.stringify([key, encodeValue(current), deadline, version]);
+            for (const payload of framer.add(key, current, table.deadlineOf(key) ?? null, version))
+              yield frame(payload);
           } catch (error) {
             throw new MemoryStoreError(
               `Cannot back up record ${showValue(key)} of table '${table.name}': ${(error as Error).message}`,
@@ -71,18 +82,11 @@ export async function writeBackup(
               { cause: error },
             );
           }
-          rows.push(row);
-          size += row.length;
           records++;
-        }
-        if (rows.length >= ROWS_PER_FRAME || size >= FRAME_CHARS) {
-          yield frame(`${prefix}${rows.join(',')}]}`);
-          rows = [];
-          size = 0;
         }
         await slicer.tick();
       }
-      if (rows.length > 0) yield frame(`${prefix}${rows.join(',')}]}`);
+      for (const payload of framer.finish()) yield frame(payload);
       const counters = [...table.counters.entries()];
       yield frame(JSON.stringify({ t: 'counters', table: table.name, counters }));
       slicer.finish();
@@ -120,6 +124,7 @@ export async function readBackup(
   let seq = 0;
   let magic = false;
   let ended = false;
+  const chunkStore = new ChunkStore();
   const chunks = readChunks(fs, path);
   try {
     for (;;) {
@@ -161,6 +166,10 @@ export async function readBackup(
         } catch {
           throw damaged(offset + at, 'a frame holds malformed JSON');
         }
+        if (content.t === 'rows' && (content.c !== undefined || content.r !== undefined)) {
+          const problem = wholeRows(content, chunkStore);
+          if (problem) throw damaged(offset + at, problem);
+        }
         if (content.t === 'end') ended = true;
         else await onFrame(content);
         at += size;
@@ -174,4 +183,26 @@ export async function readBackup(
   if (!magic) throw damaged(0, 'the file header is cut short');
   if (pending.length > 0) throw damaged(offset, 'a frame is cut short');
   if (!ended) throw damaged(offset, 'the backup is incomplete');
+}
+
+/**
+ * Puts the pieces of records too large for a frame back into the rows that refer to them
+ * (in place); the problem if the frame's pieces or references are malformed.
+ */
+function wholeRows(
+  frame: Extract<BackupFrame, { t: 'rows' }>,
+  chunks: ChunkStore,
+): string | undefined {
+  if (frame.c !== undefined && !chunks.add(frame.c)) return 'a frame holds malformed pieces';
+  delete frame.c;
+  if (frame.r === undefined) return undefined;
+  delete frame.r;
+  if (!Array.isArray(frame.rows)) return undefined; // the restore says what is wrong with it
+  try {
+    for (const row of frame.rows)
+      if (Array.isArray(row)) row[1] = chunks.resolve(row[1]) as Encoded;
+  } catch (error) {
+    return `a record's pieces are missing or malformed (${(error as Error).message})`;
+  }
+  return undefined;
 }

@@ -163,7 +163,8 @@ const COPY_BYTES = 4 * 1024 * 1024;
 
 /**
  * Copies a file from byte `start` on, a part at a time (never whole in memory), to `to`,
- * replacing what was there, and syncs the copy.
+ * replacing what was there, and syncs the copy and its directory: the copy keeps bytes aside
+ * before the original is cut, so it must outlive a crash that follows.
  */
 export async function copyInParts(
   files: PersistenceFileSystem,
@@ -196,4 +197,5 @@ export async function copyInParts(
   } finally {
     await source.close();
   }
+  await files.syncDir(dirname(to));
 }

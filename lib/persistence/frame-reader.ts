@@ -56,9 +56,46 @@ export class FrameReader {
       }
     }
     if (!this.tornTails) return this.#badFrame(offset);
-    // not a whole good frame: judged against everything that follows, as a whole file is
-    const rest = await this.range(offset, this.size - offset);
-    return this.#shifted(readFrame(rest, 0, expected), offset);
+    return this.#shifted(await this.#judgeRest(offset, expected), offset);
+  }
+
+  /**
+   * `readFrame` on all the rest of the file from `offset`, holding no more of it at once
+   * than a frame (the rest of a damaged segment may be larger than any buffer): the rest is
+   * only needed whole when a frame runs past the end of the file, and is then shorter than
+   * the longest frame.
+   */
+  async #judgeRest(offset: number, expected: number): Promise<FrameRead> {
+    const left = this.size - offset;
+    if (left < FRAME_HEADER) return readFrame(await this.range(offset, left), 0, expected);
+    if (await this.#zerosFrom(offset))
+      return { kind: 'bad', problem: 'zeros where a frame should start', torn: true };
+    const length = (await this.range(offset, FRAME_HEADER)).readUInt32LE(0);
+    if (length > MAX_PAYLOAD) return readFrame(await this.range(offset, FRAME_HEADER), 0, expected);
+    if (FRAME_HEADER + length > left) return readFrame(await this.range(offset, left), 0, expected);
+    // a whole frame: bad only by its checksum, whatever follows it
+    const read = readFrame(await this.range(offset, FRAME_HEADER + length), 0, expected);
+    // (its 16 bytes all zeros, but not the rest: a checksum that fails on all the rest too)
+    return read.kind === 'bad' && read.torn
+      ? { kind: 'bad', problem: 'checksum mismatch', torn: false }
+      : read;
+  }
+
+  /** True when every byte from `offset` to the end of the file is zero; read a window at a time. */
+  async #zerosFrom(offset: number): Promise<boolean> {
+    const part = Buffer.allocUnsafe(Math.min(this.windowBytes, this.size - offset));
+    for (let position = offset; position < this.size;) {
+      const n = await this.file.read(
+        part,
+        0,
+        Math.min(part.length, this.size - position),
+        position,
+      );
+      if (n <= 0) return true; // the file ended early: nothing more to see
+      for (let i = 0; i < n; i++) if (part[i] !== 0) return false;
+      position += n;
+    }
+    return true;
   }
 
   /** `length` bytes of the file from `position` (fewer if the file ends first). */

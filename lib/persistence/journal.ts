@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { types } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { describeValue } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
@@ -17,8 +18,8 @@ import {
   type PersistedTable,
 } from './log-recovery.js';
 import type { RecoveryTarget } from './recovery-target.js';
-import { TimeSlicer } from '../engine/time-slicer.js';
-import { encodeValue } from './value-codec.js';
+import { SLICE_CHECK, TimeSlicer } from '../engine/time-slicer.js';
+import { RowFrames } from './row-frames.js';
 
 export type { LogOp } from './log-records.js';
 export type { CorruptionPolicy, PersistedTable } from './log-recovery.js';
@@ -370,10 +371,11 @@ export class Journal {
       }
       done = [];
     };
+    let item: QueueItem | undefined;
     try {
       const slicer = new TimeSlicer(`log of ${this.dir}`, undefined);
       while (this.#queue.length > 0 && !this.#failure) {
-        const item = this.#queue.shift()!;
+        item = this.#queue.shift()!;
         if (item.kind === 'batch') {
           this.#inFlight.add(item.waiter);
           for (const frame of this.#frames(item.ops)) {
@@ -395,10 +397,14 @@ export class Journal {
           await this.#rotate(segmentName(this.#seq + 1));
           item.done.resolve(this.#seq);
         }
+        item = undefined;
       }
       await writeOut();
     } catch (error) {
       this.#fail(error);
+      // a sync or rotation that failed is off the queue `#fail` empties: its waiter (a
+      // snapshot, `close()`) would wait for ever
+      if (item !== undefined && item.kind !== 'batch') item.done?.reject(this.#failed());
     } finally {
       this.#flushing = false;
     }
@@ -430,7 +436,11 @@ export class Journal {
 
   #fail(error: unknown): void {
     if (this.#failure) return;
-    this.#failure = error instanceof Error ? error : new Error(describeValue(error));
+    // an error of the file system may come from another realm (a test's VM context)
+    this.#failure =
+      error instanceof Error || types.isNativeError(error)
+        ? error
+        : new Error(describeValue(error));
     this.#logger.error(
       `Persistence in ${this.dir} failed; its stores accept no more writes: ${this.#failure.message}`,
     );
@@ -553,20 +563,14 @@ export class Journal {
       carried.reduce((sum, [, t]) => sum + t.rows.size, 0);
     await push({ t: 'meta', seq, at: new Date().toISOString(), rows: total });
     for (const [table, view, counters] of live) {
-      const entries = view.rows.entries();
-      for (let done = false; !done;) {
-        const slice: unknown[][] = [];
-        while (slice.length < ROWS_PER_SLICE) {
-          const next = entries.next();
-          if (next.done) {
-            done = true;
-            break;
-          }
-          const [key, record] = next.value;
-          slice.push([key, encodeValue(record), view.deadline(key) ?? null, view.version]);
-        }
-        await pushRows(table, slice);
+      const framer = new RowFrames(table, Math.min(this.#frameBytes, SNAPSHOT_FRAME_BYTES));
+      let count = 0;
+      for (const [key, record] of view.rows.entries()) {
+        for (const payload of framer.add(key, record, view.deadline(key) ?? null, view.version))
+          await push(payload);
+        if (++count % SLICE_CHECK === 0 && slicer.due) await slicer.pause(); // inside a frame
       }
+      for (const payload of framer.finish()) await push(payload);
       await push({ t: 'counters', table, counters });
     }
     for (const [table, { rows, counters }] of carried) {

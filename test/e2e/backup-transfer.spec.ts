@@ -480,6 +480,50 @@ describe('backup, restore, export, import and migrations', () => {
       expect(members.keys()).toEqual(['first']);
     });
 
+    it('streams a backup: a write waits for the one before to finish, and none holds more than about a megabyte', async () => {
+      const dir = await newDir('persist');
+      const folder = await newDir('backups');
+      const file = join(folder, 'all.bak');
+      let inFlight = 0;
+      let mostInFlight = 0;
+      const writes: number[] = [];
+      // A slow disk: each write completes a few turns of the event loop later.
+      const slow: PersistenceFileSystem = {
+        ...NODE_FILE_SYSTEM,
+        openAppend: async (path) => {
+          const file = await NODE_FILE_SYSTEM.openAppend(path);
+          if (!path.startsWith(folder)) return file;
+          return {
+            ...file,
+            write: async (data) => {
+              inFlight += data.length;
+              mostInFlight = Math.max(mostInFlight, inFlight);
+              writes.push(data.length);
+              await delay(2);
+              await file.write(data);
+              inFlight -= data.length;
+            },
+          };
+        },
+      };
+      const booted = await boot([MembersStore, SessionsStore], dir, slow);
+      const members = booted.app.get(MembersStore);
+      const COUNT = 20_000;
+      await members.writeMany(
+        Array.from({ length: COUNT }, (_, i) => ({
+          id: `m${i}`,
+          name: `member number ${i}`.repeat(4),
+        })),
+      );
+      expect(await booted.memory.backup(file)).toEqual({ tables: 2, records: COUNT });
+      const size = (await readFile(file)).length;
+      expect(size).toBeGreaterThan(4 * 2 ** 20); // a table several times the write batch
+      expect(writes.reduce((sum, n) => sum + n, 0)).toBe(size);
+      expect(mostInFlight).toBeLessThanOrEqual(2 * 2 ** 20);
+      await booted.memory.restore(file);
+      expect(members.size).toBe(COUNT);
+    });
+
     it('skips, with a warning, a backed-up table no store has; leaves stores the backup lacks as they are', async () => {
       const folder = await newDir('backups');
       const both = join(folder, 'both.bak');

@@ -504,6 +504,54 @@ describe('persistence: damaged files', () => {
       expect(quiet.messages('error')).toEqual([]);
     });
 
+    it('the bytes kept aside outlive a crash: their file and its directory entry are synced before the damaged file is cut', async () => {
+      const file = 'wal-0000000000000011.log';
+      const data = (await filesOf(twoSegments)).get(file)!;
+      const last = framesOf(data).at(-1)!;
+      const dir = await copyOf(twoSegments);
+      const damaged = Buffer.from(data);
+      damaged[last.end - 1] ^= 1;
+      await writeFile(join(dir, file), damaged);
+      const steps: string[] = [];
+      const recording: PersistenceFileSystem = {
+        ...NODE_FILE_SYSTEM,
+        openAppend: async (path) => {
+          const opened = await NODE_FILE_SYSTEM.openAppend(path);
+          steps.push(`create ${basename(path)}`);
+          return {
+            ...opened,
+            sync: async () => {
+              await opened.sync();
+              steps.push(`sync ${basename(path)}`);
+            },
+          };
+        },
+        syncDir: async (path) => {
+          await NODE_FILE_SYSTEM.syncDir(path);
+          steps.push(`sync directory ${path}`);
+        },
+        truncate: async (path, length) => {
+          steps.push(`cut ${basename(path)}`);
+          await NODE_FILE_SYSTEM.truncate(path, length);
+        },
+      };
+      const started = await startPersistedApp({
+        dir,
+        fsync: 'always',
+        onCorruption: 'truncate',
+        fileSystem: recording,
+      });
+      apps.add(started.app);
+      expect(keysOf(started.app)).toEqual(notesUpTo(14));
+      const created = steps.indexOf(`create ${file}.damaged`);
+      const cut = steps.indexOf(`cut ${file}`);
+      expect(created).toBeGreaterThanOrEqual(0);
+      expect(cut).toBeGreaterThan(created);
+      const between = steps.slice(created, cut);
+      expect(between).toContain(`sync ${file}.damaged`);
+      expect(between).toContain(`sync directory ${dir}`);
+    });
+
     it('a missing segment: starts with what comes before the gap, later segments moved aside', async () => {
       const gap = await copyOf(twoSegments);
       await rm(join(gap, 'wal-0000000000000001.log'));

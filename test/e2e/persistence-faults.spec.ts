@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import { rm } from 'node:fs/promises';
 import {
   MemoryStoreError,
   MemoryStoreService,
@@ -400,5 +401,32 @@ describe('persistence: injected file-system faults', () => {
       await app.close();
       await expectRecovered(dir, outcome, `start-up: ${fault.kind} in ${fault.operation}`);
     },
+  );
+
+  it.each(['always', 'everysec'] as const)(
+    "fsync '%s': an application whose data directory was deleted under it still closes, saying its persistence failed",
+    async (fsync) => {
+      const dir = await tempDir('deleted');
+      dirs.push(dir);
+      const { app, logger } = await startPersistedApp({ dir, fsync });
+      apps.add(app);
+      await app.get(NotesStore).write({ id: 'a', n: 1 });
+      await rm(dir, { recursive: true, force: true });
+      apps.delete(app);
+      // the final snapshot cannot start its segment: close() must settle all the same
+      let timer: NodeJS.Timeout | undefined;
+      const closed = await Promise.race([
+        app.close().then(() => 'closed'),
+        new Promise<string>(
+          (resolve) => (timer = setTimeout(() => resolve('still closing'), 10_000)),
+        ),
+      ]);
+      clearTimeout(timer);
+      expect(closed).toBe('closed');
+      const errors = logger.messages('error').join('\n');
+      expect(errors).toContain(`Persistence in ${dir} failed`);
+      expect(errors).toContain('ENOENT'); // the system's reason, not "an instance of Error"
+    },
+    20_000,
   );
 });

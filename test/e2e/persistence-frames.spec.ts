@@ -1,9 +1,16 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { readdir, truncate } from 'node:fs/promises';
+import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NODE_FILE_SYSTEM, type AppendFile, type PersistenceFileSystem } from 'nestjs-memory-store';
+import {
+  CorruptStoreError,
+  MemoryStoreService,
+  NODE_FILE_SYSTEM,
+  type AppendFile,
+  type PersistenceFileSystem,
+} from 'nestjs-memory-store';
+import { encodeFrame } from '../../lib/persistence/log-format.js';
 import {
   NotesStore,
   startPersistedApp,
@@ -190,6 +197,51 @@ describe('persistence: frames of bounded size', () => {
     expect(snapshot.length).toBeGreaterThan(10);
     for (const frame of snapshot)
       expect(frame.end - frame.offset - FRAME_HEADER).toBeLessThanOrEqual(FRAME);
+  });
+
+  it('a record larger than a frame is backed up in pieces, every frame within the limit, and restored equal', async () => {
+    const on = await dir();
+    const { app } = await start(on);
+    const notes = app.get(NotesStore);
+    await notes.writeMany([...records(30, 'a'), largeRecord('big'), ...records(30, 'b')]);
+    const show = (a: INestApplication) =>
+      JSON.stringify(a.get(NotesStore).get('big'), (_, v: unknown) =>
+        typeof v === 'bigint' ? `${v}n` : v,
+      );
+    const expected = show(app);
+    const file = join(await dir('backups'), 'all.bak');
+    const memory = app.get(MemoryStoreService);
+    expect(await memory.backup(file)).toEqual({ tables: 2, records: 61 });
+    const frames = framesOf(await readFile(file));
+    expect(frames.length).toBeGreaterThan(10);
+    for (const frame of frames)
+      expect(frame.end - frame.offset - FRAME_HEADER).toBeLessThanOrEqual(FRAME);
+
+    await notes.deleteAll();
+    await notes.write({ id: 'other', n: 0 });
+    expect(await memory.restore(file)).toEqual({ tables: ['notes', 'orders'], records: 61 });
+    expect(notes.size).toBe(61);
+    expect(notes.get('other')).toBeUndefined();
+    expect(show(app) === expected).toBe(true);
+    expect(notes.get('b29')).toEqual(records(30, 'b')[29]);
+
+    // a frame whose pieces are malformed (content no writer makes, its checksum good)
+    const carrying = frames.findIndex((frame) => frame.payload.includes('"c":['));
+    const cut = Buffer.concat([
+      Buffer.from('NMSBAK1\n'),
+      ...frames.map((frame, i) =>
+        encodeFrame(
+          i + 1,
+          i === carrying ? frame.payload.replace('"c":[', '"c":[[null],') : frame.payload,
+        ),
+      ),
+    ]);
+    const damaged = join(await dir('backups'), 'cut.bak');
+    await writeFile(damaged, cut);
+    const before = notes.keys().length;
+    await expect(memory.restore(damaged)).rejects.toThrow(CorruptStoreError);
+    await expect(memory.restore(damaged)).rejects.toThrow(/pieces/);
+    expect(notes.keys().length).toBe(before);
   });
 
   it('a batch whose last frame fills a write of the log is acknowledged, and recovered', async () => {

@@ -54,6 +54,15 @@ describe('FrameReader', () => {
     'a flipped byte in a middle frame': flipped(LOG_MAGIC.length + frames[0].length + 40),
     'a damaged length field': flipped(last + 1),
     'a flipped byte in the last frame': flipped(whole.length - 3),
+    'a frame of zeros before the last frame': Buffer.concat([
+      whole.subarray(0, last),
+      Buffer.alloc(16),
+      frames[11],
+    ]),
+    'a flipped byte in the last frame, then zeros': Buffer.concat([
+      flipped(whole.length - 3),
+      Buffer.alloc(40),
+    ]),
   };
 
   for (const [name, data] of Object.entries(files)) {
@@ -73,5 +82,32 @@ describe('FrameReader', () => {
     expect(await reader.range(whole.length - 10, 50)).toEqual(whole.subarray(whole.length - 10));
     const short = new FrameReader(inMemory(LOG_MAGIC.subarray(0, 3)));
     expect(await short.magic(LOG_MAGIC)).toEqual(expect.objectContaining({ torn: true }));
+  });
+
+  it('judges damage in a segment larger than any buffer reading no more than a frame at once', async () => {
+    // 5 GiB (past Node's largest buffer): a first frame whose checksum fails, then 'x' bytes
+    const GiB = 2 ** 30;
+    const first = Buffer.from(frames[0]);
+    first[first.length - 1] ^= 0xff;
+    let largest = 0;
+    const huge: ReadFile = {
+      size: 5 * GiB,
+      read: (target, offset, length, position) => {
+        largest = Math.max(largest, length);
+        const n = Math.min(length, 5 * GiB - position);
+        target.fill(0x78, offset, offset + n);
+        if (position < first.length)
+          first.copy(target, offset, position, Math.min(first.length, position + n));
+        return Promise.resolve(n);
+      },
+      close: () => Promise.resolve(),
+    };
+    const reader = new FrameReader(huge, 1024);
+    expect(await reader.read(0, 1)).toEqual({
+      kind: 'bad',
+      problem: 'checksum mismatch',
+      torn: false,
+    });
+    expect(largest).toBeLessThanOrEqual(1024);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { decodeValue, encodeValue } from '../../../lib/persistence/value-codec.js';
+import { decodeValue, encodedJson, encodeValue } from '../../../lib/persistence/value-codec.js';
 
 /** Encodes, writes as JSON and reads back, as the log and snapshots do. */
 const roundTrip = (value: unknown): unknown =>
@@ -38,5 +38,36 @@ describe('value codec', () => {
   it('throws a TypeError on anything it could not have made', () => {
     for (const bad of [['Z', 1], [1, 2], ['O', null], ['O', [1]], {}, undefined])
       expect(() => decodeValue(bad)).toThrow(TypeError);
+  });
+
+  it('writes as text exactly what encoding then JSON.stringify writes', () => {
+    const sparse = [1, , 3]; // eslint-disable-line no-sparse-arrays
+    class WithToJson {
+      a = 1;
+      toJSON() {
+        return 'replaced';
+      }
+    }
+    const values: unknown[] = [
+      'a "quoted" line\n',
+      0,
+      -0,
+      1e21,
+      Number.NaN,
+      Number.NEGATIVE_INFINITY,
+      12345678901234567890n,
+      true,
+      null,
+      undefined,
+      new Date(86_400_000),
+      new Date(Number.NaN),
+      sparse,
+      { id: 'r1', n: 2, ok: false, none: null },
+      { id: 'r1', n: -0, when: new Date(0), list: [1, [2, { x: undefined }]], big: 1n },
+      JSON.parse('{"__proto__": {"polluted": true}, "x": 1}'),
+      new WithToJson(),
+      { 2: 'b', 1: 'a', z: 'c' },
+    ];
+    for (const value of values) expect(encodedJson(value)).toBe(JSON.stringify(encodeValue(value)));
   });
 });
