@@ -10,6 +10,7 @@ import { UpdateApplyError, type UpdateDraft } from '../update/update-draft.js';
 import { applyUpdate } from '../update/update-operators.js';
 import { strictCheck, type StrictCheck } from './strict-fields.js';
 import { BAG_ROW, placeRow, rowOf } from './bag-rows.js';
+import { SlidingDeadline } from '../ttl/sliding-deadline.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -25,6 +26,11 @@ export class RecordFactory<T extends object> {
   #nextRow = 1;
   /** Set for a replicated bag: its rows are `<prefix><n>`, distinct from other instances'. */
   rowPrefix: string | undefined;
+  /**
+   * Give every record built from now on a slot for a sliding deadline (see
+   * `SlidingDeadline`): set by a table once its records may slide.
+   */
+  slots = false;
 
   constructor(schema: TableSchema<T>) {
     this.#schema = schema;
@@ -61,6 +67,7 @@ export class RecordFactory<T extends object> {
       placeRow(record, row);
       this.raiseRow(row);
     }
+    if (this.slots) SlidingDeadline.give(record);
     return Object.freeze(record) as T;
   }
 
@@ -142,6 +149,7 @@ export class RecordFactory<T extends object> {
     }
     this.#strict?.(record, key);
     if (schema.bagKey !== undefined) this.#placeBagRow(record, key, row);
+    if (this.slots) SlidingDeadline.give(record);
     Object.freeze(record);
     if (schema.validate) {
       const errors = schema.validate(record as T);

@@ -1387,6 +1387,7 @@ export class MemoryStore<
         this.#table.name,
       );
     }
+    if (typeof parsed === 'object') this.#table.allowSliding(); // before the record is built
     return parsed;
   }
 
