@@ -10,7 +10,7 @@ import { UpdateApplyError, type UpdateDraft } from '../update/update-draft.js';
 import { applyUpdate } from '../update/update-operators.js';
 import { strictCheck, type StrictCheck } from './strict-fields.js';
 import { BAG_ROW, placeRow, rowOf } from './bag-rows.js';
-import { SlidingDeadline } from '../ttl/sliding-deadline.js';
+import { SLIDING_SLOT } from '../ttl/sliding-deadline.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -18,7 +18,7 @@ import { SlidingDeadline } from '../ttl/sliding-deadline.js';
  */
 export class RecordFactory<T extends object> {
   readonly #schema: TableSchema<T>;
-  readonly #shape: RecordShape;
+  #shape: RecordShape;
   #strict: StrictCheck | undefined;
   /** The field a record must hold a valid key in: the primary key, or a bag's key. */
   readonly #keyField: string;
@@ -26,11 +26,7 @@ export class RecordFactory<T extends object> {
   #nextRow = 1;
   /** Set for a replicated bag: its rows are `<prefix><n>`, distinct from other instances'. */
   rowPrefix: string | undefined;
-  /**
-   * Give every record built from now on a slot for a sliding deadline (see
-   * `SlidingDeadline`): set by a table once its records may slide.
-   */
-  slots = false;
+  #slots = false;
 
   constructor(schema: TableSchema<T>) {
     this.#schema = schema;
@@ -41,6 +37,17 @@ export class RecordFactory<T extends object> {
   /** Hands out bag rows past `row` from now on (a row loaded from the log or a snapshot). */
   raiseRow(row: RecordKey): void {
     if (typeof row === 'number' && row >= this.#nextRow) this.#nextRow = row + 1;
+  }
+
+  /**
+   * Give every record built from now on a slot for a sliding deadline (see
+   * `SlidingDeadline`): set by a table once its records may slide.
+   */
+  set slots(on: boolean) {
+    if (!on || this.#slots) return;
+    this.#slots = true;
+    const schema = this.#schema;
+    this.#shape = recordShape(schema.prototype, schema.defaults, schema.fields, true, SLIDING_SLOT);
   }
 
   /** Refuse undeclared fields and check initialised ones' types (`@Table({ strict })`). */
@@ -67,7 +74,6 @@ export class RecordFactory<T extends object> {
       placeRow(record, row);
       this.raiseRow(row);
     }
-    if (this.slots) SlidingDeadline.give(record);
     return Object.freeze(record) as T;
   }
 
@@ -149,7 +155,6 @@ export class RecordFactory<T extends object> {
     }
     this.#strict?.(record, key);
     if (schema.bagKey !== undefined) this.#placeBagRow(record, key, row);
-    if (this.slots) SlidingDeadline.give(record);
     Object.freeze(record);
     if (schema.validate) {
       const errors = schema.validate(record as T);

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { RecordKey } from '../../../lib/interfaces/table-options.interface.js';
 import { ExpiryQueue } from '../../../lib/ttl/expiry-queue.js';
-import { SlidingDeadline } from '../../../lib/ttl/sliding-deadline.js';
+import { SLIDING_SLOT, SlidingDeadline } from '../../../lib/ttl/sliding-deadline.js';
 
 function take(queue: ExpiryQueue, now: number): RecordKey[] {
   const taken: RecordKey[] = [];
@@ -19,7 +19,8 @@ function slidingQueue() {
     /** Sets a key's deadline; with a period, in a fresh record whose deadline slides. */
     set(key: RecordKey, deadline: number, now: number, period = 0) {
       const record = {};
-      SlidingDeadline.give(record);
+      SLIDING_SLOT.first(record);
+      SLIDING_SLOT.last(record);
       Object.freeze(record);
       if (period > 0) SlidingDeadline.start(record, deadline, period);
       records.set(key, record);
@@ -63,7 +64,8 @@ describe('ExpiryQueue with sliding deadlines', () => {
 
   it('the slot is no property of the record, and survives its freezing', () => {
     const record = { a: 1 };
-    SlidingDeadline.give(record);
+    SLIDING_SLOT.first(record);
+    SLIDING_SLOT.last(record);
     Object.freeze(record);
     SlidingDeadline.start(record, 100, 100);
     expect(SlidingDeadline.renew(record, 60)).toBe(160);
