@@ -412,7 +412,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** A page of the matches past a cursor, and the next page's cursor (see `cursor.ts`). */
   page(query: unknown, options: unknown): PageResult<T> {
-    const pageOptions = compilePageOptions(this.schema.name, this.keyField, options);
+    const pageOptions = compilePageOptions(
+      this.schema.name,
+      this.keyField,
+      options,
+      this.schema.bagKey,
+    );
     const compiled = this.compile(query);
     this.expire();
     return readPage(this, compiled, this.#visible(compiled.test), pageOptions);

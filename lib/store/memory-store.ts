@@ -350,16 +350,20 @@ export class MemoryStore<
 
   /**
    * The record with this primary key; without one, `fallback` if given, else `undefined`.
+   * A `BagStore` returns the key's records, and `fallback` (if given) when it holds none.
    *
    * @example
    * ```ts
    * const theme = settings.get('theme', DEFAULT_THEME); // Setting, never undefined
    * ```
    */
-  get<F>(key: RecordKey, fallback: F): ByKind<K, T[], T | F>;
+  get<F>(key: RecordKey, fallback: F): ByKind<K, T[] | F, T | F>;
   get(key: RecordKey): ByKind<K, T[], T | undefined>; // last: ReturnType<Store['get']> reads this one
   get(key: RecordKey, fallback?: unknown): unknown {
-    if (this.#bag) return this.#bagGet(key, 'get');
+    if (this.#bag) {
+      const records = this.#bagGet(key, 'get');
+      return records.length === 0 && fallback !== undefined ? fallback : records;
+    }
     const tx = currentTransaction();
     return (tx ? tx.on(this.#table).get(key) : this.#table.get(key)) ?? fallback;
   }
@@ -558,10 +562,11 @@ export class MemoryStore<
   page(query: Query<T> | undefined, options: PageOptions<T>): Page<T> {
     const tx = currentTransaction();
     if (!tx) return this.#table.page(query, options);
-    const compiled = compilePageOptions(this.#table.name, this.#table.keyField, options);
+    const { keyField, schema } = this.#table;
+    const compiled = compilePageOptions(this.#table.name, keyField, options, schema.bagKey);
     const view = tx.on(this.#table);
     return pageOfSorted(
-      view.select(query, { orderBy: options.orderBy ?? { [this.#table.keyField]: 'asc' } }),
+      view.select(query, { orderBy: options.orderBy ?? { [schema.bagKey ?? keyField]: 'asc' } }),
       compiled,
     );
   }
