@@ -843,6 +843,21 @@ export class MemoryStore<
     const bag = this.#bag;
     if (bag) {
       const update = change as RecordUpdate<T>;
+      if (this.#sliceable() && isQuery(target) && this.#isBulk(target)) {
+        try {
+          this.#assertWritable();
+          const ttl = this.#ttlOf(options, true);
+          const verify = bag.distinct
+            ? (records: readonly T[], tick: () => Promise<void> | undefined) =>
+                bag.assertDistinct(records, tick)
+            : undefined;
+          return bulkUpdate(this.#table, target, update, ttl, this.#bulkOptions(), verify).then(
+            (updated) => this.#acknowledged(updated),
+          );
+        } catch (error) {
+          return rejected(error);
+        }
+      }
       return this.#bagWrite(options, true, (view, ttl, shared) =>
         bag.updateWhere(view, target, update, ttl, shared),
       );
@@ -893,6 +908,14 @@ export class MemoryStore<
     if (this.#bag) {
       try {
         this.#target(target, 'delete');
+        // a key of very many records, or a large query: in slices, as deleteMany
+        const query = isKey(target) ? { [this.#bag.field]: target } : target;
+        if (this.#sliceable() && isQuery(query) && this.#isBulk(query as Query<T>)) {
+          this.#assertWritable();
+          return bulkDelete(this.#table, query, this.#bulkOptions()).then((deleted) =>
+            this.#acknowledged(deleted),
+          );
+        }
       } catch (error) {
         return rejected(error);
       }
