@@ -415,6 +415,20 @@ export class MemoryStore<
     loader: Loader<R>,
     options?: FetchOptions,
   ): Promise<T | Extract<R, undefined>> {
+    if (this.#bag === undefined && options?.staleWhileRevalidate === undefined) {
+      // a record found: the least a promise of it costs (no load to join, nothing stale)
+      const tx = currentTransaction();
+      const record = tx ? tx.on(this.#table).get(key) : this.#table.get(key);
+      if (record !== undefined) return Promise.resolve(record);
+    }
+    return this.#fetch(key, loader, options);
+  }
+
+  #fetch<R extends RecordInput<T> | undefined>(
+    key: RecordKey,
+    loader: Loader<R>,
+    options?: FetchOptions,
+  ): Promise<T | Extract<R, undefined>> {
     if (this.#bag) {
       return rejected(
         new MemoryStoreError(
