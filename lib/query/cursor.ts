@@ -153,7 +153,10 @@ function compareToCursor(options: CompiledPageOptions, record: object): number {
  * A bag's page from its matches in page order: past the cursor's record (by order values,
  * key and contents, then `ordinal` identical ones), with a cursor naming no row.
  */
-function bagPage<T extends object>(sorted: readonly T[], options: CompiledPageOptions): PageResult<T> {
+function bagPage<T extends object>(
+  sorted: readonly T[],
+  options: CompiledPageOptions,
+): PageResult<T> {
   const { after, limit } = options;
   let from = 0;
   if (after) {
@@ -177,9 +180,7 @@ function bagPage<T extends object>(sorted: readonly T[], options: CompiledPageOp
 function sameRecord(options: CompiledPageOptions, a: object, b: object): boolean {
   const { keys, readKey, bag } = options;
   for (const { read } of keys) if (compareValues(read(a), read(b)) !== 0) return false;
-  return (
-    compareValues(readKey(a), readKey(b)) === 0 && bag!.content(a) === bag!.content(b)
-  );
+  return compareValues(readKey(a), readKey(b)) === 0 && bag!.content(a) === bag!.content(b);
 }
 
 /** True when a record comes after the cursor in the page order. */
@@ -298,7 +299,10 @@ function readCursor(
   if (!Array.isArray(token) || token.length !== (bag ? 6 : 4) || token[0] !== CURSOR_VERSION)
     throw bad('malformed');
   const [, , , , content, ordinal] = token as unknown[];
-  if (bag && (typeof content !== 'string' || !Number.isSafeInteger(ordinal) || (ordinal as number) < 1))
+  if (
+    bag &&
+    (typeof content !== 'string' || !Number.isSafeInteger(ordinal) || (ordinal as number) < 1)
+  )
     throw bad('malformed');
   if (token[1] !== signature) throw bad('it was made for another table or order');
   if (!Array.isArray(token[2]) || token[2].length !== fields) throw bad('malformed');
@@ -306,7 +310,9 @@ function readCursor(
     const values = (token[2] as unknown[]).map(decodeValue);
     const key = decodeValue(token[3]);
     if (typeof key !== 'string' && typeof key !== 'number') throw bad('malformed');
-    return bag ? { values, key, content: content as string, ordinal: ordinal as number } : { values, key };
+    return bag
+      ? { values, key, content: content as string, ordinal: ordinal as number }
+      : { values, key };
   } catch (error) {
     if (error instanceof QueryError) throw error;
     throw bad('malformed');

@@ -210,7 +210,10 @@ export class BagRules<T extends object> {
    * records would leave two equal records under a key, counting the key's other records.
    * Pauses with `tick` as it goes.
    */
-  async assertDistinct(updated: readonly T[], tick: () => Promise<void> | undefined): Promise<void> {
+  async assertDistinct(
+    updated: readonly T[],
+    tick: () => Promise<void> | undefined,
+  ): Promise<void> {
     const byKey = new Map<RecordKey, T[]>();
     for (const record of updated) {
       const key = this.keyOf(record);

@@ -924,7 +924,7 @@ export class MemoryStore<
         this.#target(target, 'delete');
         // a key of very many records, or a large query: in slices, as deleteMany
         const query = isKey(target) ? { [this.#bag.field]: target } : target;
-        if (this.#sliceable() && isQuery(query) && this.#isBulk(query as Query<T>)) {
+        if (this.#sliceable() && isQuery(query) && this.#isBulk(query)) {
           this.#assertWritable();
           return bulkDelete(this.#table, query, this.#bulkOptions()).then((deleted) =>
             this.#acknowledged(deleted),

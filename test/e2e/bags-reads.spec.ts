@@ -67,7 +67,7 @@ describe('bag reads: get(key, fallback) and page()', () => {
     expect(tags.get('none')).toEqual([]); // without a fallback: an empty array, as before
   });
 
-  it("page() cursors never carry the hidden row, and page through equal records of one key", async () => {
+  it('page() cursors never carry the hidden row, and page through equal records of one key', async () => {
     const app = await start();
     const tags = app.get(TagStore);
     const clicks = app.get(ClickStore);
