@@ -193,6 +193,8 @@ class KeyvTableAdapter {
   readonly opts = {};
   #store: MemoryStore<KeyvRecord> | undefined;
   #keyField: string | undefined;
+  /** The options of the last write with a TTL (see `#options`). */
+  #lastOptions: { readonly ttl: number } | undefined;
 
   constructor(
     private readonly source: StoreClass<MemoryStore<KeyvRecord>> | MemoryStore<KeyvRecord>,
@@ -238,9 +240,17 @@ class KeyvTableAdapter {
   put(key: string, value: unknown, ttl: number | undefined): Promise<unknown> {
     const store = this.#target;
     const field = (this.#keyField ??= tableOf(store).keyField);
-    const options =
-      ttl === Infinity ? { ttl: null } : typeof ttl === 'number' && ttl > 0 ? { ttl } : undefined;
-    return store.write({ [field]: key, value }, options);
+    // (a literal with the usual field name is built from a template; a computed name is not)
+    const record = field === 'key' ? { key, value } : { [field]: key, value };
+    return store.write(record, this.#options(ttl));
+  }
+
+  /** A write's options for Keyv's TTL: the same object for the same TTL, as a cache mostly has one. */
+  #options(ttl: number | undefined): { ttl: number | null } | undefined {
+    if (ttl === Infinity) return NO_TTL;
+    if (typeof ttl !== 'number' || !(ttl > 0)) return undefined;
+    if (this.#lastOptions?.ttl !== ttl) this.#lastOptions = Object.freeze({ ttl });
+    return this.#lastOptions;
   }
 
   get(key: string): Promise<KeyvEntry | undefined> {
@@ -292,6 +302,9 @@ class KeyvTableAdapter {
     return this;
   }
 }
+
+/** A write's options for a Keyv TTL of Infinity: no deadline. */
+const NO_TTL = Object.freeze({ ttl: null });
 
 /** A read's result as a promise, rejected with what it throws. */
 function settled<R>(read: () => R): Promise<R> {

@@ -213,13 +213,17 @@ export async function stageBulk<T extends object>(
   return { built, keys: batch.keys, records: batch.records };
 }
 
-/** `update(query, change)` in slices, as `bulkWrite` does; resolves to the new records. */
+/**
+ * `update(query, change)` in slices, as `bulkWrite` does; resolves to the new records.
+ * `verify` checks the new records before anything changes (a bag's: no two equal under a key).
+ */
 export async function bulkUpdate<T extends object>(
   table: MemoryTable<T>,
   query: unknown,
   change: RecordUpdate<T>,
   ttl: TtlSetting,
   options: BulkOptions = {},
+  verify?: (records: readonly T[], tick: () => Promise<void> | undefined) => Promise<void>,
 ): Promise<T[]> {
   const release = await acquire(table);
   try {
@@ -232,6 +236,7 @@ export async function bulkUpdate<T extends object>(
       await slicer.tick();
     }
     slicer.phase('checking', batch.keys.length * (table.uniqueIndexes.length + 1));
+    await verify?.(batch.records, () => slicer.tick());
     await check(table, batch, slicer, false);
     slicer.phase('applying', batch.keys.length);
     await apply(table, batch, table.deadlineFor(ttl), slicer, options);

@@ -12,12 +12,22 @@ export class CopyScope {
   /** The scope of the record being copied (null outside `beginRecordCopy`/`endRecordCopy`). */
   static current: CopyScope | null = null;
 
+  /**
+   * The first object met, kept apart from `met`: most records hold at most one object (a
+   * cache entry's `value`), and a Set's add and clear per write cost more than the copy.
+   */
+  first: object | undefined = undefined;
+  /** The objects met after the first. */
   readonly met = new Set<object>();
   repeated = 0;
 
   /** Counts `value` if it was met before; false once the repeats pass the bound. */
   visit(value: object): boolean {
-    if (!this.met.has(value)) {
+    if (this.first === undefined) {
+      this.first = value;
+      return true;
+    }
+    if (value !== this.first && !this.met.has(value)) {
       this.met.add(value);
       return true;
     }
@@ -42,9 +52,10 @@ export function beginRecordCopy(): CopyScope | null {
 /** Ends the copy `beginRecordCopy` started (call it in a `finally`). */
 export function endRecordCopy(outer: CopyScope | null): void {
   const scope = CopyScope.current;
-  if (scope !== null && scope.met.size > 0) {
-    scope.met.clear();
+  if (scope !== null) {
+    scope.first = undefined;
     scope.repeated = 0;
+    if (scope.met.size > 0) scope.met.clear();
   }
   CopyScope.current = outer;
 }

@@ -43,6 +43,7 @@ import { compareValues } from '../query/compare.js';
 import type { TtlMs } from '../cache/sliding-ttl.js';
 import { CoarseClock, type Clock } from '../ttl/clock.js';
 import { ExpiryQueue } from '../ttl/expiry-queue.js';
+import { SlidingDeadline } from '../ttl/sliding-deadline.js';
 import { capacityError, fits, RecencyList, victims, type CapacityOptions } from './capacity.js';
 import { estimateSize, SizeLedger } from '../cache/record-size.js';
 import { migrateRecord } from '../persistence/migrate.js';
@@ -160,7 +161,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    */
   readonly #unindexedShapes = new WeakMap<QueryTemplate, boolean>();
   readonly keyOrder: SortedIndex<T> | undefined;
-  readonly #expiry = new ExpiryQueue();
+  readonly #expiry = new ExpiryQueue((key) => SlidingDeadline.of(this.rows.get(key)));
   /** The earliest deadline, or earlier (then a purge finds nothing and corrects it). */
   #nextDeadline = Infinity;
   #clock: Clock = new CoarseClock(1);
@@ -242,6 +243,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (runtime.clock) this.#clock = runtime.clock;
     this.#stepTimer = runtime.stepTimer ?? performanceNow;
     this.#defaultTtl = runtime.defaultTtl ?? this.#schemaTtl();
+    if (typeof this.#defaultTtl === 'object') this.allowSliding();
     this.#onRenew = runtime.onRenew;
     this.#capacity = runtime.capacity;
     this.#onChange = runtime.onChange;
@@ -317,7 +319,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (this.#nextDeadline !== Infinity && this.#expiredNow(key)) return undefined;
     const record = this.rows.get(key);
     if (record !== undefined && this.#recency) this.#recency.touch(key);
-    if (record !== undefined && this.#slides) this.#renew(key);
+    if (record !== undefined && this.#slides) this.#renew(key, record);
     return record;
   }
 
@@ -328,14 +330,25 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   touch(key: RecordKey): boolean {
     if (!this.has(key)) return false;
     this.#recency?.touch(key);
-    if (this.#slides) this.#renew(key);
+    if (this.#slides) this.#renew(key, this.rows.get(key)!);
     return true;
   }
 
-  /** Renews a sliding deadline (a field write), reporting it when it should be logged. */
-  #renew(key: RecordKey): void {
-    const moved = this.#expiry.renew(key, this.#clock.now());
+  /**
+   * Renews a sliding deadline: field writes in the record (see `SlidingDeadline`), the expiry
+   * queue untouched; reports it when it should be logged.
+   */
+  #renew(key: RecordKey, record: T): void {
+    const moved = SlidingDeadline.renew(record, this.#clock.now());
     if (moved !== undefined) this.#onRenew?.(key, moved);
+  }
+
+  /**
+   * Gives every record built from now on a slot for a sliding deadline: called before a
+   * write with a sliding TTL builds its record (a sliding table's records always have one).
+   */
+  allowSliding(): void {
+    this.#factory.slots = true;
   }
 
   /** The table's default TTL as the engine takes it. */
@@ -413,7 +426,12 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
 
   /** A page of the matches past a cursor, and the next page's cursor (see `cursor.ts`). */
   page(query: unknown, options: unknown): PageResult<T> {
-    const pageOptions = compilePageOptions(this.schema.name, this.keyField, options);
+    const pageOptions = compilePageOptions(
+      this.schema.name,
+      this.keyField,
+      options,
+      this.schema.bagKey,
+    );
     const compiled = this.compile(query);
     this.expire();
     return readPage(this, compiled, this.#visible(compiled.test), pageOptions);
@@ -1378,6 +1396,13 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     /** The expiry queue has already dropped the key (it is expiring). */
     expiring = false,
   ): void {
+    if (typeof deadline === 'object' && deadline !== null && !SlidingDeadline.has(record!)) {
+      // (MemoryStore asks for slots before any sliding write builds its record)
+      throw new MemoryStoreError(
+        `Table '${this.schema.name}': a sliding deadline was set on a record built without its slot (allowSliding() was not called)`,
+        this.schema.name,
+      );
+    }
     const indexes = this.#indexList;
     if (indexes.length > 0) {
       if (record === undefined) {
@@ -1397,10 +1422,18 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       this.rows.set(key, record);
       this.#recency?.touch(key);
       this.#sizes?.set(key, record);
-      if (typeof deadline === 'number') this.#setDeadline(key, deadline);
-      else if (deadline === null) {
+      if (deadline === undefined) {
+        if (this.#slides && previous !== undefined) SlidingDeadline.carry(previous, record);
+      } else if (typeof deadline === 'number') {
+        if (this.#slides) SlidingDeadline.stop(record);
+        this.#setDeadline(key, deadline);
+      } else if (deadline === null) {
+        if (this.#slides) SlidingDeadline.stop(record);
         if (this.#expiry.size > 0) this.#expiry.delete(key);
-      } else if (deadline !== undefined) this.#setDeadline(key, deadline.at, deadline.period);
+      } else {
+        SlidingDeadline.start(record, deadline.at, deadline.period);
+        this.#setDeadline(key, deadline.at, true);
+      }
     } else {
       this.rows.delete(key);
       this.#recency?.delete(key);
@@ -1417,9 +1450,9 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     if (!this.#removingHidden) this.#version++;
   }
 
-  #setDeadline(key: RecordKey, deadline: number, period = 0): void {
-    this.#expiry.set(key, deadline, this.#clock.now(), period);
-    if (period > 0) this.#slides = true;
+  #setDeadline(key: RecordKey, deadline: number, sliding = false): void {
+    this.#expiry.set(key, deadline, this.#clock.now(), sliding);
+    if (sliding) this.#slides = true;
     if (deadline < this.#nextDeadline) this.#nextDeadline = deadline;
     if (!this.#hadDeadline) {
       this.#hadDeadline = true;

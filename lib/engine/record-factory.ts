@@ -10,6 +10,7 @@ import { UpdateApplyError, type UpdateDraft } from '../update/update-draft.js';
 import { applyUpdate } from '../update/update-operators.js';
 import { strictCheck, type StrictCheck } from './strict-fields.js';
 import { BAG_ROW, placeRow, rowOf } from './bag-rows.js';
+import { SLIDING_SLOT } from '../ttl/sliding-deadline.js';
 
 /**
  * Builds the records a table stores: an instance of the table class (by prototype), from the
@@ -17,7 +18,7 @@ import { BAG_ROW, placeRow, rowOf } from './bag-rows.js';
  */
 export class RecordFactory<T extends object> {
   readonly #schema: TableSchema<T>;
-  readonly #shape: RecordShape;
+  #shape: RecordShape;
   #strict: StrictCheck | undefined;
   /** The field a record must hold a valid key in: the primary key, or a bag's key. */
   readonly #keyField: string;
@@ -25,6 +26,7 @@ export class RecordFactory<T extends object> {
   #nextRow = 1;
   /** Set for a replicated bag: its rows are `<prefix><n>`, distinct from other instances'. */
   rowPrefix: string | undefined;
+  #slots = false;
 
   constructor(schema: TableSchema<T>) {
     this.#schema = schema;
@@ -35,6 +37,17 @@ export class RecordFactory<T extends object> {
   /** Hands out bag rows past `row` from now on (a row loaded from the log or a snapshot). */
   raiseRow(row: RecordKey): void {
     if (typeof row === 'number' && row >= this.#nextRow) this.#nextRow = row + 1;
+  }
+
+  /**
+   * Give every record built from now on a slot for a sliding deadline (see
+   * `SlidingDeadline`): set by a table once its records may slide.
+   */
+  set slots(on: boolean) {
+    if (!on || this.#slots) return;
+    this.#slots = true;
+    const schema = this.#schema;
+    this.#shape = recordShape(schema.prototype, schema.defaults, schema.fields, true, SLIDING_SLOT);
   }
 
   /** Refuse undeclared fields and check initialised ones' types (`@Table({ strict })`). */

@@ -206,6 +206,36 @@ export class BagRules<T extends object> {
   }
 
   /**
+   * For a large update in slices (`bulkUpdate`): throws `DuplicateKeyError` when the updated
+   * records would leave two equal records under a key, counting the key's other records.
+   * Pauses with `tick` as it goes.
+   */
+  async assertDistinct(
+    updated: readonly T[],
+    tick: () => Promise<void> | undefined,
+  ): Promise<void> {
+    const byKey = new Map<RecordKey, T[]>();
+    for (const record of updated) {
+      const key = this.keyOf(record);
+      const list = byKey.get(key);
+      if (list) list.push(record);
+      else byKey.set(key, [record]);
+    }
+    for (const [key, records] of byKey) {
+      const rows = new Set(records.map((record) => rowOf(record)));
+      const after = [...records, ...this.records(key).filter((record) => !rows.has(rowOf(record)))];
+      for (const same of this.#byHash(after).values()) {
+        for (let i = 1; i < same.length; i++) {
+          for (let j = 0; j < i; j++)
+            if (valuesEqual(same[i], same[j]))
+              throw new DuplicateKeyError(this.table.name, this.field, key, undefined, key);
+          await tick();
+        }
+      }
+    }
+  }
+
+  /**
    * Milliseconds until a record expires (a record given), or until the key's last record
    * does (a key); undefined when there is no record or one of them has no deadline.
    */

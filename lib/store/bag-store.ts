@@ -8,7 +8,7 @@ import { MemoryStore } from './memory-store.js';
  * speak of the key's records:
  *
  * - `get(key)` returns the key's records as an array (empty when it has none), in the order
- *   they were written; `getOrThrow(key)` throws `RecordNotFoundError` when it has none.
+ *   they were written; `get(key, fallback)` returns `fallback` when it has none; `getOrThrow(key)` throws `RecordNotFoundError` when it has none.
  * - `write(record)` adds a record under its key. In a `'bag'`, a record equal to one the key
  *   holds (field by field, as queries compare values) changes nothing and resolves to the held
  *   record; a `'duplicate_bag'` adds it again. `insert(record)` rejects with
@@ -22,6 +22,9 @@ import { MemoryStore } from './memory-store.js';
  *   with `DuplicateKeyError` and changes nothing.
  * - `ttl(record)` is the record's own time to live (each record has its own deadline);
  *   `ttl(key)` the time until its last record expires.
+ * - `page()` orders by the key field unless told otherwise; its cursors name no hidden row (a
+ *   record is found again by its order values, key and contents, and among identical records
+ *   of a duplicate_bag by how many came before it).
  * - Queries, indexes, `all()`, `size` (records, not keys), `keys()` (each key once), events
  *   (`key` is the record's key), transactions and persistence work on the records.
  *

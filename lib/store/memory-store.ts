@@ -350,16 +350,20 @@ export class MemoryStore<
 
   /**
    * The record with this primary key; without one, `fallback` if given, else `undefined`.
+   * A `BagStore` returns the key's records, and `fallback` (if given) when it holds none.
    *
    * @example
    * ```ts
    * const theme = settings.get('theme', DEFAULT_THEME); // Setting, never undefined
    * ```
    */
-  get<F>(key: RecordKey, fallback: F): ByKind<K, T[], T | F>;
+  get<F>(key: RecordKey, fallback: F): ByKind<K, T[] | F, T | F>;
   get(key: RecordKey): ByKind<K, T[], T | undefined>; // last: ReturnType<Store['get']> reads this one
   get(key: RecordKey, fallback?: unknown): unknown {
-    if (this.#bag) return this.#bagGet(key, 'get');
+    if (this.#bag) {
+      const records = this.#bagGet(key, 'get');
+      return records.length === 0 && fallback !== undefined ? fallback : records;
+    }
     const tx = currentTransaction();
     return (tx ? tx.on(this.#table).get(key) : this.#table.get(key)) ?? fallback;
   }
@@ -407,6 +411,20 @@ export class MemoryStore<
    * ```
    */
   fetch<R extends RecordInput<T> | undefined>(
+    key: RecordKey,
+    loader: Loader<R>,
+    options?: FetchOptions,
+  ): Promise<T | Extract<R, undefined>> {
+    if (this.#bag === undefined && options?.staleWhileRevalidate === undefined) {
+      // a record found: the least a promise of it costs (no load to join, nothing stale)
+      const tx = currentTransaction();
+      const record = tx ? tx.on(this.#table).get(key) : this.#table.get(key);
+      if (record !== undefined) return Promise.resolve(record);
+    }
+    return this.#fetch(key, loader, options);
+  }
+
+  #fetch<R extends RecordInput<T> | undefined>(
     key: RecordKey,
     loader: Loader<R>,
     options?: FetchOptions,
@@ -558,10 +576,11 @@ export class MemoryStore<
   page(query: Query<T> | undefined, options: PageOptions<T>): Page<T> {
     const tx = currentTransaction();
     if (!tx) return this.#table.page(query, options);
-    const compiled = compilePageOptions(this.#table.name, this.#table.keyField, options);
+    const { keyField, schema } = this.#table;
+    const compiled = compilePageOptions(this.#table.name, keyField, options, schema.bagKey);
     const view = tx.on(this.#table);
     return pageOfSorted(
-      view.select(query, { orderBy: options.orderBy ?? { [this.#table.keyField]: 'asc' } }),
+      view.select(query, { orderBy: options.orderBy ?? { [schema.bagKey ?? keyField]: 'asc' } }),
       compiled,
     );
   }
@@ -838,6 +857,21 @@ export class MemoryStore<
     const bag = this.#bag;
     if (bag) {
       const update = change as RecordUpdate<T>;
+      if (this.#sliceable() && isQuery(target) && this.#isBulk(target)) {
+        try {
+          this.#assertWritable();
+          const ttl = this.#ttlOf(options, true);
+          const verify = bag.distinct
+            ? (records: readonly T[], tick: () => Promise<void> | undefined) =>
+                bag.assertDistinct(records, tick)
+            : undefined;
+          return bulkUpdate(this.#table, target, update, ttl, this.#bulkOptions(), verify).then(
+            (updated) => this.#acknowledged(updated),
+          );
+        } catch (error) {
+          return rejected(error);
+        }
+      }
       return this.#bagWrite(options, true, (view, ttl, shared) =>
         bag.updateWhere(view, target, update, ttl, shared),
       );
@@ -888,6 +922,14 @@ export class MemoryStore<
     if (this.#bag) {
       try {
         this.#target(target, 'delete');
+        // a key of very many records, or a large query: in slices, as deleteMany
+        const query = isKey(target) ? { [this.#bag.field]: target } : target;
+        if (this.#sliceable() && isQuery(query) && this.#isBulk(query)) {
+          this.#assertWritable();
+          return bulkDelete(this.#table, query, this.#bulkOptions()).then((deleted) =>
+            this.#acknowledged(deleted),
+          );
+        }
       } catch (error) {
         return rejected(error);
       }
@@ -1387,6 +1429,7 @@ export class MemoryStore<
         this.#table.name,
       );
     }
+    if (typeof parsed === 'object') this.#table.allowSliding(); // before the record is built
     return parsed;
   }
 

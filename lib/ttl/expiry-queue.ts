@@ -40,11 +40,15 @@ export class ExpiryQueue {
   /** Each key's deadline as queued in the buckets (a sliding key's may be older: see `#sliding`). */
   readonly #deadlines = new Map<RecordKey, number>();
   /**
-   * Keys whose deadline slides: a renewal only moves `deadline` here; the queued one stays,
-   * and when it comes the key is queued again at its renewed deadline instead of expiring.
-   * So a read costs a field write, and a key moves in the buckets at most once per period.
+   * Keys whose deadline slides: a renewal moves the deadline where the owner keeps it (the
+   * stored record: see `SlidingDeadline`), not here; the queued one stays, and when it comes
+   * the key is queued again at its renewed deadline (asked of `#renewed`) instead of
+   * expiring. So a read costs a field write, and a key moves in the buckets at most once per
+   * period.
    */
-  readonly #sliding = new Map<RecordKey, SlidingDeadline>();
+  readonly #sliding = new Set<RecordKey>();
+  /** A sliding key's renewed deadline, from its owner. */
+  readonly #renewed: (key: RecordKey) => number | undefined;
   readonly #near = new DeadlineBuckets(NEAR_WIDTH);
   readonly #far = new DeadlineBuckets(FAR_WIDTH);
   /** Keys by deadline, from the near buckets whose time has come. */
@@ -61,6 +65,11 @@ export class ExpiryQueue {
   #now = -Infinity;
   readonly #batchKeys: RecordKey[] = [];
   readonly #batchDeadlines: number[] = [];
+
+  /** `renewed(key)` tells a sliding key's renewed deadline (keys set without a period need none). */
+  constructor(renewed: (key: RecordKey) => number | undefined = () => undefined) {
+    this.#renewed = renewed;
+  }
 
   get size(): number {
     return this.#deadlines.size;
@@ -102,9 +111,9 @@ export class ExpiryQueue {
 
   /** The key's deadline (a sliding key's latest renewal). */
   deadline(key: RecordKey): number | undefined {
-    if (this.#sliding.size > 0) {
-      const sliding = this.#sliding.get(key);
-      if (sliding !== undefined) return sliding.deadline;
+    if (this.#sliding.size > 0 && this.#sliding.has(key)) {
+      const renewed = this.#renewed(key);
+      if (renewed !== undefined) return renewed;
     }
     return this.#deadlines.get(key);
   }
@@ -115,39 +124,17 @@ export class ExpiryQueue {
   }
 
   /**
-   * Sets the key's deadline; `now` only decides which kind of bucket it goes into. With a
-   * `period`, the deadline slides: `renew` moves it to `period` ms past the time it is given.
+   * Sets the key's deadline; `now` only decides which kind of bucket it goes into. With
+   * `sliding`, the owner renews it (see `#renewed`).
    */
-  set(key: RecordKey, deadline: number, now: number, period = 0): void {
-    if (period > 0) this.#sliding.set(key, { period, deadline, logged: deadline });
+  set(key: RecordKey, deadline: number, now: number, sliding = false): void {
+    if (sliding) this.#sliding.add(key);
     else if (this.#sliding.size > 0) this.#sliding.delete(key);
     if (this.#deadlines.get(key) === deadline) return;
     this.#deadlines.set(key, deadline);
     if (now > this.#now) this.#now = now;
     this.#add(key, deadline);
     this.#compactIfStale();
-  }
-
-  /**
-   * Moves a sliding key's deadline to `period` ms past `now` (nothing for other keys): a
-   * field write, the buckets untouched. Returns the new deadline when it has moved more than
-   * half a period past the one last reported (the caller persists it then, see
-   * `SlidingDeadline.logged`), else undefined.
-   */
-  renew(key: RecordKey, now: number): number | undefined {
-    const sliding = this.#sliding.get(key);
-    if (sliding === undefined) return undefined;
-    const deadline = now + sliding.period;
-    if (deadline <= sliding.deadline) return undefined;
-    sliding.deadline = deadline;
-    if (deadline - sliding.logged <= sliding.period / 2) return undefined;
-    sliding.logged = deadline;
-    return deadline;
-  }
-
-  /** The sliding period of a key, if its deadline slides. */
-  period(key: RecordKey): number | undefined {
-    return this.#sliding.size > 0 ? this.#sliding.get(key)?.period : undefined;
   }
 
   delete(key: RecordKey): void {
@@ -258,10 +245,11 @@ export class ExpiryQueue {
 
   /** Queues a due sliding key again at its renewed deadline, if that is still ahead. */
   #requeued(key: RecordKey, now: number): boolean {
-    const sliding = this.#sliding.get(key);
-    if (sliding === undefined || sliding.deadline <= now) return false;
-    this.#deadlines.set(key, sliding.deadline);
-    this.#add(key, sliding.deadline);
+    if (!this.#sliding.has(key)) return false;
+    const deadline = this.#renewed(key);
+    if (deadline === undefined || deadline <= now) return false;
+    this.#deadlines.set(key, deadline);
+    this.#add(key, deadline);
     return true;
   }
 
@@ -285,18 +273,6 @@ export class ExpiryQueue {
     this.#due.clear();
     this.#entries = 0;
   }
-}
-
-/** A sliding deadline: its period, its latest renewal, and the renewal last reported. */
-interface SlidingDeadline {
-  readonly period: number;
-  deadline: number;
-  /**
-   * The deadline as last persisted: a restart finds this one, so a renewal is reported
-   * (logged) once the deadline has moved more than half a period past it. A restart thus
-   * shortens a deadline by at most half its period.
-   */
-  logged: number;
 }
 
 /** A taken near bucket whose deadlines are in order, read from `at` on. */
