@@ -5,6 +5,8 @@ import { StoreValidationError } from '../errors/store-validation.error.js';
 import { ValueMap } from '../indexes/value-map.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { DeadlineSetting, MemoryTable, RecordUpdate, TtlSetting } from './memory-table.js';
+import { keysBeforeGrowth } from './map-growth.js';
+import { valuesEqual } from './stored-values.js';
 import { ShardedKeyMap } from './sharded-key-map.js';
 import { TimeSlicer } from './time-slicer.js';
 
@@ -13,8 +15,12 @@ import { TimeSlicer } from './time-slicer.js';
  * once, as one synchronous step.
  */
 export const BULK_THRESHOLD = 5_000;
-/** Records applied between two looks at the clock. */
-const APPLY_STEP = 128;
+/**
+ * Records applied between two looks at the clock: few, because one record can cost
+ * milliseconds where a map grows (an index's buckets, filled in turn, all grow within a few
+ * records of each other).
+ */
+const APPLY_STEP = 4;
 
 /** How a bulk operation reports progress and hands over the changes it makes. */
 export interface BulkOptions {
@@ -32,25 +38,54 @@ export interface BulkOptions {
  * first place and its last record, as a Map would), with the batch entry each came from.
  */
 class StagedBatch<T> {
-  readonly keys: RecordKey[] = [];
-  readonly records: T[] = [];
-  readonly entries: number[] = [];
-  readonly deadlines: (number | null)[] = [];
+  readonly keys: RecordKey[];
+  readonly records: T[];
+  readonly entries: number[];
+  readonly deadlines: (number | null)[];
   readonly at = new ShardedKeyMap<number>();
+  #size = 0;
+
+  /**
+   * `expected`: how many records it will likely hold. Its lists are made that long at once:
+   * grown a push at a time, each would copy itself whole at every half again (at 869,000
+   * records, 5–10 ms each, all four at the same record).
+   */
+  constructor(expected = 0) {
+    this.keys = new Array<RecordKey>(expected);
+    this.records = new Array<T>(expected);
+    this.entries = new Array<number>(expected);
+    this.deadlines = new Array<number | null>(expected);
+  }
+
+  /** How many keys it holds. */
+  get size(): number {
+    return this.#size;
+  }
 
   add(key: RecordKey, record: T, entry: number, deadline: number | null = null): void {
     const at = this.at.get(key);
     if (at === undefined) {
-      this.at.set(key, this.keys.length);
-      this.keys.push(key);
-      this.records.push(record);
-      this.entries.push(entry);
-      this.deadlines.push(deadline);
+      const i = this.#size++;
+      this.at.set(key, i);
+      this.keys[i] = key;
+      this.records[i] = record;
+      this.entries[i] = entry;
+      this.deadlines[i] = deadline;
     } else {
       this.records[at] = record;
       this.entries[at] = entry;
       this.deadlines[at] = deadline;
     }
+  }
+
+  /** Cuts the lists to the records added: call once all are. */
+  seal(): this {
+    const size = this.#size;
+    this.keys.length = size;
+    this.records.length = size;
+    this.entries.length = size;
+    this.deadlines.length = size;
+    return this;
   }
 }
 
@@ -125,13 +160,37 @@ async function apply<T extends object>(
   const released = options.hold?.();
   try {
     before?.();
-    for (let from = 0; from < batch.keys.length; from += APPLY_STEP) {
-      const to = Math.min(from + APPLY_STEP, batch.keys.length);
-      table.applyBulk(batch.keys, batch.records, from, to, deadlines, batch.at);
-      await slicer.tick(to - from);
-    }
+    await applySteps(table, batch, deadlines, slicer);
   } finally {
     released?.();
+  }
+}
+
+/**
+ * Applies a batch a few records at a time, looking at the clock after each step; the record
+ * that would make the table's rows outgrow their map starts a slice of its own (see
+ * `keysBeforeGrowth`).
+ */
+async function applySteps<T extends object>(
+  table: MemoryTable<T>,
+  batch: StagedBatch<T>,
+  deadlines: DeadlineSetting | readonly (number | null)[],
+  slicer: TimeSlicer,
+): Promise<void> {
+  const { keys, records, at } = batch;
+  let plannedAt = -1;
+  for (let from = 0; from < keys.length; ) {
+    const size = table.rows.size;
+    const ahead = keysBeforeGrowth(size);
+    if (ahead === 0 && plannedAt !== size) {
+      plannedAt = size;
+      await slicer.pause();
+    }
+    const to = Math.min(from + (ahead > 0 && ahead < APPLY_STEP ? ahead : APPLY_STEP), keys.length);
+    table.applyBulk(keys, records, from, to, deadlines, at);
+    const pause = slicer.step(to - from);
+    if (pause) await pause;
+    from = to;
   }
 }
 
@@ -178,7 +237,7 @@ async function buildChecked<T extends object>(
 ): Promise<{ built: T[]; batch: StagedBatch<T> }> {
   table.expire();
   const built = new Array<T>(inputs.length);
-  const batch = new StagedBatch<T>();
+  const batch = new StagedBatch<T>(inputs.length);
   for (let i = 0; i < inputs.length; i++) {
     try {
       built[i] = table.build(inputs[i]);
@@ -192,6 +251,7 @@ async function buildChecked<T extends object>(
     else batch.add(table.keyOf(built[i]), built[i], i);
     await slicer.tick();
   }
+  batch.seal();
   slicer.phase('checking', batch.keys.length * (table.uniqueIndexes.length + 1));
   await check(table, batch, slicer, false);
   return { built, batch };
@@ -225,12 +285,13 @@ export async function bulkUpdate<T extends object>(
   try {
     const matches = table.matches(query);
     const slicer = new TimeSlicer(`update of '${table.name}'`, options.report, matches.length);
-    const batch = new StagedBatch<T>();
+    const batch = new StagedBatch<T>(matches.length);
     for (let i = 0; i < matches.length; i++) {
       const key = table.keyOf(matches[i]);
       batch.add(key, table.rebuild(key, matches[i], change), i);
       await slicer.tick();
     }
+    batch.seal();
     slicer.phase('checking', batch.keys.length * (table.uniqueIndexes.length + 1));
     await check(table, batch, slicer, false);
     slicer.phase('applying', batch.keys.length);
@@ -254,11 +315,7 @@ export async function bulkDelete<T extends object>(
     const slicer = new TimeSlicer(`deleteMany of '${table.name}'`, options.report, matches.length);
     const released = options.hold?.();
     try {
-      for (let from = 0; from < matches.length; from += APPLY_STEP) {
-        const to = Math.min(from + APPLY_STEP, matches.length);
-        table.deleteBulk(matches, from, to);
-        await slicer.tick(to - from);
-      }
+      await deleteSteps(table, matches, slicer);
     } finally {
       released?.();
     }
@@ -266,6 +323,20 @@ export async function bulkDelete<T extends object>(
     return matches;
   } finally {
     release();
+  }
+}
+
+/** Deletes the records still stored a few at a time, looking at the clock after each step. */
+async function deleteSteps<T extends object>(
+  table: MemoryTable<T>,
+  records: readonly T[],
+  slicer: TimeSlicer,
+): Promise<void> {
+  for (let from = 0; from < records.length; from += APPLY_STEP) {
+    const to = Math.min(from + APPLY_STEP, records.length);
+    table.deleteBulk(records, from, to);
+    const pause = slicer.step(to - from);
+    if (pause) await pause;
   }
 }
 
@@ -277,7 +348,7 @@ export type RestoredRow = readonly [RecordKey, Record<string, unknown>, number |
  * Records whose deadline has passed are skipped.
  */
 export class TableReplacement<T extends object> {
-  readonly #batch = new StagedBatch<T>();
+  readonly #batch: StagedBatch<T>;
   #counters: [string, number][] = [];
   #entry = 0;
   readonly #now: number;
@@ -287,11 +358,12 @@ export class TableReplacement<T extends object> {
     readonly slicer: TimeSlicer,
   ) {
     this.#now = table.clockNow();
+    this.#batch = new StagedBatch<T>(table.rows.size); // a backup of this table, most likely
   }
 
   /** How many records it holds. */
   get size(): number {
-    return this.#batch.keys.length;
+    return this.#batch.size;
   }
 
   /** Builds and validates a record (migrated if older); a bad one throws, naming its entry. */
@@ -325,25 +397,72 @@ export class TableReplacement<T extends object> {
 
   /** Checks unique values and capacity over the whole replacement. */
   check(): Promise<void> {
+    this.#batch.seal();
     this.slicer.phase('checking', this.size * this.table.uniqueIndexes.length);
     return check(this.table, this.#batch, this.slicer, true);
   }
 
   /**
-   * Replaces the table's records and counters (a `clear`, then an `insert` per record), in
-   * slices, other writes to the table waiting meanwhile. Cannot fail.
+   * Replaces the table's records and counters, in slices, other writes to the table waiting
+   * meanwhile. Cannot fail. In place: the records the replacement lacks are deleted, then
+   * each of its records is written over the one under its key (an `update`) or added (an
+   * `insert`), so that the table's map and indexes never empty and refill (a refill of a
+   * million keys grows them, in steps of tens of milliseconds). A table with a capacity is
+   * cleared and refilled instead (a `clear`, then an `insert` per record): in place, its
+   * records could outgrow it on the way and be evicted.
    */
   async replace(options: BulkOptions): Promise<number> {
     const release = await acquire(this.table);
-    this.slicer.phase(`applying to '${this.table.name}'`, this.size);
+    const table = this.table;
     try {
-      await apply(this.table, this.#batch, this.#batch.deadlines, this.slicer, options, () => {
-        this.table.deleteAll();
-        this.table.replaceCounters(this.#counters);
-      });
-      return this.#batch.keys.length;
+      if (table.bounded) {
+        this.slicer.phase(`applying to '${table.name}'`, this.size);
+        await apply(table, this.#batch, this.#batch.deadlines, this.slicer, options, () => {
+          table.deleteAll();
+          table.replaceCounters(this.#counters);
+        });
+        return this.size;
+      }
+      const released = options.hold?.();
+      try {
+        table.expire(Infinity); // what has expired is reported as expired, not as replaced
+        this.slicer.phase(`replacing in '${table.name}'`, table.rows.size);
+        await deleteSteps(table, await this.#leaving(), this.slicer);
+        table.replaceCounters(this.#counters);
+        this.slicer.phase(`applying to '${table.name}'`, this.size);
+        await applySteps(table, this.#batch, this.#batch.deadlines, this.slicer);
+      } finally {
+        released?.();
+      }
+      return this.size;
     } finally {
       release();
     }
+  }
+
+  /**
+   * The table's records that cannot be written over: those whose key the replacement lacks,
+   * and those whose unique values it changes (deleted first, no unique value is ever held
+   * twice on the way).
+   */
+  async #leaving(): Promise<T[]> {
+    const { at, records } = this.#batch;
+    const uniques = this.table.uniqueIndexes;
+    const leaving: T[] = [];
+    for (const [key, record] of this.table.rows) {
+      const i = at.get(key);
+      if (i === undefined) leaving.push(record);
+      else {
+        for (const index of uniques) {
+          if (!valuesEqual(index.valueOf(record), index.valueOf(records[i]))) {
+            leaving.push(record);
+            break;
+          }
+        }
+      }
+      const pause = this.slicer.tick();
+      if (pause) await pause;
+    }
+    return leaving;
   }
 }

@@ -882,6 +882,11 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return this.#clock.now();
   }
 
+  /** True when the table has a capacity (`maxRecords` or `maxSize`). */
+  get bounded(): boolean {
+    return this.#capacity !== undefined;
+  }
+
   /** The capacity's `maxRecords`, if the table has one. */
   get capacityLimit(): number | undefined {
     return this.#capacity?.maxRecords;
