@@ -179,7 +179,7 @@ async function applySteps<T extends object>(
 ): Promise<void> {
   const { keys, records, at } = batch;
   let plannedAt = -1;
-  for (let from = 0; from < keys.length; ) {
+  for (let from = 0; from < keys.length;) {
     const size = table.rows.size;
     const ahead = keysBeforeGrowth(size);
     if (ahead === 0 && plannedAt !== size) {

@@ -11,10 +11,11 @@ const PLANNED_FROM = 1 << 16;
  * lose the insertion order `all()` returns), but it can start that `set` on a fresh slice,
  * so that the pause is the growth alone, not the growth on top of a slice's work.
  *
- * `Infinity` below `PLANNED_FROM`; 0 when the next new key grows the map. A map that has
- * had deletes may grow elsewhere: this is a plan, never a condition of correctness.
+ * `Infinity` while the map would grow from under `PLANNED_FROM` keys; 0 when the next new
+ * key grows it. A map that has had deletes may grow elsewhere: this is a plan, never a
+ * condition of correctness.
  */
 export function keysBeforeGrowth(size: number): number {
-  if (size < PLANNED_FROM) return Infinity;
-  return 2 ** Math.ceil(Math.log2(size)) - size;
+  const full = size <= 1 ? 1 : 2 ** Math.ceil(Math.log2(size));
+  return full < PLANNED_FROM ? Infinity : full - size;
 }

@@ -589,7 +589,12 @@ describe('backup, restore, export, import and migrations', () => {
         expect(store.one({ email: 'c@x' })?.id).toBe('c');
         expect(store.count({ email: 'free@x' })).toBe(0);
         expect(store.count({ email: 'f@x' })).toBe(0);
-        expect(store.select({ team: 'red' }).map((m) => m.id).sort()).toEqual(['a', 'c']);
+        expect(
+          store
+            .select({ team: 'red' })
+            .map((m) => m.id)
+            .sort(),
+        ).toEqual(['a', 'c']);
         expect(store.select({ team: 'blue' }).map((m) => m.id)).toEqual(['b']);
         expect(store.select({ team: 'green' }).map((m) => m.id)).toEqual(['d']);
         // the restored values are held once: writing them again elsewhere clashes

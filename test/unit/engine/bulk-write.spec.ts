@@ -48,6 +48,18 @@ describe('bulk operations in slices', () => {
     ]);
   });
 
+  it('writes every record of a batch that takes the table past where its rows grow (65,536), in order, indexed', async () => {
+    const table = accounts();
+    table.writeMany(many(3, 1_000_000)); // off the steps' alignment
+    const input = many(70_000).map((a, i) => ({ ...a, team: `t${i % 9}` }));
+    await bulkWrite(table, input, undefined);
+    expect(table.rows.size).toBe(70_003);
+    expect(table.keys()).toEqual([...many(3, 1_000_000), ...input].map((a) => a.id));
+    expect(table.count({ team: 't4' })).toBe(input.filter((a) => a.team === 't4').length);
+    expect(table.one({ email: 'a65533@x' })?.id).toBe('a65533');
+    expect(table.one({ email: 'a69999@x' })?.id).toBe('a69999');
+  });
+
   it('marks the table busy while it runs, and not after, even when it fails', async () => {
     const table = accounts();
     const running = bulkWrite(table, many(10), undefined);
