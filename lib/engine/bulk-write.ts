@@ -283,8 +283,9 @@ export async function bulkUpdate<T extends object>(
 ): Promise<T[]> {
   const release = await acquire(table);
   try {
-    const matches = table.matches(query);
-    const slicer = new TimeSlicer(`update of '${table.name}'`, options.report, matches.length);
+    const slicer = new TimeSlicer(`update of '${table.name}'`, options.report);
+    const matches = await matching(table, query, slicer);
+    slicer.phase('building', matches.length);
     const batch = new StagedBatch<T>(matches.length);
     for (let i = 0; i < matches.length; i++) {
       const key = table.keyOf(matches[i]);
@@ -303,6 +304,27 @@ export async function bulkUpdate<T extends object>(
   }
 }
 
+/**
+ * The records matching a query, found in slices (a scan of a million records takes tens of
+ * milliseconds): in the order `matches` finds them. The table is the operation's own
+ * meanwhile (other writes wait), so nothing but expiry changes it on the way.
+ */
+async function matching<T extends object>(
+  table: MemoryTable<T>,
+  query: unknown,
+  slicer: TimeSlicer,
+): Promise<T[]> {
+  slicer.phase('matching');
+  const { candidates, test } = table.matchWalk(query);
+  const found: T[] = [];
+  for (const record of candidates) {
+    if (test(record)) found.push(record);
+    const pause = slicer.tick();
+    if (pause) await pause;
+  }
+  return found;
+}
+
 /** `deleteMany(query)` in slices; resolves to the deleted records. */
 export async function bulkDelete<T extends object>(
   table: MemoryTable<T>,
@@ -311,8 +333,9 @@ export async function bulkDelete<T extends object>(
 ): Promise<T[]> {
   const release = await acquire(table);
   try {
-    const matches = table.matches(query);
-    const slicer = new TimeSlicer(`deleteMany of '${table.name}'`, options.report, matches.length);
+    const slicer = new TimeSlicer(`deleteMany of '${table.name}'`, options.report);
+    const matches = await matching(table, query, slicer);
+    slicer.phase('deleting', matches.length);
     const released = options.hold?.();
     try {
       await deleteSteps(table, matches, slicer);

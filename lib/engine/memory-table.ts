@@ -947,6 +947,19 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   }
 
   /**
+   * What `matches` walks, for a bulk operation that walks it in slices: the candidates (from
+   * the query's index, or every record, walked live) and the test each must pass.
+   */
+  matchWalk(query: unknown): { candidates: Iterable<T>; test: (record: T) => boolean } {
+    const compiled = this.compile(query);
+    this.expire();
+    return {
+      candidates: candidates(this, planQuery(this, compiled).path),
+      test: this.#visible(compiled.test),
+    };
+  }
+
+  /**
    * A record from persisted fields (migrated if older), validated, as a restore builds it. A
    * bag record keeps its row (`key`), so a record read before the restore still names it.
    */
