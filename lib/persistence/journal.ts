@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { types } from 'node:util';
 import { Logger } from '@nestjs/common';
-import { describeValue } from '../errors/describe-value.js';
+import { describeValue, isError } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { DirectoryLock } from './directory-lock.js';
@@ -471,10 +470,7 @@ export class Journal {
   #fail(error: unknown): void {
     if (this.#failure) return;
     // an error of the file system may come from another realm (a test's VM context)
-    this.#failure =
-      error instanceof Error || types.isNativeError(error)
-        ? error
-        : new Error(describeValue(error));
+    this.#failure = isError(error) ? error : new Error(describeValue(error));
     this.#logger.error(
       `Persistence in ${this.dir} failed; its stores accept no more writes: ${this.#failure.message}`,
     );
