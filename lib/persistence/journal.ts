@@ -627,6 +627,7 @@ export class Journal {
       for (const payload of framer.finish()) await push(payload);
       await push({ t: 'counters', table, counters });
     }
+    loggedSince.stop(); // the live tables are read
     for (const [table, { rows, counters }] of carried) {
       let slice: unknown[][] = [];
       for (const [key, [record, deadline, version]] of rows) {
@@ -660,6 +661,7 @@ interface TableLoggedSince {
  * batch is in the log, and synced, before the snapshot takes effect (its last step).
  */
 class LoggedSince {
+  #stopped = false;
   #pending: LogOp[][] = [];
   /** The first batch not read yet, and how far it has been read (a large one is read in slices). */
   #next = 0;
@@ -667,7 +669,15 @@ class LoggedSince {
   readonly #tables = new Map<string, TableLoggedSince>();
 
   add(ops: LogOp[]): void {
-    this.#pending.push(ops);
+    if (!this.#stopped) this.#pending.push(ops);
+  }
+
+  /** The walk is over: batches are no longer needed (nor held). */
+  stop(): void {
+    this.#stopped = true;
+    this.#pending = [];
+    this.#next = 0;
+    this.#tables.clear();
   }
 
   /** True when batches were sealed since the last `update`. */
