@@ -5,7 +5,10 @@ import { basename, dirname, join } from 'node:path';
 /** An open file the journal appends to. */
 export interface AppendFile {
   write(data: Uint8Array): Promise<void>;
-  /** Makes what was written durable (fdatasync). */
+  /**
+   * Makes what was written durable (fdatasync); fails if it cannot be (the file was
+   * deleted while open).
+   */
   sync(): Promise<void>;
   close(): Promise<void>;
 }
@@ -116,7 +119,19 @@ export const NODE_FILE_SYSTEM: PersistenceFileSystem = {
           offset += bytesWritten;
         }
       },
-      sync: () => handle.datasync(),
+      async sync() {
+        await handle.datasync();
+        // a file deleted while open (its directory removed under a running application)
+        // still takes writes and syncs, but nothing can read them once it is closed: what
+        // was written is not durable, and must not be acknowledged as if it were
+        if ((await handle.stat()).nlink === 0) {
+          const error: NodeJS.ErrnoException = new Error(
+            `ENOENT: ${file} was deleted while open: what was written to it is lost`,
+          );
+          error.code = 'ENOENT';
+          throw error;
+        }
+      },
       close: () => handle.close(),
     };
   },
