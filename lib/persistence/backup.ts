@@ -183,6 +183,9 @@ export async function readBackup(
   if (!magic) throw damaged(0, 'the file header is cut short');
   if (pending.length > 0) throw damaged(offset, 'a frame is cut short');
   if (!ended) throw damaged(offset, 'the backup is incomplete');
+  // pieces are written just before their row: pieces left over belong to a row not there
+  if (chunkStore.size > 0)
+    throw damaged(offset, 'it holds pieces of a record whose row never comes');
 }
 
 /**
