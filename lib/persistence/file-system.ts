@@ -110,6 +110,8 @@ export const NODE_FILE_SYSTEM: PersistenceFileSystem = {
       constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND,
       0o644,
     );
+    // a file system that reports no link counts (0 for a file just opened) is not checked
+    const counted = fstatSync(handle.fd).nlink > 0;
     return {
       async write(data) {
         let offset = 0;
@@ -126,7 +128,7 @@ export const NODE_FILE_SYSTEM: PersistenceFileSystem = {
         // was written is not durable, and must not be acknowledged as if it were
         // (fstat in this thread: a microsecond, where a trip to the thread pool would add
         // its latency to every acknowledgement under fsync 'always')
-        if (fstatSync(handle.fd).nlink === 0) {
+        if (counted && fstatSync(handle.fd).nlink === 0) {
           const error: NodeJS.ErrnoException = new Error(
             `ENOENT: ${file} was deleted while open: what was written to it is lost`,
           );
