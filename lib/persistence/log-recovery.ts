@@ -249,6 +249,13 @@ export class LogRecovery {
         return undefined;
       }
       default:
+        // pieces are written just before their row: pieces left over belong to a row not there
+        if (chunks.size > 0)
+          return new Damage(
+            file,
+            frame.offset,
+            'the snapshot holds pieces of a record whose row never comes',
+          );
         return 'end';
     }
   }
