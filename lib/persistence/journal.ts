@@ -34,6 +34,8 @@ export type FsyncPolicy = 'always' | 'everysec' | 'no';
 export interface TableView {
   readonly rows: ReadonlyMap<RecordKey, object>;
   deadline(key: RecordKey): number | undefined;
+  /** The sliding period persisted with a record's deadline, if any (see `MemoryTable.periodOf`). */
+  period?(key: RecordKey): number | undefined;
   counters(): [string, number][];
   /** The table version the records have. */
   readonly version: number;
@@ -566,7 +568,9 @@ export class Journal {
       const framer = new RowFrames(table, Math.min(this.#frameBytes, SNAPSHOT_FRAME_BYTES));
       let count = 0;
       for (const [key, record] of view.rows.entries()) {
-        for (const payload of framer.add(key, record, view.deadline(key) ?? null, view.version))
+        const deadline = view.deadline(key) ?? null;
+        const period = view.period?.(key);
+        for (const payload of framer.add(key, record, deadline, view.version, period))
           await push(payload);
         if (++count % SLICE_CHECK === 0 && slicer.due) await slicer.pause(); // inside a frame
       }
@@ -575,8 +579,12 @@ export class Journal {
     }
     for (const [table, { rows, counters }] of carried) {
       let slice: unknown[][] = [];
-      for (const [key, [record, deadline, version]] of rows) {
-        slice.push([key, record, deadline, version]);
+      for (const [key, [record, deadline, version, period]] of rows) {
+        slice.push(
+          period === undefined
+            ? [key, record, deadline, version]
+            : [key, record, deadline, version, period],
+        );
         if (slice.length === ROWS_PER_SLICE) {
           await pushRows(table, slice);
           slice = [];

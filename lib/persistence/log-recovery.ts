@@ -16,8 +16,11 @@ export type CorruptionPolicy = 'fail' | 'truncate';
 
 /** A table's persisted state: its records (encoded, with deadlines) and counters. */
 export interface PersistedTable {
-  /** Per key: the encoded record, its deadline, and the table version it was written under. */
-  readonly rows: Map<RecordKey, readonly [Encoded, number | null, number]>;
+  /**
+   * Per key: the encoded record, its deadline, the table version it was written under, and
+   * the deadline's sliding period if one was persisted.
+   */
+  readonly rows: Map<RecordKey, readonly [Encoded, number | null, number, number?]>;
   readonly counters: Map<string, number>;
 }
 
@@ -463,7 +466,12 @@ export class LogRecovery {
     }
     switch (op[0]) {
       case 'p':
-        changes.rows.set(op[2], [op[2], op[3], op[4], op[5] ?? 1]);
+        changes.rows.set(
+          op[2],
+          op[6] === undefined
+            ? [op[2], op[3], op[4], op[5] ?? 1]
+            : [op[2], op[3], op[4], op[5] ?? 1, op[6]],
+        );
         break;
       case 'd':
         changes.rows.set(op[2], null);
@@ -498,7 +506,12 @@ export class LogRecovery {
   /** Puts one record where it goes; a live table takes them a few hundred at a time. */
   async #put(destination: Destination, row: RecoveredRow): Promise<void> {
     if (destination.kind === 'kept') {
-      destination.state.rows.set(row[0], [row[1], row[2], row[3] ?? 1]);
+      destination.state.rows.set(
+        row[0],
+        row[4] === undefined
+          ? [row[1], row[2], row[3] ?? 1]
+          : [row[1], row[2], row[3] ?? 1, row[4]],
+      );
       const pause = this.#slicer.tick();
       if (pause) await pause;
       return;
@@ -554,7 +567,10 @@ interface LogPayload {
 
 function resolveOp(op: LogOp, chunks: ChunkStore): LogOp {
   if (op[0] !== 'p') return op;
-  return [op[0], op[1], op[2], chunks.resolve(op[3]) as Encoded, op[4], op[5]];
+  const resolved = chunks.resolve(op[3]) as Encoded;
+  return op[6] === undefined
+    ? [op[0], op[1], op[2], resolved, op[4], op[5]]
+    : [op[0], op[1], op[2], resolved, op[4], op[5], op[6]];
 }
 
 function parseJson(payload: string): unknown {
