@@ -203,8 +203,9 @@ describe('sliding expiry', () => {
       const copy = await crashCopy(dir); // no snapshot at shutdown: the log as it stands
       await app!.close();
       app = undefined;
+      let restarted: INestApplication | undefined;
       try {
-        started = await start(
+        started = restarted = await start(
           CacheAppModule.register({
             persistence: { dir: copy, fsync: 'always' },
             ttl: { sweep: HOURLY, resolution: 0 },
@@ -230,7 +231,7 @@ describe('sliding expiry', () => {
         jest.setSystemTime(T0 + 60 * MINUTE);
         expect(sessions.get('fixed')).toBeUndefined();
       } finally {
-        await app?.close();
+        await restarted?.close(); // (before its directory goes)
         app = undefined;
         await removeDir(copy);
       }
