@@ -806,9 +806,11 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
    * it gives the table's records their slot when the deadline slides.
    */
   restoredDeadline(deadline: number | null, period: number | undefined): DeadlineSetting {
-    if (period !== undefined && !(typeof period === 'number' && period >= 0 && period < Infinity)) {
+    const valid = typeof period === 'number' && period >= 0 && period < Infinity;
+    if (period !== undefined && (!valid || (period > 0 && this.schema.bagKey !== undefined))) {
       throw new MemoryStoreError(
-        `Table '${this.schema.name}': a persisted sliding period must be a number of ms (0: none); got ${showValue(period)}`,
+        `Table '${this.schema.name}': a persisted sliding period must be a number of ms (0: none)` +
+          `${valid ? ", and a bag's deadlines do not slide" : ''}; got ${showValue(period)}`,
         this.schema.name,
       );
     }

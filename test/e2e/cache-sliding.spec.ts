@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
@@ -14,7 +14,8 @@ import {
 import { createApp, failedStartUp, fakeDateOnly, rejectionOf } from './fixtures/app.factory.js';
 import { CacheAppModule, TokensStore, WebSessionsStore } from './fixtures/cache-app.module.js';
 import { HOURLY } from './fixtures/ttl-app.module.js';
-import { crashCopy, removeDir } from './fixtures/persistence-files.js';
+import { crashCopy, framesOf, removeDir } from './fixtures/persistence-files.js';
+import { encodeFrame } from '../../lib/persistence/log-format.js';
 import { dropPrefix, freshPrefix } from './fixtures/redis.js';
 import { REDIS_URL } from './fixtures/replication-app.module.js';
 
@@ -235,6 +236,27 @@ describe('sliding expiry', () => {
         app = undefined;
         await removeDir(copy);
       }
+    });
+
+    it('restore() refuses a backup whose sliding period is malformed, restoring nothing', async () => {
+      const started = await start(persisted());
+      const sessions = started.get(WebSessionsStore);
+      const memory = started.get(MemoryStoreService);
+      await sessions.write({ id: 'kept', user: 'ada' });
+      const file = join(dir, 'sessions.bak');
+      await memory.backup(file);
+      const frames = framesOf(await readFile(file));
+      const tampered = frames.map((frame, i) =>
+        encodeFrame(i + 1, frame.payload.replace(/,600000\]/, ',"600000"]')),
+      );
+      expect(
+        tampered.some((frame, i) => !frame.equals(encodeFrame(i + 1, frames[i].payload))),
+      ).toBe(true);
+      const bad = join(dir, 'tampered.bak');
+      await writeFile(bad, Buffer.concat([Buffer.from('NMSBAK1\n'), ...tampered]));
+      await sessions.write({ id: 'kept', user: 'bob' });
+      await expect(memory.restore(bad)).rejects.toThrow(/sliding period/);
+      expect(sessions.get('kept')).toMatchObject({ user: 'bob' });
     });
 
     it('restore() brings records back as the backup held them: sliding ones slide, fixed ones do not', async () => {
