@@ -8,7 +8,7 @@ import { TimeSlicer } from './engine/time-slicer.js';
 import { CorruptStoreError } from './errors/corrupt-store.error.js';
 import { readBackup, writeBackup, type BackupFrame } from './persistence/backup.js';
 import { exportReadable } from './persistence/export-stream.js';
-import { readImportEntries, type ImportEntry } from './persistence/import-stream.js';
+import { readImportEntries, type ImportEntries } from './persistence/import-stream.js';
 import { NODE_FILE_SYSTEM, type PersistenceFileSystem } from './persistence/file-system.js';
 import { exportTable, formatOf, readImport, type TransferFormat } from './persistence/transfer.js';
 import { decodeValue } from './persistence/value-codec.js';
@@ -462,20 +462,19 @@ export class MemoryStoreService {
   /** Writes imported records, all or none, in slices when many. */
   async #write(
     store: MemoryStore<object>,
-    entries: ImportEntry[],
+    { values, lines }: ImportEntries,
     source: string,
   ): Promise<number> {
     const target = tableOf(store);
     try {
-      const values = entries.map((e) => e.value);
       await injectedStore(store).writeMany(values); // a protected store's view refuses
     } catch (error) {
       const entry = (error as { entry?: number }).entry;
-      const line = entry === undefined ? undefined : entries[entry]?.line;
+      const line = entry === undefined ? undefined : lines[entry];
       throw new ImportError(target.name, source, (error as Error).message, line, entry, error);
     }
     await target.durable();
-    return entries.length;
+    return values.length;
   }
 
   readonly #report = (line: string): void => this.#logger.log(line);

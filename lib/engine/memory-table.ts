@@ -949,6 +949,11 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     return this.#clock.now();
   }
 
+  /** True when the table has a capacity (`maxRecords` or `maxSize`). */
+  get bounded(): boolean {
+    return this.#capacity !== undefined;
+  }
+
   /** The capacity's `maxRecords`, if the table has one. */
   get capacityLimit(): number | undefined {
     return this.#capacity?.maxRecords;
@@ -1006,6 +1011,19 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /** Every record matching the query, as a list (safe to change the table while walking it). */
   matches(query: unknown): T[] {
     return this.#matches(query);
+  }
+
+  /**
+   * What `matches` walks, for a bulk operation that walks it in slices: the candidates (from
+   * the query's index, or every record, walked live) and the test each must pass.
+   */
+  matchWalk(query: unknown): { candidates: Iterable<T>; test: (record: T) => boolean } {
+    const compiled = this.compile(query);
+    this.expire();
+    return {
+      candidates: candidates(this, planQuery(this, compiled).path),
+      test: this.#visible(compiled.test),
+    };
   }
 
   /**

@@ -1,4 +1,19 @@
+import { types } from 'node:util';
+
 const getTime = Date.prototype.getTime;
+
+/**
+ * True for an error of any realm: `instanceof Error` misses one made in another (a test's VM
+ * context, a `vm` script), which `types.isNativeError` recognises.
+ */
+export function isError(value: unknown): value is Error {
+  return value instanceof Error || types.isNativeError(value);
+}
+
+/** An error's message, or a short description of a thrown value that is not an error. */
+export function errorMessage(value: unknown): string {
+  return isError(value) ? value.message : describeValue(value);
+}
 
 /** A short, safe description of any value for an error message (never throws). */
 export function describeValue(value: unknown): string {

@@ -2,7 +2,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { TableChange } from '../engine/memory-table.js';
-import { describeValue } from '../errors/describe-value.js';
+import { errorMessage, isError } from '../errors/describe-value.js';
 import { changeDiff } from './change-diff.js';
 import type { StoreChange, StoreChangeOp } from './store-change.interface.js';
 
@@ -225,10 +225,10 @@ export class ChangeHub {
   }
 
   #fail(who: string, change: StoreChange, error: unknown): void {
-    const message = error instanceof Error ? error.message : describeValue(error);
+    const message = errorMessage(error);
     this.#logger.error(
       `${who} failed on ${change.op} of table '${change.table}'${change.key === undefined ? '' : ` (key ${typeof change.key === 'string' ? `'${change.key}'` : String(change.key)})`}: ${message}`,
-      error instanceof Error ? error.stack : undefined,
+      isError(error) ? error.stack : undefined,
     );
   }
 }

@@ -123,6 +123,12 @@ export async function readBackup(
     new ImportError('', path, reason, undefined, undefined, error, 'restore');
   let pending: Buffer = Buffer.alloc(0);
   let offset = 0; // of `pending` in the file
+  // Chunks read after `pending`, joined to it only once they hold the bytes the next step
+  // needs (`need`): a frame of many chunks (an earlier version's large record, a damaged
+  // length field) is joined once, not copied again with every chunk.
+  let waiting: Buffer[] = [];
+  let waitingBytes = 0;
+  let need = BACKUP_MAGIC.length;
   let seq = 0;
   let magic = false;
   let ended = false;
@@ -138,7 +144,17 @@ export async function readBackup(
         throw unreadable(`cannot read it: ${(error as Error).message}`, error);
       }
       if (next.done) break;
-      pending = pending.length === 0 ? next.value : Buffer.concat([pending, next.value]);
+      if (pending.length + waitingBytes + next.value.length < need) {
+        waiting.push(next.value);
+        waitingBytes += next.value.length;
+        continue;
+      }
+      pending =
+        pending.length === 0 && waiting.length === 0
+          ? next.value
+          : Buffer.concat([pending, ...waiting, next.value]);
+      waiting = [];
+      waitingBytes = 0;
       if (!magic) {
         if (pending.length < BACKUP_MAGIC.length) continue;
         if (!pending.subarray(0, BACKUP_MAGIC.length).equals(BACKUP_MAGIC))
@@ -148,11 +164,15 @@ export async function readBackup(
         offset = BACKUP_MAGIC.length;
       }
       let at = 0;
+      need = FRAME_HEADER;
       while (pending.length - at >= FRAME_HEADER) {
         const length = pending.readUInt32LE(at);
         if (length > MAX_PAYLOAD) throw damaged(offset + at, `a frame declares ${length} bytes`);
         const size = FRAME_HEADER + length;
-        if (pending.length - at < size) break;
+        if (pending.length - at < size) {
+          need = size;
+          break;
+        }
         if (ended) throw damaged(offset + at, 'frames follow the end of the backup');
         const parsed = parseFrames(
           Buffer.concat([BACKUP_MAGIC, pending.subarray(at, at + size)]),
@@ -183,8 +203,11 @@ export async function readBackup(
     await chunks.return(undefined); // closes the file when reading stops early
   }
   if (!magic) throw damaged(0, 'the file header is cut short');
-  if (pending.length > 0) throw damaged(offset, 'a frame is cut short');
+  if (pending.length + waitingBytes > 0) throw damaged(offset, 'a frame is cut short');
   if (!ended) throw damaged(offset, 'the backup is incomplete');
+  // pieces are written just before their row: pieces left over belong to a row not there
+  if (chunkStore.size > 0)
+    throw damaged(offset, 'it holds pieces of a record whose row never comes');
 }
 
 /**

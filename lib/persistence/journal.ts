@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { types } from 'node:util';
 import { Logger } from '@nestjs/common';
-import { describeValue } from '../errors/describe-value.js';
+import { describeValue, isError } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { DirectoryLock } from './directory-lock.js';
@@ -130,8 +129,16 @@ export class Journal {
   readonly #inFlight = new Set<Waiter>();
   #flushing = false;
   #failure: Error | undefined;
+  /** Log bytes written since the last snapshot's rotation (what the next snapshot covers). */
   #bytesSinceSnapshot = 0;
   #snapshotting: Promise<void> | undefined;
+  /**
+   * While a snapshot runs, the batches sealed after its rotation (all logged after its
+   * sequence): the records they put need not be read into the snapshot (see `LoggedSince`).
+   */
+  #loggedSince: LoggedSince | undefined;
+  /** Set by `close()`: no snapshot starts on its own from then on. */
+  #closing = false;
   #syncTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -226,14 +233,23 @@ export class Journal {
 
   /** Writes a snapshot and drops the log segments it makes unnecessary. */
   snapshot(): Promise<void> {
-    return (this.#snapshotting ??= this.#snapshot().finally(
-      () => (this.#snapshotting = undefined),
+    return (this.#snapshotting ??= this.#snapshot().then(
+      () => {
+        this.#snapshotting = undefined;
+        // the log grew past the threshold while this one ran: the next one is due now
+        this.#snapshotIfDue();
+      },
+      (error: unknown) => {
+        this.#snapshotting = undefined;
+        throw error;
+      },
     ));
   }
 
   /** Flushes, writes a final snapshot, closes the log and gives the directory up. */
   async close(): Promise<void> {
     if (this.#closed || !this.#opened) return;
+    this.#closing = true;
     await this.#opened.catch(() => undefined);
     if (!this.#failure) {
       this.#seal();
@@ -311,6 +327,7 @@ export class Journal {
       return;
     }
     this.#lastWaiter = batchWaiter;
+    this.#loggedSince?.add(ops);
     this.#queue.push({ kind: 'batch', ops, waiter: batchWaiter });
     void this.#flush();
   }
@@ -397,6 +414,8 @@ export class Journal {
           item.done?.resolve(this.#seq);
         } else {
           await this.#rotate(segmentName(this.#seq + 1));
+          // what follows is the next snapshot's to cover
+          this.#bytesSinceSnapshot = 0;
           item.done.resolve(this.#seq);
         }
         item = undefined;
@@ -410,12 +429,26 @@ export class Journal {
     } finally {
       this.#flushing = false;
     }
-    if (this.#bytesSinceSnapshot >= this.#snapshotEveryBytes && !this.#closed) {
-      this.#bytesSinceSnapshot = 0;
-      void this.snapshot().catch((error: unknown) => this.#fail(error));
-    }
+    this.#snapshotIfDue();
     // an item queued while the last write was under way
     if (this.#queue.length > 0 && !this.#failure) void this.#flush();
+  }
+
+  /**
+   * Starts a snapshot once the log has grown by `snapshotEveryBytes` since the last one's
+   * rotation. While one runs, nothing starts: it rotated before these bytes, so they are the
+   * next one's, which starts as soon as it ends (from `snapshot()`).
+   */
+  #snapshotIfDue(): void {
+    if (
+      this.#bytesSinceSnapshot < this.#snapshotEveryBytes ||
+      this.#snapshotting ||
+      this.#closing ||
+      this.#closed ||
+      this.#failure
+    )
+      return;
+    void this.snapshot().catch((error: unknown) => this.#fail(error));
   }
 
   async #rotate(segment: string): Promise<void> {
@@ -439,10 +472,7 @@ export class Journal {
   #fail(error: unknown): void {
     if (this.#failure) return;
     // an error of the file system may come from another realm (a test's VM context)
-    this.#failure =
-      error instanceof Error || types.isNativeError(error)
-        ? error
-        : new Error(describeValue(error));
+    this.#failure = isError(error) ? error : new Error(describeValue(error));
     this.#logger.error(
       `Persistence in ${this.dir} failed; its stores accept no more writes: ${this.#failure.message}`,
     );
@@ -479,8 +509,17 @@ export class Journal {
     // gives every record its last value.
     const rotated = waiter<number>();
     this.#queue.push({ kind: 'rotate', done: rotated });
+    const loggedSince = (this.#loggedSince = new LoggedSince());
     void this.#flush();
-    const seq = await rotated.promise;
+    try {
+      await this.#snapshotAfter(await rotated.promise, loggedSince);
+    } finally {
+      if (this.#loggedSince === loggedSince) this.#loggedSince = undefined;
+    }
+  }
+
+  /** The snapshot of sequence `seq`, once the log has moved past it. */
+  async #snapshotAfter(seq: number, loggedSince: LoggedSince): Promise<void> {
     const live = [...this.#live].map(
       ([table, view]) => [table, view, view.counters(), view.rows.size] as const,
     );
@@ -490,7 +529,7 @@ export class Journal {
     await this.fs.unlink(temporary).catch(() => undefined); // one a crash left: appending would extend it
     const out = await this.fs.openAppend(temporary);
     try {
-      await this.#writeSnapshot(out, seq, live, carried);
+      await this.#writeSnapshot(out, seq, live, carried, loggedSince);
       await out.sync();
       await out.close();
       // The snapshot may have read part of a bulk operation whose log records are still held:
@@ -525,6 +564,7 @@ export class Journal {
     seq: number,
     live: readonly (readonly [string, TableView, [string, number][], number])[],
     carried: readonly (readonly [string, PersistedTable])[],
+    loggedSince: LoggedSince,
   ): Promise<void> {
     let pending: Buffer[] = [SNAPSHOT_MAGIC];
     let pendingBytes = SNAPSHOT_MAGIC.length;
@@ -567,16 +607,31 @@ export class Journal {
     for (const [table, view, counters] of live) {
       const framer = new RowFrames(table, Math.min(this.#frameBytes, SNAPSHOT_FRAME_BYTES));
       let count = 0;
+      // The walk meets the records written since the rotation too (a table growing fast grows
+      // under it): those the log after `seq` puts are passed over unread, as recovery would
+      // pass them over, so it reads each record present at the rotation once and no more.
+      await loggedSince.update(slicer);
+      let since = loggedSince.table(table);
       for (const [key, record] of view.rows.entries()) {
+        if (++count % SLICE_CHECK === 0 && slicer.due) await slicer.pause(); // inside a frame
+        if (loggedSince.unread) {
+          // batches sealed while it paused (here or writing a frame)
+          await loggedSince.update(slicer);
+          since = loggedSince.table(table);
+        }
+        if (since !== undefined && (since.cleared || since.keys.has(key))) {
+          if (since.cleared) break; // recovery passes over every record the snapshot holds
+          continue;
+        }
         const deadline = view.deadline(key) ?? null;
         const period = view.period?.(key);
         for (const payload of framer.add(key, record, deadline, view.version, period))
           await push(payload);
-        if (++count % SLICE_CHECK === 0 && slicer.due) await slicer.pause(); // inside a frame
       }
       for (const payload of framer.finish()) await push(payload);
       await push({ t: 'counters', table, counters });
     }
+    loggedSince.stop(); // the live tables are read
     for (const [table, { rows, counters }] of carried) {
       let slice: unknown[][] = [];
       for (const [key, [record, deadline, version, period]] of rows) {
@@ -595,5 +650,71 @@ export class Journal {
     }
     await push({ t: 'end' });
     await out.write(Buffer.concat(pending));
+  }
+}
+
+/** What the log after a snapshot's sequence does to one table, as far as the snapshot needs. */
+interface TableLoggedSince {
+  /** Keys put (or deleted) after the sequence. */
+  readonly keys: Set<RecordKey>;
+  /** True once the table was cleared after the sequence. */
+  cleared: boolean;
+}
+
+/**
+ * The changes logged after a running snapshot's sequence, per table: the batches sealed
+ * after its rotation, taken as they come (one push each, nothing on the write path) and read
+ * into key sets by the snapshot in its own slices. Recovery passes over every record of the
+ * snapshot that the log after its sequence puts, deletes or clears; so may the snapshot. Each
+ * batch is in the log, and synced, before the snapshot takes effect (its last step).
+ */
+class LoggedSince {
+  #stopped = false;
+  #pending: LogOp[][] = [];
+  /** The first batch not read yet, and how far it has been read (a large one is read in slices). */
+  #next = 0;
+  #at = 0;
+  readonly #tables = new Map<string, TableLoggedSince>();
+
+  add(ops: LogOp[]): void {
+    if (!this.#stopped) this.#pending.push(ops);
+  }
+
+  /** The walk is over: batches are no longer needed (nor held). */
+  stop(): void {
+    this.#stopped = true;
+    this.#pending = [];
+    this.#next = 0;
+    this.#tables.clear();
+  }
+
+  /** True when batches were sealed since the last `update`. */
+  get unread(): boolean {
+    return this.#next < this.#pending.length;
+  }
+
+  table(name: string): TableLoggedSince | undefined {
+    return this.#tables.get(name);
+  }
+
+  /** Reads the batches sealed so far into the key sets, pausing when `slicer` is due. */
+  async update(slicer: TimeSlicer): Promise<void> {
+    while (this.#next < this.#pending.length) {
+      const ops = this.#pending[this.#next];
+      while (this.#at < ops.length) {
+        const op = ops[this.#at++];
+        if (op[0] === 'p' || op[0] === 'd' || op[0] === 'x') {
+          let table = this.#tables.get(op[1]);
+          if (!table) this.#tables.set(op[1], (table = { keys: new Set(), cleared: false }));
+          if (op[0] === 'x') table.cleared = true;
+          else table.keys.add(op[2]);
+        }
+        if (this.#at % SLICE_CHECK === 0 && slicer.due) await slicer.pause();
+      }
+      this.#pending[this.#next++] = []; // read: let it go
+      this.#at = 0;
+    }
+    this.#pending = [];
+    this.#next = 0;
   }
 }

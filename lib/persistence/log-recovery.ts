@@ -2,27 +2,19 @@ import { basename, dirname, join } from 'node:path';
 import type { Logger } from '@nestjs/common';
 import { TimeSlicer } from '../engine/time-slicer.js';
 import { CorruptStoreError } from '../errors/corrupt-store.error.js';
-import type { RecordKey } from '../interfaces/table-options.interface.js';
 import { copyInParts, openForReading, type PersistenceFileSystem } from './file-system.js';
 import { ChunkStore } from './frame-packer.js';
 import { FrameReader } from './frame-reader.js';
 import { LOG_MAGIC, SNAPSHOT_MAGIC, type Frame } from './log-format.js';
 import { isLogOp, isSnapshotFrame, type LogOp, type SnapshotFrame } from './log-records.js';
+import { RecoveryLoader, type LoggedChanges, type PersistedTable } from './recovery-loader.js';
 import type { RecoveryTarget, RecoveredRow } from './recovery-target.js';
 import type { Encoded } from './value-codec.js';
 
+export type { PersistedTable } from './recovery-loader.js';
+
 /** What start-up does with damage a crash cannot explain. */
 export type CorruptionPolicy = 'fail' | 'truncate';
-
-/** A table's persisted state: its records (encoded, with deadlines) and counters. */
-export interface PersistedTable {
-  /**
-   * Per key: the encoded record, its deadline, the table version it was written under, and
-   * the deadline's sliding period if one was persisted.
-   */
-  readonly rows: Map<RecordKey, readonly [Encoded, number | null, number, number?]>;
-  readonly counters: Map<string, number>;
-}
 
 export const SNAPSHOT = 'snapshot';
 export const SEGMENT = /^wal-(\d{16})\.log$/;
@@ -30,9 +22,6 @@ export const SEGMENT = /^wal-(\d{16})\.log$/;
 export function segmentName(startSeq: number): string {
   return `wal-${String(startSeq).padStart(16, '0')}.log`;
 }
-
-/** Records handed to a live table at a time, between two looks at the clock. */
-const LOAD_ROWS = 256;
 
 /** Damage found: where, and why. */
 class Damage {
@@ -42,22 +31,6 @@ class Damage {
     readonly reason: string,
   ) {}
 }
-
-/**
- * What the log after the snapshot did to one table: every change sets a final state, so the
- * log is kept as that final state per key (a record, or null once deleted), whether it
- * cleared the table, and its counters' last values (null once deleted).
- */
-interface LoggedChanges {
-  cleared: boolean;
-  readonly rows: Map<RecordKey, RecoveredRow | null>;
-  readonly counters: Map<string, number | null>;
-}
-
-/** Where one table's recovered records go: straight into its live table, or kept encoded. */
-type Destination =
-  | { readonly kind: 'live'; readonly target: RecoveryTarget; rows: RecoveredRow[] }
-  | { readonly kind: 'kept'; readonly state: PersistedTable };
 
 /**
  * Reads a persistence directory back: the snapshot's sequence number, then every log frame
@@ -80,10 +53,6 @@ type Destination =
  * changed only once everything has been read.
  */
 export class LogRecovery {
-  /** The recovered state of the tables that have no target. */
-  readonly tables = new Map<string, PersistedTable>();
-  /** The tables loaded into their targets. */
-  readonly loaded = new Set<string>();
   /** The last sequence number recovered. */
   seq = 0;
   /**
@@ -92,8 +61,8 @@ export class LogRecovery {
    */
   snapshotDamaged = false;
   readonly #slicer: TimeSlicer;
+  readonly #loader: RecoveryLoader;
   readonly #changes = new Map<string, LoggedChanges>();
-  readonly #destinations = new Map<string, Destination>();
   /** Per table, the counters the snapshot holds. */
   readonly #snapshotCounters = new Map<string, Map<string, number>>();
   /** File changes (cutting a torn tail, moving damage aside), made once all is read. */
@@ -106,9 +75,20 @@ export class LogRecovery {
     private readonly policy: CorruptionPolicy,
     private readonly logger: Logger,
     /** The live tables to load into, by name (looked up when a table's records first come). */
-    private readonly targets: ReadonlyMap<string, RecoveryTarget> = new Map(),
+    targets: ReadonlyMap<string, RecoveryTarget> = new Map(),
   ) {
     this.#slicer = new TimeSlicer(`Recovering ${dir}`, (line) => this.logger.log(line));
+    this.#loader = new RecoveryLoader(targets, this.#slicer);
+  }
+
+  /** The recovered state of the tables that have no target. */
+  get tables(): Map<string, PersistedTable> {
+    return this.#loader.tables;
+  }
+
+  /** The tables loaded into their targets. */
+  get loaded(): ReadonlySet<string> {
+    return this.#loader.loaded;
   }
 
   async run(): Promise<void> {
@@ -145,7 +125,7 @@ export class LogRecovery {
         this.#slicer.phase('snapshot', snapshotRows);
         await this.#readSnapshotRows(file, reader, rowsFrom, snapshotSeq);
       }
-      await this.#applyChanges();
+      await this.#loader.applyChanges(this.#changes, this.#snapshotCounters);
     } finally {
       await snapshot?.close();
     }
@@ -269,6 +249,13 @@ export class LogRecovery {
         return undefined;
       }
       default:
+        // pieces are written just before their row: pieces left over belong to a row not there
+        if (chunks.size > 0)
+          return new Damage(
+            file,
+            frame.offset,
+            'the snapshot holds pieces of a record whose row never comes',
+          );
         return 'end';
     }
   }
@@ -288,14 +275,7 @@ export class LogRecovery {
         return new Damage(file, frame.offset, (error as Error).message);
       }
     }
-    const changes = this.#changes.get(content.table);
-    const destination = this.#destination(content.table);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i];
-      if (changes && (changes.cleared || changes.rows.has(row[0]))) continue;
-      await this.#put(destination, row);
-    }
-    await this.#flush(destination);
+    await this.#loader.snapshotRows(content.table, rows, this.#changes.get(content.table));
     return undefined;
   }
 
@@ -483,74 +463,6 @@ export class LogRecovery {
       case 'n':
         changes.counters.set(op[2], op[3]);
         break;
-    }
-  }
-
-  // ---- loading -----------------------------------------------------------------------
-
-  /** Where a table's records go, decided when they first come and kept. */
-  #destination(table: string): Destination {
-    let destination = this.#destinations.get(table);
-    if (!destination) {
-      const target = this.targets.get(table);
-      destination = target
-        ? { kind: 'live', target, rows: [] }
-        : { kind: 'kept', state: { rows: new Map(), counters: new Map() } };
-      if (destination.kind === 'kept') this.tables.set(table, destination.state);
-      else this.loaded.add(table);
-      this.#destinations.set(table, destination);
-    }
-    return destination;
-  }
-
-  /** Puts one record where it goes; a live table takes them a few hundred at a time. */
-  async #put(destination: Destination, row: RecoveredRow): Promise<void> {
-    if (destination.kind === 'kept') {
-      destination.state.rows.set(
-        row[0],
-        row[4] === undefined
-          ? [row[1], row[2], row[3] ?? 1]
-          : [row[1], row[2], row[3] ?? 1, row[4]],
-      );
-      const pause = this.#slicer.tick();
-      if (pause) await pause;
-      return;
-    }
-    destination.rows.push(row);
-    if (destination.rows.length >= LOAD_ROWS) await this.#flush(destination);
-  }
-
-  async #flush(destination: Destination): Promise<void> {
-    if (destination.kind === 'kept' || destination.rows.length === 0) return;
-    const rows = destination.rows;
-    destination.rows = [];
-    destination.target.load(rows);
-    const pause = this.#slicer.tick(rows.length);
-    if (pause) await pause;
-  }
-
-  /** Applies the log's final states over the snapshot's records and counters. */
-  async #applyChanges(): Promise<void> {
-    const tables = new Set([...this.#changes.keys(), ...this.#snapshotCounters.keys()]);
-    for (const table of tables) {
-      const changes = this.#changes.get(table);
-      const destination = this.#destination(table);
-      if (changes) {
-        if (destination.kind === 'kept' && changes.cleared) destination.state.rows.clear();
-        for (const [key, row] of changes.rows) {
-          if (row) await this.#put(destination, row);
-          else if (destination.kind === 'kept') destination.state.rows.delete(key);
-        }
-        await this.#flush(destination);
-      }
-      const counters = this.#snapshotCounters.get(table) ?? new Map<string, number>();
-      for (const [name, value] of changes?.counters ?? []) {
-        if (value === null) counters.delete(name);
-        else counters.set(name, value);
-      }
-      if (destination.kind === 'kept')
-        for (const [name, value] of counters) destination.state.counters.set(name, value);
-      else destination.target.counters([...counters]);
     }
   }
 }

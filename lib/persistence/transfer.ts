@@ -5,7 +5,7 @@ import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { FORBIDDEN_KEYS } from '../engine/stored-values.js';
 import type { PersistenceFileSystem } from './file-system.js';
 import { exportChunks } from './export-stream.js';
-import { readImportEntries, type ImportEntry } from './import-stream.js';
+import { readImportEntries, type ImportEntries } from './import-stream.js';
 import { readChunks, writeStreamAtomically } from './stream-file.js';
 
 /** The formats of `export()`, `import()`, `exportStream()` and `importStream()`. */
@@ -76,7 +76,7 @@ export function readImport(
   format: TransferFormat,
   version: number | undefined,
   report?: (line: string) => void,
-): Promise<ImportEntry[]> {
+): Promise<ImportEntries> {
   return readImportEntries(table, readChunks(fs, path), format, version, path, report);
 }
 

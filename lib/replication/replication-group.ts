@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { MemoryTable, ReplicatedChange, TtlSetting } from '../engine/memory-table.js';
+import { isError } from '../errors/describe-value.js';
 import { DuplicateKeyError } from '../errors/duplicate-key.error.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { ReplicationUnavailableError } from '../errors/replication-unavailable.error.js';
@@ -891,7 +892,7 @@ export class ReplicationGroup {
   }
 
   #unavailable(table: string, reason: string, cause?: unknown): ReplicationUnavailableError {
-    const detail = cause instanceof Error ? ` (${cause.message})` : '';
+    const detail = isError(cause) ? ` (${cause.message})` : '';
     return new ReplicationUnavailableError(table, `${reason}${detail}`, { cause });
   }
 

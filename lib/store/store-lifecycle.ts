@@ -1,5 +1,5 @@
 import type { MemoryTable } from '../engine/memory-table.js';
-import { describeValue } from '../errors/describe-value.js';
+import { describeValue, errorMessage } from '../errors/describe-value.js';
 import { MemoryStoreError } from '../errors/memory-store.error.js';
 import { StoreInitializationError } from '../errors/store-initialization.error.js';
 import type {
@@ -33,7 +33,7 @@ export async function startStore<S extends object>(
     try {
       await invoke(store, hook);
     } catch (error) {
-      throw fail(`${label} failed: ${messageOf(error)}`, error);
+      throw fail(`${label} failed: ${errorMessage(error)}`, error);
     }
   }
 
@@ -50,7 +50,7 @@ export async function startStore<S extends object>(
   try {
     return await invoke(store, options.initialState);
   } catch (error) {
-    throw fail(`initialState failed: ${messageOf(error)}`, error);
+    throw fail(`initialState failed: ${errorMessage(error)}`, error);
   }
 }
 
@@ -76,8 +76,4 @@ function invoke<S extends object>(
   if (!Array.isArray(args))
     throw new MemoryStoreError(`the arguments of '${name}' must be an array`, '');
   return (method as (...a: unknown[]) => unknown).apply(store, args);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : describeValue(error);
 }

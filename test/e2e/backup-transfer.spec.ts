@@ -555,7 +555,7 @@ describe('backup, restore, export, import and migrations', () => {
       expect(again.app.get(SessionsStore).keys()).toEqual(['kept']);
     });
 
-    it("emits a 'clear' then an 'insert' per restored record", async () => {
+    it("replaces in place: a 'delete' per record the backup lacks, then an 'update' or 'insert' per restored record", async () => {
       const file = join(await newDir('backups'), 'changes.bak');
       const booted = await boot([MembersStore, SessionsStore]);
       const members = booted.app.get(MembersStore);
@@ -566,17 +566,90 @@ describe('backup, restore, export, import and migrations', () => {
       await booted.memory.backup(file);
       await members.update('a', { age: 10 });
       await members.write({ id: 'c' });
+      await members.delete('b');
       await delivered();
       const seen = changesOf(members);
 
       await booted.memory.restore(file);
       await delivered();
-      expect(seen.map((c) => c.op)).toEqual(['clear', 'insert', 'insert']);
+      expect(seen.map((c) => [c.op, c.key])).toEqual([
+        ['delete', 'c'],
+        ['update', 'a'],
+        ['insert', 'b'],
+      ]);
       expect(seen.every((c) => c.table === 'members')).toBe(true);
-      const inserts = seen.slice(1);
-      expect(inserts.map((c) => c.key).sort()).toEqual(['a', 'b']);
-      for (const change of inserts) expect(change.record).toBe(members.get(change.key!));
+      for (const change of seen.slice(1)) expect(change.record).toBe(members.get(change.key!));
       expect(members.get('a')?.age).toBe(1);
+      expect(members.keys()).toEqual(['a', 'b']);
+    });
+
+    it('a restore over overlapping and extra records, unique values moved between them, indexes and deadlines, ends as a restore into empty stores', async () => {
+      const folder = await newDir('backups');
+      const file = join(folder, 'overlap.bak');
+      const booted = await boot([MembersStore, SessionsStore]);
+      const members = booted.app.get(MembersStore);
+      const sessions = booted.app.get(SessionsStore);
+      await members.writeMany([
+        { id: 'a', email: 'a@x', team: 'red', age: 1 },
+        { id: 'b', email: 'b@x', team: 'blue', age: 2 },
+        { id: 'c', email: 'c@x', team: 'red', age: 3 },
+        { id: 'd', team: 'green', age: 4 },
+      ]);
+      await sessions.write({ id: 'timed', user: 'ada' }, { ttl: '1h' });
+      await sessions.write({ id: 'kept', user: 'bob' });
+      await sessions.write({ id: 'gone', user: 'cy' }, { ttl: '2h' });
+      await booted.memory.backup(file);
+      const backedUp = byKey(members.all());
+      const timedLeft = sessions.ttl('timed')!;
+
+      // after the backup: unique values passed on (a's email now b's, b's now c's, c's now
+      // e's: each held by a record the restore comes to after the one it gives it back to),
+      // teams changed, a record deleted, records added, deadlines set and cleared
+      await members.update('a', { email: 'free@x', team: 'green' });
+      await members.update('b', { email: 'a@x', team: 'red' });
+      await members.update('c', { email: 'b@x' });
+      await members.delete('d');
+      await members.write({ id: 'e', email: 'c@x', team: 'red' });
+      await members.write({ id: 'f', email: 'f@x', team: 'blue' });
+      await sessions.write({ id: 'timed', user: 'ada' }); // no deadline now
+      await sessions.write({ id: 'kept', user: 'bob' }, { ttl: '1m' });
+      await sessions.delete('gone');
+      await sessions.write({ id: 'extra', user: 'dee' }, { ttl: '1h' });
+
+      await booted.memory.restore(file);
+      const fresh = await boot([MembersStore, SessionsStore]);
+      await fresh.memory.restore(file);
+      const emptyMembers = fresh.app.get(MembersStore);
+      const emptySessions = fresh.app.get(SessionsStore);
+
+      for (const [store, from] of [
+        [members, sessions],
+        [emptyMembers, emptySessions],
+      ] as const) {
+        expect(byKey(store.all())).toEqual(backedUp);
+        expect(store.keys().sort()).toEqual(['a', 'b', 'c', 'd']);
+        expect(store.one({ email: 'a@x' })?.id).toBe('a');
+        expect(store.one({ email: 'b@x' })?.id).toBe('b');
+        expect(store.one({ email: 'c@x' })?.id).toBe('c');
+        expect(store.count({ email: 'free@x' })).toBe(0);
+        expect(store.count({ email: 'f@x' })).toBe(0);
+        expect(
+          store
+            .select({ team: 'red' })
+            .map((m) => m.id)
+            .sort(),
+        ).toEqual(['a', 'c']);
+        expect(store.select({ team: 'blue' }).map((m) => m.id)).toEqual(['b']);
+        expect(store.select({ team: 'green' }).map((m) => m.id)).toEqual(['d']);
+        // the restored values are held once: writing them again elsewhere clashes
+        await expect(store.write({ id: 'z', email: 'b@x' })).rejects.toThrow(MemoryStoreError);
+        await store.write({ id: 'z', email: 'free@x' }); // and the values given up are free
+        expect(from.keys().sort()).toEqual(['gone', 'kept', 'timed']);
+        expect(from.ttl('kept')).toBeUndefined();
+        expect(from.ttl('timed')).toBeGreaterThan(timedLeft - 60_000);
+        expect(from.ttl('timed')).toBeLessThanOrEqual(timedLeft);
+        expect(from.ttl('gone')).toBeGreaterThan(HOUR);
+      }
     });
 
     it('a restore into persisted stores survives a restart (and a crash)', async () => {

@@ -429,4 +429,18 @@ describe('persistence: injected file-system faults', () => {
     },
     20_000,
   );
+
+  it("fsync 'always': a write after the data directory was deleted is refused, not acknowledged (it could never be recovered)", async () => {
+    const dir = await tempDir('deleted-writes');
+    dirs.push(dir);
+    const { app, logger } = await startPersistedApp({ dir, fsync: 'always' });
+    apps.add(app);
+    const notes = app.get(NotesStore);
+    await notes.write({ id: 'a', n: 1 });
+    await rm(dir, { recursive: true, force: true });
+    // the log file is still open: writing and syncing it succeed, but no start-up can find it
+    await expect(notes.write({ id: 'b', n: 2 })).rejects.toBeInstanceOf(MemoryStoreError);
+    await expect(notes.write({ id: 'c', n: 3 })).rejects.toBeInstanceOf(MemoryStoreError);
+    expect(logger.messages('error').join('\n')).toContain('deleted');
+  });
 });

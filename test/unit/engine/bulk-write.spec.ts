@@ -48,6 +48,38 @@ describe('bulk operations in slices', () => {
     ]);
   });
 
+  it('writes every record of a batch that takes the table past where its rows grow (65,536), in order, indexed', async () => {
+    const table = accounts();
+    table.writeMany(many(3, 1_000_000)); // off the steps' alignment
+    const input = many(70_000).map((a, i) => ({ ...a, team: `t${i % 9}` }));
+    await bulkWrite(table, input, undefined);
+    expect(table.rows.size).toBe(70_003);
+    expect(table.keys()).toEqual([...many(3, 1_000_000), ...input].map((a) => a.id));
+    expect(table.count({ team: 't4' })).toBe(input.filter((a) => a.team === 't4').length);
+    expect(table.one({ email: 'a65533@x' })?.id).toBe('a65533');
+    expect(table.one({ email: 'a69999@x' })?.id).toBe('a69999');
+  });
+
+  it('update(query) and deleteMany(query) in slices change exactly what the synchronous ones match, by a scan or by an index', async () => {
+    const input = many(12_000).map((a, i) => ({ ...a, team: `t${i % 3}` }));
+    const bulk = accounts();
+    const once = accounts();
+    bulk.writeMany(input);
+    once.writeMany(input);
+    const byIndex = { team: 't1' };
+    const byScan = { id: { $regex: '7$' } };
+    const updated = await bulkUpdate(bulk, byScan, { team: 'seven' }, undefined);
+    expect(updated.map((a) => a.id)).toEqual(
+      once.updateWhere(byScan, { team: 'seven' }).map((a) => a.id),
+    );
+    expect(updated).toHaveLength(1_200);
+    const deleted = await bulkDelete(bulk, byIndex);
+    expect(deleted.map((a) => a.id)).toEqual(once.deleteMany(byIndex).map((a) => a.id));
+    expect([...bulk.rows.entries()]).toEqual([...once.rows.entries()]);
+    expect(bulk.count({ team: 'seven' })).toBe(once.count({ team: 'seven' }));
+    expect(bulk.count({ team: 't1' })).toBe(0);
+  });
+
   it('marks the table busy while it runs, and not after, even when it fails', async () => {
     const table = accounts();
     const running = bulkWrite(table, many(10), undefined);

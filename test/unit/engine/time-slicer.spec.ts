@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { keysBeforeGrowth } from '../../../lib/engine/map-growth.js';
 import { SLICE_CHECK, TimeSlicer } from '../../../lib/engine/time-slicer.js';
 
 describe('TimeSlicer', () => {
@@ -52,5 +53,32 @@ describe('TimeSlicer', () => {
     await batchAt(slicer, 900);
     slicer.finish();
     expect(lines).toEqual([]);
+  });
+
+  it('step() looks at the clock at every call, whatever the count: a slow step pauses at once', async () => {
+    now = 0;
+    jest.spyOn(performance, 'now').mockImplementation(() => now);
+    const slicer = new TimeSlicer('writeMany', undefined, 100);
+    expect(slicer.step(4)).toBeUndefined(); // the slice has time left
+    now = 9; // one step of 4 records used the slice (tick() would look after SLICE_CHECK)
+    const pause = slicer.step(4);
+    expect(pause).toBeInstanceOf(Promise);
+    await pause;
+    expect(slicer.done).toBe(8);
+    expect(slicer.step(4)).toBeUndefined(); // a new slice
+  });
+});
+
+describe('keysBeforeGrowth', () => {
+  it('counts the new keys a Map takes before it doubles (at powers of two), from 65,536 on', () => {
+    expect(keysBeforeGrowth(0)).toBe(Infinity);
+    expect(keysBeforeGrowth(32_768)).toBe(Infinity);
+    expect(keysBeforeGrowth(32_769)).toBe(32_767);
+    expect(keysBeforeGrowth(65_535)).toBe(1);
+    expect(keysBeforeGrowth(65_536)).toBe(0);
+    expect(keysBeforeGrowth(65_537)).toBe(65_535);
+    expect(keysBeforeGrowth(524_287)).toBe(1);
+    expect(keysBeforeGrowth(524_288)).toBe(0);
+    expect(keysBeforeGrowth(1_000_000)).toBe(48_576);
   });
 });

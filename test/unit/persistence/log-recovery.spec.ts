@@ -135,4 +135,36 @@ describe('LogRecovery into a live table', () => {
     expect(after.keys()).toEqual(['c']);
     expect(after.one({ email: 'a@x' })?.id).toBe('c');
   });
+
+  it('loads every record of a table past the size where its rows grow (65,536), in order, indexed', async () => {
+    // the loader cuts a batch there (the records before it, then a slice of its own for the rest)
+    const count = 70_003;
+    const members = Array.from({ length: count }, (_, i) => ({
+      id: `m${i}`,
+      email: `m${i}@x`,
+      team: `t${i % 7}`,
+    }));
+    const dir = await persisted(members.slice(0, count - 3), (journal) => {
+      for (const m of members.slice(count - 3)) journal.log(put(m));
+      journal.log(put({ id: 'm65535', email: 'moved@x', team: 'ops' }));
+    });
+    const table = await recover(dir);
+    expect(table.size).toBe(count);
+    // the snapshot's records but the one the log changed, then the log's, in the order logged
+    const expected = members.map((m) => m.id).filter((id) => id !== 'm65535');
+    expected.push('m65535');
+    expect(table.keys()).toEqual(expected);
+    expect(table.get('m65536')?.email).toBe('m65536@x');
+    expect(table.one({ email: 'moved@x' })?.id).toBe('m65535');
+    expect(table.one({ email: 'm65535@x' })).toBeUndefined();
+    expect(table.one({ email: 'm70002@x' })?.id).toBe('m70002');
+    const team = members[65_535].team; // where m65535 was before it moved
+    const left = members.filter((m) => m.team === team).length - 1;
+    expect(table.count({ team })).toBe(left);
+    expect(table.select({ team })).toHaveLength(left);
+    expect(table.select({ team: 't0' }).map((m) => m.id)).toEqual(
+      members.filter((m) => m.team === 't0').map((m) => m.id),
+    );
+    expect(table.count({ team: 'ops' })).toBe(1);
+  });
 });
