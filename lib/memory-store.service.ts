@@ -301,7 +301,7 @@ export class MemoryStoreService {
       try {
         if (frame.t === 'counters') replacement.counters(frame.counters);
         else if (frame.t === 'rows') {
-          for (const [key, encoded, deadline, version] of frame.rows) {
+          for (const [key, encoded, deadline, version, period] of frame.rows) {
             let fields: Record<string, unknown>;
             try {
               fields = decodeValue(encoded) as Record<string, unknown>;
@@ -314,7 +314,7 @@ export class MemoryStoreService {
                 'Nothing was restored',
               );
             }
-            await replacement.add([key, fields, deadline, version]);
+            await replacement.add([key, fields, deadline, version, period]);
           }
         }
       } catch (error) {

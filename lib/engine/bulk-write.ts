@@ -41,7 +41,7 @@ class StagedBatch<T> {
   readonly keys: RecordKey[] = [];
   readonly records: T[] = [];
   /** Per record, its own deadline: only in a batch made `withDeadlines` (a restore). */
-  readonly deadlines: (number | null)[] = [];
+  readonly deadlines: DeadlineSetting[] = [];
   readonly at = new ShardedKeyMap<number>();
   /**
    * Per record, the batch entry it came from, in a typed list. A list grown a push at a time
@@ -67,7 +67,7 @@ class StagedBatch<T> {
     return this.#entries[i];
   }
 
-  add(key: RecordKey, record: T, entry: number, deadline: number | null = null): void {
+  add(key: RecordKey, record: T, entry: number, deadline: DeadlineSetting = null): void {
     let at = this.at.get(key);
     if (at === undefined) {
       at = this.keys.length;
@@ -151,7 +151,7 @@ async function check<T extends object>(
 async function apply<T extends object>(
   table: MemoryTable<T>,
   batch: StagedBatch<T>,
-  deadlines: DeadlineSetting | readonly (number | null)[],
+  deadlines: DeadlineSetting | readonly DeadlineSetting[],
   slicer: TimeSlicer,
   options: BulkOptions,
   before?: () => void,
@@ -173,7 +173,7 @@ async function apply<T extends object>(
 async function applySteps<T extends object>(
   table: MemoryTable<T>,
   batch: StagedBatch<T>,
-  deadlines: DeadlineSetting | readonly (number | null)[],
+  deadlines: DeadlineSetting | readonly DeadlineSetting[],
   slicer: TimeSlicer,
 ): Promise<void> {
   const { keys, records, at } = batch;
@@ -365,8 +365,17 @@ async function deleteSteps<T extends object>(
   }
 }
 
-/** One persisted record to restore: key, fields, deadline, the table version it was saved by. */
-export type RestoredRow = readonly [RecordKey, Record<string, unknown>, number | null, number];
+/**
+ * One persisted record to restore: key, fields, deadline, the table version it was saved by,
+ * and the deadline's sliding period if one was saved (see `MemoryTable.periodOf`).
+ */
+export type RestoredRow = readonly [
+  RecordKey,
+  Record<string, unknown>,
+  number | null,
+  number,
+  (number | undefined)?,
+];
 
 /**
  * A table's replacement (a restore), built and checked in slices, applied by `replace()`.
@@ -392,9 +401,10 @@ export class TableReplacement<T extends object> {
   }
 
   /** Builds and validates a record (migrated if older); a bad one throws, naming its entry. */
-  add([key, fields, deadline, version]: RestoredRow): Promise<void> | undefined {
+  add([key, fields, deadline, version, period]: RestoredRow): Promise<void> | undefined {
     if (deadline !== null && deadline <= this.#now) return undefined; // expired since it was saved
     const entry = this.#entry++;
+    const setting = this.table.restoredDeadline(deadline, period); // (before the record is built)
     let record: T;
     try {
       record = this.table.buildRestored(key, fields, version);
@@ -403,7 +413,7 @@ export class TableReplacement<T extends object> {
         throw new StoreValidationError(this.table.name, error.errors, entry, error.key);
       throw error;
     }
-    this.#batch.add(this.table.keyOf(record), record, entry, deadline);
+    this.#batch.add(this.table.keyOf(record), record, entry, setting);
     return this.slicer.tick();
   }
 

@@ -775,15 +775,50 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   restoreBuilt(
     built: readonly (readonly [RecordKey, T, number | null, ...unknown[]])[],
     counters: Iterable<[string, number]>,
+    periods?: readonly (number | undefined)[],
   ): void {
     this.#checkRestored(built);
-    // a sliding table's records slide again (a per-write sliding TTL is not persisted)
-    const period = this.schema.sliding ? this.schema.ttl! : 0;
-    for (const [key, record, deadline] of built) {
-      const setting = period > 0 && deadline != null ? { at: deadline, period } : deadline;
-      this.#apply(key, record, this.rows.get(key), setting ?? null);
+    for (let i = 0; i < built.length; i++) {
+      const [key, record, deadline] = built[i];
+      const setting = this.restoredDeadline(deadline ?? null, periods?.[i]);
+      this.#apply(key, record, this.rows.get(key), setting);
     }
     this.counters.restore(counters);
+  }
+
+  /**
+   * The sliding period persisted with a record's deadline (see `restoredDeadline`): its
+   * period when its deadline slides; 0 when it has a fixed one on a table where deadlines may
+   * slide (so that it does not slide once restored); else undefined (nothing to persist).
+   */
+  periodOf(key: RecordKey): number | undefined {
+    if (!this.#slides && !this.schema.sliding) return undefined;
+    const record = this.rows.get(key);
+    const period = SlidingDeadline.periodOf(record);
+    if (period !== undefined) return period;
+    return record !== undefined && this.#expiry.deadline(key) !== undefined ? 0 : undefined;
+  }
+
+  /**
+   * The deadline a restored record gets (recovery, a backup's restore): sliding by the
+   * persisted period, fixed when 0 was persisted; without one (files written before periods
+   * were), a sliding table's records slide by its period. Call it before the record is built:
+   * it gives the table's records their slot when the deadline slides.
+   */
+  restoredDeadline(deadline: number | null, period: number | undefined): DeadlineSetting {
+    const valid = typeof period === 'number' && period >= 0 && period < Infinity;
+    if (period !== undefined && (!valid || (period > 0 && this.schema.bagKey !== undefined))) {
+      throw new MemoryStoreError(
+        `Table '${this.schema.name}': a persisted sliding period must be a number of ms (0: none)` +
+          `${valid ? ", and a bag's deadlines do not slide" : ''}; got ${showValue(period)}`,
+        this.schema.name,
+      );
+    }
+    if (deadline === null) return null;
+    const slides = period === undefined ? (this.schema.sliding ? this.schema.ttl! : 0) : period;
+    if (!(slides > 0)) return deadline;
+    this.allowSliding();
+    return { at: deadline, period: slides };
   }
 
   // ---- staged changes (transactions) -------------------------------------------------
@@ -943,7 +978,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     records: readonly T[],
     from: number,
     to: number,
-    deadlines: DeadlineSetting | readonly (number | null)[],
+    deadlines: DeadlineSetting | readonly DeadlineSetting[],
     spare: KeysHeld,
   ): void {
     if (this.#capacity) {
@@ -956,7 +991,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       const key = keys[i];
       const record = records[i];
       const previous = this.rows.get(key);
-      const deadline = each ? (deadlines as readonly (number | null)[])[i] : deadlines;
+      const deadline = each ? (deadlines as readonly DeadlineSetting[])[i] : deadlines;
       this.#apply(key, record, previous, deadline as DeadlineSetting);
       this.#emit(previous === undefined ? 'insert' : 'update', key, record, previous);
     }

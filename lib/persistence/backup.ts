@@ -29,7 +29,7 @@ export type BackupFrame =
   | {
       t: 'rows';
       table: string;
-      rows: [RecordKey, Encoded, number | null, number][];
+      rows: [RecordKey, Encoded, number | null, number, number?][];
       /** Pieces of a record too large for a frame (see `FramePacker`), before the row. */
       c?: unknown[];
       /** Some row refers to pieces: it is whole once they are put back. */
@@ -73,7 +73,9 @@ export async function writeBackup(
         const current = table.rows.get(key);
         if (current !== undefined) {
           try {
-            for (const payload of framer.add(key, current, table.deadlineOf(key) ?? null, version))
+            const deadline = table.deadlineOf(key) ?? null;
+            const period = table.periodOf(key);
+            for (const payload of framer.add(key, current, deadline, version, period))
               yield frame(payload);
           } catch (error) {
             throw new MemoryStoreError(

@@ -33,6 +33,8 @@ export type FsyncPolicy = 'always' | 'everysec' | 'no';
 export interface TableView {
   readonly rows: ReadonlyMap<RecordKey, object>;
   deadline(key: RecordKey): number | undefined;
+  /** The sliding period persisted with a record's deadline, if any (see `MemoryTable.periodOf`). */
+  period?(key: RecordKey): number | undefined;
   counters(): [string, number][];
   /** The table version the records have. */
   readonly version: number;
@@ -621,7 +623,9 @@ export class Journal {
           if (since.cleared) break; // recovery passes over every record the snapshot holds
           continue;
         }
-        for (const payload of framer.add(key, record, view.deadline(key) ?? null, view.version))
+        const deadline = view.deadline(key) ?? null;
+        const period = view.period?.(key);
+        for (const payload of framer.add(key, record, deadline, view.version, period))
           await push(payload);
       }
       for (const payload of framer.finish()) await push(payload);
@@ -630,8 +634,12 @@ export class Journal {
     loggedSince.stop(); // the live tables are read
     for (const [table, { rows, counters }] of carried) {
       let slice: unknown[][] = [];
-      for (const [key, [record, deadline, version]] of rows) {
-        slice.push([key, record, deadline, version]);
+      for (const [key, [record, deadline, version, period]] of rows) {
+        slice.push(
+          period === undefined
+            ? [key, record, deadline, version]
+            : [key, record, deadline, version, period],
+        );
         if (slice.length === ROWS_PER_SLICE) {
           await pushRows(table, slice);
           slice = [];

@@ -1,9 +1,13 @@
 import type { RecordKey } from '../interfaces/table-options.interface.js';
 import type { Encoded } from './value-codec.js';
 
-/** One logged change: put a record (with its deadline), delete a key, clear a table, set a counter. */
+/**
+ * One logged change: put a record (with its deadline, the table version, and the deadline's
+ * sliding period where `MemoryTable.periodOf` gives one), delete a key, clear a table, set a
+ * counter.
+ */
 export type LogOp =
-  | readonly ['p', string, RecordKey, Encoded, number | null, number?]
+  | readonly ['p', string, RecordKey, Encoded, number | null, number?, number?]
   | readonly ['d', string, RecordKey]
   | readonly ['x', string]
   | readonly ['n', string, string, number | null];
@@ -18,7 +22,7 @@ export type SnapshotFrame =
   | {
       t: 'rows';
       table: string;
-      rows: [RecordKey, Encoded, number | null, number?][];
+      rows: [RecordKey, Encoded, number | null, number?, number?][];
       c?: unknown;
       r?: 1;
     }
@@ -29,6 +33,8 @@ const isKey = (v: unknown): boolean =>
   typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 const isDeadline = (v: unknown): boolean =>
   v === null || (typeof v === 'number' && Number.isFinite(v));
+/** A persisted sliding period: 0 for a fixed deadline. */
+const isPeriod = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 /** A checksummed frame can still hold the wrong shape (a bug, or a file from elsewhere). */
 export function isLogOp(op: unknown): op is LogOp {
@@ -39,7 +45,8 @@ export function isLogOp(op: unknown): op is LogOp {
         isKey(op[2]) &&
         op[3] !== undefined &&
         isDeadline(op[4]) &&
-        (op[5] === undefined || Number.isSafeInteger(op[5]))
+        (op[5] === undefined || Number.isSafeInteger(op[5])) &&
+        (op[6] === undefined || isPeriod(op[6]))
       );
     case 'd':
       return isKey(op[2]);
@@ -62,7 +69,13 @@ export function isSnapshotFrame(frame: unknown): frame is SnapshotFrame {
       return (
         typeof f.table === 'string' &&
         Array.isArray(f.rows) &&
-        f.rows.every((r) => Array.isArray(r) && isKey(r[0]) && isDeadline(r[2]))
+        f.rows.every(
+          (r) =>
+            Array.isArray(r) &&
+            isKey(r[0]) &&
+            isDeadline(r[2]) &&
+            (r[4] === undefined || isPeriod(r[4])),
+        )
       );
     case 'counters':
       return (

@@ -446,7 +446,12 @@ export class LogRecovery {
     }
     switch (op[0]) {
       case 'p':
-        changes.rows.set(op[2], [op[2], op[3], op[4], op[5] ?? 1]);
+        changes.rows.set(
+          op[2],
+          op[6] === undefined
+            ? [op[2], op[3], op[4], op[5] ?? 1]
+            : [op[2], op[3], op[4], op[5] ?? 1, op[6]],
+        );
         break;
       case 'd':
         changes.rows.set(op[2], null);
@@ -474,7 +479,10 @@ interface LogPayload {
 
 function resolveOp(op: LogOp, chunks: ChunkStore): LogOp {
   if (op[0] !== 'p') return op;
-  return [op[0], op[1], op[2], chunks.resolve(op[3]) as Encoded, op[4], op[5]];
+  const resolved = chunks.resolve(op[3]) as Encoded;
+  return op[6] === undefined
+    ? [op[0], op[1], op[2], resolved, op[4], op[5]]
+    : [op[0], op[1], op[2], resolved, op[4], op[5], op[6]];
 }
 
 function parseJson(payload: string): unknown {

@@ -6,8 +6,11 @@ import type { Encoded } from './value-codec.js';
 
 /** A table's persisted state: its records (encoded, with deadlines) and counters. */
 export interface PersistedTable {
-  /** Per key: the encoded record, its deadline, and the table version it was written under. */
-  readonly rows: Map<RecordKey, readonly [Encoded, number | null, number]>;
+  /**
+   * Per key: the encoded record, its deadline, the table version it was written under, and
+   * the deadline's sliding period if one was persisted.
+   */
+  readonly rows: Map<RecordKey, readonly [Encoded, number | null, number, number?]>;
   readonly counters: Map<string, number>;
 }
 
@@ -120,7 +123,12 @@ export class RecoveryLoader {
   /** Puts one record where it goes; a live table takes them a few at a time. */
   async #put(destination: Destination, row: RecoveredRow): Promise<void> {
     if (destination.kind === 'kept') {
-      destination.state.rows.set(row[0], [row[1], row[2], row[3] ?? 1]);
+      destination.state.rows.set(
+        row[0],
+        row[4] === undefined
+          ? [row[1], row[2], row[3] ?? 1]
+          : [row[1], row[2], row[3] ?? 1, row[4]],
+      );
       const pause = this.slicer.tick();
       if (pause) await pause;
       return;

@@ -4,10 +4,11 @@ import type { Encoded } from './value-codec.js';
 
 /**
  * A recovered record as the snapshot stores it: key, encoded record, deadline, and the table
- * version it was written under (1 when missing). Its encoded record is recovery's own (parsed
+ * version it was written under (1 when missing), and the deadline's sliding period when one
+ * was persisted (see `MemoryTable.periodOf`). Its encoded record is recovery's own (parsed
  * from the file for this load), so a target may decode it in place.
  */
-export type RecoveredRow = [RecordKey, Encoded, number | null, number?];
+export type RecoveredRow = [RecordKey, Encoded, number | null, number?, number?];
 
 /**
  * A live table that recovery loads straight into, with no copy of the table in between. It

@@ -7,7 +7,8 @@ const ROWS_PER_FRAME = 2000;
 
 /**
  * The payloads of the rows frames of one table in a snapshot or a backup:
- * `{"t":"rows","table":…,"rows":[[key, encoded record, deadline, version], …]}`, each at
+ * `{"t":"rows","table":…,"rows":[[key, encoded record, deadline, version, period?], …]}`
+ * (`period`: the deadline's sliding period, where `MemoryTable.periodOf` gives one), each at
  * most `limit` bytes. Each row is written straight to JSON text (`encodedJson`: no encoded
  * objects, which V8 may put in its old generation and leave there as garbage); a record too
  * large for a frame is cut into pieces by `FramePacker`, carried (`"c"`) by the frames before
@@ -36,17 +37,21 @@ export class RowFrames {
     record: object,
     deadline: number | null,
     version: number,
+    period?: number,
   ): Generator<string> {
     let row: string | undefined;
+    const slides = period === undefined ? '' : `,${period}`;
     try {
-      row = `[${JSON.stringify(key)},${encodedJson(record)},${deadline},${version}]`;
+      row = `[${JSON.stringify(key)},${encodedJson(record)},${deadline},${version}${slides}]`;
     } catch (error) {
       if (!(error instanceof RangeError)) throw error; // longer than a string can be
     }
     const bytes = row === undefined ? Infinity : Buffer.byteLength(row) + 1;
     if (bytes > this.#room) {
       yield* this.finish();
-      for (const part of this.#packer.pack([[key, encodeValue(record), deadline, version]], 1)) {
+      const item = [key, encodeValue(record), deadline, version];
+      if (period !== undefined) item.push(period);
+      for (const part of this.#packer.pack([item], 1)) {
         yield (
           this.#opening +
           (part.chunks.length > 0 ? `"c":[${part.chunks.join(',')}],` : '') +

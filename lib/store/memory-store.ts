@@ -214,6 +214,7 @@ export class MemoryStore<
         const loader = new TableLoader(table, {
           rows: table.rows,
           deadline: (key) => table.deadlineOf(key),
+          period: (key) => table.periodOf(key),
           counters: () => [...table.counters.entries()],
           version: table.schema.version,
           bulk: () => table.bulk,
@@ -293,7 +294,12 @@ export class MemoryStore<
         onRenew: journal
           ? (key, deadline) => {
               const record = encodeValue(table.rows.get(key));
-              const op: LogOp = ['p', name, key, record, deadline, table.schema.version];
+              const { version } = table.schema;
+              const period = table.periodOf(key);
+              const op: LogOp =
+                period === undefined
+                  ? ['p', name, key, record, deadline, version]
+                  : ['p', name, key, record, deadline, version, period];
               if (this.#held) this.#held.push(op);
               else journal.log(op);
             }
@@ -1629,15 +1635,15 @@ function bagChange<T extends object>(bag: BagRules<T>, change: TableChange<T>): 
 function logOp<T extends object>(table: MemoryTable<T>, change: TableChange<T>): LogOp {
   switch (change.op) {
     case 'insert':
-    case 'update':
-      return [
-        'p',
-        table.name,
-        change.key!,
-        encodeValue(change.record),
-        table.deadlineOf(change.key!) ?? null,
-        table.schema.version,
-      ];
+    case 'update': {
+      const key = change.key!;
+      const record = encodeValue(change.record);
+      const deadline = table.deadlineOf(key) ?? null;
+      const period = table.periodOf(key); // (a deadline that slides slides again once recovered)
+      return period === undefined
+        ? ['p', table.name, key, record, deadline, table.schema.version]
+        : ['p', table.name, key, record, deadline, table.schema.version, period];
+    }
     case 'clear':
       return ['x', table.name];
     default:

@@ -40,8 +40,8 @@ export class TableLoader<T extends object> implements RecoveryTarget {
       state.rows.size,
     );
     let slice: RecoveredRow[] = [];
-    for (const [key, [record, deadline, version]] of state.rows) {
-      slice.push([key, record, deadline, version]);
+    for (const [key, [record, deadline, version, period]] of state.rows) {
+      slice.push([key, record, deadline, version, period]);
       if (slice.length >= LOAD_ROWS) {
         this.#restore(slice, decodeValue);
         slice = [];
@@ -57,9 +57,13 @@ export class TableLoader<T extends object> implements RecoveryTarget {
   #restore(rows: readonly RecoveredRow[], decode: (encoded: unknown) => unknown): void {
     const table = this.table;
     const built = new Array<[RecordKey, T, number | null]>(rows.length);
+    const periods = new Array<number | undefined>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
       const key = row[0];
+      // a deadline that slides gives the table's records their slot before this one is built
+      if (row[4] !== undefined && row[4] > 0 && row[2] !== null) table.allowSliding();
+      periods[i] = row[4];
       let fields: unknown;
       try {
         fields = decode(row[1]);
@@ -71,6 +75,6 @@ export class TableLoader<T extends object> implements RecoveryTarget {
       }
       built[i] = [key, table.reviveStored(key, fields, row[3] ?? 1), row[2]];
     }
-    table.restoreBuilt(built, []);
+    table.restoreBuilt(built, [], periods);
   }
 }

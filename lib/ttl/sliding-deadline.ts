@@ -102,6 +102,12 @@ export class SlidingDeadline extends Adopt {
     RenewMark.set(to, renewAfter(to.#deadline, to.#period));
   }
 
+  /** The record's sliding period in ms, if its deadline slides. */
+  static periodOf(record: object | undefined): number | undefined {
+    if (record === undefined || !(#period in record) || record.#period === 0) return undefined;
+    return record.#period;
+  }
+
   /** The record's renewed deadline, if its deadline slides. */
   static of(record: object | undefined): number | undefined {
     if (record === undefined || !(#period in record) || record.#period === 0) return undefined;

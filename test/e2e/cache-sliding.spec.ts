@@ -1,13 +1,21 @@
 import 'reflect-metadata';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
-import { MemoryStoreError, Store, Table, MemoryStore } from 'nestjs-memory-store';
+import {
+  MemoryStoreError,
+  MemoryStoreService,
+  Store,
+  Table,
+  MemoryStore,
+} from 'nestjs-memory-store';
 import { createApp, failedStartUp, fakeDateOnly, rejectionOf } from './fixtures/app.factory.js';
 import { CacheAppModule, TokensStore, WebSessionsStore } from './fixtures/cache-app.module.js';
 import { HOURLY } from './fixtures/ttl-app.module.js';
+import { crashCopy, framesOf, removeDir } from './fixtures/persistence-files.js';
+import { encodeFrame } from '../../lib/persistence/log-format.js';
 import { dropPrefix, freshPrefix } from './fixtures/redis.js';
 import { REDIS_URL } from './fixtures/replication-app.module.js';
 
@@ -174,6 +182,102 @@ describe('sliding expiry', () => {
       jest.setSystemTime(now + 4 * MINUTE);
       sessions.get('s1');
       expect(sessions.ttl('s1')).toBe(10 * MINUTE);
+    });
+    it('after a crash, each deadline comes back as it was: sliding by its own period, or fixed', async () => {
+      fakeDateOnly(T0);
+      let started = await start(persisted());
+      let sessions = started.get(WebSessionsStore);
+      let tokens = started.get(TokensStore);
+      await sessions.write({ id: 'renewed', user: 'ada' }); // the table's 10-minute sliding ttl
+      await sessions.write({ id: 'fixed', user: 'bob' }, { ttl: '60m' }); // stops the sliding
+      await sessions.write({ id: 'own', user: 'cy' }, { ttl: { sliding: true, duration: '2m' } });
+      await tokens.write({ id: 't1' }, { ttl: { sliding: true, duration: '5m' } });
+      const deadlines: number[] = [];
+      for (let minute = 1; minute <= 23; minute++) {
+        jest.setSystemTime(T0 + minute * MINUTE);
+        sessions.get('renewed'); // logged only now and then
+        sessions.get('own');
+        tokens.get('t1');
+        deadlines.push(Date.now() + sessions.ttl('renewed')!);
+      }
+      await sessions.write({ id: 'later', user: 'dee' }); // durable: so is every log record before it
+      const copy = await crashCopy(dir); // no snapshot at shutdown: the log as it stands
+      await app!.close();
+      app = undefined;
+      let restarted: INestApplication | undefined;
+      try {
+        started = restarted = await start(
+          CacheAppModule.register({
+            persistence: { dir: copy, fsync: 'always' },
+            ttl: { sweep: HOURLY, resolution: 0 },
+          }),
+        );
+        sessions = started.get(WebSessionsStore);
+        tokens = started.get(TokensStore);
+        const lost = deadlines.at(-1)! - (Date.now() + sessions.ttl('renewed')!);
+        expect(lost).toBeGreaterThanOrEqual(0);
+        expect(lost).toBeLessThanOrEqual(5 * MINUTE); // half of the 10-minute period
+
+        // a write's own sliding ttl slides again by its own period, on any table
+        expect(sessions.ttl('own')).toBeLessThanOrEqual(2 * MINUTE);
+        expect(sessions.get('own')).toBeDefined();
+        expect(sessions.ttl('own')).toBe(2 * MINUTE);
+        expect(tokens.get('t1')).toBeDefined();
+        expect(tokens.ttl('t1')).toBe(5 * MINUTE);
+
+        // a fixed ttl stays fixed: reads near its deadline do not move it
+        jest.setSystemTime(T0 + 59 * MINUTE);
+        expect(sessions.get('fixed')).toMatchObject({ user: 'bob' });
+        expect(sessions.ttl('fixed')).toBe(MINUTE);
+        jest.setSystemTime(T0 + 60 * MINUTE);
+        expect(sessions.get('fixed')).toBeUndefined();
+      } finally {
+        await restarted?.close(); // (before its directory goes)
+        app = undefined;
+        await removeDir(copy);
+      }
+    });
+
+    it('restore() refuses a backup whose sliding period is malformed, restoring nothing', async () => {
+      const started = await start(persisted());
+      const sessions = started.get(WebSessionsStore);
+      const memory = started.get(MemoryStoreService);
+      await sessions.write({ id: 'kept', user: 'ada' });
+      const file = join(dir, 'sessions.bak');
+      await memory.backup(file);
+      const frames = framesOf(await readFile(file));
+      const tampered = frames.map((frame, i) =>
+        encodeFrame(i + 1, frame.payload.replace(/,600000\]/, ',"600000"]')),
+      );
+      expect(
+        tampered.some((frame, i) => !frame.equals(encodeFrame(i + 1, frames[i].payload))),
+      ).toBe(true);
+      const bad = join(dir, 'tampered.bak');
+      await writeFile(bad, Buffer.concat([Buffer.from('NMSBAK1\n'), ...tampered]));
+      await sessions.write({ id: 'kept', user: 'bob' });
+      await expect(memory.restore(bad)).rejects.toThrow(/sliding period/);
+      expect(sessions.get('kept')).toMatchObject({ user: 'bob' });
+    });
+
+    it('restore() brings records back as the backup held them: sliding ones slide, fixed ones do not', async () => {
+      fakeDateOnly(T0);
+      const started = await start(persisted());
+      const sessions = started.get(WebSessionsStore);
+      const memory = started.get(MemoryStoreService);
+      await sessions.write({ id: 'renewed', user: 'ada' });
+      await sessions.write({ id: 'fixed', user: 'bob' }, { ttl: '15m' });
+      await memory.backup(join(dir, 'sessions.bak'));
+      await memory.restore(join(dir, 'sessions.bak'));
+
+      jest.setSystemTime(T0 + 9 * MINUTE);
+      expect(sessions.get('renewed')).toBeDefined();
+      expect(sessions.ttl('renewed')).toBe(10 * MINUTE);
+      jest.setSystemTime(T0 + 14 * MINUTE);
+      expect(sessions.get('fixed')).toBeDefined();
+      expect(sessions.ttl('fixed')).toBe(MINUTE);
+      jest.setSystemTime(T0 + 15 * MINUTE);
+      expect(sessions.get('fixed')).toBeUndefined();
+      expect(sessions.get('renewed')).toBeDefined(); // renewed at 9 minutes
     });
   });
 
