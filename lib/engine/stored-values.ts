@@ -5,6 +5,7 @@
  */
 
 import { CopyScope, MAX_REPEATED_VALUES } from './copy-scope.js';
+import { Adopt } from './adopt.js';
 
 /** Keys that could reach or replace a prototype; refused anywhere in a record or a query. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
@@ -23,13 +24,6 @@ export class RecordShapeError extends Error {
     readonly reason: string,
   ) {
     super(`${path || 'record'} ${reason}`);
-  }
-}
-
-/** Returns the object it is given as `this`: lets a subclass add a private field to any object. */
-class Adopt {
-  constructor(target: object) {
-    return target;
   }
 }
 

@@ -1,3 +1,5 @@
+import { Adopt } from '../engine/adopt.js';
+
 /**
  * Deadlines are kept as milliseconds past this time (the module's loading), not since the
  * epoch: for weeks of uptime they are small integers, which V8 stores in the record itself,
@@ -16,13 +18,6 @@ const RENEW_STEPS = 1024;
 
 /** `RenewMark`'s value for a record whose deadline does not slide (the largest small integer). */
 const NEVER = 2 ** 30 - 1;
-
-/** Returns the object it is given as `this`: lets a subclass add private fields to any object. */
-class Adopt {
-  constructor(target: object) {
-    return target;
-  }
-}
 
 /**
  * The one field a read of a slotted record looks at: the time (ms past `EPOCH`) from which a
