@@ -377,6 +377,8 @@ export class TableReplacement<T extends object> {
   #counters: [string, number][] = [];
   #entry = 0;
   readonly #now: number;
+  /** Set while `take()` holds the table: `replace` then runs under that hold. */
+  #taken = false;
 
   constructor(
     readonly table: MemoryTable<T>,
@@ -427,6 +429,21 @@ export class TableReplacement<T extends object> {
   }
 
   /**
+   * Takes the table for the replacement before `replace` runs, until the returned function
+   * is called (other writes to it wait meanwhile): a restore of several tables holds them all
+   * until the changes of all are logged, so that no write lands between a table's
+   * replacement and the log entry that records it.
+   */
+  async take(): Promise<() => void> {
+    const release = await acquire(this.table);
+    this.#taken = true;
+    return () => {
+      this.#taken = false;
+      release();
+    };
+  }
+
+  /**
    * Replaces the table's records and counters, in slices, other writes to the table waiting
    * meanwhile. Cannot fail. In place: the records the replacement lacks are deleted, then
    * each of its records is written over the one under its key (an `update`) or added (an
@@ -436,7 +453,7 @@ export class TableReplacement<T extends object> {
    * records could outgrow it on the way and be evicted.
    */
   async replace(options: BulkOptions): Promise<number> {
-    const release = await acquire(this.table);
+    const release = this.#taken ? () => undefined : await acquire(this.table);
     const table = this.table;
     try {
       if (table.bounded) {
