@@ -299,7 +299,12 @@ export class MemoryStore<
             }
           : undefined,
         onCounter: journal
-          ? (counter, value) => journal.log(['n', name, counter, value])
+          ? (counter, value) => {
+              // a bulk operation's (a restore's counters) are logged with its records
+              const op: LogOp = ['n', name, counter, value];
+              if (this.#held) this.#held.push(op);
+              else journal.log(op);
+            }
           : undefined,
         persistence: journal,
         strict,

@@ -4,7 +4,13 @@ import type { INestApplication } from '@nestjs/common';
 import { join } from 'node:path';
 import { MemoryStoreService } from 'nestjs-memory-store';
 import { NotesStore, OrdersStore, startPersistedApp } from './fixtures/persistence-app.module.js';
-import { crashCopy, removeDir, tempDir } from './fixtures/persistence-files.js';
+import {
+  GatedFileSystem,
+  crashCopy,
+  crashImage,
+  removeDir,
+  tempDir,
+} from './fixtures/persistence-files.js';
 
 /**
  * A restore of several tables replaces them one after the other, in slices, and logs all of
@@ -31,13 +37,13 @@ describe('restore: writes made while it runs', () => {
     return made;
   }
 
-  async function start(on: string): Promise<INestApplication> {
-    const { app } = await startPersistedApp({ dir: on, fsync: 'always' });
+  async function start(on: string, fileSystem?: GatedFileSystem): Promise<INestApplication> {
+    const { app } = await startPersistedApp({ dir: on, fsync: 'always', fileSystem });
     apps.add(app);
     return app;
   }
 
-  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const turn = () => new Promise((resolve) => setTimeout(resolve, 1));
 
   it('a write acknowledged on a table already restored, while the next table is restored, survives a crash', async () => {
     const on = await dir('restore-writes');
@@ -58,7 +64,7 @@ describe('restore: writes made while it runs', () => {
     let settled = false;
     const restore = memory.restore(file).finally(() => (settled = true));
     // the notes are replaced first (the backup's order); the orders take many slices more
-    for (let i = 0; i < 10_000 && notes.get('gone') !== undefined && !settled; i++) await turn();
+    for (let i = 0; i < 5_000 && notes.get('gone') !== undefined && !settled; i++) await turn();
     expect(notes.get('gone')).toBeUndefined();
     expect(settled).toBe(false);
 
@@ -74,5 +80,39 @@ describe('restore: writes made while it runs', () => {
     const recovered = await start(image);
     expect(recovered.get(NotesStore).get('late')).toEqual({ id: 'late', n: 7 });
     expect(recovered.get(NotesStore).get('a')).toEqual({ id: 'a', n: 1 });
+  });
+
+  it('a crash while a restore applies recovers the counters of the records it recovers (all of the restore or none)', async () => {
+    const on = await dir('restore-counters');
+    const gate = new GatedFileSystem();
+    const app = await start(on, gate);
+    const orders = app.get(OrdersStore);
+    const memory = app.get(MemoryStoreService);
+    await orders.writeMany(Array.from({ length: 20_000 }, (_, i) => ({ item: `item ${i}` })));
+    const file = join(await dir('restore-backups'), 'orders.bak');
+    for (let i = 0; i < 3; i++) await orders.nextId('tickets');
+    await memory.backup(file); // its counters: id 20,000, tickets 3
+    await orders.nextId('tickets');
+    await orders.nextId('tickets');
+    const extra = await orders.writeMany(Array.from({ length: 5 }, () => ({ item: 'extra' })));
+    expect(extra.map((order) => order.id)).toEqual([20_001, 20_002, 20_003, 20_004, 20_005]);
+
+    let settled = false;
+    const restore = memory.restore(file).finally(() => (settled = true));
+    // the extra orders are deleted first, then the counters replaced, then 20,000 records
+    // written over in slices
+    for (let i = 0; i < 5_000 && orders.get(20_001) !== undefined && !settled; i++) await turn();
+    for (let i = 0; i < 5 && !settled; i++) await new Promise((r) => setTimeout(r, 2));
+    const image = await crashImage(on, gate); // the files as they are now, none written meanwhile
+    dirs.push(image);
+    expect(settled).toBe(false);
+    await restore;
+
+    // before the restore (20,005 orders, 5 tickets) or after it (20,000, 3 tickets)
+    const recovered = (await start(image)).get(OrdersStore);
+    expect([
+      [20_005, 5],
+      [20_000, 3],
+    ]).toContainEqual([recovered.size, recovered.counter('tickets')]);
   });
 });
