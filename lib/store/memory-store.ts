@@ -1369,6 +1369,9 @@ export class MemoryStore<
       }
       return this.#replica.group.counter(this.#table, name, 'next');
     }
+    // a bulk operation applying holds the table's log records, counters' too: wait for it
+    const bulk = this.#table.bulk;
+    if (bulk) return bulk.then(() => this.nextId(name));
     return this.#durable(() => {
       this.#assertWritable();
       return this.#table.counters.next(name);
@@ -1391,6 +1394,8 @@ export class MemoryStore<
       }
       return this.#replica.group.counter(this.#table, name, 'reset', to).then(() => undefined);
     }
+    const bulk = this.#table.bulk;
+    if (bulk) return bulk.then(() => this.resetCounter(name, to));
     return this.#durable(() => {
       this.#assertWritable();
       this.#table.counters.reset(name, to);
