@@ -334,10 +334,17 @@ export class MemoryStoreService {
       }
     }
     // Every table's changes are logged together once all are applied: one journal entry
-    // for the whole restore, as when it was one synchronous step.
+    // for the whole restore, as when it was one synchronous step. Every table is taken first
+    // (in the order of their names, as any other restore takes them) and given back only once
+    // that entry is logged: a write to a table already replaced would otherwise be held with
+    // the restore's changes, acknowledged before it is logged, or (its counters) logged before
+    // them; and a snapshot would not wait for the entry (see Journal).
     const releases: (() => void)[] = [];
+    const taken: (() => void)[] = [];
     let records = 0;
     try {
+      for (const [, replacement] of [...tables].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        taken.push(await replacement.take());
       for (const [name, replacement] of tables) {
         const options = bulkOptionsOf(this.registry.get(name));
         records += await replacement.replace({
@@ -351,6 +358,7 @@ export class MemoryStoreService {
       }
     } finally {
       for (const release of releases) release();
+      for (const give of taken) give();
     }
     slicer.finish();
     await Promise.all(tables.map(([name]) => tableOf(this.registry.get(name)).durable()));

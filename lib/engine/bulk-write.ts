@@ -155,11 +155,12 @@ async function apply<T extends object>(
   slicer: TimeSlicer,
   options: BulkOptions,
   before?: () => void,
+  gone?: number[],
 ): Promise<void> {
   const released = options.hold?.();
   try {
     before?.();
-    await applySteps(table, batch, deadlines, slicer);
+    await applySteps(table, batch, deadlines, slicer, gone);
   } finally {
     released?.();
   }
@@ -168,13 +169,15 @@ async function apply<T extends object>(
 /**
  * Applies a batch a few records at a time, looking at the clock after each step; the record
  * that would make the table's rows outgrow their map starts a slice of its own (see
- * `keysBeforeGrowth`).
+ * `keysBeforeGrowth`). `gone`: the batch updates stored records, and one whose key is no
+ * longer stored is not written (see `MemoryTable.applyBulk`).
  */
 async function applySteps<T extends object>(
   table: MemoryTable<T>,
   batch: StagedBatch<T>,
   deadlines: DeadlineSetting | readonly DeadlineSetting[],
   slicer: TimeSlicer,
+  gone?: number[],
 ): Promise<void> {
   const { keys, records, at } = batch;
   let plannedAt = -1;
@@ -186,7 +189,7 @@ async function applySteps<T extends object>(
       await slicer.pause();
     }
     const to = Math.min(from + (ahead > 0 && ahead < APPLY_STEP ? ahead : APPLY_STEP), keys.length);
-    table.applyBulk(keys, records, from, to, deadlines, at);
+    table.applyBulk(keys, records, from, to, deadlines, at, gone);
     const pause = slicer.step(to - from);
     if (pause) await pause;
     from = to;
@@ -272,7 +275,8 @@ export async function stageBulk<T extends object>(
 }
 
 /**
- * `update(query, change)` in slices, as `bulkWrite` does; resolves to the new records.
+ * `update(query, change)` in slices, as `bulkWrite` does; resolves to the new records (not
+ * those of matched records that expired before they were written: they stay gone).
  * `verify` checks the new records before anything changes (a bag's: no two equal under a key).
  */
 export async function bulkUpdate<T extends object>(
@@ -298,9 +302,13 @@ export async function bulkUpdate<T extends object>(
     await verify?.(batch.records, () => slicer.tick());
     await check(table, batch, slicer, false);
     slicer.phase('applying', batch.keys.length);
-    await apply(table, batch, table.deadlineFor(ttl), slicer, options);
+    // a matched record that expired since it was found is gone: the update does not bring it back
+    const gone: number[] = [];
+    await apply(table, batch, table.deadlineFor(ttl), slicer, options, undefined, gone);
     slicer.finish();
-    return batch.records;
+    if (gone.length === 0) return batch.records;
+    const skipped = new Set(gone);
+    return batch.records.filter((_, i) => !skipped.has(i));
   } finally {
     release();
   }
@@ -386,6 +394,8 @@ export class TableReplacement<T extends object> {
   #counters: [string, number][] = [];
   #entry = 0;
   readonly #now: number;
+  /** Set while `take()` holds the table: `replace` then runs under that hold. */
+  #taken = false;
 
   constructor(
     readonly table: MemoryTable<T>,
@@ -437,6 +447,21 @@ export class TableReplacement<T extends object> {
   }
 
   /**
+   * Takes the table for the replacement before `replace` runs, until the returned function
+   * is called (other writes to it wait meanwhile): a restore of several tables holds them all
+   * until the changes of all are logged, so that no write lands between a table's
+   * replacement and the log entry that records it.
+   */
+  async take(): Promise<() => void> {
+    const release = await acquire(this.table);
+    this.#taken = true;
+    return () => {
+      this.#taken = false;
+      release();
+    };
+  }
+
+  /**
    * Replaces the table's records and counters, in slices, other writes to the table waiting
    * meanwhile. Cannot fail. In place: the records the replacement lacks are deleted, then
    * each of its records is written over the one under its key (an `update`) or added (an
@@ -446,7 +471,7 @@ export class TableReplacement<T extends object> {
    * records could outgrow it on the way and be evicted.
    */
   async replace(options: BulkOptions): Promise<number> {
-    const release = await acquire(this.table);
+    const release = this.#taken ? () => undefined : await acquire(this.table);
     const table = this.table;
     try {
       if (table.bounded) {

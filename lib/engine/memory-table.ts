@@ -972,6 +972,8 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
   /**
    * Stores checked records `from` to `to` of a bulk write, reporting each; makes room first,
    * never evicting a record of the batch (`spare`). `deadlines` is one for all or one each.
+   * `gone`, when given (an update of stored records), receives the index of each record whose
+   * key is no longer stored (expired meanwhile), which is then not written.
    */
   applyBulk(
     keys: readonly RecordKey[],
@@ -980,6 +982,7 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
     to: number,
     deadlines: DeadlineSetting | readonly DeadlineSetting[],
     spare: KeysHeld,
+    gone?: number[],
   ): void {
     if (this.#capacity) {
       let added = 0;
@@ -991,6 +994,10 @@ export class MemoryTable<T extends object> implements PlanSource<T> {
       const key = keys[i];
       const record = records[i];
       const previous = this.rows.get(key);
+      if (gone && previous === undefined) {
+        gone.push(i);
+        continue;
+      }
       const deadline = each ? (deadlines as readonly DeadlineSetting[])[i] : deadlines;
       this.#apply(key, record, previous, deadline as DeadlineSetting);
       this.#emit(previous === undefined ? 'insert' : 'update', key, record, previous);

@@ -305,7 +305,12 @@ export class MemoryStore<
             }
           : undefined,
         onCounter: journal
-          ? (counter, value) => journal.log(['n', name, counter, value])
+          ? (counter, value) => {
+              // a bulk operation's (a restore's counters) are logged with its records
+              const op: LogOp = ['n', name, counter, value];
+              if (this.#held) this.#held.push(op);
+              else journal.log(op);
+            }
           : undefined,
         persistence: journal,
         strict,
@@ -1370,6 +1375,9 @@ export class MemoryStore<
       }
       return this.#replica.group.counter(this.#table, name, 'next');
     }
+    // a bulk operation applying holds the table's log records, counters' too: wait for it
+    const bulk = this.#table.bulk;
+    if (bulk) return bulk.then(() => this.nextId(name));
     return this.#durable(() => {
       this.#assertWritable();
       return this.#table.counters.next(name);
@@ -1392,6 +1400,8 @@ export class MemoryStore<
       }
       return this.#replica.group.counter(this.#table, name, 'reset', to).then(() => undefined);
     }
+    const bulk = this.#table.bulk;
+    if (bulk) return bulk.then(() => this.resetCounter(name, to));
     return this.#durable(() => {
       this.#assertWritable();
       this.#table.counters.reset(name, to);
