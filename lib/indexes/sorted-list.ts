@@ -38,28 +38,32 @@ export class SortedList<E> {
 
   /** Removes the entry equal to `entry` (compare === 0); false if there is none. */
   remove(entry: E): boolean {
-    const blocks = this.#blocks;
-    const b = this.#blockFor((e) => this.compare(e, entry) < 0);
-    if (b === blocks.length) return false;
-    const block = blocks[b];
-    const i = upper(block, (e) => this.compare(e, entry) < 0);
-    if (i === block.length || this.compare(block[i], entry) !== 0) return false;
-    block.splice(i, 1);
-    if (block.length === 0) blocks.splice(b, 1);
+    const at = this.#find(entry);
+    if (at === undefined) return false;
+    const block = this.#blocks[at.b];
+    block.splice(at.i, 1);
+    if (block.length === 0) this.#blocks.splice(at.b, 1);
     this.#size--;
     return true;
   }
 
   /** Puts `entry` in place of the entry equal to it (compare === 0); false if there is none. */
   replace(entry: E): boolean {
+    const at = this.#find(entry);
+    if (at === undefined) return false;
+    this.#blocks[at.b][at.i] = entry;
+    return true;
+  }
+
+  /** Where the entry equal to `entry` (compare === 0) is: its block and index, if any. */
+  #find(entry: E): { b: number; i: number } | undefined {
     const blocks = this.#blocks;
     const b = this.#blockFor((e) => this.compare(e, entry) < 0);
-    if (b === blocks.length) return false;
+    if (b === blocks.length) return undefined;
     const block = blocks[b];
     const i = upper(block, (e) => this.compare(e, entry) < 0);
-    if (i === block.length || this.compare(block[i], entry) !== 0) return false;
-    block[i] = entry;
-    return true;
+    if (i === block.length || this.compare(block[i], entry) !== 0) return undefined;
+    return { b, i };
   }
 
   clear(): void {
