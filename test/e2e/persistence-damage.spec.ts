@@ -19,6 +19,7 @@ import {
   type PersistedApp,
 } from './fixtures/persistence-app.module.js';
 import {
+  RealFileSystem,
   GatedFileSystem,
   FRAME_HEADER,
   SNAPSHOT,
@@ -36,18 +37,9 @@ import {
 const READ_WINDOW = 4 * 1024 * 1024;
 
 /** The real file system, noting the largest read asked of a file opened in parts. */
-class ReadSizes implements PersistenceFileSystem {
+class ReadSizes extends RealFileSystem {
   largest = 0;
-  mkdir = NODE_FILE_SYSTEM.mkdir;
-  readdir = NODE_FILE_SYSTEM.readdir;
-  readFile = NODE_FILE_SYSTEM.readFile;
-  openAppend = NODE_FILE_SYSTEM.openAppend;
-  writeFile = NODE_FILE_SYSTEM.writeFile;
-  truncate = NODE_FILE_SYSTEM.truncate;
-  rename = NODE_FILE_SYSTEM.rename;
-  unlink = NODE_FILE_SYSTEM.unlink;
-  syncDir = NODE_FILE_SYSTEM.syncDir;
-  openRead = async (file: string): Promise<ReadFile | undefined> => {
+  override openRead = async (file: string): Promise<ReadFile | undefined> => {
     const opened = await NODE_FILE_SYSTEM.openRead!(file);
     if (!opened) return undefined;
     return {

@@ -9,7 +9,6 @@ import {
   MemoryStoreService,
   NODE_FILE_SYSTEM,
   type AppendFile,
-  type PersistenceFileSystem,
 } from 'nestjs-memory-store';
 import { encodeFrame, LOG_MAGIC } from '../../lib/persistence/log-format.js';
 import { encodeValue } from '../../lib/persistence/value-codec.js';
@@ -21,6 +20,7 @@ import {
   type PersistedApp,
 } from './fixtures/persistence-app.module.js';
 import {
+  RealFileSystem,
   FRAME_HEADER,
   GatedFileSystem,
   crashImage,
@@ -190,21 +190,12 @@ describe('persistence: hostile edges (2)', () => {
 
   describe('a disk fault in the middle of a batch of several megabytes', () => {
     /** The real file system; the `nth` log write or fsync from arming fails as `kind` says. */
-    class FailingWrites implements PersistenceFileSystem {
+    class FailingWrites extends RealFileSystem {
       armed:
         { operation: 'write' | 'sync'; nth: number; kind: 'error' | 'short' | 'late' } | undefined;
       #calls = 0;
       fired = false;
-      mkdir = NODE_FILE_SYSTEM.mkdir;
-      readdir = NODE_FILE_SYSTEM.readdir;
-      readFile = NODE_FILE_SYSTEM.readFile;
-      openRead = NODE_FILE_SYSTEM.openRead;
-      writeFile = NODE_FILE_SYSTEM.writeFile;
-      truncate = NODE_FILE_SYSTEM.truncate;
-      rename = NODE_FILE_SYSTEM.rename;
-      unlink = NODE_FILE_SYSTEM.unlink;
-      syncDir = NODE_FILE_SYSTEM.syncDir;
-      openAppend = async (file: string): Promise<AppendFile> => {
+      override openAppend = async (file: string): Promise<AppendFile> => {
         const handle = await NODE_FILE_SYSTEM.openAppend(file);
         const fail = async (
           operation: 'write' | 'sync',

@@ -4,15 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShardedKeyMap } from '../../../lib/engine/sharded-key-map.js';
-import {
-  NODE_FILE_SYSTEM,
-  type AppendFile,
-  type PersistenceFileSystem,
-} from '../../../lib/persistence/file-system.js';
+import { NODE_FILE_SYSTEM, type AppendFile } from '../../../lib/persistence/file-system.js';
 import { Journal } from '../../../lib/persistence/journal.js';
 import { LogRecovery } from '../../../lib/persistence/log-recovery.js';
 import type { LogOp } from '../../../lib/persistence/log-records.js';
 import { encodeValue } from '../../../lib/persistence/value-codec.js';
+import { RealFileSystem } from '../../e2e/fixtures/persistence-files.js';
 
 /**
  * Hostile inputs to the parts persistence and bulk writes landed with (issue 13).
@@ -116,20 +113,11 @@ describe("Journal under fsync 'always': no batch is acknowledged before its byte
   });
 
   /** The real file system, noting per open log file the bytes written and those an fsync covered. */
-  class SyncLedger implements PersistenceFileSystem {
+  class SyncLedger extends RealFileSystem {
     /** Bytes handed to write() on the file open now, and how many of them the last fsync began after. */
     written = 0;
     synced = 0;
-    mkdir = NODE_FILE_SYSTEM.mkdir;
-    readdir = NODE_FILE_SYSTEM.readdir;
-    readFile = NODE_FILE_SYSTEM.readFile;
-    openRead = NODE_FILE_SYSTEM.openRead;
-    writeFile = NODE_FILE_SYSTEM.writeFile;
-    truncate = NODE_FILE_SYSTEM.truncate;
-    rename = NODE_FILE_SYSTEM.rename;
-    unlink = NODE_FILE_SYSTEM.unlink;
-    syncDir = NODE_FILE_SYSTEM.syncDir;
-    openAppend = async (file: string): Promise<AppendFile> => {
+    override openAppend = async (file: string): Promise<AppendFile> => {
       const handle = await NODE_FILE_SYSTEM.openAppend(file);
       if (!file.endsWith('.log')) return handle;
       this.written = 0;
